@@ -1,0 +1,325 @@
+/* main.c: the maec command line. compile() below is the whole compiler, stage by stage. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "frontend.h"
+#include "passes.h"
+
+/* The passes, in the order they run. */
+static const Pass passes[] = {
+	{"dce", pass_dce, "removes instructions whose results are never used"},
+};
+enum { NPASSES = sizeof passes / sizeof *passes };
+
+typedef struct Options {
+	const char *input;
+	bool stats, dump_ir, verify_only;
+	const char *dump_after; /* a pass name, "elaborate", or "all" */
+	const char *dump_dir;
+	const char *dot;
+} Options;
+
+typedef struct Timing {
+	const char *phase;
+	double ms;
+} Timing;
+
+typedef struct Compilation {
+	Options opt;
+	Arena *arena;
+	Diag diag;
+	Module *module;
+	Timing times[2 * NPASSES + 8];
+	int ntimes;
+	int ndumps;
+} Compilation;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void timed(Compilation *c, const char *phase, double start)
+{
+	CHECK(c->ntimes < (int)(sizeof c->times / sizeof *c->times));
+	c->times[c->ntimes++] = (Timing){phase, now_ms() - start};
+}
+
+static bool write_text(const char *path, const char *text, size_t n)
+{
+	if (strcmp(path, "-") == 0)
+		return fwrite(text, 1, n, stdout) == n;
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "maec: cannot write '%s': %s\n", path, strerror(errno));
+		return false;
+	}
+	bool ok = fwrite(text, 1, n, f) == n;
+	ok &= fclose(f) == 0;
+	if (!ok)
+		fprintf(stderr, "maec: error writing '%s'\n", path);
+	return ok;
+}
+
+/* The dump hook, called after the front end and after every pass. */
+static bool dump(Compilation *c, const char *stage)
+{
+	const char *want = c->opt.dump_after;
+	bool to_stdout = want && (strcmp(want, "all") == 0 || strcmp(want, stage) == 0);
+	bool to_dir = c->opt.dump_dir != NULL;
+	if (!to_stdout && !to_dir)
+		return true;
+	Buf b = {0};
+	module_print(&b, c->module);
+	bool ok = true;
+	if (to_stdout) {
+		printf("# after %s\n", stage);
+		fwrite(b.p, 1, b.n, stdout);
+	}
+	if (to_dir) {
+		char *path = arena_printf(c->arena, "%s/%02d-%s.ir", c->opt.dump_dir, c->ndumps, stage);
+		ok = write_text(path, b.p, b.n);
+	}
+	c->ndumps++;
+	buf_free(&b);
+	return ok;
+}
+
+static bool verify(Compilation *c, const char *after)
+{
+	double t = now_ms();
+	bool ok = module_verify(c->module, &c->diag);
+	timed(c, "verify", t);
+	if (!ok)
+		fprintf(stderr, "maec: the IR is invalid after %s\n", after);
+	return ok;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Source text -> verified IR -> passes. Returns false if anything was reported. */
+static bool compile(Compilation *c)
+{
+	double t = now_ms();
+	char *text;
+	size_t len;
+	const char *why;
+	if (!read_file(c->opt.input, &text, &len, &why)) {
+		fprintf(stderr, "maec: cannot read '%s': %s\n", c->opt.input, why);
+		return false;
+	}
+	char *copy = arena_strndup(c->arena, text, len);
+	free(text);
+	SrcFile *src = diag_add_file(&c->diag, c->opt.input, copy, len);
+	timed(c, "read", t);
+
+	if (has_suffix(c->opt.input, ".ir")) {
+		t = now_ms();
+		c->module = module_read(c->arena, &c->diag, src);
+		timed(c, "read-ir", t);
+	} else {
+		t = now_ms();
+		Ast *ast = parse_source(c->arena, &c->diag, src);
+		timed(c, "parse", t);
+		if (!ast)
+			return false;
+		t = now_ms();
+		c->module = elaborate(c->arena, &c->diag, src, ast);
+		timed(c, "elaborate", t);
+	}
+	if (!c->module || !verify(c, "the front end") || !dump(c, "elaborate"))
+		return false;
+	for (int i = 0; i < NPASSES; i++) {
+		t = now_ms();
+		passes[i].run(c->module);
+		timed(c, passes[i].name, t);
+		if (!verify(c, passes[i].name) || !dump(c, passes[i].name))
+			return false;
+	}
+	return true;
+}
+
+static void print_stats(const Compilation *c)
+{
+	const Module *m = c->module;
+	for (int i = 0; i < m->funcs.n; i++) {
+		const Func *f = m->funcs.p[i];
+		if (!func_is_model(f))
+			continue;
+		printf("model %s: %lld parameters\n", f->name, (long long)func_param_count(f));
+		/* Parameters by top-level member, in state_dict order. */
+		const char *group = NULL;
+		size_t glen = 0;
+		int64_t count = 0;
+		for (int k = 0; k <= f->body.n; k++) {
+			const Ins *ins = k < f->body.n ? f->body.p[k] : NULL;
+			if (ins && ins->op != OP_param)
+				continue;
+			const char *name = ins ? ins->attr[1].s : NULL;
+			const char *dot = name ? strchr(name, '.') : NULL;
+			size_t len = name ? (dot ? (size_t)(dot - name) : strlen(name)) : 0;
+			if (group && (!name || len != glen || strncmp(name, group, len) != 0)) {
+				printf("  %-16.*s %lld\n", (int)glen, group, (long long)count);
+				group = NULL;
+			}
+			if (!name)
+				break;
+			if (!group) {
+				group = name;
+				glen = len;
+				count = 0;
+			}
+			count += type_numel(&ins->type, 1);
+		}
+		double mm = func_flops(f, true), all = func_flops(f, false);
+		printf("  forward          %.3f GFLOP/image in matrix products, %.3f GFLOP/image in other ops\n", mm / 1e9,
+		       (all - mm) / 1e9);
+	}
+	for (int i = 0; i < m->recipes.n; i++) {
+		const Recipe *r = m->recipes.p[i];
+		const RSetting *model = recipe_get(r, "model"), *batch = recipe_get(r, "batch"),
+		               *micro = recipe_get(r, "micro_batch"), *epochs = recipe_get(r, "epochs");
+		if (model && batch && micro && epochs)
+			printf("recipe %s: model %s, batch %lld in micro-batches of %lld, %lld epochs\n", r->name, model->val.s,
+			       (long long)batch->val.i, (long long)micro->val.i, (long long)epochs->val.i);
+	}
+	double total = 0;
+	printf("compile time:");
+	for (int i = 0; i < c->ntimes; i++) {
+		printf("%s %s %.2f ms", i ? "," : "", c->times[i].phase, c->times[i].ms);
+		total += c->times[i].ms;
+	}
+	printf("; total %.2f ms\n", total);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: maec FILE.dsl [options]\n"
+	        "       maec FILE.ir [options]\n"
+	        "\n"
+	        "Compiles a model description (or IR text) to verified IR and runs the passes.\n"
+	        "\n"
+	        "options:\n"
+	        "  --stats              parameter counts, forward GFLOP/image and compile time per phase\n"
+	        "  --dump-ir            print the final IR (docs/ir.md)\n"
+	        "  --dump-after=STAGE   print the IR after STAGE: elaborate, a pass, or all\n"
+	        "  --dump-dir=DIR       write the IR after every stage to DIR/NN-STAGE.ir\n"
+	        "  --dot=FILE           write the final IR as a Graphviz graph (- for stdout)\n"
+	        "  --verify             only check the input; print nothing on success\n"
+	        "  --help               this text\n"
+	        "  --version            maec's version\n"
+	        "\n"
+	        "passes:\n");
+	for (int i = 0; i < NPASSES; i++)
+		fprintf(f, "  %-20s %s\n", passes[i].name, passes[i].what);
+	fprintf(f, "\nexit status: 0 success, 1 errors in the input, 2 bad command line\n");
+}
+
+static bool valid_stage(const char *s)
+{
+	if (strcmp(s, "all") == 0 || strcmp(s, "elaborate") == 0)
+		return true;
+	for (int i = 0; i < NPASSES; i++)
+		if (strcmp(passes[i].name, s) == 0)
+			return true;
+	return false;
+}
+
+/* --name=value or --name value. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] == 0 && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+static int parse_args(int argc, char **argv, Options *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if (strcmp(a, "--version") == 0) {
+			printf("maec %s\n", MAEC_VERSION);
+			exit(0);
+		} else if (strcmp(a, "--stats") == 0) {
+			o->stats = true;
+		} else if (strcmp(a, "--dump-ir") == 0) {
+			o->dump_ir = true;
+		} else if (strcmp(a, "--verify") == 0) {
+			o->verify_only = true;
+		} else if ((v = opt_value(argc, argv, &i, "--dump-after"))) {
+			if (!valid_stage(v)) {
+				fprintf(stderr, "maec: unknown stage '%s' for --dump-after (see --help)\n", v);
+				return 2;
+			}
+			o->dump_after = v;
+		} else if ((v = opt_value(argc, argv, &i, "--dump-dir"))) {
+			o->dump_dir = v;
+		} else if ((v = opt_value(argc, argv, &i, "--dot"))) {
+			o->dot = v;
+		} else if (a[0] == '-' && a[1] != 0) {
+			fprintf(stderr, "maec: unknown option '%s' (see --help)\n", a);
+			return 2;
+		} else if (o->input) {
+			fprintf(stderr, "maec: one input file at a time ('%s' and '%s')\n", o->input, a);
+			return 2;
+		} else {
+			o->input = a;
+		}
+	}
+	if (!o->input) {
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	Compilation c = {0};
+	int rc = parse_args(argc, argv, &c.opt);
+	if (rc)
+		return rc;
+	if (c.opt.dump_dir && mkdir(c.opt.dump_dir, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "maec: cannot create '%s': %s\n", c.opt.dump_dir, strerror(errno));
+		return 1;
+	}
+	c.arena = arena_new();
+	diag_init(&c.diag, c.arena, stderr);
+	bool ok = compile(&c);
+	if (ok && c.opt.dump_ir) {
+		Buf b = {0};
+		module_print(&b, c.module);
+		fwrite(b.p, 1, b.n, stdout);
+		buf_free(&b);
+	}
+	if (ok && c.opt.dot) {
+		Buf b = {0};
+		module_dot(&b, c.module);
+		ok = write_text(c.opt.dot, b.p, b.n);
+		buf_free(&b);
+	}
+	if (ok && c.opt.stats)
+		print_stats(&c);
+	if (c.diag.errors)
+		fprintf(stderr, "%d error%s\n", c.diag.errors, c.diag.errors == 1 ? "" : "s");
+	arena_free(c.arena);
+	return ok ? 0 : 1;
+}

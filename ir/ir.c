@@ -1,0 +1,285 @@
+/* ir.c: the op table, types, and building modules. */
+#include <string.h>
+
+#include "ir.h"
+
+/* The attribute schemas of ops.def are parsed once, on first use. */
+static OpInfo op_table[OP__N];
+static const char *op_attr_spec[OP__N] = {
+#define OP(name, nargs, kind, attrs, shape, flops) [OP_##name] = attrs,
+#include "ops.def"
+#undef OP
+};
+
+static AttrKind attr_kind_of(char c)
+{
+	switch (c) {
+	case 'i': return ATTR_INT;
+	case 'I': return ATTR_INTS;
+	case 'S': return ATTR_SHAPE;
+	case 'f': return ATTR_FLOAT;
+	case 's': return ATTR_STR;
+	case 'g': return ATTR_GLOBAL;
+	case 'd': return ATTR_DTYPE;
+	}
+	BUG("bad attribute kind '%c' in ops.def", c);
+}
+
+static void op_table_init(void)
+{
+	static bool done;
+	if (done)
+		return;
+	static const OpInfo rows[OP__N] = {
+#define OP(nm, na, kd, attrs, sh, fl) [OP_##nm] = {.name = #nm, .nargs = na, .kind = KIND_##kd, .shape = sh, .flops = fl},
+#include "ops.def"
+#undef OP
+	};
+	static char names[OP__N][IR_MAX_ATTRS][32];
+	for (int op = 0; op < OP__N; op++) {
+		op_table[op] = rows[op];
+		const char *s = op_attr_spec[op];
+		int n = 0;
+		while (*s) {
+			const char *colon = strchr(s, ':');
+			CHECK(colon && n < IR_MAX_ATTRS && colon - s < 31);
+			memcpy(names[op][n], s, (size_t)(colon - s));
+			names[op][n][colon - s] = 0;
+			op_table[op].attr_name[n] = names[op][n];
+			op_table[op].attr_kind[n] = attr_kind_of(colon[1]);
+			n++;
+			s = colon + 2;
+			while (*s == ' ')
+				s++;
+		}
+		op_table[op].nattrs = n;
+	}
+	done = true;
+}
+
+const OpInfo *op_info(Op op)
+{
+	CHECK(op >= 0 && op < OP__N);
+	op_table_init();
+	return &op_table[op];
+}
+
+bool op_lookup(const char *name, Op *op)
+{
+	for (int i = 0; i < OP__N; i++)
+		if (strcmp(op_info((Op)i)->name, name) == 0) {
+			*op = (Op)i;
+			return true;
+		}
+	return false;
+}
+
+int op_attr_index(Op op, const char *name)
+{
+	const OpInfo *oi = op_info(op);
+	for (int i = 0; i < oi->nattrs; i++)
+		if (strcmp(oi->attr_name[i], name) == 0)
+			return i;
+	return -1;
+}
+
+const char *op_kind_name(OpKind k)
+{
+	static const char *names[] = {"arg", "source", "elementwise", "reduction", "injective",
+	                              "matmul", "opaque"};
+	CHECK(k >= 0 && k <= KIND_OPAQUE);
+	return names[k];
+}
+
+static const InitInfo init_table[INIT__N] = {
+	[INIT_ZEROS] = {"zeros", 0, ""},
+	[INIT_ONES] = {"ones", 0, ""},
+	[INIT_NORMAL] = {"normal", 1, "std"},
+	[INIT_TRUNC_NORMAL] = {"trunc_normal", 3, "std, lo, hi"},
+	[INIT_UNIFORM] = {"uniform", 2, "lo, hi"},
+	[INIT_FAN_IN_UNIFORM] = {"fan_in_uniform", 1, "fan_in"},
+	[INIT_XAVIER_UNIFORM] = {"xavier_uniform", 2, "fan_in, fan_out"},
+	[INIT_SINCOS2D] = {"sincos2d", 3, "grid_h, grid_w, cls_rows"},
+};
+
+const InitInfo *init_info(InitKind k)
+{
+	CHECK(k >= 0 && k < INIT__N);
+	return &init_table[k];
+}
+
+bool init_lookup(const char *name, InitKind *k)
+{
+	for (int i = 0; i < INIT__N; i++)
+		if (strcmp(init_table[i].name, name) == 0) {
+			*k = (InitKind)i;
+			return true;
+		}
+	return false;
+}
+
+static const char *dtype_names[DT__N] = {"f32", "f64", "i32", "i64"};
+
+const char *dtype_name(DType dt)
+{
+	CHECK(dt >= 0 && dt < DT__N);
+	return dtype_names[dt];
+}
+
+bool dtype_parse(const char *s, DType *dt)
+{
+	for (int i = 0; i < DT__N; i++)
+		if (strcmp(s, dtype_names[i]) == 0) {
+			*dt = (DType)i;
+			return true;
+		}
+	return false;
+}
+
+bool dtype_is_float(DType dt)
+{
+	return dt == DT_F32 || dt == DT_F64;
+}
+
+size_t dtype_size(DType dt)
+{
+	return dt == DT_F64 || dt == DT_I64 ? 8 : 4;
+}
+
+int64_t type_numel(const Type *t, int64_t batch)
+{
+	int64_t n = 1;
+	for (int i = 0; i < t->rank; i++) {
+		int64_t d = t->dim[i] == DIM_B ? batch : t->dim[i];
+		if (d < 0 || (d && n > INT64_MAX / d))
+			return -1;
+		n *= d;
+	}
+	return n;
+}
+
+bool type_eq(const Type *a, const Type *b)
+{
+	if (a->dt != b->dt || a->rank != b->rank)
+		return false;
+	for (int i = 0; i < a->rank; i++)
+		if (a->dim[i] != b->dim[i])
+			return false;
+	return true;
+}
+
+void type_print(Buf *b, const Type *t)
+{
+	buf_printf(b, "%s[", dtype_name(t->dt));
+	for (int i = 0; i < t->rank; i++) {
+		if (i)
+			buf_putc(b, ',');
+		if (t->dim[i] == DIM_B)
+			buf_putc(b, 'B');
+		else
+			buf_printf(b, "%lld", (long long)t->dim[i]);
+	}
+	buf_putc(b, ']');
+}
+
+Module *module_new(Arena *a)
+{
+	Module *m = arena_alloc(a, sizeof *m);
+	m->arena = a;
+	return m;
+}
+
+Param *module_add_param(Module *m, const char *name, const Type *t, Loc loc)
+{
+	Param *p = arena_alloc(m->arena, sizeof *p);
+	p->name = arena_strdup(m->arena, name);
+	p->type = *t;
+	p->loc = loc;
+	p->index = m->params.n;
+	vec_push(m->arena, m->params, p);
+	return p;
+}
+
+Param *module_find_param(const Module *m, const char *name)
+{
+	for (int i = 0; i < m->params.n; i++)
+		if (strcmp(m->params.p[i]->name, name) == 0)
+			return m->params.p[i];
+	return NULL;
+}
+
+Func *module_add_func(Module *m, const char *name, Loc loc)
+{
+	Func *f = arena_alloc(m->arena, sizeof *f);
+	f->name = arena_strdup(m->arena, name);
+	f->loc = loc;
+	vec_push(m->arena, m->funcs, f);
+	return f;
+}
+
+Func *module_find_func(const Module *m, const char *name)
+{
+	for (int i = 0; i < m->funcs.n; i++)
+		if (strcmp(m->funcs.p[i]->name, name) == 0)
+			return m->funcs.p[i];
+	return NULL;
+}
+
+Recipe *module_add_recipe(Module *m, const char *name, Loc loc)
+{
+	Recipe *r = arena_alloc(m->arena, sizeof *r);
+	r->name = arena_strdup(m->arena, name);
+	r->loc = loc;
+	vec_push(m->arena, m->recipes, r);
+	return r;
+}
+
+Recipe *module_find_recipe(const Module *m, const char *name)
+{
+	for (int i = 0; i < m->recipes.n; i++)
+		if (strcmp(m->recipes.p[i]->name, name) == 0)
+			return m->recipes.p[i];
+	return NULL;
+}
+
+const RSetting *recipe_get(const Recipe *r, const char *key)
+{
+	for (int i = 0; i < r->settings.n; i++)
+		if (strcmp(r->settings.p[i].key, key) == 0)
+			return &r->settings.p[i];
+	return NULL;
+}
+
+Ins *ins_new(Module *m, Func *f, Op op, Ins **args, int nargs, Loc loc)
+{
+	Ins *ins = arena_alloc(m->arena, sizeof *ins);
+	ins->op = op;
+	ins->id = f->next_id++;
+	ins->nargs = nargs;
+	ins->args = arena_alloc(m->arena, sizeof *args * (size_t)(nargs ? nargs : 1));
+	if (nargs)
+		memcpy(ins->args, args, sizeof *args * (size_t)nargs);
+	ins->loc = loc;
+	return ins;
+}
+
+void func_append(Module *m, Func *f, Ins *ins)
+{
+	vec_push(m->arena, f->body, ins);
+}
+
+const char *ins_infer(Ins *ins, Arena *a)
+{
+	const OpInfo *oi = op_info(ins->op);
+	if (oi->nargs >= 0 ? ins->nargs != oi->nargs : ins->nargs < 1)
+		return arena_printf(a, "'%s' takes %s%d operand%s, got %d", oi->name,
+		                    oi->nargs < 0 ? "at least " : "", oi->nargs < 0 ? 1 : oi->nargs,
+		                    oi->nargs == 1 || oi->nargs < 0 ? "" : "s", ins->nargs);
+	return oi->shape(ins, a);
+}
+
+/* A model's function takes only tensors; a recipe's loss is named recipe.loss. */
+bool func_is_model(const Func *f)
+{
+	return strchr(f->name, '.') == NULL;
+}
