@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "codegen.h"
 #include "frontend.h"
 #include "passes.h"
 
 /* The passes, in the order they run. */
 static const Pass passes[] = {
+	{"autodiff", pass_autodiff, "adds @R.grad: each recipe's loss and its parameter gradients"},
+	{"optim", pass_optim, "@R.grad -> @R.step (gradient accumulation) and @R.update (AdamW)"},
 	{"dce", pass_dce, "removes instructions whose results are never used"},
 };
 enum { NPASSES = sizeof passes / sizeof *passes };
@@ -20,6 +23,8 @@ typedef struct Options {
 	const char *dump_after; /* a pass name, "elaborate", or "all" */
 	const char *dump_dir;
 	const char *dot;
+	const char *output; /* -o: NAME.c writes C; NAME builds the trainer too */
+	bool verbose;
 } Options;
 
 typedef struct Timing {
@@ -192,13 +197,31 @@ static void print_stats(const Compilation *c)
 			printf("recipe %s: model %s, batch %lld in micro-batches of %lld, %lld epochs\n", r->name, model->val.s,
 			       (long long)batch->val.i, (long long)micro->val.i, (long long)epochs->val.i);
 	}
-	double total = 0;
+	double total = 0, front = -1;
 	printf("compile time:");
 	for (int i = 0; i < c->ntimes; i++) {
 		printf("%s %s %.2f ms", i ? "," : "", c->times[i].phase, c->times[i].ms);
 		total += c->times[i].ms;
+		if (front < 0 && strcmp(c->times[i].phase, "verify") == 0)
+			front = total; /* the first verify ends the front end */
 	}
-	printf("; total %.2f ms\n", total);
+	printf("\nfront end to verified IR %.2f ms; total %.2f ms\n", front, total);
+}
+
+/* -o: the C trainer, and the executable when the name has no .c. */
+static bool write_trainer(Compilation *c)
+{
+	const char *out = c->opt.output;
+	bool build = !has_suffix(out, ".c");
+	const char *c_file = build ? arena_printf(c->arena, "%s.c", out) : out;
+	Buf b = {0};
+	bool ok = codegen_c(&b, c->module, c->opt.input, c->arena, &c->diag);
+	if (ok)
+		ok = write_text(c_file, b.p, b.n);
+	buf_free(&b);
+	if (ok && build)
+		ok = build_c_trainer(c_file, out, c->opt.verbose);
+	return ok;
 }
 
 static void usage(FILE *f)
@@ -216,6 +239,9 @@ static void usage(FILE *f)
 	        "  --dump-dir=DIR       write the IR after every stage to DIR/NN-STAGE.ir\n"
 	        "  --dot=FILE           write the final IR as a Graphviz graph (- for stdout)\n"
 	        "  --verify             only check the input; print nothing on success\n"
+	        "  -o NAME.c            write the C trainer (OpenMP + CBLAS) of the recipes\n"
+	        "  -o NAME              write NAME.c and build the trainer NAME with the C compiler ($CC, cc)\n"
+	        "  -v                   show the C compiler's command line\n"
 	        "  --help               this text\n"
 	        "  --version            maec's version\n"
 	        "\n"
@@ -264,6 +290,18 @@ static int parse_args(int argc, char **argv, Options *o)
 			o->dump_ir = true;
 		} else if (strcmp(a, "--verify") == 0) {
 			o->verify_only = true;
+		} else if (strcmp(a, "-v") == 0) {
+			o->verbose = true;
+		} else if (strcmp(a, "-o") == 0) {
+			if (i + 1 >= argc || !argv[i + 1][0]) {
+				fprintf(stderr, "maec: -o needs a file name\n");
+				return 2;
+			}
+			o->output = argv[++i];
+			if (has_suffix(o->output, ".cu") || has_suffix(o->output, ".ir")) {
+				fprintf(stderr, "maec: -o %s: the targets are C (NAME.c) and a built C trainer (NAME)\n", o->output);
+				return 2;
+			}
 		} else if ((v = opt_value(argc, argv, &i, "--dump-after"))) {
 			if (!valid_stage(v)) {
 				fprintf(stderr, "maec: unknown stage '%s' for --dump-after (see --help)\n", v);
@@ -316,6 +354,8 @@ int main(int argc, char **argv)
 		ok = write_text(c.opt.dot, b.p, b.n);
 		buf_free(&b);
 	}
+	if (ok && c.opt.output)
+		ok = write_trainer(&c);
 	if (ok && c.opt.stats)
 		print_stats(&c);
 	if (c.diag.errors)

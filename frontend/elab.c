@@ -84,6 +84,7 @@ typedef struct Model {
 	Span span;
 	VEC(Named) params; /* in state_dict order */
 	Func *func;
+	bool failed; /* its forward has errors, already reported */
 } Model;
 
 typedef struct Elab {
@@ -100,7 +101,9 @@ typedef struct Elab {
 	VEC(Ins *) param_ins;
 	/* guards */
 	VEC(const void *) active; /* blocks being instantiated and functions being called */
+	VEC(const char *) active_names; /* "block 'A'", for messages */
 	int64_t ninstances, ninstructions;
+	int nstreams; /* random streams used by the function being built */
 } Elab;
 
 enum { MAX_ACTIVE = 200, MAX_INSTANCES = 100000, MAX_INSTRUCTIONS = 4000000, MAX_REPEAT = 10000 };
@@ -108,7 +111,8 @@ enum { MAX_ACTIVE = 200, MAX_INSTANCES = 100000, MAX_INSTRUCTIONS = 4000000, MAX
 typedef struct Arg {
 	const char *key; /* NULL for positional */
 	Val v;
-	Span span;
+	Span span;       /* of the value */
+	Span key_span;   /* of the keyword */
 } Arg;
 
 typedef struct Call {
@@ -208,9 +212,19 @@ static const char *describe(Elab *e, Val v)
 {
 	switch (v.kind) {
 	case V_INT: return arena_printf(e->a, "the integer %lld", (long long)v.i);
+	case V_FLOAT: {
+		Buf b = {0};
+		fmt_double(&b, v.f);
+		const char *s = arena_printf(e->a, "the number %s", b.p);
+		buf_free(&b);
+		return s;
+	}
+	case V_BOOL: return v.i ? "the boolean true" : "the boolean false";
 	case V_TENSOR: return arena_printf(e->a, "a tensor %s", type_str(e, &v.t->type));
 	case V_PARAM: return arena_printf(e->a, "a parameter %s", type_str(e, &v.param->type));
 	case V_INST: return arena_printf(e->a, "an instance of block '%s'", v.inst->block);
+	case V_BLOCK: return arena_printf(e->a, "block '%s'", v.block->name);
+	case V_FUNC: return arena_printf(e->a, "function '%s'", v.fn->name);
 	default: return kind_name(v.kind);
 	}
 }
@@ -266,24 +280,38 @@ static void bind(Elab *e, Scope *s, const char *name, Val v, Span span, bool reb
 	vec_push(e->a, s->b, ((Binding){name, v, span}));
 }
 
-static void suggest(Elab *e, Scope *s, const char *name, Span span, const char *what)
+/* Keeps `cand` in *best if it is the closest spelling of `name` so far. */
+static void consider(const char *name, const char *cand, const char **best, int *best_d)
+{
+	int d = edit_distance(name, cand, *best_d);
+	if (d >= (int)strlen(name)) /* 'B' for 'n' is no guess */
+		return;
+	if (d <= *best_d && (!*best || d < *best_d)) {
+		*best = cand;
+		*best_d = d;
+	}
+}
+
+/* The closest spelling of name among the visible names (and the builtins), or NULL. */
+static void consider_builtins(const char *name, const char **best, int *best_d);
+
+static const char *closest(Scope *s, const char *name, bool with_builtins)
 {
 	const char *best = NULL;
 	int best_d = (int)strlen(name) / 3 + 1;
 	if (best_d > 3)
 		best_d = 3;
 	for (Scope *sc = s; sc; sc = sc->parent)
-		for (int i = 0; i < sc->b.n; i++) {
-			int d = edit_distance(name, sc->b.p[i].name, best_d);
-			if (d <= best_d && (!best || d < best_d)) {
-				best = sc->b.p[i].name;
-				best_d = d;
-			}
-		}
-	if (best)
-		error_at(e, span, "unknown %s '%s'; did you mean '%s'?", what, name, best);
-	else
-		error_at(e, span, "unknown %s '%s'", what, name);
+		for (int i = 0; i < sc->b.n; i++)
+			consider(name, sc->b.p[i].name, &best, &best_d);
+	if (with_builtins)
+		consider_builtins(name, &best, &best_d);
+	return best;
+}
+
+static const char *did_you_mean(Elab *e, const char *best)
+{
+	return best ? arena_printf(e->a, "; did you mean '%s'?", best) : "";
 }
 
 /* ---------- IR emission ---------- */
@@ -327,7 +355,8 @@ static Ins *emit_full(Elab *e, DType dt, double value, const int64_t *dims, int 
 	Attr at[IR_MAX_ATTRS] = {{0}};
 	at[0].nv = rank;
 	at[0].v = arena_alloc(e->a, sizeof(int64_t) * (size_t)(rank ? rank : 1));
-	memcpy(at[0].v, dims, sizeof(int64_t) * (size_t)rank);
+	if (rank) /* scalars come with dims == NULL */
+		memcpy(at[0].v, dims, sizeof(int64_t) * (size_t)rank);
 	at[1].i = dt;
 	at[2].f = value;
 	return emit_ins(e, OP_full, NULL, 0, at, span);
@@ -588,19 +617,16 @@ static bool match_args(Elab *e, Call *c, const char *const *formals, int nformal
 				k = j;
 		if (k < 0) {
 			const char *best = NULL;
-			int best_d = 3;
-			for (int j = 0; j < nformals; j++) {
-				int d = edit_distance(a->key, formals[j], 2);
-				if (d < best_d)
-					best = formals[j], best_d = d;
-			}
+			int best_d = 2;
+			for (int j = 0; j < nformals; j++)
+				consider(a->key, formals[j], &best, &best_d);
 			if (best)
-				error_at(e, a->span, "%s has no argument '%s'; did you mean '%s'?", c->what, a->key, best);
+				error_at(e, a->key_span, "%s has no argument '%s'; did you mean '%s'?", c->what, a->key, best);
 			else
-				error_at(e, a->span, "%s has no argument '%s'", c->what, a->key);
+				error_at(e, a->key_span, "%s has no argument '%s'", c->what, a->key);
 			ok = false;
 		} else if (out[k]) {
-			error_at(e, a->span, "argument '%s' of %s is given twice", a->key, c->what);
+			error_at(e, a->key_span, "argument '%s' of %s is given twice", a->key, c->what);
 			ok = false;
 		} else {
 			out[k] = a;
@@ -612,9 +638,13 @@ static bool match_args(Elab *e, Call *c, const char *const *formals, int nformal
 static bool active_push(Elab *e, const void *what, Span span, const char *kind, const char *name)
 {
 	for (int i = 0; i < e->active.n; i++)
-		if (e->active.p[i] == what) {
-			error_at(e, span, "%s '%s' is recursive: it %s itself", kind, name,
-			         strcmp(kind, "block") == 0 ? "instantiates" : "calls");
+		if (e->active.p[i] == what) { /* "... itself through block 'B', block 'C'" */
+			Buf via = {0};
+			for (int k = i + 1; k < e->active.n; k++)
+				buf_printf(&via, "%s%s", k == i + 1 ? " through " : ", ", e->active_names.p[k]);
+			error_at(e, span, "%s '%s' is recursive: it %s itself%s", kind, name,
+			         strcmp(kind, "block") == 0 ? "instantiates" : "calls", via.p ? via.p : "");
+			buf_free(&via);
 			return false;
 		}
 	if (e->active.n >= MAX_ACTIVE) {
@@ -622,7 +652,14 @@ static bool active_push(Elab *e, const void *what, Span span, const char *kind, 
 		return false;
 	}
 	vec_push(e->a, e->active, what);
+	vec_push(e->a, e->active_names, arena_printf(e->a, "%s '%s'", kind, name));
 	return true;
+}
+
+static void active_pop(Elab *e)
+{
+	e->active.n--;
+	e->active_names.n--;
 }
 
 /* Dimension expressions of a type, checked against (and binding names from) a tensor.
@@ -714,7 +751,7 @@ static bool check_tensor_type(Elab *e, Scope *s, const TypeExpr *te, Val v, Span
 	Ins *t = as_tensor(e, v, span, DT_F32, what);
 	if (!t)
 		return false;
-	Type want;
+	Type want = {0};
 	const char *none = NULL;
 	int errors = e->d->errors;
 	if (type_matches(e, s, te, &t->type, &want, false, &none))
@@ -736,6 +773,7 @@ static Val call_function(Elab *e, const FuncDef *fd, Scope *closure, Inst *self,
 	for (int i = 0; i < n; i++)
 		names[i] = fd->formals.p[i].name;
 	Val result = verr();
+	int body_errors = -1; /* errors before the body ran */
 	if (!match_args(e, c, names, n, args))
 		goto out;
 	Scope *s = scope_new(e, closure);
@@ -766,9 +804,10 @@ static Val call_function(Elab *e, const FuncDef *fd, Scope *closure, Inst *self,
 	if (!ok)
 		goto out;
 	Frame fr = {0};
+	body_errors = e->d->errors;
 	exec(e, s, &fd->body, CTX_FUNC, self, &fr);
 	if (!fr.returned) {
-		if (fr.v.kind != V_ERROR)
+		if (e->d->errors == body_errors) /* else a 'return' may have been skipped by the error */
 			error_at(e, fd->name_span, "function '%s' ends without 'return'", fname);
 		goto out;
 	}
@@ -785,13 +824,16 @@ static Val call_function(Elab *e, const FuncDef *fd, Scope *closure, Inst *self,
 		Val r = result.kind == V_TUPLE ? result.items[i] : result;
 		const char *what = arena_printf(e->a, "result %d of '%s'", i + 1, fname);
 		if (!check_tensor_type(e, s, fd->rets.p[i], r, fr.ret->span, what)) {
-			note_at(e, c->span, "in this call");
 			result = verr();
 			goto out;
 		}
 	}
 out:
-	e->active.n--;
+	/* Errors in the body may depend on the arguments: show the call too (unless it is the
+	 * model's or the recipe's own, which has no call in the text). */
+	if (body_errors >= 0 && e->d->errors > body_errors && c->span.lo != fd->name_span.lo)
+		note_at(e, c->span, "in this call of '%s'", fname);
+	active_pop(e);
 	return result;
 }
 
@@ -805,7 +847,7 @@ static Val call_instance(Elab *e, Inst *inst, Call *c)
 		Val v = c->args.p[0].v;
 		for (int i = 0; i < inst->seq.n && v.kind != V_ERROR; i++) {
 			Call sub = {.what = arena_printf(e->a, "'%s.forward' (repeat %d)", inst->seq.p[i]->block, i), .span = c->span};
-			vec_push(e->a, sub.args, ((Arg){NULL, v, c->args.p[0].span}));
+			vec_push(e->a, sub.args, ((Arg){NULL, v, c->args.p[0].span, c->args.p[0].span}));
 			v = call_instance(e, inst->seq.p[i], &sub);
 			if (v.kind == V_TUPLE)
 				return error_at(e, c->span, "a repeated block must return one tensor, not a tuple");
@@ -876,8 +918,10 @@ static Val instantiate(Elab *e, const Decl *def, Call *c)
 	e->fn = fn;
 	if (e->d->errors == errors)
 		result = (Val){.kind = V_INST, .inst = inst};
+	else /* the errors may depend on the arguments: show them */
+		note_at(e, c->span, "in this instance of block '%s'", def->name);
 out:
-	e->active.n--;
+	active_pop(e);
 	return result;
 }
 
@@ -912,7 +956,11 @@ static Val call_value(Elab *e, Val callee, Call *c, const Expr *callee_expr)
 	switch (callee.kind) {
 	case V_ERROR: return callee;
 	case V_BLOCK: return instantiate(e, callee.block, c);
-	case V_INST: return call_instance(e, callee.inst, c);
+	case V_INST:
+		for (int i = 0; i < e->models.n; i++) /* its errors were reported with the model */
+			if (e->models.p[i]->root == callee.inst && e->models.p[i]->failed)
+				return verr();
+		return call_instance(e, callee.inst, c);
 	case V_FUNC:
 		c->what = arena_printf(e->a, "function '%s'", callee.fn->name);
 		return call_function(e, callee.fn, e->globals, NULL, c, callee.fn->name);
@@ -938,7 +986,7 @@ static const struct {
 	{OP_mean, "keepdim", 0, false}, {OP_max, "axes", 0, true},      {OP_max, "keepdim", 0, false},
 	{OP_argmax, "axis", -1, false}, {OP_softmax, "axis", -1, false}, {OP_log_softmax, "axis", -1, false},
 	{OP_layernorm, "eps", 1e-5, false}, {OP_matmul, "ta", 0, false}, {OP_matmul, "tb", 0, false},
-	{OP_full, "dtype", DT_F32, false}, {OP_randperm, "axis", -1, false}, {OP_concat, "axis", 0, false},
+	{OP_full, "dtype", DT_F32, false}, {OP_randperm, "axis", -1, false}, {OP_randperm, "stream", -1, false}, {OP_concat, "axis", 0, false},
 	{OP_gather, "axis", 0, false}, {OP_argsort, "axis", -1, false},
 };
 
@@ -1014,6 +1062,22 @@ static bool to_attr(Elab *e, AttrKind k, Val v, Span span, Attr *at, const char 
 
 static Val fold_call(Elab *e, const Builtin *b, Call *c);
 
+/* "a tensor, then axis", "2 tensors, then ta and tb": what a builtin op takes. */
+static const char *op_signature(Elab *e, const OpInfo *oi, int ntensors)
+{
+	Buf b = {0};
+	if (oi->nargs == 1 || oi->nargs < 0)
+		buf_puts(&b, oi->nargs < 0 ? "tensors" : "a tensor");
+	else if (oi->nargs > 1)
+		buf_printf(&b, "%d tensors", ntensors);
+	for (int i = 0; i < oi->nattrs; i++)
+		buf_printf(&b, "%s%s", i == 0 ? (oi->nargs != 0 ? ", then " : "") : i == oi->nattrs - 1 ? " and " : ", ",
+		           oi->attr_name[i]);
+	const char *s = arena_strdup(e->a, b.p ? b.p : "no arguments");
+	buf_free(&b);
+	return s;
+}
+
 /* Every op of the table is a builtin of the same name: tensor operands first, then the
  * attributes in table order, positionally or by keyword. */
 static Val builtin_op(Elab *e, const Builtin *b, Call *c)
@@ -1033,8 +1097,8 @@ static Val builtin_op(Elab *e, const Builtin *b, Call *c)
 			return error_at(e, c->span, "%s needs at least one tensor", c->what);
 	}
 	if (npos < ntensors)
-		return error_at(e, c->span, "%s takes %d tensor%s, got %d argument%s", c->what, ntensors,
-		                ntensors == 1 ? "" : "s", npos, npos == 1 ? "" : "s");
+		return error_at(e, c->span, "%s takes %s; got %d argument%s", c->what, op_signature(e, oi, ntensors), npos,
+		                npos == 1 ? "" : "s");
 	DType like = DT_F32;
 	for (int i = 0; i < ntensors; i++)
 		if (is_tensorish(c->args.p[i].v)) {
@@ -1047,6 +1111,9 @@ static Val builtin_op(Elab *e, const Builtin *b, Call *c)
 		if (!(ops[i] = as_tensor(e, c->args.p[i].v, c->args.p[i].span, like, what)))
 			return verr();
 	}
+	if (npos - ntensors > oi->nattrs)
+		return error_at(e, c->args.p[ntensors + oi->nattrs].span, "%s takes %s; got %d arguments", c->what,
+		                op_signature(e, oi, ntensors), npos);
 	/* The rest are attributes. */
 	Call rest = {.what = c->what, .span = c->span};
 	for (int i = ntensors; i < c->args.n; i++)
@@ -1064,6 +1131,8 @@ static Val builtin_op(Elab *e, const Builtin *b, Call *c)
 			return error_at(e, c->span, "missing argument '%s' of %s", oi->attr_name[i], c->what);
 		}
 	}
+	if (b->op == OP_randperm && at[2].i < 0) /* each draws its own random stream */
+		at[2].i = e->nstreams++;
 	return emit(e, b->op, ops, ntensors, at, c->span);
 }
 
@@ -1152,7 +1221,7 @@ static Val fold_call(Elab *e, const Builtin *b, Call *c)
 }
 
 static const Builtin builtins[] = {
-#define OP(name, nargs, kind, attrs, shape, flops) {#name, builtin_op, OP_##name},
+#define OP(name, nargs, kind, shape, flops, grad, attrs) {#name, builtin_op, OP_##name},
 #include "ops.def"
 #undef OP
 	{"zeros", builtin_fill, OP_full},
@@ -1163,15 +1232,27 @@ static const Builtin builtins[] = {
 	{"min", fold_call, OP__N},
 };
 
+/* Ops that only the compiler makes are not builtins of the language. */
+static bool user_visible(const Builtin *b)
+{
+	if (b->op == OP__N)
+		return true;
+	OpKind k = op_info(b->op)->kind;
+	return k != KIND_ARG && k != KIND_EFFECT && b->op != OP_param && b->op != OP_state && b->op != OP_scalar;
+}
+
+static void consider_builtins(const char *name, const char **best, int *best_d)
+{
+	for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++)
+		if (user_visible(&builtins[i]))
+			consider(name, builtins[i].name, best, best_d);
+}
+
 static const Builtin *builtin_lookup(const char *name)
 {
 	for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++)
-		if (strcmp(builtins[i].name, name) == 0) {
-			Op op = builtins[i].op;
-			if (op != OP__N && (op_info(op)->kind == KIND_ARG || op == OP_param))
-				return NULL; /* made by the compiler only */
-			return &builtins[i];
-		}
+		if (strcmp(builtins[i].name, name) == 0)
+			return user_visible(&builtins[i]) ? &builtins[i] : NULL;
 	return NULL;
 }
 
@@ -1188,7 +1269,7 @@ static Val lookup(Elab *e, Scope *s, const Expr *x)
 	DType dt;
 	if (dtype_parse(x->s, &dt))
 		return (Val){.kind = V_DTYPE, .i = dt};
-	suggest(e, s, x->s, x->span, "name");
+	error_at(e, x->span, "unknown name '%s'%s", x->s, did_you_mean(e, closest(s, x->s, true)));
 	return verr();
 }
 
@@ -1204,11 +1285,12 @@ static Val member(Elab *e, Scope *s, const Expr *x)
 		b = scope_find_local(obj.inst->args, x->s);
 	if (b)
 		return b->v;
-	/* Suggest among the instance's own names only. */
+	/* Suggest among the instance's own names only; point at the name after the dot. */
 	Scope args = {.b = obj.inst->args->b};
 	Scope members = {.parent = &args, .b = obj.inst->members->b};
-	suggest(e, &members, x->s, x->span, arena_printf(e->a, "member of block '%s'", obj.inst->block));
-	return verr();
+	Span name = {x->span.hi - (uint32_t)strlen(x->s), x->span.hi};
+	return error_at(e, name, "block '%s' has no member '%s'%s", obj.inst->block, x->s,
+	                did_you_mean(e, closest(&members, x->s, false)));
 }
 
 /* x[i, a:b, :] on tensors (slices, and indexes that drop the axis), tuples and
@@ -1285,6 +1367,24 @@ static Val subscript(Elab *e, Scope *s, const Expr *x)
 	return emit(e, OP_reshape, &t, 1, at, x->span);
 }
 
+/* The span of `key` in `key = value`, read back from the value (the syntax tree keeps
+ * the value only); the value's span if the text does not read so. */
+static Span key_span(Elab *e, const char *key, Span value)
+{
+	const char *t = e->src->text;
+	uint32_t i = value.lo;
+	size_t n = strlen(key);
+	while (i > 0 && (t[i - 1] == ' ' || t[i - 1] == '\t' || t[i - 1] == '\r' || t[i - 1] == '\n'))
+		i--;
+	if (i == 0 || t[i - 1] != '=')
+		return value;
+	for (i--; i > 0 && (t[i - 1] == ' ' || t[i - 1] == '\t' || t[i - 1] == '\r' || t[i - 1] == '\n'); i--)
+		;
+	if (i < n || strncmp(t + i - n, key, n) != 0)
+		return value;
+	return (Span){i - (uint32_t)n, i};
+}
+
 static Val eval_call(Elab *e, Scope *s, const Expr *x)
 {
 	Val callee = eval(e, s, x->a);
@@ -1293,17 +1393,18 @@ static Val eval_call(Elab *e, Scope *s, const Expr *x)
 	for (int i = 0; i < x->items.n; i++) {
 		Val v = eval(e, s, x->items.p[i]);
 		bad |= v.kind == V_ERROR;
+		Span sp = x->items.p[i]->span;
+		Span ksp = x->keys.p[i] ? key_span(e, x->keys.p[i], sp) : sp;
 		for (int j = 0; j < i && x->keys.p[i]; j++)
 			if (x->keys.p[j] && strcmp(x->keys.p[j], x->keys.p[i]) == 0) {
-				error_at(e, x->items.p[i]->span, "argument '%s' is given twice", x->keys.p[i]);
+				error_at(e, ksp, "argument '%s' is given twice", x->keys.p[i]);
 				bad = true;
 			}
 		if (x->keys.p[i] == NULL && i > 0 && x->keys.p[i - 1]) {
 			error_at(e, x->items.p[i]->span, "a positional argument cannot follow a keyword argument");
 			bad = true;
 		}
-		Span sp = x->items.p[i]->span;
-		vec_push(e->a, c.args, ((Arg){x->keys.p[i], v, sp}));
+		vec_push(e->a, c.args, ((Arg){x->keys.p[i], v, sp, ksp}));
 	}
 	if (bad)
 		return verr();
@@ -1370,12 +1471,19 @@ static void declare_param(Elab *e, Scope *s, const Stmt *st)
 	p->type.rank = te->dims.n;
 	int64_t numel = 1;
 	for (int i = 0; i < te->dims.n; i++) {
-		Val v = eval(e, s, te->dims.p[i]);
+		const Expr *x = te->dims.p[i];
+		if (x->kind == E_NAME && !scope_find(s, x->s) && !builtin_lookup(x->s) && !closest(s, x->s, false)) {
+			error_at(e, x->span, "unknown name '%s' in the shape of parameter '%s': parameter shapes are fixed, "
+			         "so they cannot name the batch dimension", x->s, name);
+			return;
+		}
+		Val v = eval(e, s, x);
 		if (v.kind == V_ERROR)
 			return;
 		if (v.kind != V_INT || v.i < 1 || v.i > IR_MAX_DIM) {
-			error_at(e, te->dims.p[i]->span, "a parameter dimension must be an integer between 1 and 2^40, got %s",
-			         describe(e, v));
+			bool div = v.kind == V_FLOAT && x->kind == E_BINARY && x->op == B_DIV;
+			error_at(e, x->span, "a parameter dimension must be an integer between 1 and 2^40, got %s%s",
+			         describe(e, v), div ? " (use // to divide integers)" : "");
 			return;
 		}
 		if (__builtin_mul_overflow(numel, v.i, &numel) || numel > IR_MAX_DIM) {
@@ -1573,6 +1681,7 @@ static void begin_func(Elab *e, const char *name, Span span, Model *model)
 	e->fn = module_add_func(e->m, name, loc_of(e, span));
 	e->model = model;
 	e->param_ins.n = e->param_ins_names.n = 0;
+	e->nstreams = 0;
 }
 
 /* After the arguments, every parameter of the model, in state_dict order: the function
@@ -1647,7 +1756,7 @@ static bool make_args(Elab *e, const FuncDef *fd, Scope *closure, Call *c)
 			return false;
 		}
 		func_append(e->m, e->fn, arg);
-		vec_push(e->a, c->args, ((Arg){NULL, vtensor(arg), f->span}));
+		vec_push(e->a, c->args, ((Arg){NULL, vtensor(arg), f->span, f->span}));
 	}
 	return true;
 }
@@ -1698,17 +1807,17 @@ static void name_results(Elab *e, const FuncDef *fd)
 static void elab_model(Elab *e, const Decl *d)
 {
 	Val v = eval(e, e->globals, d->value);
-	if (v.kind == V_ERROR)
-		return;
-	if (v.kind != V_INST || !v.inst->def) {
-		error_at(e, d->value->span, "a model is an instance of a block, such as MAE(); got %s", describe(e, v));
+	if (v.kind == V_BLOCK)
+		v = error_at(e, d->value->span, "a model is an instance of a block: call it, as in %s(...)", v.block->name);
+	else if (v.kind != V_ERROR && (v.kind != V_INST || !v.inst->def))
+		v = error_at(e, d->value->span, "a model is an instance of a block, such as MAE(); got %s", describe(e, v));
+	for (int i = 0; v.kind == V_INST && i < e->models.n; i++)
+		if (e->models.p[i]->root == v.inst)
+			v = error_at(e, d->value->span, "this instance is already model '%s'", e->models.p[i]->name);
+	if (v.kind == V_ERROR) { /* bound all the same, so that its uses fail quietly */
+		bind(e, e->globals, d->name, v, d->name_span, false);
 		return;
 	}
-	for (int i = 0; i < e->models.n; i++)
-		if (e->models.p[i]->root == v.inst) {
-			error_at(e, d->value->span, "this instance is already model '%s'", e->models.p[i]->name);
-			return;
-		}
 	Model *m = arena_alloc(e->a, sizeof *m);
 	m->name = d->name;
 	m->root = v.inst;
@@ -1724,12 +1833,14 @@ static void elab_model(Elab *e, const Decl *d)
 	begin_func(e, d->name, d->span, m);
 	m->func = e->fn;
 	Call c = {.what = arena_printf(e->a, "model '%s'", d->name)};
+	int errors = e->d->errors;
 	if (make_args(e, m->root->forward, m->root->members, &c)) {
 		emit_params(e);
 		Val r = call_instance(e, m->root, &c);
 		finish_func(e, r, m->root->forward, NULL);
 		name_results(e, m->root->forward);
 	}
+	m->failed = e->d->errors > errors;
 	e->fn = NULL;
 	e->model = NULL;
 }
@@ -1794,15 +1905,39 @@ static bool in_range(const struct RecipeKey *k, double v)
 	return (k->lo_open ? v > k->lo : v >= k->lo) && (k->hi_open ? v < k->hi : v <= k->hi);
 }
 
+/* "(0, 10]": whole bounds without a fraction, as they are written in recipes. */
 static const char *range_str(Elab *e, const struct RecipeKey *k)
 {
-	Buf lo = {0}, hi = {0};
-	fmt_double(&lo, k->lo);
-	fmt_double(&hi, k->hi);
-	const char *s = arena_printf(e->a, "%c%s, %s%c", k->lo_open ? '(' : '[', lo.p, hi.p, k->hi_open ? ')' : ']');
-	buf_free(&lo);
-	buf_free(&hi);
+	return arena_printf(e->a, "%c%.15g, %.15g%c", k->lo_open ? '(' : '[', k->lo, k->hi, k->hi_open ? ')' : ']');
+}
+
+/* "a, b or c" from the space-separated choices of a setting. */
+static const char *choices_str(Elab *e, const char *choices)
+{
+	Buf b = {0};
+	for (const char *c = choices; *c;) {
+		const char *end = strchr(c, ' ');
+		size_t len = end ? (size_t)(end - c) : strlen(c);
+		buf_printf(&b, "%s%.*s", c == choices ? "" : end ? ", " : " or ", (int)len, c);
+		c += len + (end != NULL);
+	}
+	const char *s = arena_strdup(e->a, b.p);
+	buf_free(&b);
 	return s;
+}
+
+/* The choice closest to `s`, or NULL. */
+static const char *closest_choice(Elab *e, const char *choices, const char *s)
+{
+	const char *best = NULL;
+	int best_d = 3;
+	for (const char *c = choices; *c;) {
+		const char *end = strchr(c, ' ');
+		size_t len = end ? (size_t)(end - c) : strlen(c);
+		consider(s, arena_strndup(e->a, c, len), &best, &best_d);
+		c += len + (end != NULL);
+	}
+	return best;
 }
 
 static RVal rv_ident(const char *s)
@@ -1836,9 +1971,13 @@ static bool recipe_setting(Elab *e, const struct RecipeKey *k, const Expr *x, RV
 		if (ok && k->kind == K_TRAIN && strcmp(x->s, "all") != 0)
 			ok = false;
 		if (!ok) {
-			const char *choices = k->kind == K_ENUM ? k->choices : k->kind == K_INIT ? "scratch or a recipe name"
-			                                                                           : "all, or a list of parameter names";
-			error_at(e, x->span, "'%s' must be one of: %s", k->key, choices);
+			const char *choices = k->kind == K_ENUM ? choices_str(e, k->choices)
+			                      : k->kind == K_INIT ? "scratch or the name of an earlier recipe"
+			                                          : "all or a list of parameter names such as [\"head\"]";
+			const char *hint = "";
+			if (k->kind == K_ENUM && x->kind == E_NAME)
+				hint = did_you_mean(e, closest_choice(e, k->choices, x->s));
+			error_at(e, x->span, "'%s' must be %s, not '%s'%s", k->key, choices, span_text(e, x->span), hint);
 			return false;
 		}
 		*out = rv_ident(x->s);
@@ -1952,7 +2091,7 @@ static void check_loss(Elab *e, const FuncDef *fd, const char *data, const Recip
 	const Type *t = &f->rets.p[0]->type;
 	if (t->rank != 0 || !dtype_is_float(t->dt))
 		error_at(e, fd->name_span, "the loss must return a scalar first, got %s", type_str(e, t));
-	for (int i = 0; i < f->rets.n; i++)
+	for (int i = 1; i < f->rets.n; i++) /* the first was checked just above */
 		if (f->rets.p[i]->type.rank != 0)
 			error_at(e, fd->name_span, "result %d of the loss is %s; metrics are scalars", i + 1,
 			         type_str(e, &f->rets.p[i]->type));
@@ -1992,7 +2131,7 @@ static void elab_recipe(Elab *e, const Decl *d)
 	Recipe *r = module_add_recipe(e->m, d->name, loc_of(e, d->name_span));
 	RVal vals[NKEYS];
 	Span spans[NKEYS];
-	bool set[NKEYS] = {0}, bad = false;
+	bool set[NKEYS] = {0}, misspelt[NKEYS] = {0}, bad = false;
 	const FuncDef *loss = NULL;
 	Model *model = NULL;
 	for (int i = 0; i < d->body.n; i++) {
@@ -2000,6 +2139,7 @@ static void elab_recipe(Elab *e, const Decl *d)
 		if (st->kind == S_DEF && strcmp(st->def->name, "loss") == 0) {
 			if (loss) {
 				error_at(e, st->def->name_span, "recipe '%s' defines 'loss' twice", d->name);
+				note_at(e, loss->name_span, "first defined here");
 				bad = true;
 			}
 			loss = st->def;
@@ -2024,6 +2164,8 @@ static void elab_recipe(Elab *e, const Decl *d)
 				error_at(e, st->name_spans.p[0], "unknown recipe setting '%s'; did you mean '%s'?", key, best);
 			else
 				error_at(e, st->name_spans.p[0], "unknown recipe setting '%s'", key);
+			if (best) /* not "does not set" it as well */
+				misspelt[key_index(best)] = true;
 			bad = true;
 			continue;
 		}
@@ -2038,11 +2180,20 @@ static void elab_recipe(Elab *e, const Decl *d)
 		if (!recipe_setting(e, &recipe_keys[k], st->value, &vals[k], &model))
 			bad = true;
 	}
+	Buf missing = {0}; /* "'lr', 'epochs' and 'batch'" */
+	int nmissing = 0, left = 0;
 	for (int k = 0; k < NKEYS; k++)
-		if (!set[k] && !recipe_keys[k].deflt) {
-			error_at(e, d->name_span, "recipe '%s' does not set '%s'", d->name, recipe_keys[k].key);
-			bad = true;
+		left += !set[k] && !misspelt[k] && !recipe_keys[k].deflt;
+	for (int k = 0; k < NKEYS; k++)
+		if (!set[k] && !misspelt[k] && !recipe_keys[k].deflt) {
+			nmissing++;
+			buf_printf(&missing, "%s'%s'", nmissing == 1 ? "" : nmissing == left ? " and " : ", ", recipe_keys[k].key);
 		}
+	if (nmissing) {
+		error_at(e, d->name_span, "recipe '%s' does not set %s", d->name, missing.p);
+		bad = true;
+	}
+	buf_free(&missing);
 	if (!loss) {
 		error_at(e, d->name_span, "recipe '%s' has no 'def loss(...)'", d->name);
 		bad = true;
@@ -2060,8 +2211,8 @@ static void elab_recipe(Elab *e, const Decl *d)
 		return;
 	}
 	if (vals[kw].i > vals[ke].i) {
-		error_at(e, spans[kw], "warmup (%lld) is longer than the run (%lld epochs)", (long long)vals[kw].i,
-		         (long long)vals[ke].i);
+		error_at(e, spans[kw], "warmup (%lld epochs) is longer than the run (%lld epoch%s)", (long long)vals[kw].i,
+		         (long long)vals[ke].i, vals[ke].i == 1 ? "" : "s");
 		return;
 	}
 	int ki = key_index("init");
@@ -2070,7 +2221,8 @@ static void elab_recipe(Elab *e, const Decl *d)
 		for (int i = 0; i < e->m->recipes.n - 1 && !found; i++)
 			found = strcmp(e->m->recipes.p[i]->name, vals[ki].s) == 0;
 		if (!found) {
-			error_at(e, spans[ki], "'init' names no earlier recipe: '%s'", vals[ki].s);
+			error_at(e, spans[ki], "'init' must be scratch or the name of an earlier recipe; no recipe '%s' comes "
+			         "before '%s'", vals[ki].s, d->name);
 			return;
 		}
 	}
@@ -2112,6 +2264,7 @@ Module *elaborate(Arena *a, Diag *d, const SrcFile *src, const Ast *ast)
 		case D_RECIPE:
 			if (module_find_recipe(e.m, decl->name)) {
 				error_at(&e, decl->name_span, "recipe '%s' is already defined", decl->name);
+				diag_note(d, module_find_recipe(e.m, decl->name)->loc, "first defined here");
 				break;
 			}
 			elab_recipe(&e, decl);
@@ -2120,5 +2273,13 @@ Module *elaborate(Arena *a, Diag *d, const SrcFile *src, const Ast *ast)
 	}
 	if (d->errors == errors && e.models.n == 0)
 		diag_error(d, (Loc){src->name, 1, 1, 1}, "the file defines no model (write `model NAME = Block(...)`)");
+	/* The top-level numbers go into the module, so trainers can record the configuration. */
+	for (int i = 0; i < e.globals->b.n; i++) {
+		const Binding *b = &e.globals->b.p[i];
+		if (b->v.kind != V_INT && b->v.kind != V_FLOAT)
+			continue;
+		RVal v = b->v.kind == V_INT ? (RVal){.kind = RV_INT, .i = b->v.i} : (RVal){.kind = RV_FLOAT, .f = b->v.f};
+		vec_push(a, e.m->consts, ((RSetting){b->name, v, loc_of(&e, b->span)}));
+	}
 	return d->errors == errors ? e.m : NULL;
 }

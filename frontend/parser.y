@@ -21,6 +21,7 @@ int yylex(YYSTYPE *yylval, YYLTYPE *yylloc, yyscan_t scanner);
 }
 
 %code {
+#include <ctype.h>
 #include <string.h>
 
 #define YYMAXDEPTH 1200 /* deeper nesting is reported, not followed */
@@ -89,10 +90,13 @@ static void add_name(Parser *p, Stmt *st, const char *name, Span s);
 
 %%
 
+/* After an error the parser skips to the end of the line; a '{' on the way starts a
+ * body that it reads through to its '}', so that the braces stay paired. */
 file
 	: %empty
 	| file decl NL          { if ($2) vec_push(p->arena, p->ast->decls, $2); }
 	| file error NL         { yyerrok; }
+	| file error '{' stmts '}' NL { yyerrok; }
 	;
 
 decl
@@ -111,6 +115,7 @@ stmts
 	: %empty                { $$ = (StmtList){0}; }
 	| stmts stmt NL         { $$ = $1; vec_push(p->arena, $$, $2); }
 	| stmts error NL        { $$ = $1; yyerrok; }
+	| stmts error '{' stmts '}' NL { $$ = $1; yyerrok; }
 	;
 
 stmt
@@ -294,28 +299,155 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, Parser *p, const char *msg)
 		parse_error(p, *loc, "%s", msg);
 }
 
-/* "unexpected name 'foo'; expected ')' or ','" in the words of the token aliases. */
+/* Reads the text before `upto` as the scanner does (comments run to the end of the line,
+ * strings to their closing quote on the line) to find where the last token before it
+ * ends and which bracket is the innermost still open there (-1: none). A '}' also
+ * closes the brackets left open inside its body. For messages only. */
+static int64_t open_bracket(Parser *p, uint32_t upto, uint32_t *last_end)
+{
+	const char *t = p->src->text;
+	VEC(uint32_t) open = {0};
+	*last_end = 0;
+	for (uint32_t i = 0; i < upto; i++) {
+		char c = t[i];
+		if (c == '#') {
+			while (i + 1 < upto && t[i + 1] != '\n')
+				i++;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		*last_end = i + 1;
+		if (c == '"' || c == '\'') {
+			uint32_t j = i + 1;
+			while (j < upto && t[j] != c && t[j] != '\n')
+				j += t[j] == '\\' && j + 1 < upto && t[j + 1] != '\n' ? 2 : 1;
+			i = j < upto && t[j] == c ? j : j - 1;
+			*last_end = i + 1;
+		} else if (c == '(' || c == '[' || c == '{') {
+			vec_push(p->arena, open, i);
+		} else if ((c == ')' || c == ']') && open.n > 0 && t[open.p[open.n - 1]] == (c == ')' ? '(' : '[')) {
+			open.n--;
+		} else if (c == '}') {
+			while (open.n > 0 && t[open.p[--open.n]] != '{')
+				;
+		}
+	}
+	return open.n > 0 ? (int64_t)open.p[open.n - 1] : -1;
+}
+
+static bool has_token(const yysymbol_kind_t *set, int n, yysymbol_kind_t tok)
+{
+	for (int i = 0; i < n; i++)
+		if (set[i] == tok)
+			return true;
+	return false;
+}
+
+/* Replaces a group of expected tokens by the group's name when all of the group is
+ * there; the tokens of `also` then go too. */
+static int collapse(yysymbol_kind_t *set, int n, const yysymbol_kind_t *group, int ngroup,
+                    const yysymbol_kind_t *also, int nalso, yysymbol_kind_t name)
+{
+	for (int i = 0; i < ngroup; i++)
+		if (!has_token(set, n, group[i]))
+			return n;
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (!has_token(group, ngroup, set[i]) && !has_token(also, nalso, set[i]))
+			set[k++] = set[i];
+	set[k++] = name;
+	return k;
+}
+
+/* Notes for what the scanner's line rule hides: a bracket left open on an earlier line
+ * (its line breaks were spaces; the statement ends at the next one again), an operator
+ * that carried the statement over a line break, a keyword written as a name. */
+static void syntax_notes(Parser *p, yysymbol_kind_t tok, Span loc, int64_t open, uint32_t last_end)
+{
+	const char *t = p->src->text;
+	uint32_t line_start = loc.lo;
+	while (line_start > 0 && t[line_start - 1] != '\n')
+		line_start--;
+	char c = open >= 0 ? t[open] : 0;
+	bool first_on_line = last_end <= line_start && open >= 0 && (uint32_t)open < line_start;
+	if (open >= 0 && (tok == YYSYMBOL_YYEOF || (c != '{' && (tok == YYSYMBOL_NL || first_on_line)))) {
+		diag_note(p->diag, span_loc(p, (Span){(uint32_t)open, (uint32_t)open + 1}), "this '%c' is not closed", c);
+		if (c != '{') /* so that the error recovery ends at this line's end */
+			p->depth = 0;
+		return;
+	}
+	uint32_t prev_end;
+	open_bracket(p, line_start, &prev_end);
+	if (prev_end > 0 && t[prev_end - 1] && strchr("=+-*/%@<>!&|", t[prev_end - 1])) {
+		diag_note(p->diag, span_loc(p, (Span){prev_end - 1, prev_end}),
+		          "the statement goes on after this '%c' at the end of the line", t[prev_end - 1]);
+		return;
+	}
+	static const char *const keywords[] = {"block", "model", "recipe", "def", "param", "return", "if", "else",
+	                                       "repeat", "frozen", "true", "false"};
+	uint32_t hi = loc.lo, lo;
+	while (hi > line_start && (t[hi - 1] == ' ' || t[hi - 1] == '\t'))
+		hi--;
+	for (lo = hi; lo > line_start && (isalnum((unsigned char)t[lo - 1]) || t[lo - 1] == '_'); lo--)
+		;
+	for (size_t i = 0; tok == YYTRANSLATE('=') && i < sizeof keywords / sizeof *keywords; i++)
+		if (hi - lo == strlen(keywords[i]) && strncmp(t + lo, keywords[i], hi - lo) == 0)
+			diag_note(p->diag, span_loc(p, (Span){lo, hi}), "'%s' is a keyword, so it cannot name a value",
+			          keywords[i]);
+}
+
+/* "unexpected name 'foo'; expected ')' or ','" in the words of the token aliases, with
+ * "an operator" and "an expression" standing for those groups of tokens. At the end of
+ * the file, or where a bracket left open on an earlier line swallowed the line breaks,
+ * a note shows the bracket. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Parser *p)
 {
 	(void)scanner;
-	enum { MAX_EXPECTED = 6 };
-	yysymbol_kind_t expected[MAX_EXPECTED];
-	int n = yypcontext_expected_tokens(ctx, expected, MAX_EXPECTED);
+	enum { MAX_EXPECTED = 6, OPERATOR = -100, EXPRESSION = -101 };
+	const yysymbol_kind_t binary[] = {
+		YYSYMBOL_OR, YYSYMBOL_AND, YYSYMBOL_EQ, YYSYMBOL_NE, YYSYMBOL_LE, YYSYMBOL_GE, YYSYMBOL_IDIV,
+		YYSYMBOL_POW, YYTRANSLATE('<'), YYTRANSLATE('>'), YYTRANSLATE('+'), YYTRANSLATE('-'),
+		YYTRANSLATE('*'), YYTRANSLATE('/'), YYTRANSLATE('%'), YYTRANSLATE('@')};
+	const yysymbol_kind_t postfix[] = {YYTRANSLATE('('), YYTRANSLATE('['), YYTRANSLATE('.')};
+	const yysymbol_kind_t operand[] = {
+		YYSYMBOL_IDENT, YYSYMBOL_INT, YYSYMBOL_FLOAT, YYSYMBOL_STRING, YYSYMBOL_TRUE, YYSYMBOL_FALSE,
+		YYSYMBOL_REPEAT, YYTRANSLATE('('), YYTRANSLATE('['), YYTRANSLATE('-'), YYTRANSLATE('!')};
+	yysymbol_kind_t expected[YYNTOKENS + 2];
+	int n = yypcontext_expected_tokens(ctx, expected, YYNTOKENS);
+	if (n > MAX_EXPECTED)
+		n = collapse(expected, n, binary, sizeof binary / sizeof *binary, postfix, 3, (yysymbol_kind_t)OPERATOR);
+	if (n > MAX_EXPECTED)
+		n = collapse(expected, n, operand, sizeof operand / sizeof *operand, NULL, 0, (yysymbol_kind_t)EXPRESSION);
 	yysymbol_kind_t tok = yypcontext_token(ctx);
-	const YYLTYPE *loc = yypcontext_location(ctx);
+	YYLTYPE loc = *yypcontext_location(ctx);
+	/* A '}' with no body open after an earlier error most likely closes the body whose
+	 * '{' that error made the parser miss (as in `def f() -> [n]` + newline): it would
+	 * only repeat the error. */
+	if (tok == YYTRANSLATE('}') && p->diag->errors > 0 && !has_token(expected, n, tok))
+		return 0;
+	uint32_t last_end;
+	int64_t open = open_bracket(p, loc.lo, &last_end);
+	if (tok == YYSYMBOL_YYEOF || tok == YYSYMBOL_NL) /* right after the last token, before any comment */
+		loc.lo = loc.hi = last_end;
 	Buf b = {0};
 	buf_puts(&b, "syntax error: unexpected ");
 	buf_puts(&b, yysymbol_name(tok));
-	if ((tok == YYSYMBOL_IDENT || tok == YYSYMBOL_INT || tok == YYSYMBOL_FLOAT) && loc->hi > loc->lo &&
-	    loc->hi - loc->lo <= 40)
-		buf_printf(&b, " '%.*s'", (int)(loc->hi - loc->lo), p->src->text + loc->lo);
-	if (n > 0) {
+	if ((tok == YYSYMBOL_IDENT || tok == YYSYMBOL_INT || tok == YYSYMBOL_FLOAT) && loc.hi > loc.lo &&
+	    loc.hi - loc.lo <= 40)
+		buf_printf(&b, " '%.*s'", (int)(loc.hi - loc.lo), p->src->text + loc.lo);
+	if (n > 0 && n <= MAX_EXPECTED) {
 		buf_puts(&b, "; expected ");
-		for (int i = 0; i < n; i++)
-			buf_printf(&b, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", yysymbol_name(expected[i]));
+		for (int i = 0; i < n; i++) {
+			const char *name = expected[i] == (yysymbol_kind_t)OPERATOR     ? "an operator"
+			                   : expected[i] == (yysymbol_kind_t)EXPRESSION ? "an expression"
+			                                                                 : yysymbol_name(expected[i]);
+			buf_printf(&b, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", name);
+		}
 	}
-	parse_error(p, *loc, "%s", b.p);
+	parse_error(p, loc, "%s", b.p);
 	buf_free(&b);
+	syntax_notes(p, tok, loc, open, last_end);
 	return 0;
 }
 

@@ -3,64 +3,34 @@
 
 #include "ir.h"
 
-/* The attribute schemas of ops.def are parsed once, on first use. */
-static OpInfo op_table[OP__N];
-static const char *op_attr_spec[OP__N] = {
-#define OP(name, nargs, kind, attrs, shape, flops) [OP_##name] = attrs,
+/* The op table, expanded from ops.def at compile time: attribute names, kinds and
+ * counts each in a table of their own, then one OpInfo per op pointing into them. */
+#define OP(nm, na, kd, sh, fl, gr, attrs) [OP_##nm] = {attrs},
+#define A(n, k) #n,
+static const char *const attr_names[OP__N][IR_MAX_ATTRS] = {
 #include "ops.def"
-#undef OP
 };
-
-static AttrKind attr_kind_of(char c)
-{
-	switch (c) {
-	case 'i': return ATTR_INT;
-	case 'I': return ATTR_INTS;
-	case 'S': return ATTR_SHAPE;
-	case 'f': return ATTR_FLOAT;
-	case 's': return ATTR_STR;
-	case 'g': return ATTR_GLOBAL;
-	case 'd': return ATTR_DTYPE;
-	}
-	BUG("bad attribute kind '%c' in ops.def", c);
-}
-
-static void op_table_init(void)
-{
-	static bool done;
-	if (done)
-		return;
-	static const OpInfo rows[OP__N] = {
-#define OP(nm, na, kd, attrs, sh, fl) [OP_##nm] = {.name = #nm, .nargs = na, .kind = KIND_##kd, .shape = sh, .flops = fl},
+#undef A
+#define A(n, k) ATTR_##k,
+static const AttrKind attr_kinds[OP__N][IR_MAX_ATTRS] = {
 #include "ops.def"
+};
+#undef A
 #undef OP
-	};
-	static char names[OP__N][IR_MAX_ATTRS][32];
-	for (int op = 0; op < OP__N; op++) {
-		op_table[op] = rows[op];
-		const char *s = op_attr_spec[op];
-		int n = 0;
-		while (*s) {
-			const char *colon = strchr(s, ':');
-			CHECK(colon && n < IR_MAX_ATTRS && colon - s < 31);
-			memcpy(names[op][n], s, (size_t)(colon - s));
-			names[op][n][colon - s] = 0;
-			op_table[op].attr_name[n] = names[op][n];
-			op_table[op].attr_kind[n] = attr_kind_of(colon[1]);
-			n++;
-			s = colon + 2;
-			while (*s == ' ')
-				s++;
-		}
-		op_table[op].nattrs = n;
-	}
-	done = true;
-}
+
+#define OP(nm, na, kd, sh, fl, gr, attrs)                                                    \
+	[OP_##nm] = {.name = #nm, .nargs = na, .kind = KIND_##kd, .nattrs = 0 attrs,              \
+	             .attr_name = attr_names[OP_##nm], .attr_kind = attr_kinds[OP_##nm], .shape = sh, .flops = fl},
+#define A(n, k) +1
+static const OpInfo op_table[OP__N] = {
+#include "ops.def"
+};
+#undef A
+#undef OP
 
 const OpInfo *op_info(Op op)
 {
 	CHECK(op >= 0 && op < OP__N);
-	op_table_init();
 	return &op_table[op];
 }
 
@@ -86,8 +56,8 @@ int op_attr_index(Op op, const char *name)
 const char *op_kind_name(OpKind k)
 {
 	static const char *names[] = {"arg", "source", "elementwise", "reduction", "injective",
-	                              "matmul", "opaque"};
-	CHECK(k >= 0 && k <= KIND_OPAQUE);
+	                              "matmul", "opaque", "effect"};
+	CHECK(k >= 0 && k <= KIND_EFFECT);
 	return names[k];
 }
 

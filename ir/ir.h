@@ -113,11 +113,12 @@ void type_print(Buf *b, const Type *t);
 
 /* The op table (ops.def). */
 typedef enum OpKind {
-	KIND_ARG, KIND_SOURCE, KIND_ELEMWISE, KIND_REDUCE, KIND_INJECTIVE, KIND_MATMUL, KIND_OPAQUE
+	KIND_ARG, KIND_SOURCE, KIND_ELEMWISE, KIND_REDUCE, KIND_INJECTIVE, KIND_MATMUL, KIND_OPAQUE,
+	KIND_EFFECT
 } OpKind;
 
 typedef enum Op {
-#define OP(name, nargs, kind, attrs, shape, flops) OP_##name,
+#define OP(name, nargs, kind, shape, flops, grad, attrs) OP_##name,
 #include "ops.def"
 #undef OP
 	OP__N
@@ -145,13 +146,13 @@ typedef struct OpInfo {
 	int nargs;
 	OpKind kind;
 	int nattrs;
-	const char *attr_name[IR_MAX_ATTRS];
-	AttrKind attr_kind[IR_MAX_ATTRS];
+	const char *const *attr_name;
+	const AttrKind *attr_kind;
 	ShapeFn shape;
 	FlopsFn flops;
 } OpInfo;
 
-const OpInfo *op_info(Op op); /* ops.c */
+const OpInfo *op_info(Op op); /* ir.c */
 bool op_lookup(const char *name, Op *op);
 const char *op_kind_name(OpKind k);
 int op_attr_index(Op op, const char *name); /* -1 if absent */
@@ -225,6 +226,7 @@ typedef struct Recipe {
 
 typedef struct Module {
 	Arena *arena;
+	VEC(RSetting) consts; /* the program's top-level numeric constants, for the record */
 	VEC(Param *) params;
 	VEC(Func *) funcs;
 	VEC(Recipe *) recipes;
@@ -245,7 +247,7 @@ const char *ins_infer(Ins *ins, Arena *a); /* runs the op's shape rule */
 bool func_is_model(const Func *f);
 
 /* shape.c: shape rules and cost counts (named in ops.def). */
-#define OP(name, nargs, kind, attrs, shape, flops)                                       \
+#define OP(name, nargs, kind, shape, flops, grad, attrs)                                 \
 	const char *shape(Ins *ins, Arena *a);                                               \
 	double flops(const Ins *ins);
 #include "ops.def"

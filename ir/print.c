@@ -16,13 +16,13 @@ static void print_string(Buf *b, const char *s)
 	buf_putc(b, '"');
 }
 
-static void print_ints(Buf *b, const int64_t *v, int n)
+static void print_ints(Buf *b, const int64_t *v, int n, bool shape)
 {
 	buf_putc(b, '[');
 	for (int i = 0; i < n; i++) {
 		if (i)
 			buf_putc(b, ',');
-		if (v[i] == DIM_B)
+		if (shape && v[i] == DIM_B)
 			buf_putc(b, 'B');
 		else
 			buf_printf(b, "%lld", (long long)v[i]);
@@ -50,8 +50,8 @@ void ins_print(Buf *b, const Ins *ins)
 		buf_printf(b, " %s=", oi->attr_name[i]);
 		switch (oi->attr_kind[i]) {
 		case ATTR_INT: buf_printf(b, "%lld", (long long)at->i); break;
-		case ATTR_INTS:
-		case ATTR_SHAPE: print_ints(b, at->v, at->nv); break;
+		case ATTR_INTS: print_ints(b, at->v, at->nv, false); break;
+		case ATTR_SHAPE: print_ints(b, at->v, at->nv, true); break;
 		case ATTR_FLOAT: fmt_double(b, at->f); break;
 		case ATTR_STR: print_string(b, at->s ? at->s : ""); break;
 		case ATTR_GLOBAL: buf_printf(b, "$%s", at->g ? at->g->name : "?"); break;
@@ -117,6 +117,11 @@ static void param_print(Buf *b, const Param *p)
 void module_print(Buf *b, const Module *m)
 {
 	buf_puts(b, "# maec IR " MAEC_VERSION "\n");
+	for (int i = 0; i < m->consts.n; i++) {
+		buf_printf(b, "const %s = ", m->consts.p[i].key);
+		print_rval(b, &m->consts.p[i].val);
+		print_loc(b, m->consts.p[i].loc);
+	}
 	for (int i = 0; i < m->params.n; i++)
 		param_print(b, m->params.p[i]);
 	for (int i = 0; i < m->funcs.n; i++) {

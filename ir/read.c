@@ -32,7 +32,7 @@ typedef enum TokKind {
 	T_WORD,    /* [A-Za-z_][A-Za-z0-9_.]* */
 	T_INT,     /* -?[0-9]+ */
 	T_FLOAT,   /* -?[0-9]+(.[0-9]+)?([eE][+-]?[0-9]+)? with '.' or 'e'; -?inf; -?nan */
-	T_LOCAL,   /* %N */
+	T_LOCAL,   /* %N, N < INT_MAX */
 	T_GLOBAL,  /* $name */
 	T_FUNC,    /* @name */
 	T_STR,     /* "..." */
@@ -47,7 +47,7 @@ typedef struct Token {
 	char punct;
 	int64_t i;     /* T_INT, T_LOCAL */
 	double f;      /* T_FLOAT */
-	const char *s; /* T_WORD; T_GLOBAL and T_FUNC without the sigil; T_STR decoded */
+	const char *s; /* T_WORD and the words inf, nan; T_GLOBAL, T_FUNC without the sigil; T_STR decoded */
 } Token;
 
 /* What an instruction id stands for in the function being read. */
@@ -150,7 +150,7 @@ static const char *quote_span(Reader *r, uint32_t lo, uint32_t hi)
 			break;
 		}
 		unsigned char c = (unsigned char)r->src->text[i];
-		if (c < ' ' || c >= 127 || c == '\\')
+		if (c < ' ' || c >= 127)
 			buf_printf(&b, "\\x%02x", c);
 		else
 			buf_putc(&b, (char)c);
@@ -312,7 +312,7 @@ static void lex_local(Reader *r)
 	t->i = v;
 	if (digits_end == t->lo + 1 || digits_end != p)
 		lex_error(r, t->lo, p, "expected an instruction number such as %%3, found %s", quote_span(r, t->lo, p));
-	else if (v > INT_MAX)
+	else if (v >= INT_MAX) /* next_id must stay representable */
 		lex_error(r, t->lo, p, "instruction number %s is too large", quote_span(r, t->lo, p));
 }
 
@@ -423,6 +423,13 @@ static bool is_punct(const Reader *r, char c)
 static bool is_word(const Reader *r, const char *w)
 {
 	return r->tok.kind == T_WORD && strcmp(r->tok.s, w) == 0;
+}
+
+/* A word where no number can stand: the words 'inf' and 'nan' lex as numbers, but
+ * they are names too (a DSL result may be called `nan`). lex_word keeps their text. */
+static bool is_name(const Reader *r)
+{
+	return r->tok.kind == T_WORD || (r->tok.kind == T_FLOAT && r->tok.s);
 }
 
 static bool expect_punct(Reader *r, char c, const char *where)
@@ -754,6 +761,8 @@ static bool read_attrs(Reader *r, Op op, Attr *attr, uint32_t op_lo, uint32_t op
 		    !read_attr_value(r, op, k, &attr[k]))
 			return false;
 	}
+	if (r->tok.kind == T_BAD)
+		return false;
 	for (int k = 0; k < oi->nattrs; k++)
 		if (!seen[k]) {
 			error_at(r, op_lo, op_hi, "'%s' needs attribute '%s' (%s)", oi->name, oi->attr_name[k],
@@ -777,19 +786,45 @@ static bool read_op(Reader *r, Op *op)
 	return true;
 }
 
+/* Runs the shape rule and checks the type the line declares, at [lo, hi). For
+ * 'arg', the declared type is the type. */
+static bool check_ins_type(Reader *r, Ins *ins, const Type *declared, uint32_t lo, uint32_t hi, uint32_t op_lo,
+                           uint32_t op_hi)
+{
+	if (ins->op == OP_arg) {
+		if (!check_size(r, declared, lo, hi))
+			return false;
+		ins->type = *declared;
+	}
+	const char *msg = ins_infer(ins, r->m->arena);
+	if (msg) {
+		error_at(r, op_lo, op_hi, "%s", msg);
+		return false;
+	}
+	if (type_eq(&ins->type, declared))
+		return true;
+	Buf want = {0}, got = {0};
+	type_print(&want, declared);
+	type_print(&got, &ins->type);
+	error_at(r, lo, hi, "instruction %%%d declares %s but its operands give %s", ins->id, want.p, got.p);
+	buf_free(&want);
+	buf_free(&got);
+	return false;
+}
+
 /* The rest of an instruction line, from its type; the id is already read. */
 static Ins *read_ins_body(Reader *r, int id)
 {
-	Type declared;
-	Op op;
 	if (!expect_punct(r, ':', arena_printf(r->scratch, "after %%%d", id)))
 		return NULL;
+	Type declared;
 	uint32_t type_lo = r->tok.lo;
 	if (!read_type(r, &declared))
 		return NULL;
 	uint32_t type_hi = r->prev_hi;
 	if (!expect_punct(r, '=', "after the type"))
 		return NULL;
+	Op op;
 	uint32_t op_lo = r->tok.lo, op_hi = r->tok.hi;
 	if (!read_op(r, &op))
 		return NULL;
@@ -811,26 +846,7 @@ static Ins *read_ins_body(Reader *r, int id)
 	Ins *ins = ins_new(r->m, r->func, op, args.p, args.n, loc);
 	ins->id = id;
 	memcpy(ins->attr, attr, sizeof attr);
-	if (op == OP_arg) {
-		if (!check_size(r, &declared, type_lo, type_hi))
-			return NULL;
-		ins->type = declared;
-	}
-	const char *msg = ins_infer(ins, r->m->arena);
-	if (msg) {
-		error_at(r, op_lo, op_hi, "%s", msg);
-		return NULL;
-	}
-	if (!type_eq(&ins->type, &declared)) {
-		Buf want = {0}, got = {0};
-		type_print(&want, &declared);
-		type_print(&got, &ins->type);
-		error_at(r, type_lo, type_hi, "instruction %%%d declares %s but its operands give %s", id, want.p, got.p);
-		buf_free(&want);
-		buf_free(&got);
-		return NULL;
-	}
-	return ins;
+	return check_ins_type(r, ins, &declared, type_lo, type_hi, op_lo, op_hi) ? ins : NULL;
 }
 
 /* '%N' ':' type '=' op [operands] {attr} [location] */
@@ -850,13 +866,16 @@ static void read_ins(Reader *r)
 		return;
 	}
 	next(r);
-	int next_id = f->next_id;
+	int next_id = f->next_id; /* ins_new takes one; the text gives the id */
+	f->next_id = id;          /* so ins_new takes that: id + 1 fits, next_id + 1 may not */
 	Ins *ins = read_ins_body(r, id);
+	f->next_id = next_id;
 	def_add(r, id, ins, lo, hi);
 	if (!ins)
 		return;
 	func_append(r->m, f, ins);
-	f->next_id = next_id > id ? next_id : id + 1;
+	if (id >= f->next_id)
+		f->next_id = id + 1;
 }
 
 /* 'ret' [[name '='] %N {',' [name '='] %N}] */
@@ -869,11 +888,11 @@ static void read_ret(Reader *r)
 	}
 	r->ret_seen = true;
 	next(r);
-	while (r->tok.kind != T_EOL) {
+	while (r->tok.kind != T_EOL && r->tok.kind != T_COMMENT) {
 		if (f->rets.n > 0 && !expect_punct(r, ',', "between returned values"))
 			return;
 		const char *name = NULL;
-		if (r->tok.kind == T_WORD) {
+		if (is_name(r)) {
 			name = arena_strdup(r->m->arena, r->tok.s);
 			next(r);
 			if (!expect_punct(r, '=', "after the result name"))
@@ -885,6 +904,7 @@ static void read_ret(Reader *r)
 		vec_push(r->m->arena, f->rets, ins);
 		vec_push(r->m->arena, f->ret_names, name);
 	}
+	end_of_line(r, "'ret', which has no location");
 }
 
 /* Blocks. */
@@ -986,27 +1006,85 @@ static bool read_rval(Reader *r, RVal *v, int depth)
 	return true;
 }
 
-/* name '=' value [location] */
-static void read_setting(Reader *r)
+/* name '=' value [location], in a recipe or (consts != NULL) after 'const' */
+static void read_setting_into(Reader *r, bool is_const)
 {
 	RSetting s = {0};
 	if (r->tok.kind != T_WORD) {
-		syntax_error(r, "expected a setting 'name = value' or '}', found %s", tok_desc(r));
+		syntax_error(r, is_const ? "expected a constant's name after 'const', found %s"
+		                         : "expected a setting 'name = value' or '}', found %s", tok_desc(r));
 		return;
 	}
 	s.key = arena_strdup(r->m->arena, r->tok.s);
-	if (recipe_get(r->recipe, s.key)) {
-		syntax_error(r, "setting '%s' is given twice in @%s", s.key, r->recipe->name);
+	bool twice = false;
+	if (is_const) {
+		for (int i = 0; i < r->m->consts.n && !twice; i++)
+			twice = strcmp(r->m->consts.p[i].key, s.key) == 0;
+	} else {
+		twice = recipe_get(r->recipe, s.key) != NULL;
+	}
+	if (twice) {
+		if (is_const)
+			syntax_error(r, "constant '%s' is defined twice", s.key);
+		else
+			syntax_error(r, "setting '%s' is given twice in @%s", s.key, r->recipe->name);
 		return;
 	}
 	next(r);
-	if (!expect_punct(r, '=', "after the setting name") || !read_rval(r, &s.val, 0) ||
-	    !end_of_item(r, "the setting", &s.loc))
+	if (!expect_punct(r, '=', is_const ? "after the constant's name" : "after the setting name") ||
+	    !read_rval(r, &s.val, 0) || !end_of_item(r, is_const ? "the constant" : "the setting", &s.loc))
 		return;
-	vec_push(r->m->arena, r->recipe->settings, s);
+	if (is_const && s.val.kind != RV_INT && s.val.kind != RV_FLOAT) {
+		syntax_error(r, "constant '%s' must be a number", s.key);
+		return;
+	}
+	if (is_const)
+		vec_push(r->m->arena, r->m->consts, s);
+	else
+		vec_push(r->m->arena, r->recipe->settings, s);
 }
 
-/* 'param' $name ':' type '=' init '(' [number {',' number}] ')' ['frozen'] [location] */
+static void read_setting(Reader *r)
+{
+	read_setting_into(r, false);
+}
+
+/* init '(' [number {',' number}] ')', with the initialiser's number of arguments. */
+static bool read_init(Reader *r, InitKind *init, double arg[4])
+{
+	uint32_t lo = r->tok.lo;
+	if (r->tok.kind != T_WORD || !init_lookup(r->tok.s, init)) {
+		Suggest sg = {.name = r->tok.kind == T_WORD ? r->tok.s : ""};
+		for (int i = 0; i < INIT__N; i++)
+			suggest_try(&sg, init_info((InitKind)i)->name);
+		return syntax_error(r, "expected an initialiser such as normal(0.02), found %s%s", tok_desc(r),
+		                    suggest_text(r, &sg, ""));
+	}
+	next(r);
+	if (!expect_punct(r, '(', "after the initialiser"))
+		return false;
+	const InitInfo *ii = init_info(*init);
+	CHECK(ii->nargs <= 4); /* Param.init_arg */
+	int n = 0;
+	while (!is_punct(r, ')')) {
+		double x;
+		if ((n > 0 && !expect_punct(r, ',', "between arguments")) || !read_float(r, &x))
+			return false;
+		if (n < ii->nargs)
+			arg[n] = x;
+		n++;
+	}
+	uint32_t hi = r->tok.hi;
+	next(r);
+	if (n != ii->nargs) {
+		error_at(r, lo, hi, "'%s' takes %d argument%s%s%s%s, got %d", ii->name, ii->nargs, ii->nargs == 1 ? "" : "s",
+		         ii->nargs ? " (" : "", ii->argnames, ii->nargs ? ")" : "", n);
+		return false;
+	}
+	return true;
+}
+
+/* 'param' $name ':' type '=' init ['frozen'] [location] */
 static void read_param(Reader *r)
 {
 	next(r);
@@ -1032,40 +1110,11 @@ static void read_param(Reader *r)
 			error_at(r, type_lo, type_hi, "a parameter cannot have the batch dimension B");
 			return;
 		}
-	if (!check_size(r, &t, type_lo, type_hi) || !expect_punct(r, '=', "after the parameter type"))
-		return;
-
 	InitKind init;
-	uint32_t init_lo = r->tok.lo, init_hi = r->tok.hi;
-	if (r->tok.kind != T_WORD || !init_lookup(r->tok.s, &init)) {
-		Suggest sg = {.name = r->tok.kind == T_WORD ? r->tok.s : ""};
-		for (int i = 0; i < INIT__N; i++)
-			suggest_try(&sg, init_info((InitKind)i)->name);
-		syntax_error(r, "expected an initialiser such as normal(0.02), found %s%s", tok_desc(r),
-		             suggest_text(r, &sg, ""));
-		return;
-	}
-	next(r);
-	if (!expect_punct(r, '(', "after the initialiser"))
-		return;
-	const InitInfo *ii = init_info(init);
 	double arg[4] = {0};
-	int nargs = 0;
-	while (!is_punct(r, ')')) {
-		double x;
-		if ((nargs > 0 && !expect_punct(r, ',', "between arguments")) || !read_float(r, &x))
-			return;
-		if (nargs < 4)
-			arg[nargs] = x;
-		nargs++;
-	}
-	init_hi = r->tok.hi;
-	next(r);
-	if (nargs != ii->nargs) {
-		error_at(r, init_lo, init_hi, "'%s' takes %d argument%s%s%s%s, got %d", ii->name, ii->nargs,
-		         ii->nargs == 1 ? "" : "s", ii->nargs ? " (" : "", ii->argnames, ii->nargs ? ")" : "", nargs);
+	if (!check_size(r, &t, type_lo, type_hi) || !expect_punct(r, '=', "after the parameter type") ||
+	    !read_init(r, &init, arg))
 		return;
-	}
 	bool frozen = is_word(r, "frozen");
 	if (frozen)
 		next(r);
@@ -1082,27 +1131,30 @@ static void read_param(Reader *r)
 
 static bool is_block_start(const Reader *r)
 {
-	return is_word(r, "func") || is_word(r, "recipe") || is_word(r, "param");
+	return is_word(r, "func") || is_word(r, "recipe") || is_word(r, "param") || is_word(r, "const");
 }
 
 static void read_top_line(Reader *r)
 {
 	if (is_word(r, "param"))
 		read_param(r);
-	else if (is_word(r, "func"))
+	else if (is_word(r, "const")) {
+		next(r);
+		read_setting_into(r, true);
+	} else if (is_word(r, "func"))
 		read_func_header(r);
 	else if (is_word(r, "recipe"))
 		read_recipe_header(r);
 	else if (r->tok.kind == T_LOCAL || is_word(r, "ret"))
 		syntax_error(r, "%s outside a function", r->tok.kind == T_LOCAL ? "instruction" : "'ret'");
 	else
-		syntax_error(r, "expected 'param', 'func' or 'recipe', found %s", tok_desc(r));
+		syntax_error(r, "expected 'const', 'param', 'func' or 'recipe', found %s", tok_desc(r));
 }
 
 static void close_func(Reader *r)
 {
 	if (!r->ret_seen)
-		syntax_error(r, "@%s ends without 'ret'", r->func->name);
+		syntax_error(r, "function @%s ends without 'ret'", r->func->name);
 	r->func = NULL;
 }
 

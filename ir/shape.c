@@ -104,6 +104,8 @@ const char *shape_randperm(Ins *ins, Arena *a)
 	ins->attr[1].i = ax;
 	if (ins->type.dim[ax] == DIM_B)
 		return arena_printf(a, "'randperm' cannot permute along the batch dimension");
+	if (ins->attr[2].i < 0 || ins->attr[2].i > UINT32_MAX)
+		return arena_printf(a, "'randperm' stream must be between 0 and 2^32-1, got %lld", (long long)ins->attr[2].i);
 	return NULL;
 }
 
@@ -491,4 +493,135 @@ int64_t func_param_count(const Func *f)
 		if (f->body.p[i]->op == OP_param)
 			n += type_numel(&f->body.p[i]->type, 1);
 	return n;
+}
+
+/* ---------- state, scalars and the ops that autodiff and optimizer lowering emit ---------- */
+
+const char *shape_state(Ins *ins, Arena *a)
+{
+	if (!ins->attr[0].g)
+		return arena_printf(a, "'state' names no global parameter");
+	if (!ins->attr[1].s || !*ins->attr[1].s)
+		return arena_printf(a, "'state' needs a slot name");
+	ins->type = ins->attr[0].g->type;
+	return NULL;
+}
+
+const char *shape_scalar(Ins *ins, Arena *a)
+{
+	if (!ins->attr[0].s || !*ins->attr[0].s)
+		return arena_printf(a, "'scalar' needs a name");
+	ins->type = (Type){.dt = DT_F32};
+	return NULL;
+}
+
+const char *shape_store(Ins *ins, Arena *a)
+{
+	const char *e = shape_state(ins, a);
+	if (e)
+		return e;
+	if (!type_eq(&ins->type, &ins->args[0]->type))
+		return arena_printf(a, "cannot store %s into $%s of type %s", ty(a, &ins->args[0]->type),
+		                    ins->attr[0].g->name, ty(a, &ins->type));
+	return NULL;
+}
+
+static const char *same2(Ins *ins, Arena *a)
+{
+	const char *e = need_float(ins, a, 0);
+	if (e)
+		return e;
+	if (!type_eq(&ins->args[0]->type, &ins->args[1]->type))
+		return arena_printf(a, "'%s' operands differ: %s and %s", op_info(ins->op)->name, ty(a, &ins->args[0]->type),
+		                    ty(a, &ins->args[1]->type));
+	ins->type = ins->args[0]->type;
+	return NULL;
+}
+
+const char *shape_same2_float(Ins *ins, Arena *a)
+{
+	return same2(ins, a);
+}
+
+const char *shape_same2_float_axis(Ins *ins, Arena *a)
+{
+	const char *e = same2(ins, a);
+	return e ? e : norm_axis(ins, a, &ins->attr[0].i, ins->type.rank);
+}
+
+const char *shape_layernorm_grad(Ins *ins, Arena *a)
+{
+	const char *e = same2(ins, a);
+	if (e)
+		return e;
+	Ins one = *ins;
+	one.nargs = 1;
+	return shape_layernorm(&one, a);
+}
+
+const char *shape_cross_entropy_grad(Ins *ins, Arena *a)
+{
+	const char *e = shape_cross_entropy(ins, a);
+	if (e)
+		return e;
+	const Type *d = &ins->args[2]->type;
+	if (d->rank != 0 || d->dt != ins->args[0]->type.dt)
+		return arena_printf(a, "'cross_entropy_grad' takes the loss's gradient as a scalar, got %s", ty(a, d));
+	ins->type = ins->args[0]->type;
+	return NULL;
+}
+
+/* The matrix product summed over the leading axes, which both operands must share:
+ * out[m,n] = sum over b, k of op(a)[b,m,k] op(b)[b,k,n]. A weight's gradient. */
+const char *shape_matmul_reduce(Ins *ins, Arena *a)
+{
+	const Type *x = &ins->args[0]->type, *y = &ins->args[1]->type;
+	if (x->rank != y->rank)
+		return arena_printf(a, "'matmul_reduce' needs operands of one rank, got %s and %s", ty(a, x), ty(a, y));
+	for (int i = 0; i < x->rank - 2; i++)
+		if (x->dim[i] != y->dim[i])
+			return arena_printf(a, "'matmul_reduce' operands differ in leading dimension %d: %s and %s", i, ty(a, x),
+			                    ty(a, y));
+	const char *e = shape_matmul(ins, a);
+	if (e)
+		return e;
+	int64_t dim[2] = {ins->type.dim[ins->type.rank - 2], ins->type.dim[ins->type.rank - 1]};
+	return set_type(ins, a, x->dt, 2, dim);
+}
+
+/* The adjoint of gather: zeros of dy's shape with `size` along `axis`, plus dy added at
+ * the gathered positions. */
+const char *shape_scatter_add(Ins *ins, Arena *a)
+{
+	const Type *dy = &ins->args[0]->type, *idx = &ins->args[1]->type;
+	int64_t ax = ins->attr[0].i;
+	const char *e = norm_axis(ins, a, &ax, dy->rank);
+	if (e)
+		return e;
+	ins->attr[0].i = ax;
+	if (idx->dt != DT_I32 && idx->dt != DT_I64)
+		return arena_printf(a, "'scatter_add' needs integer indexes, got %s", ty(a, idx));
+	if (idx->rank > dy->rank || idx->rank <= ax)
+		return arena_printf(a, "'scatter_add' indexes %s do not cover axis %lld of %s", ty(a, idx), (long long)ax,
+		                    ty(a, dy));
+	for (int i = 0; i < idx->rank; i++)
+		if (idx->dim[i] != dy->dim[i])
+			return arena_printf(a, "'scatter_add' indexes %s and values %s differ in dimension %d", ty(a, idx),
+			                    ty(a, dy), i);
+	if (dy->dim[ax] == DIM_B || ins->attr[1].i < 1)
+		return arena_printf(a, "'scatter_add' needs a positive size along a static axis");
+	int64_t dim[IR_MAX_RANK];
+	memcpy(dim, dy->dim, sizeof dim);
+	dim[ax] = ins->attr[1].i;
+	return set_type(ins, a, dy->dt, dy->rank, dim);
+}
+
+double flops_matmul_reduce(const Ins *ins)
+{
+	const Type *x = &ins->args[0]->type;
+	int64_t k = x->dim[x->rank - 1 - (ins->attr[0].i != 0)];
+	double batch = 1;
+	for (int i = 0; i < x->rank - 2; i++)
+		batch *= (double)(x->dim[i] == DIM_B ? 1 : x->dim[i]);
+	return 2.0 * numel1(&ins->type) * (double)k * batch;
 }

@@ -125,14 +125,16 @@ static int place_of(const Place *places, int n, const Ins *ins)
 static int id_cmp(const void *a, const void *b)
 {
 	const Ins *x = *(Ins *const *)a, *y = *(Ins *const *)b;
-	return x->id != y->id ? (x->id > y->id) - (x->id < y->id) : (x > y) - (x < y);
+	uintptr_t px = (uintptr_t)x, py = (uintptr_t)y;
+	return x->id != y->id ? (x->id > y->id) - (x->id < y->id) : (px > py) - (px < py);
 }
 
 /* Ids are unique, non-negative and below next_id (so ins_new cannot repeat one). */
 static void verify_ids(Verifier *v, const Func *f)
 {
 	const Ins **sorted = arena_alloc(v->scratch, sizeof *sorted * (size_t)(f->body.n + 1));
-	memcpy(sorted, f->body.p, sizeof *sorted * (size_t)f->body.n);
+	for (int i = 0; i < f->body.n; i++)
+		sorted[i] = f->body.p[i];
 	qsort(sorted, (size_t)f->body.n, sizeof *sorted, id_cmp);
 	for (int i = 0; i < f->body.n; i++) {
 		const Ins *ins = sorted[i];
@@ -185,8 +187,25 @@ static bool same_ints(const Attr *a, const Attr *b)
 	return a->nv == b->nv && (a->nv == 0 || memcmp(a->v, b->v, sizeof *a->v * (size_t)a->nv) == 0);
 }
 
-static const char *ints_text(Verifier *v, const Attr *at)
+/* Shape rules normalise integers and integer lists (axes); nothing else. */
+static bool same_attr(AttrKind kind, const Attr *a, const Attr *b)
 {
+	switch (kind) {
+	case ATTR_INT: return a->i == b->i;
+	case ATTR_INTS:
+	case ATTR_SHAPE: return same_ints(a, b);
+	case ATTR_FLOAT:
+	case ATTR_STR:
+	case ATTR_GLOBAL:
+	case ATTR_DTYPE: return true;
+	}
+	return true;
+}
+
+static const char *attr_text(Verifier *v, AttrKind kind, const Attr *at)
+{
+	if (kind == ATTR_INT)
+		return arena_printf(v->scratch, "%lld", (long long)at->i);
 	Buf b = {0};
 	buf_putc(&b, '[');
 	for (int i = 0; i < at->nv; i++)
@@ -220,14 +239,10 @@ static void verify_shape(Verifier *v, const Func *f, const Ins *ins)
 	if (!type_eq(&copy.type, &ins->type))
 		fail_ins(v, f, ins, "'%s' has type %s but its operands give %s", oi->name, type_text(v, &ins->type),
 		         type_text(v, &copy.type));
-	for (int k = 0; k < oi->nattrs; k++) {
-		const Attr *was = &ins->attr[k], *now = &copy.attr[k];
-		bool is_list = oi->attr_kind[k] == ATTR_INTS || oi->attr_kind[k] == ATTR_SHAPE;
-		if (is_list ? !same_ints(was, now) : oi->attr_kind[k] == ATTR_INT && was->i != now->i)
+	for (int k = 0; k < oi->nattrs; k++)
+		if (!same_attr(oi->attr_kind[k], &ins->attr[k], &copy.attr[k]))
 			fail_ins(v, f, ins, "attribute '%s' is %s, not in its normal form %s", oi->attr_name[k],
-			         is_list ? ints_text(v, was) : arena_printf(v->scratch, "%lld", (long long)was->i),
-			         is_list ? ints_text(v, now) : arena_printf(v->scratch, "%lld", (long long)now->i));
-	}
+			         attr_text(v, oi->attr_kind[k], &ins->attr[k]), attr_text(v, oi->attr_kind[k], &copy.attr[k]));
 }
 
 /* One instruction, at index i of the body; sets typed[i] when users may rely on
@@ -276,7 +291,10 @@ static void verify_ins(Verifier *v, const Func *f, const Place *places, int i, b
 
 static void verify_rets(Verifier *v, const Func *f, const Place *places)
 {
-	if (f->rets.n < 1)
+	bool effects = false; /* a function that only stores state need not return anything */
+	for (int i = 0; i < f->body.n && !effects; i++)
+		effects = op_info(f->body.p[i]->op)->kind == KIND_EFFECT;
+	if (f->rets.n < 1 && !effects)
 		fail(v, f->loc, "@%s returns nothing", f->name);
 	if (f->ret_names.n != f->rets.n)
 		fail(v, f->loc, "@%s has %d results but %d result names", f->name, f->rets.n, f->ret_names.n);
@@ -296,7 +314,7 @@ static void verify_func(Verifier *v, const Func *f, int index)
 		return;
 	}
 	for (int k = 0; k < index; k++)
-		if (v->m->funcs.p[k]->name && strcmp(v->m->funcs.p[k]->name, f->name) == 0) {
+		if (v->m->funcs.p[k] && v->m->funcs.p[k]->name && strcmp(v->m->funcs.p[k]->name, f->name) == 0) {
 			fail(v, f->loc, "function @%s is defined twice", f->name);
 			break;
 		}
@@ -358,7 +376,10 @@ bool module_verify(const Module *m, Diag *d)
 	Verifier v = {.m = m, .d = d, .scratch = arena_new()};
 	verify_params(&v);
 	for (int i = 0; i < m->funcs.n; i++)
-		verify_func(&v, m->funcs.p[i], i);
+		if (m->funcs.p[i])
+			verify_func(&v, m->funcs.p[i], i);
+		else
+			fail(&v, (Loc){0}, "function %d is NULL", i);
 	verify_recipes(&v);
 	arena_free(v.scratch);
 	return v.errors == 0;

@@ -1,7 +1,8 @@
 /* dce.c: dead-code elimination.
  *
  * Requires: a verified module.
- * Guarantees: every instruction left is an argument, a parameter, or reaches a result;
+ * Guarantees: every instruction left is an argument, a parameter, a store, or reaches a
+ *   result or a store;
  *   order and ids of the survivors are unchanged.
  * Invalidates: nothing (it only removes instructions; all ops are pure, and randperm
  *   draws from a counter-based generator keyed by the op, not by a shared stream).
@@ -27,7 +28,7 @@ static void dce_func(Module *m, Func *f)
 		live[f->rets.p[i]->id] = true;
 	for (int i = n - 1; i >= 0; i--) {
 		Ins *ins = f->body.p[i];
-		if (ins->op == OP_arg || ins->op == OP_param)
+		if (ins->op == OP_arg || ins->op == OP_param || op_info(ins->op)->kind == KIND_EFFECT)
 			live[ins->id] = true;
 		if (!live[ins->id])
 			continue;

@@ -11,6 +11,22 @@ typedef struct Pass {
 	const char *what;
 } Pass;
 
+/* autodiff.c */
+void pass_autodiff(Module *m);
+
+/* optim.c */
+void pass_optim(Module *m);
+
+/* memplan.c: an analysis, not a transformation. */
+typedef struct MemPlan {
+	int64_t *offset;     /* byte offset of each value in the slab, by id; -1: no buffer */
+	int64_t size;        /* the slab */
+	int64_t lower_bound; /* the most bytes live at once */
+	int64_t naive;       /* every value its own buffer */
+} MemPlan;
+MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch);
+bool memplan_needs_buffer(const Ins *ins);
+
 /* dce.c */
 void pass_dce(Module *m);
 

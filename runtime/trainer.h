@@ -1,0 +1,107 @@
+/* trainer.h: what a generated trainer tells the runtime about its program, and the
+ * runtime's training driver (trainer.c). The generated file defines one RtProgram and
+ * calls rt_main from main().
+ *
+ * Tensors are MAEC_REAL (float by default; double for gradient checks) and live in slabs:
+ * one for the parameters, one each for the gradient accumulators and AdamW's two moments
+ * (laid out alike), and one for the activations of the function running.
+ */
+#ifndef MAEC_TRAINER_H
+#define MAEC_TRAINER_H
+
+#include <stdint.h>
+
+#include "cpu.h"
+#include "maec_rt.h"
+
+typedef rt_real real;
+
+typedef struct RtParamDesc {
+	const char *name; /* module-unique: MODEL.state_dict-name of the model that owns it */
+	int rank;
+	int64_t shape[RT_MAX_RANK];
+	int64_t numel;
+	int64_t offset;       /* elements, in the parameter slab */
+	int64_t state_offset; /* elements, in each state slab; -1: no recipe trains it */
+	int init;             /* RT_INIT_* */
+	double init_args[4];
+	int frozen;
+} RtParamDesc;
+
+typedef struct RtName {
+	int param; /* index in RtProgram.params */
+	const char *name;
+} RtName;
+
+typedef struct RtModelDesc {
+	const char *name;
+	const RtName *params; /* its state_dict, in order */
+	int nparams;
+} RtModelDesc;
+
+/* The host scalars the IR reads with `scalar`. */
+typedef struct RtScalars {
+	real batch;              /* the batch of the call */
+	real lr;                 /* after the schedule */
+	real adamw_decay;        /* 1 - lr * weight_decay */
+	real adam_neg_step_size; /* -lr / (1 - beta1^t) */
+	real adam_bc2_sqrt;      /* sqrt(1 - beta2^t) */
+} RtScalars;
+
+typedef struct RtState {
+	real *params, *grad, *m, *v;
+	char *act;         /* the activation slab */
+	RtScalars s;
+	uint64_t seed;
+	uint32_t rng_step; /* the micro-batch counter: each draws fresh random numbers */
+} RtState;
+
+typedef enum RtSchedule { RT_WARMUP_COSINE, RT_WARMUP_COSINE_ITER, RT_CONSTANT } RtSchedule;
+
+typedef struct RtRecipeDesc {
+	const char *name;
+	int model;           /* index in RtProgram.models */
+	const char *data;    /* "cifar10", "fashion_mnist" */
+	int train_split, val_split; /* 0 train, 1 test, -1 none */
+	double lr, beta1, beta2, eps, weight_decay;
+	RtSchedule schedule;
+	int64_t warmup, epochs, batch, micro_batch, seed;
+	const char *init;    /* a recipe whose checkpoint it starts from, or NULL */
+	const char *train;   /* "all" or comma-separated name prefixes, as the recipe says */
+	int nargs;           /* 1: images; 2: images and labels */
+	int nresults;        /* the loss, then metrics */
+	const char *const *result_names;
+	int64_t perm_len;    /* length of the permutations its first randperm draws; 0: none */
+	const int *trained;  /* the parameters it trains */
+	int ntrained;
+	/* Forward, backward, and accumulation into the grad slab, for one micro-batch of B
+	 * images; results[0..nresults) get the loss and metrics. Nonzero: bad data (a message
+	 * was printed). */
+	int (*step)(RtState *st, int64_t B, const real *images, const int32_t *labels, real *results);
+	int (*update)(RtState *st); /* AdamW from the grad slab, which it zeroes */
+	int64_t act_bytes;   /* the activation slab its functions need */
+} RtRecipeDesc;
+
+typedef struct RtConst {
+	const char *name;
+	double value;
+} RtConst;
+
+typedef struct RtProgram {
+	const char *source;  /* the DSL file */
+	const char *maec_version;
+	const RtConst *consts;
+	int nconsts;
+	const RtParamDesc *params;
+	int nparams;
+	int64_t params_numel, state_numel;
+	const RtModelDesc *models;
+	int nmodels;
+	const RtRecipeDesc *recipes;
+	int nrecipes;
+} RtProgram;
+
+/* trainer.c */
+int rt_main(const RtProgram *prog, int argc, char **argv);
+
+#endif

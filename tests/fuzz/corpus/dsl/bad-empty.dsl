@@ -1,0 +1,2 @@
+# no model here
+x = 1

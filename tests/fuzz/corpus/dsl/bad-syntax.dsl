@@ -1,0 +1,6 @@
+block A(x {
+  def forward(y: [B, x]) -> [B, x] {
+    return y +
+  }
+}
+model a = A(3
