@@ -16,7 +16,7 @@
 static const char *const runtime_sources[] = {"cpu.c", "trainer.c", "philox.c", "init.c", "randperm.c",
                                               "safetensors.c", "cifar.c", "util.c"};
 
-bool build_c_trainer(const char *c_file, const char *exe, bool verbose)
+bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use_double)
 {
 	const char *rt = getenv("MAEC_RUNTIME");
 	if (!rt || !*rt)
@@ -34,6 +34,8 @@ bool build_c_trainer(const char *c_file, const char *exe, bool verbose)
 	argv[n++] = "-march=native";
 	argv[n++] = "-fopenmp";
 	argv[n++] = "-D_POSIX_C_SOURCE=200809L";
+	if (use_double)
+		argv[n++] = "-DMAEC_REAL=double";
 	argv[n++] = "-w"; /* the trainer's own warnings are the generator's tests' business */
 	argv[n++] = arena_printf(a, "-I%s", rt);
 	argv[n++] = c_file;

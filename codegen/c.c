@@ -20,6 +20,7 @@ typedef struct CGen {
 	int64_t *state_offset; /* per global parameter, elements in each state slab; -1: none */
 	const MemPlan *plan;
 	const Func *f;
+	int float_bytes;
 	bool failed;
 } CGen;
 
@@ -335,7 +336,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 static void emit_func(CGen *g, const Func *f, bool is_step, int64_t batch)
 {
 	g->f = f;
-	g->plan = memplan_func(g->a, f, batch);
+	g->plan = memplan_func(g->a, f, batch, g->float_bytes);
 	buf_printf(g->out, "\n/* @%s", f->name);
 	if (f->loc.file)
 		buf_printf(g->out, ", from %s:%d", f->loc.file, f->loc.line);
@@ -488,11 +489,17 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	buf_printf(g->out, "%s};\n", ntrained ? "" : "-1");
 	int64_t perm_len = 0;
 	int nargs = 0;
+	const Type *image = NULL;
 	for (int i = 0; i < step->body.n; i++) {
 		const Ins *ins = step->body.p[i];
-		nargs += ins->op == OP_arg;
+		if (ins->op == OP_arg && nargs++ == 0)
+			image = &ins->type;
 		if (ins->op == OP_randperm && ins->attr[2].i == 0)
 			perm_len = ins->type.dim[ins->type.rank - 1];
+	}
+	if (!image || image->rank != 4) {
+		fail(g, NULL, "recipe '%s': the C target feeds images of shape [B, C, H, W] to the loss", r->name);
+		return;
 	}
 	const RSetting *train = recipe_get(r, "train");
 	Buf tr = {0};
@@ -505,7 +512,7 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	const char *sched = setting_word(r, "schedule");
 	buf_printf(table,
 	           "\t{%s, %d, %s, %s, %s,\n\t %.17g, %.17g, %.17g, %.17g, %.17g,\n\t %s, %lld, %lld, %lld, %lld, %lld,\n"
-	           "\t %s, %s, %d, %d, %s_results, %lld, %s_trained, %d, %s, %s, %lld},\n",
+	           "\t %s, %s, %d, {%lld, %lld, %lld}, %d, %s_results, %lld, %s_trained, %d, %s, %s, %lld},\n",
 	           c_str(g, r->name), model_index(m, setting_word(r, "model")), c_str(g, setting_word(r, "data")),
 	           split_code(setting_word(r, "train_split")), split_code(setting_word(r, "val_split")),
 	           setting_num(r, "lr", 0), setting_num(r, "betas", 0), setting_num(r, "betas", 1), setting_num(r, "eps", 0),
@@ -514,7 +521,8 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	                                                                 ? "RT_WARMUP_COSINE_ITER" : "RT_WARMUP_COSINE",
 	           (long long)setting_int(r, "warmup"), (long long)setting_int(r, "epochs"), (long long)setting_int(r, "batch"),
 	           (long long)micro, (long long)setting_int(r, "seed"),
-	           strcmp(init, "scratch") == 0 || !*init ? "NULL" : c_str(g, init), c_str(g, tr.p), nargs, step->rets.n, rn,
+	           strcmp(init, "scratch") == 0 || !*init ? "NULL" : c_str(g, init), c_str(g, tr.p), nargs,
+	           (long long)image->dim[1], (long long)image->dim[2], (long long)image->dim[3], step->rets.n, rn,
 	           (long long)perm_len, rn, ntrained, c_name(g, step->name), c_name(g, update->name), (long long)act);
 	buf_free(&tr);
 }
@@ -544,9 +552,9 @@ static void lay_out_state(CGen *g, int64_t *params_numel, int64_t *state_numel)
 	*state_numel = sn;
 }
 
-bool codegen_c(Buf *out, const Module *m, const char *source, Arena *a, Diag *d)
+bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, Arena *a, Diag *d)
 {
-	CGen g = {.out = out, .m = m, .a = a, .d = d};
+	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = use_double ? 8 : 4};
 	int64_t params_numel, state_numel;
 	lay_out_state(&g, &params_numel, &state_numel);
 	buf_printf(out,
@@ -557,6 +565,8 @@ bool codegen_c(Buf *out, const Module *m, const char *source, Arena *a, Diag *d)
 	           " * (maec FILE.dsl -o NAME does this). Run: NAME RECIPE --data DIR; NAME --help.\n"
 	           " */\n"
 	           "#include <stdio.h>\n#include <string.h>\n\n#include \"trainer.h\"\n\n"
+	           "_Static_assert(sizeof(rt_real) == %d, \"this trainer was generated for %s: build it with "
+	           "-DMAEC_REAL=%s\");\n\n"
 	           "/* A failing kernel names its op and the DSL line it came from. */\n"
 	           "#define CHECK(call, where, op)                                                         \\\n"
 	           "\tdo {                                                                               \\\n"
@@ -566,7 +576,7 @@ bool codegen_c(Buf *out, const Module *m, const char *source, Arena *a, Diag *d)
 	           "\t\t\treturn 1;                                                                \\\n"
 	           "\t\t}                                                                            \\\n"
 	           "\t} while (0)\n",
-	           MAEC_VERSION, source);
+	           MAEC_VERSION, source, g.float_bytes, use_double ? "double" : "float", use_double ? "double" : "float");
 	buf_puts(out, "\nstatic const RtConst consts[] = {\n");
 	for (int i = 0; i < m->consts.n; i++) {
 		const RVal *v = &m->consts.p[i].val;

@@ -1,5 +1,6 @@
 /* main.c: the maec command line. compile() below is the whole compiler, stage by stage. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +25,10 @@ typedef struct Options {
 	const char *dump_dir;
 	const char *dot;
 	const char *output; /* -o: NAME.c writes C; NAME builds the trainer too */
+	Define *defines;    /* -D NAME=VALUE */
+	int ndefines;
 	bool verbose;
+	bool use_double; /* --real=double */
 } Options;
 
 typedef struct Timing {
@@ -138,7 +142,7 @@ static bool compile(Compilation *c)
 		if (!ast)
 			return false;
 		t = now_ms();
-		c->module = elaborate(c->arena, &c->diag, src, ast);
+		c->module = elaborate_with(c->arena, &c->diag, src, ast, c->opt.defines, c->opt.ndefines);
 		timed(c, "elaborate", t);
 	}
 	if (!c->module || !verify(c, "the front end") || !dump(c, "elaborate"))
@@ -215,12 +219,12 @@ static bool write_trainer(Compilation *c)
 	bool build = !has_suffix(out, ".c");
 	const char *c_file = build ? arena_printf(c->arena, "%s.c", out) : out;
 	Buf b = {0};
-	bool ok = codegen_c(&b, c->module, c->opt.input, c->arena, &c->diag);
+	bool ok = codegen_c(&b, c->module, c->opt.input, c->opt.use_double, c->arena, &c->diag);
 	if (ok)
 		ok = write_text(c_file, b.p, b.n);
 	buf_free(&b);
 	if (ok && build)
-		ok = build_c_trainer(c_file, out, c->opt.verbose);
+		ok = build_c_trainer(c_file, out, c->opt.verbose, c->opt.use_double);
 	return ok;
 }
 
@@ -241,7 +245,9 @@ static void usage(FILE *f)
 	        "  --verify             only check the input; print nothing on success\n"
 	        "  -o NAME.c            write the C trainer (OpenMP + CBLAS) of the recipes\n"
 	        "  -o NAME              write NAME.c and build the trainer NAME with the C compiler ($CC, cc)\n"
+	        "  --real=float|double  the C trainer's floating-point type (double: for gradient checks)\n"
 	        "  -v                   show the C compiler's command line\n"
+	        "  -D NAME=VALUE        replace the file's top-level constant NAME (an int or a number)\n"
 	        "  --help               this text\n"
 	        "  --version            maec's version\n"
 	        "\n"
@@ -259,6 +265,44 @@ static bool valid_stage(const char *s)
 		if (strcmp(passes[i].name, s) == 0)
 			return true;
 	return false;
+}
+
+/* -D NAME=VALUE: an integer or a number. */
+static int parse_define(const char *s, Define *d)
+{
+	const char *eq = strchr(s, '=');
+	size_t n = eq ? (size_t)(eq - s) : 0;
+	bool name_ok = n > 0 && n < 256 && !(s[0] >= '0' && s[0] <= '9');
+	for (size_t i = 0; i < n; i++)
+		name_ok &= s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		           (s[i] >= '0' && s[i] <= '9');
+	if (!name_ok || !eq[1]) {
+		fprintf(stderr, "maec: -D needs NAME=VALUE with a number as the value, got '%s'\n", s);
+		return 2;
+	}
+	static char names[64][256]; /* the command line's own storage: at most 64 -D */
+	static int nnames;
+	if (nnames == 64) {
+		fprintf(stderr, "maec: at most 64 -D options\n");
+		return 2;
+	}
+	memcpy(names[nnames], s, n);
+	names[nnames][n] = 0;
+	d->name = names[nnames++];
+	char *end;
+	errno = 0;
+	long long i = strtoll(eq + 1, &end, 10);
+	if (!*end && !errno) {
+		*d = (Define){d->name, false, i, 0};
+		return 0;
+	}
+	double f = strtod(eq + 1, &end);
+	if (*end || !isfinite(f)) {
+		fprintf(stderr, "maec: -D %s: '%s' is not a number\n", d->name, eq + 1);
+		return 2;
+	}
+	*d = (Define){d->name, true, 0, f};
+	return 0;
 }
 
 /* --name=value or --name value. */
@@ -290,6 +334,13 @@ static int parse_args(int argc, char **argv, Options *o)
 			o->dump_ir = true;
 		} else if (strcmp(a, "--verify") == 0) {
 			o->verify_only = true;
+		} else if (strncmp(a, "-D", 2) == 0) {
+			const char *d = a[2] ? a + 2 : i + 1 < argc ? argv[++i] : "";
+			if (parse_define(d, &o->defines[o->ndefines]))
+				return 2;
+			o->ndefines++;
+		} else if (strcmp(a, "--real=double") == 0 || strcmp(a, "--real=float") == 0) {
+			o->use_double = strcmp(a, "--real=double") == 0;
 		} else if (strcmp(a, "-v") == 0) {
 			o->verbose = true;
 		} else if (strcmp(a, "-o") == 0) {
@@ -332,6 +383,8 @@ static int parse_args(int argc, char **argv, Options *o)
 int main(int argc, char **argv)
 {
 	Compilation c = {0};
+	Define defines[64];
+	c.opt.defines = defines;
 	int rc = parse_args(argc, argv, &c.opt);
 	if (rc)
 		return rc;

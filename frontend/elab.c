@@ -405,8 +405,15 @@ static Ins *as_tensor(Elab *e, Val v, Span span, DType like, const char *what)
 		return t.kind == V_TENSOR ? t.t : NULL;
 	}
 	case V_INT:
-	case V_BOOL: return emit_full(e, like, (double)v.i, NULL, 0, span);
-	case V_FLOAT: return emit_full(e, like, v.f, NULL, 0, span);
+	case V_BOOL:
+	case V_FLOAT:
+		if (!in_function(e, span))
+			return NULL;
+		if (v.kind == V_FLOAT && !dtype_is_float(like) && v.f != (double)(int64_t)v.f) {
+			error_at(e, span, "%s: the number %g does not fit the %s operands here", what, v.f, dtype_name(like));
+			return NULL;
+		}
+		return emit_full(e, like, v.kind == V_FLOAT ? v.f : (double)v.i, NULL, 0, span);
 	case V_ERROR: return NULL;
 	default: error_at(e, span, "%s must be a tensor, got %s", what, describe(e, v)); return NULL;
 	}
@@ -793,6 +800,11 @@ static Val call_function(Elab *e, const FuncDef *fd, Scope *closure, Inst *self,
 		}
 		if (v.kind == V_ERROR)
 			goto out;
+		if (f->block_type && (v.kind != V_INST || !v.inst->def || strcmp(v.inst->block, f->block_type) != 0)) {
+			error_at(e, sp, "argument '%s' of %s must be an instance of block '%s', got %s", f->name, c->what,
+			         f->block_type, describe(e, v));
+			goto out;
+		}
 		if (f->type) {
 			const char *what = arena_printf(e->a, "argument '%s' of %s", f->name, c->what);
 			ok = check_tensor_type(e, s, f->type, v, sp, what);
@@ -1554,6 +1566,10 @@ static void exec_stmt(Elab *e, Scope *s, const Stmt *st, Ctx ctx, Inst *inst, Fr
 	bool rebind = ctx == CTX_FUNC;
 	switch (st->kind) {
 	case S_ASSIGN: {
+		if (ctx != CTX_RECIPE && strcmp(st->names.p[0], "model") == 0 && st->name_spans.p[0].hi - st->name_spans.p[0].lo == 5) {
+			error_at(e, st->name_spans.p[0], "'model' is a keyword: a model is declared as `model NAME = Block(...)`");
+			return;
+		}
 		Val v = eval(e, s, st->value);
 		if (v.kind == V_BATCH && ctx != CTX_FUNC)
 			v = error_at(e, st->value->span, "the batch dimension can only be named inside a function");
@@ -2241,6 +2257,8 @@ static void elab_recipe(Elab *e, const Decl *d)
 		Val res = call_function(e, loss, e->globals, NULL, &c, "loss");
 		finish_func(e, res, loss, "loss");
 		name_results(e, loss);
+		if (e->fn->rets.n > 0) /* whatever the variable, the first result is the loss */
+			e->fn->ret_names.p[0] = "loss";
 		if (res.kind != V_ERROR)
 			check_loss(e, loss, vals[key_index("data")].s, r);
 	}
@@ -2250,15 +2268,40 @@ static void elab_recipe(Elab *e, const Decl *d)
 
 /* ---------- the program ---------- */
 
+/* A top-level constant given on the command line replaces the file's value. */
+static bool override_const(Elab *e, const Stmt *st, const Define *defs, int ndefs, bool *used)
+{
+	if (st->kind != S_ASSIGN)
+		return false;
+	for (int k = 0; k < ndefs; k++) {
+		if (strcmp(defs[k].name, st->names.p[0]) != 0)
+			continue;
+		used[k] = true;
+		Val v = defs[k].is_float ? vfloat(defs[k].f) : vint(defs[k].i);
+		bind(e, e->globals, st->names.p[0], v, st->name_spans.p[0], false);
+		return true;
+	}
+	return false;
+}
+
 Module *elaborate(Arena *a, Diag *d, const SrcFile *src, const Ast *ast)
+{
+	return elaborate_with(a, d, src, ast, NULL, 0);
+}
+
+Module *elaborate_with(Arena *a, Diag *d, const SrcFile *src, const Ast *ast, const Define *defs, int ndefs)
 {
 	Elab e = {.a = a, .d = d, .src = src, .m = module_new(a)};
 	e.globals = scope_new(&e, NULL);
 	int errors = d->errors;
+	bool *used = arena_alloc(a, (size_t)ndefs + 1);
 	for (int i = 0; i < ast->decls.n; i++) {
 		const Decl *decl = ast->decls.p[i];
 		switch (decl->kind) {
-		case D_STMT: exec_stmt(&e, e.globals, decl->stmt, CTX_TOP, NULL, NULL); break;
+		case D_STMT:
+			if (!override_const(&e, decl->stmt, defs, ndefs, used))
+				exec_stmt(&e, e.globals, decl->stmt, CTX_TOP, NULL, NULL);
+			break;
 		case D_BLOCK: bind(&e, e.globals, decl->name, (Val){.kind = V_BLOCK, .block = decl}, decl->name_span, false); break;
 		case D_MODEL: elab_model(&e, decl); break;
 		case D_RECIPE:
@@ -2271,6 +2314,10 @@ Module *elaborate(Arena *a, Diag *d, const SrcFile *src, const Ast *ast)
 			break;
 		}
 	}
+	for (int k = 0; k < ndefs; k++)
+		if (!used[k])
+			diag_error(d, (Loc){0}, "-D %s: %s defines no top-level constant '%s'", defs[k].name, src->name,
+			           defs[k].name);
 	if (d->errors == errors && e.models.n == 0)
 		diag_error(d, (Loc){src->name, 1, 1, 1}, "the file defines no model (write `model NAME = Block(...)`)");
 	/* The top-level numbers go into the module, so trainers can record the configuration. */

@@ -121,7 +121,15 @@ Stmt *stmt_new(Parser *p, StmtKind k, Span s);
 Decl *decl_new(Parser *p, DeclKind k, Span s);
 const char *binop_spelling(BinOp op);
 
-/* elab.c: evaluates the program and lowers models and recipes to IR. */
+/* elab.c: evaluates the program and lowers models and recipes to IR. elaborate_with
+ * replaces top-level constants by values given on the command line (-D NAME=VALUE). */
+typedef struct Define {
+	const char *name;
+	bool is_float;
+	int64_t i;
+	double f;
+} Define;
 Module *elaborate(Arena *a, Diag *d, const SrcFile *src, const Ast *ast);
+Module *elaborate_with(Arena *a, Diag *d, const SrcFile *src, const Ast *ast, const Define *defs, int ndefs);
 
 #endif

@@ -309,6 +309,15 @@ const char *shape_reshape(Ins *ins, Arena *a)
 	}
 	if (bx != bs || px != ps)
 		return arena_printf(a, "cannot reshape %s to %s: element counts differ", ty(a, x), ints(a, s->v, s->nv));
+	/* Each image's elements stay together: as many elements before B as there were. */
+	int64_t before_x = 1, before_s = 1;
+	for (int i = 0; i < x->rank && x->dim[i] != DIM_B; i++)
+		before_x *= x->dim[i];
+	for (int i = 0; i < s->nv && s->v[i] != DIM_B; i++)
+		before_s *= s->v[i];
+	if (bx && before_x != before_s)
+		return arena_printf(a, "cannot reshape %s to %s: the batch dimension B would move", ty(a, x),
+		                    ints(a, s->v, s->nv));
 	return set_type(ins, a, x->dt, s->nv, s->v);
 }
 

@@ -1,6 +1,7 @@
 /* memplan.c: where each value of a function lives in the activation slab.
  *
- * Requires: a verified function, and the largest batch it will run with.
+ * Requires: a verified function, the largest batch it will run with, and the bytes of
+ *   its floating-point elements in the target (a C trainer may compute in double).
  * Guarantees: an offset for every value that needs a buffer of its own, such that two
  *   values whose lifetimes overlap never share bytes, at the sizes of the largest batch
  *   (a smaller batch uses the same offsets); the slab size; the lower bound (the most
@@ -23,10 +24,10 @@ bool memplan_needs_buffer(const Ins *ins)
 	return ins->op != OP_arg && ins->op != OP_param && ins->op != OP_state && ins->op != OP_store;
 }
 
-static int64_t bytes_of(const Ins *ins, int64_t batch)
+static int64_t bytes_of(const Ins *ins, int64_t batch, int float_bytes)
 {
 	int64_t n = type_numel(&ins->type, batch);
-	int64_t b = n * (int64_t)dtype_size(ins->type.dt);
+	int64_t b = n * (dtype_is_float(ins->type.dt) ? float_bytes : (int64_t)dtype_size(ins->type.dt));
 	return (b + ALIGN - 1) / ALIGN * ALIGN;
 }
 
@@ -89,7 +90,7 @@ static void slab_free(Slab *s, int64_t off, int64_t size)
 	}
 }
 
-MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch)
+MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes)
 {
 	MemPlan *mp = arena_alloc(a, sizeof *mp);
 	int nid = f->next_id;
@@ -110,7 +111,7 @@ MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch)
 	for (int i = 0; i < f->body.n; i++) {
 		const Ins *ins = f->body.p[i];
 		if (memplan_needs_buffer(ins)) {
-			int64_t size = bytes_of(ins, batch);
+			int64_t size = bytes_of(ins, batch, float_bytes);
 			mp->offset[ins->id] = slab_alloc(&s, size);
 			mp->naive += size;
 			live += size;
@@ -127,8 +128,8 @@ MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch)
 				seen = ins->args[j] == x;
 			if (seen)
 				continue;
-			slab_free(&s, mp->offset[x->id], bytes_of(x, batch));
-			live -= bytes_of(x, batch);
+			slab_free(&s, mp->offset[x->id], bytes_of(x, batch, float_bytes));
+			live -= bytes_of(x, batch, float_bytes);
 		}
 	}
 	mp->size = s.top;

@@ -24,7 +24,7 @@ typedef struct MemPlan {
 	int64_t lower_bound; /* the most bytes live at once */
 	int64_t naive;       /* every value its own buffer */
 } MemPlan;
-MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch);
+MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes);
 bool memplan_needs_buffer(const Ins *ins);
 
 /* dce.c */

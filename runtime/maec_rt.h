@@ -86,8 +86,9 @@ double rt_normal_quantile(double p);            /* Phi^-1(p); -inf at 0, +inf at
  *                                    cls_rows zero rows, then row cls_rows + h*grid_w + w is
  *                                    [e(w) | e(h)], e(p) = [sin(p*om_k) | cos(p*om_k)],
  *                                    om_k = 10000^(-k/(D/4)), k < D/4; double, then float.
- * Element i of parameter param_index draws rt_philox_draw(seed, param_index, 0, i). The
- * arguments are those the front end checked; anything else is a bug (rt_bug).
+ * Element i of parameter param_index draws rt_philox_draw(seed, param_index, 0, i). args may
+ * be NULL for ZEROS and ONES, shape (whose product must be n) for all kinds but SINCOS2D.
+ * The arguments are those the front end checked; anything else is a bug (rt_bug).
  */
 enum {
 	RT_INIT_ZEROS, RT_INIT_ONES, RT_INIT_NORMAL, RT_INIT_TRUNC_NORMAL, RT_INIT_UNIFORM,

@@ -837,13 +837,34 @@ static bool parse_uint_array(Parser *ps, const char *what, int64_t **out, int *c
 	return true;
 }
 
-/* {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, in any order. */
+/* "F32" and the like, at the current position. */
+static bool parse_dtype(Parser *ps, const char *name, RtDType *dtype)
+{
+	skip_ws(ps);
+	size_t at = ps->pos;
+	char *d = parse_string(ps, "a dtype string");
+	if (!d)
+		return false;
+	*dtype = RT_DTYPE__N;
+	for (int i = 0; i < RT_DTYPE__N; i++)
+		if (strcmp(d, dtypes[i].name) == 0)
+			*dtype = (RtDType)i;
+	if (*dtype == RT_DTYPE__N) {
+		ps->pos = at;
+		perr(ps, "tensor '%s': unsupported dtype '%s' (maec reads F32, F64, I32, I64 and U8)", name, d);
+	}
+	free(d);
+	return *dtype != RT_DTYPE__N;
+}
+
+/* {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, in any order. Takes name:
+ * the new entry owns it, or it is freed. */
 static bool parse_tensor(Parser *ps, char *name)
 {
 	RtDType dtype = RT_DTYPE__N;
 	int64_t *shape = NULL, *offsets = NULL;
-	int rank = -1, noffsets = -1;
-	bool seen_dtype = false, ok = false;
+	int rank = -1, noffsets = -1; /* -1: not seen yet */
+	bool ok = false;
 	if (!accept(ps, '{')) {
 		expected(ps, "'{' opening a tensor entry");
 		goto done;
@@ -858,50 +879,29 @@ static bool parse_tensor(Parser *ps, char *name)
 		char *key = parse_string(ps, "a field name in a tensor entry");
 		if (!key)
 			goto done;
-		if (!accept(ps, ':')) {
-			free(key);
+		bool is_dtype = strcmp(key, "dtype") == 0, is_shape = strcmp(key, "shape") == 0,
+		     is_offsets = strcmp(key, "data_offsets") == 0;
+		bool fine = false;
+		if (!is_dtype && !is_shape && !is_offsets) {
+			ps->pos = at;
+			perr(ps, "tensor '%s': unknown field '%s' (a tensor has dtype, shape and data_offsets)", name, key);
+		} else if ((is_dtype && dtype != RT_DTYPE__N) || (is_shape && rank >= 0) || (is_offsets && noffsets >= 0)) {
+			ps->pos = at;
+			perr(ps, "tensor '%s': field '%s' occurs twice", name, key);
+		} else if (!accept(ps, ':')) {
 			expected(ps, "':'");
-			goto done;
-		}
-		bool dup = false, fine = true;
-		if (strcmp(key, "dtype") == 0) {
-			dup = seen_dtype;
+		} else if (is_dtype) {
+			fine = parse_dtype(ps, name, &dtype);
+		} else if (is_shape) {
+			fine = parse_uint_array(ps, "'[' opening a shape", &shape, &rank);
+		} else {
 			skip_ws(ps);
 			size_t vat = ps->pos;
-			char *d = dup ? NULL : parse_string(ps, "a dtype string");
-			fine = !dup && d;
-			if (d) {
-				for (int i = 0; i < RT_DTYPE__N; i++)
-					if (strcmp(d, dtypes[i].name) == 0)
-						dtype = (RtDType)i;
-				if (dtype == RT_DTYPE__N) {
-					ps->pos = vat;
-					fine = perr(ps, "tensor '%s': unsupported dtype '%s' (maec reads F32, F64, I32, I64 and U8)",
-					            name, d);
-				}
-				free(d);
-			}
-			seen_dtype = true;
-		} else if (strcmp(key, "shape") == 0) {
-			dup = rank >= 0;
-			fine = !dup && parse_uint_array(ps, "'[' opening a shape", &shape, &rank);
-		} else if (strcmp(key, "data_offsets") == 0) {
-			dup = noffsets >= 0;
-			skip_ws(ps);
-			size_t vat = ps->pos;
-			fine = !dup && parse_uint_array(ps, "'[' opening data_offsets", &offsets, &noffsets);
+			fine = parse_uint_array(ps, "'[' opening data_offsets", &offsets, &noffsets);
 			if (fine && noffsets != 2) {
 				ps->pos = vat;
 				fine = perr(ps, "tensor '%s': data_offsets has %d numbers, not 2 (begin and end)", name, noffsets);
 			}
-		} else {
-			ps->pos = at;
-			fine = perr(ps, "tensor '%s': unknown field '%s' (a tensor has dtype, shape and data_offsets)", name,
-			            key);
-		}
-		if (dup) {
-			ps->pos = at;
-			perr(ps, "tensor '%s': field '%s' occurs twice", name, key);
 		}
 		free(key);
 		if (!fine)
@@ -911,9 +911,9 @@ static bool parse_tensor(Parser *ps, char *name)
 		expected(ps, "',' or '}' in a tensor entry");
 		goto done;
 	}
-	const char *missing = !seen_dtype ? "dtype" : rank < 0 ? "shape" : noffsets < 0 ? "data_offsets" : NULL;
+	const char *missing = dtype == RT_DTYPE__N ? "dtype" : rank < 0 ? "shape" : noffsets < 0 ? "data_offsets" : NULL;
 	if (missing) {
-		ps->pos--;
+		ps->pos--; /* at the '}' */
 		perr(ps, "tensor '%s' has no %s", name, missing);
 		goto done;
 	}
@@ -922,12 +922,13 @@ static bool parse_tensor(Parser *ps, char *name)
 		perr(ps, "tensor '%s': the shape has too many elements", name);
 		goto done;
 	}
-	if (!st_append(ps->st, name, dtype, shape, rank, numel)) {
-		name = NULL, shape = NULL; /* freed by st_append */
+	bool appended = st_append(ps->st, name, dtype, shape, rank, numel); /* takes name and shape */
+	name = NULL;
+	shape = NULL;
+	if (!appended) {
 		perr(ps, "out of memory");
 		goto done;
 	}
-	name = NULL, shape = NULL; /* owned by the entry now */
 	Entry *e = &ps->st->tensors[ps->st->n - 1];
 	e->begin = (uint64_t)offsets[0];
 	e->end = (uint64_t)offsets[1];

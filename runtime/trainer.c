@@ -247,7 +247,7 @@ static int write_step_dump(const RtProgram *p, const RtRecipeDesc *r, const RtSt
 		}
 		rt_st_add(d, "forward_indexes", RT_I64, (const int64_t[]){T, batch}, 2, fwd, sizeof(int64_t) * (size_t)(T * batch));
 	}
-	int64_t ishape[4] = {batch, 3, 32, 32};
+	int64_t ishape[4] = {batch, r->image[0], r->image[1], r->image[2]};
 	add_real(d, &k, "input", images, ishape, 4);
 	if (r->nargs >= 2)
 		rt_st_add(d, "labels", RT_I32, &batch, 1, labels, sizeof(int32_t) * (size_t)batch);
@@ -293,8 +293,98 @@ static int write_step_dump(const RtProgram *p, const RtRecipeDesc *r, const RtSt
 	return rc ? 1 : 0;
 }
 
+/* gradcheck RECIPE: every trained parameter's gradient from the step function against
+ * central finite differences of its loss, on random images (uniform in [-1, 1]) and
+ * labels, with the masking permutation held fixed. Meant for a trainer built with
+ * MAEC_REAL=double; prints the worst error per parameter and fails beyond
+ * |fd - g| <= atol + rtol * |g|. */
+static int gradcheck(const RtProgram *p, int argc, char **argv)
+{
+	const RtRecipeDesc *r = NULL;
+	int64_t batch = 2, samples = 6, seed = 1;
+	double h = 1e-6, atol = 1e-6, rtol = 1e-4;
+	for (int i = 0; i < p->nrecipes && argc > 2; i++)
+		if (strcmp(p->recipes[i].name, argv[2]) == 0)
+			r = &p->recipes[i];
+	if (!r)
+		return bad("gradcheck needs a recipe of this trainer, got '%s'%s", argc > 2 ? argv[2] : "", "");
+	for (int i = 3; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			return bad("option '%s' needs a value%s", argv[i], "");
+		int rc = strcmp(argv[i], "--batch") == 0     ? parse_int(argv[i], argv[i + 1], 1, r->micro_batch, &batch)
+		         : strcmp(argv[i], "--samples") == 0 ? parse_int(argv[i], argv[i + 1], 1, 1 << 20, &samples)
+		         : strcmp(argv[i], "--seed") == 0    ? parse_int(argv[i], argv[i + 1], 0, INT64_MAX, &seed)
+		                                             : bad("unknown option '%s'%s", argv[i], "");
+		if (rc)
+			return rc;
+	}
+	if (sizeof(real) != sizeof(double))
+		printf("gradcheck: note: this trainer computes in %zu-byte floats; build it with MAEC_REAL=double\n",
+		       sizeof(real));
+	RtState st = {.seed = (uint64_t)seed};
+	st.params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
+	st.grad = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
+	st.m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
+	st.v = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's second moments");
+	st.act = alloc_or_die((size_t)r->act_bytes, "the activations");
+	init_params(p, st.params, st.seed);
+	int64_t image = r->image[0] * r->image[1] * r->image[2];
+	real *images = alloc_or_die(sizeof(real) * (size_t)(image * batch), "the images");
+	int32_t *labels = alloc_or_die(sizeof(int32_t) * (size_t)batch, "the labels");
+	for (int64_t k = 0; k < image * batch; k++) {
+		uint32_t x[4];
+		rt_philox_draw(st.seed, RT_STREAM_DATA, 1, (uint64_t)k, x);
+		images[k] = (real)(2 * rt_u01_double(x[0], x[1]) - 1);
+	}
+	for (int64_t k = 0; k < batch; k++) {
+		uint32_t x[4];
+		rt_philox_draw(st.seed, RT_STREAM_DATA, 2, (uint64_t)k, x);
+		labels[k] = (int32_t)(x[0] % 10);
+	}
+	real *results = alloc_or_die(sizeof(real) * (size_t)(r->nresults + 1), "the results");
+	st.s.batch = (real)batch;
+	if (r->step(&st, batch, images, labels, results))
+		return 1;
+	real *grads = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
+	memcpy(grads, st.grad, sizeof(real) * (size_t)p->state_numel);
+	printf("gradcheck %s: loss %.9g at batch %lld; h %g, tolerance %g + %g*|g|\n", r->name, (double)results[0],
+	       (long long)batch, h, atol, rtol);
+	int failures = 0;
+	for (int t = 0; t < r->ntrained; t++) {
+		const RtParamDesc *d = &p->params[r->trained[t]];
+		double worst = 0, worst_excess = -1;
+		int64_t n = d->numel < samples ? d->numel : samples;
+		for (int64_t s = 0; s < n; s++) {
+			int64_t k = n == d->numel ? s : s * (d->numel - 1) / (n - 1 > 0 ? n - 1 : 1);
+			real *w = st.params + d->offset + k, keep0 = *w;
+			double loss[2];
+			for (int side = 0; side < 2; side++) {
+				*w = (real)((double)keep0 + (side ? -h : h));
+				if (r->step(&st, batch, images, labels, results))
+					return 1;
+				loss[side] = (double)results[0];
+			}
+			*w = keep0;
+			double fd = (loss[0] - loss[1]) / (2 * h), g = (double)grads[d->state_offset + k];
+			double err = fabs(fd - g), excess = err - (atol + rtol * fabs(g));
+			if (err > worst)
+				worst = err;
+			if (excess > worst_excess)
+				worst_excess = excess;
+			if (excess > 0 && failures++ < 20)
+				printf("  MISMATCH %s[%lld]: finite difference %.10g, gradient %.10g\n", d->name, (long long)k, fd, g);
+		}
+		printf("  %-48s %6lld checked  max |fd - g| %.3e  %s\n", d->name, (long long)n, worst,
+		       worst_excess > 0 ? "FAIL" : "ok");
+	}
+	printf("gradcheck %s: %s\n", r->name, failures ? "FAILED" : "ok");
+	return failures ? 1 : 0;
+}
+
 int rt_main(const RtProgram *p, int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "gradcheck") == 0)
+		return gradcheck(p, argc, argv);
 	Options o;
 	int rc = parse_args(p, argc, argv, &o);
 	if (rc)

@@ -69,6 +69,7 @@ typedef struct RtRecipeDesc {
 	const char *init;    /* a recipe whose checkpoint it starts from, or NULL */
 	const char *train;   /* "all" or comma-separated name prefixes, as the recipe says */
 	int nargs;           /* 1: images; 2: images and labels */
+	int64_t image[3];    /* one image: channels, height, width */
 	int nresults;        /* the loss, then metrics */
 	const char *const *result_names;
 	int64_t perm_len;    /* length of the permutations its first randperm draws; 0: none */
