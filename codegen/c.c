@@ -331,19 +331,29 @@ static void emit_ins(CGen *g, const Ins *ins)
 
 /* ---------- functions ---------- */
 
+typedef enum FuncKind { FUNC_STEP, FUNC_UPDATE, FUNC_MODEL } FuncKind;
+
 /* A recipe's step: int NAME(RtState *st, int64_t B, const rt_real *images,
- * const int32_t *labels, rt_real *results). */
-static void emit_func(CGen *g, const Func *f, bool is_step, int64_t batch)
+ * const int32_t *labels, rt_real *results), its scalar results in results[];
+ * its update: int NAME(RtState *st);
+ * a model's forward: int NAME(RtState *st, int64_t B, const rt_real *images,
+ * rt_real *const *outs), its results copied to outs[]. */
+static void emit_func(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 {
+	bool is_step = kind != FUNC_UPDATE;
 	g->f = f;
 	g->plan = memplan_func(g->a, f, batch, g->float_bytes);
 	buf_printf(g->out, "\n/* @%s", f->name);
 	if (f->loc.file)
 		buf_printf(g->out, ", from %s:%d", f->loc.file, f->loc.line);
 	buf_printf(g->out, "; activations %lld bytes at batch %lld. */\n", (long long)g->plan->size, (long long)batch);
-	if (is_step)
+	if (kind == FUNC_STEP)
 		buf_printf(g->out, "static int %s(RtState *st, int64_t B, const rt_real *images, const int32_t *labels, "
 		                   "rt_real *results)\n{\n",
+		           c_name(g, f->name));
+	else if (kind == FUNC_MODEL)
+		buf_printf(g->out, "static int model_%s(RtState *st, int64_t B, const rt_real *images, rt_real *const *outs)\n"
+		                   "{\n\tconst int32_t *labels = NULL;\n",
 		           c_name(g, f->name));
 	else
 		buf_printf(g->out, "static int %s(RtState *st)\n{\n\tconst int64_t B = 1;\n\t(void)B;\n", c_name(g, f->name));
@@ -363,15 +373,23 @@ static void emit_func(CGen *g, const Func *f, bool is_step, int64_t batch)
 	}
 	if (is_step && narg < 2)
 		buf_puts(g->out, "\t(void)labels;\n");
+	if (kind == FUNC_MODEL && narg != 1)
+		fail(g, NULL, "the C target runs models of one argument (the images); @%s takes %d", f->name, narg);
 	if (is_step && narg < 1)
 		buf_puts(g->out, "\t(void)images;\n");
 	for (int i = 0; i < f->body.n; i++)
 		if (f->body.p[i]->op != OP_arg)
 			emit_ins(g, f->body.p[i]);
-	for (int i = 0; i < f->rets.n; i++)
-		buf_printf(g->out, "\tresults[%d] = %s[0]; /* %s */\n", i, v(g, f->rets.p[i]),
-		           f->ret_names.p[i] ? f->ret_names.p[i] : "");
-	if (is_step && f->rets.n == 0)
+	for (int i = 0; i < f->rets.n; i++) {
+		const Ins *r = f->rets.p[i];
+		const char *what = f->ret_names.p[i] ? f->ret_names.p[i] : "";
+		if (kind == FUNC_MODEL)
+			buf_printf(g->out, "\tmemcpy(outs[%d], %s, sizeof(%s) * (size_t)(%s)); /* %s */\n", i, v(g, r), ctype(r),
+			           numel(g, &r->type), what);
+		else
+			buf_printf(g->out, "\tresults[%d] = %s[0]; /* %s */\n", i, v(g, r), what);
+	}
+	if (kind == FUNC_STEP && f->rets.n == 0)
 		buf_puts(g->out, "\t(void)results;\n");
 	buf_puts(g->out, "\treturn 0;\n}\n");
 	g->f = NULL;
@@ -420,6 +438,9 @@ static void emit_params(CGen *g)
 	buf_puts(g->out, "};\n");
 }
 
+static int64_t setting_int(const Recipe *r, const char *key);
+static const char *setting_word(const Recipe *r, const char *key);
+
 static void emit_models(CGen *g)
 {
 	const Module *m = g->m;
@@ -427,6 +448,24 @@ static void emit_models(CGen *g)
 		const Func *f = m->funcs.p[i];
 		if (!func_is_model(f))
 			continue;
+		int64_t batch = 1;
+		for (int k = 0; k < m->recipes.n; k++) /* the largest micro-batch that runs it */
+			if (strcmp(setting_word(m->recipes.p[k], "model"), f->name) == 0 &&
+			    setting_int(m->recipes.p[k], "micro_batch") > batch)
+				batch = setting_int(m->recipes.p[k], "micro_batch");
+		emit_func(g, f, FUNC_MODEL, batch);
+		bool random = false;
+		for (int k = 0; k < f->body.n; k++)
+			random |= f->body.p[k]->op == OP_randperm;
+		buf_printf(g->out, "\nstatic const char *const %s_outs[] = {", c_name(g, f->name));
+		for (int k = 0; k < f->rets.n; k++)
+			buf_printf(g->out, "%s%s", k ? ", " : "", f->ret_names.p[k] ? c_str(g, f->ret_names.p[k]) : "NULL");
+		buf_printf(g->out, "%s};\nstatic const int64_t %s_out_numel[] = {", f->rets.n ? "" : "NULL", c_name(g, f->name));
+		for (int k = 0; k < f->rets.n; k++)
+			buf_printf(g->out, "%s%lld", k ? ", " : "", (long long)type_numel(&f->rets.p[k]->type, 1));
+		buf_printf(g->out, "%s};\nenum { %s_random = %d, %s_max_batch = %lld, %s_act_bytes = %lld };\n",
+		           f->rets.n ? "" : "0", c_name(g, f->name), random, c_name(g, f->name), (long long)batch,
+		           c_name(g, f->name), (long long)g->plan->size);
 		buf_printf(g->out, "\n/* The state_dict of model %s. */\nstatic const RtName %s_names[] = {\n", f->name,
 		           c_name(g, f->name));
 		for (int k = 0; k < f->body.n; k++)
@@ -437,9 +476,13 @@ static void emit_models(CGen *g)
 	buf_puts(g->out, "\nstatic const RtModelDesc models[] = {\n");
 	for (int i = 0; i < m->funcs.n; i++)
 		if (func_is_model(m->funcs.p[i]))
-			buf_printf(g->out, "\t{%s, %s_names, (int)(sizeof %s_names / sizeof *%s_names)},\n",
-			           c_str(g, m->funcs.p[i]->name), c_name(g, m->funcs.p[i]->name), c_name(g, m->funcs.p[i]->name),
-			           c_name(g, m->funcs.p[i]->name));
+		{
+			const char *n = c_name(g, m->funcs.p[i]->name);
+			buf_printf(g->out,
+			           "\t{%s, %s_names, (int)(sizeof %s_names / sizeof *%s_names), model_%s, %d, %s_outs, %s_out_numel,\n"
+			           "\t %s_random, %s_max_batch, %s_act_bytes},\n",
+			           c_str(g, m->funcs.p[i]->name), n, n, n, n, m->funcs.p[i]->rets.n, n, n, n, n, n);
+		}
 	buf_puts(g->out, "};\n");
 }
 
@@ -471,9 +514,9 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 		return;
 	}
 	int64_t micro = setting_int(r, "micro_batch");
-	emit_func(g, step, true, micro);
+	emit_func(g, step, FUNC_STEP, micro);
 	int64_t step_bytes = g->plan->size;
-	emit_func(g, update, false, 1);
+	emit_func(g, update, FUNC_UPDATE, 1);
 	int64_t act = step_bytes > g->plan->size ? step_bytes : g->plan->size;
 	/* What the trainer needs to know: results, trained parameters, the permutation. */
 	buf_printf(g->out, "\nstatic const char *const %s_results[] = {", rn);

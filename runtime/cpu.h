@@ -9,30 +9,33 @@
  *   - Tensors are dense, row-major and contiguous. A shape is `int rank, const int64_t
  *     *dims` (rank 0 to RT_MAX_RANK; dims may be NULL when rank is 0; a rank-0 tensor is
  *     one element). The batch size B is just a dimension value. Dimensions of 0 are
- *     allowed and make the kernel do nothing.
- *   - Arguments come in the order: output, inputs, element size (data movers only),
- *     input shapes, attributes in the order of ir/ops.def. Only input shapes are passed;
- *     the output's follows from them and the attributes, as in ir/shape.c.
+ *     allowed (empty tensors; reducing an empty axis gives 0, NaN for mean, -inf for max).
+ *   - Arguments come in the order: the op (kernels that serve several IR ops), output,
+ *     inputs, element size (data movers only), input shapes, attributes in the order of
+ *     ir/ops.def. Only input shapes are passed; the output's follows from them and the
+ *     attributes, as in ir/shape.c.
  *   - Axis attributes are normalised (0 <= axis < rank), as the IR's printed form is.
  *   - Every kernel returns RT_CPU_OK (0) or an RT_CPU_E* status and then leaves its
  *     output unchanged: RT_CPU_EINDEX for an index out of range in the data (a label, a
  *     gather index), RT_CPU_ESHAPE / RT_CPU_EARG for shapes or attributes that break the
  *     op's shape rule (a bug in the generator), RT_CPU_ENOMEM when scratch memory could not
  *     be allocated (argsort only). Nothing here prints, aborts or keeps global state.
- *   - Elementwise kernels (fill, unary, gelu_grad, binary, compare, cast of one element
- *     size) allow the output to be exactly one of the inputs (in place); every other
- *     kernel needs an output that overlaps no input.
+ *   - rt_unary, rt_unary_i32, rt_gelu_grad, rt_binary and rt_binary_i32 may write over an
+ *     input of the output's type and shape (in place); every other kernel needs an output
+ *     that overlaps no input.
  *   - Data movers (copy, transpose, expand, concat, slice, gather) take the element size
  *     in bytes, so one kernel serves rt_real and int32_t tensors.
  *
  * Numerics follow PyTorch's CPU float32 kernels: the functions of the real type (expf,
- * erff, ...), a row's maximum subtracted before exp, sums, means, variances and the sums
- * inside softmax, layernorm and cross-entropy accumulated in double.
+ * erff, ...; in the float build gelu takes erff from glibc's vector library, libmvec, when
+ * GCC and glibc >= 2.35 allow: same accuracy, ~9x faster), a row's maximum subtracted
+ * before exp, and sums, means, variances and the sums inside softmax, layernorm and
+ * cross-entropy accumulated in double.
  *
  * Parallelism: OpenMP, static schedules. Each output element is computed by one thread in
  * an order fixed by the shapes alone, so every kernel but matmul gives the same bits for
- * any number of threads; matmul and matmul_reduce are as deterministic as the BLAS (one
- * thread per output element in OpenBLAS, so in practice also independent of threads).
+ * any number of threads; matmul and matmul_reduce make one BLAS call per product and are
+ * as deterministic as the BLAS (OpenBLAS divides M and N among its threads, not K).
  */
 #ifndef MAEC_CPU_H
 #define MAEC_CPU_H
@@ -155,7 +158,9 @@ int rt_cross_entropy_grad(rt_real *out, const rt_real *logits, const int32_t *la
 /* matmul: out[..., M, N] = op(a)[..., M, K] @ op(b)[..., K, N], op(t) = t with its last two
  * axes swapped when ta (tb) is 1. a and b have rank >= 2; their leading (batch) axes
  * broadcast as in rt_binary. One GEMM when b has no batch elements (rank 2 or leading 1s)
- * and ta = 0 (a Linear: all of a's rows at once); otherwise one GEMM per batch element. */
+ * and ta = 0 (a Linear: all of a's rows at once); otherwise one GEMM per batch element,
+ * spread over OpenMP threads when they are small enough for the BLAS not to thread them
+ * itself (see batch_limit in cpu.c). */
 int rt_matmul(rt_real *out, const rt_real *a, const rt_real *b, int rank_a, const int64_t *dims_a, int rank_b,
               const int64_t *dims_b, int ta, int tb);
 

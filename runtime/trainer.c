@@ -22,8 +22,8 @@ enum { RT_STREAM_DATA = RT_STREAM_OPS - 1 }; /* the epoch shuffle */
 
 typedef struct Options {
 	const RtRecipeDesc *recipe;
-	const char *data, *dump;
-	int64_t steps, batch, micro_batch, seed, threads;
+	const char *data, *dump, *dump_steps;
+	int64_t steps, batch, micro_batch, seed, threads, warmup;
 	double lr;
 } Options;
 
@@ -40,9 +40,11 @@ static void usage(const RtProgram *p, FILE *f)
 	           "  --batch N           images per optimizer step (default: the recipe's)\n"
 	           "  --micro-batch N     images per forward/backward (default: the recipe's, at most that)\n"
 	           "  --lr X              the peak learning rate (default: the recipe's)\n"
+	           "  --warmup N          epochs of linear warm-up (default: the recipe's)\n"
 	           "  --seed N            seed of initialisation, masking and shuffling (default: the recipe's)\n"
 	           "  --threads N         OpenMP threads (default: all cores)\n"
-	           "  --dump-step FILE    write the first step's inputs, gradients and parameters (safetensors)\n");
+	           "  --dump-step FILE    write the first step's inputs, gradients and parameters (safetensors)\n"
+	           "  --dump-steps FILE   write every step's inputs and loss, and the parameters before the first\n");
 }
 
 static int bad(const char *fmt, const char *a, const char *b)
@@ -69,6 +71,7 @@ static int parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, in
 
 static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 {
+	o->recipe = NULL;
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(p, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : -1;
@@ -79,7 +82,8 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 	if (!o->recipe)
 		return bad("unknown recipe '%s' (see --help)%s", argv[1], "");
 	const RtRecipeDesc *r = o->recipe;
-	*o = (Options){.recipe = r, .steps = 1, .batch = r->batch, .micro_batch = -1, .seed = r->seed, .lr = r->lr};
+	*o = (Options){.recipe = r, .steps = 1, .batch = r->batch, .micro_batch = -1, .seed = r->seed, .lr = r->lr,
+	               .warmup = r->warmup};
 	for (int i = 2; i < argc; i++) {
 		const char *f = argv[i];
 		if (i + 1 >= argc)
@@ -90,6 +94,8 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			o->data = v;
 		else if (strcmp(f, "--dump-step") == 0)
 			o->dump = v;
+		else if (strcmp(f, "--dump-steps") == 0)
+			o->dump_steps = v;
 		else if (strcmp(f, "--steps") == 0)
 			rc = parse_int(f, v, 1, INT32_MAX, &o->steps);
 		else if (strcmp(f, "--batch") == 0)
@@ -98,6 +104,8 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			rc = parse_int(f, v, 1, 1 << 24, &o->micro_batch);
 		else if (strcmp(f, "--seed") == 0)
 			rc = parse_int(f, v, 0, INT64_MAX, &o->seed);
+		else if (strcmp(f, "--warmup") == 0)
+			rc = parse_int(f, v, 0, r->epochs, &o->warmup);
 		else if (strcmp(f, "--threads") == 0)
 			rc = parse_int(f, v, 1, 4096, &o->threads);
 		else if (strcmp(f, "--lr") == 0) {
@@ -109,6 +117,11 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			return bad("unknown option '%s' (see --help)%s", f, "");
 		if (rc)
 			return rc;
+	}
+	if (o->batch > r->batch) {
+		fprintf(stderr, "trainer: batch %lld is larger than %lld, the most recipe '%s' was compiled for\n",
+		        (long long)o->batch, (long long)r->batch, r->name);
+		return 2;
 	}
 	if (o->micro_batch < 0)
 		o->micro_batch = o->batch < r->micro_batch ? o->batch : r->micro_batch;
@@ -140,11 +153,11 @@ static int check_writable(const char *path)
 }
 
 /* The reference's learning-rate multiplier for epoch e (0-based). */
-static double schedule(const RtRecipeDesc *r, double e)
+static double schedule(const RtRecipeDesc *r, int64_t warmup, double e)
 {
 	if (r->schedule == RT_CONSTANT)
 		return 1;
-	double warm = (e + 1) / ((double)r->warmup + 1e-8);
+	double warm = (e + 1) / ((double)warmup + 1e-8);
 	const double pi = 3.14159265358979323846;
 	double cosine = 0.5 * (cos(pi * e / (double)r->epochs) + 1);
 	return warm < cosine ? warm : cosine;
@@ -180,32 +193,128 @@ static float *to_float(const real *x, int64_t n)
 	return f;
 }
 
-/* Float copies made for a dump, freed once it is written. */
-typedef struct Keep {
-	void **p;
-	int n, cap;
-} Keep;
-
-static void *keep(Keep *k, void *p)
+static bool trains(const RtRecipeDesc *r, int param)
 {
-	if (k->n == k->cap) {
-		k->cap = k->cap ? 2 * k->cap : 64;
-		k->p = realloc(k->p, sizeof *k->p * (size_t)k->cap);
-		if (!k->p) {
+	for (int i = 0; i < r->ntrained; i++)
+		if (r->trained[i] == param)
+			return true;
+	return false;
+}
+
+/* A dump being assembled: the tensors of 8-byte types are written first so that every
+ * tensor stays aligned; the memory of each is owned here until the file is written. */
+typedef struct Entry {
+	char *name;
+	RtDType dtype;
+	int rank;
+	int64_t shape[RT_MAX_RANK];
+	void *data;
+	size_t nbytes;
+} Entry;
+
+typedef struct Dump {
+	Entry *e;
+	int n, cap;
+} Dump;
+
+static void dump_take(Dump *d, char *name, RtDType dtype, const int64_t *shape, int rank, void *data, size_t nbytes)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 256;
+		d->e = realloc(d->e, sizeof *d->e * (size_t)d->cap);
+		if (!d->e) {
 			fprintf(stderr, "trainer: out of memory\n");
 			exit(1);
 		}
 	}
-	return k->p[k->n++] = p;
+	Entry *e = &d->e[d->n++];
+	*e = (Entry){.name = name, .dtype = dtype, .rank = rank, .data = data, .nbytes = nbytes};
+	if (rank)
+		memcpy(e->shape, shape, sizeof(int64_t) * (size_t)rank);
 }
 
-static void add_real(RtSafetensors *st, Keep *k, const char *name, const real *x, const int64_t *shape, int rank)
+static void dump_real(Dump *d, char *name, const real *x, const int64_t *shape, int rank)
 {
 	int64_t n = 1;
 	for (int i = 0; i < rank; i++)
 		n *= shape[i];
-	char *nm = keep(k, rt_format("%s", name));
-	rt_st_add(st, nm, RT_F32, shape, rank, keep(k, to_float(x, n)), sizeof(float) * (size_t)n);
+	dump_take(d, name, RT_F32, shape, rank, to_float(x, n), sizeof(float) * (size_t)n);
+}
+
+/* One step's inputs under the names NAME + suffix: its images, labels, masking
+ * permutations ([T, batch], as the reference's forward_indexes) and loss. */
+static void dump_step(Dump *d, const RtRecipeDesc *r, const RtState *st, const char *suffix, const real *images,
+                      const int32_t *labels, int64_t batch, int64_t mb, uint32_t first_rng_step, double loss)
+{
+	if (r->perm_len > 0) {
+		int64_t T = r->perm_len;
+		int32_t *perm = alloc_or_die(sizeof(int32_t) * (size_t)(T * mb), "a dump");
+		int64_t *fwd = alloc_or_die(sizeof(int64_t) * (size_t)(T * batch), "a dump");
+		for (int64_t m = 0; m < batch / mb; m++) {
+			rt_randperm(perm, mb, T, st->seed, RT_STREAM_OPS, first_rng_step + (uint32_t)m);
+			for (int64_t b = 0; b < mb; b++)
+				for (int64_t t = 0; t < T; t++)
+					fwd[t * batch + m * mb + b] = perm[b * T + t];
+		}
+		free(perm);
+		dump_take(d, rt_format("forward_indexes%s", suffix), RT_I64, (const int64_t[]){T, batch}, 2, fwd,
+		          sizeof(int64_t) * (size_t)(T * batch));
+	}
+	int64_t ishape[4] = {batch, r->image[0], r->image[1], r->image[2]};
+	dump_real(d, rt_format("input%s", suffix), images, ishape, 4);
+	if (r->nargs >= 2) {
+		int32_t *l = alloc_or_die(sizeof(int32_t) * (size_t)batch, "a dump");
+		memcpy(l, labels, sizeof(int32_t) * (size_t)batch);
+		dump_take(d, rt_format("labels%s", suffix), RT_I32, &batch, 1, l, sizeof(int32_t) * (size_t)batch);
+	}
+	float *lf = alloc_or_die(sizeof(float), "a dump");
+	*lf = (float)loss;
+	dump_take(d, rt_format("loss%s", suffix), RT_F32, NULL, 0, lf, sizeof(float));
+}
+
+/* Every state_dict entry of the recipe's model, from a slab laid out as the parameters
+ * (params) or as the state (grads: trained parameters only). */
+static void dump_params(Dump *d, const RtProgram *p, const RtRecipeDesc *r, const char *prefix, const real *slab,
+                        bool state_layout)
+{
+	const RtModelDesc *model = &p->models[r->model];
+	for (int i = 0; i < model->nparams; i++) {
+		const RtParamDesc *pd = &p->params[model->params[i].param];
+		if (state_layout && !trains(r, model->params[i].param))
+			continue;
+		dump_real(d, rt_format("%s%s", prefix, model->params[i].name), slab + (state_layout ? pd->state_offset : pd->offset),
+		          pd->shape, pd->rank);
+	}
+}
+
+/* The model's outputs on the step's images (e.g. a classifier's logits), with the
+ * parameters before the update; models that draw random numbers are left out. */
+static int dump_outputs(Dump *d, const RtModelDesc *model, RtState *st, const real *images, int64_t batch,
+                        int64_t image)
+{
+	if (model->random || model->nouts == 0)
+		return 0;
+	real **outs = alloc_or_die(sizeof *outs * (size_t)model->nouts, "a dump");
+	for (int i = 0; i < model->nouts; i++)
+		outs[i] = alloc_or_die(sizeof(real) * (size_t)(model->out_numel[i] * batch), "a dump");
+	int rc = 0;
+	for (int64_t b0 = 0; b0 < batch && !rc; b0 += model->max_batch) {
+		int64_t b = batch - b0 < model->max_batch ? batch - b0 : model->max_batch;
+		real **part = alloc_or_die(sizeof *part * (size_t)model->nouts, "a dump");
+		for (int i = 0; i < model->nouts; i++)
+			part[i] = outs[i] + b0 * model->out_numel[i];
+		st->s.batch = (real)b;
+		rc = model->forward(st, b, images + b0 * image, part);
+		free(part);
+	}
+	for (int i = 0; i < model->nouts && !rc; i++) {
+		int64_t shape[2] = {batch, model->out_numel[i]};
+		dump_real(d, rt_format("%s", model->out_names[i] ? model->out_names[i] : "output"), outs[i], shape, 2);
+	}
+	for (int i = 0; i < model->nouts; i++)
+		free(outs[i]);
+	free(outs);
+	return rc;
 }
 
 static void meta_num(RtSafetensors *st, const char *key, double v)
@@ -215,81 +324,46 @@ static void meta_num(RtSafetensors *st, const char *key, double v)
 	free(s);
 }
 
-/* The first step, for parity checks (tools/reference/README.md): its images, labels and
- * masking permutation, the parameters before and after, the accumulated gradients. */
-static bool trains(const RtRecipeDesc *r, int param)
+/* Writes the dump with the run's settings as metadata (tools/reference/README.md). */
+static int dump_write(Dump *d, const RtProgram *p, const RtRecipeDesc *r, int64_t batch, int64_t mb, const char *lr,
+                      int64_t steps, const char *path)
 {
-	for (int i = 0; i < r->ntrained; i++)
-		if (r->trained[i] == param)
-			return true;
-	return false;
-}
-
-static int write_step_dump(const RtProgram *p, const RtRecipeDesc *r, const RtState *st, const real *before,
-                           const real *grads, const real *images, const int32_t *labels, int64_t batch, int64_t mb,
-                           uint32_t first_rng_step, double loss, double lr, const char *path)
-{
-	RtSafetensors *d = rt_st_create();
-	Keep k = {0};
-	if (!d) {
+	RtSafetensors *st = rt_st_create();
+	if (!st) {
 		fprintf(stderr, "trainer: out of memory\n");
 		return 1;
 	}
-	if (r->perm_len > 0) { /* 8-byte tensors first, to keep every tensor aligned */
-		int64_t T = r->perm_len;
-		int32_t *perm = keep(&k, alloc_or_die(sizeof(int32_t) * (size_t)(T * mb), "a dump"));
-		int64_t *fwd = keep(&k, alloc_or_die(sizeof(int64_t) * (size_t)(T * batch), "a dump"));
-		for (int64_t m = 0; m < batch / mb; m++) {
-			rt_randperm(perm, mb, T, st->seed, RT_STREAM_OPS, first_rng_step + (uint32_t)m);
-			for (int64_t b = 0; b < mb; b++)
-				for (int64_t t = 0; t < T; t++)
-					fwd[t * batch + m * mb + b] = perm[b * T + t];
-		}
-		rt_st_add(d, "forward_indexes", RT_I64, (const int64_t[]){T, batch}, 2, fwd, sizeof(int64_t) * (size_t)(T * batch));
-	}
-	int64_t ishape[4] = {batch, r->image[0], r->image[1], r->image[2]};
-	add_real(d, &k, "input", images, ishape, 4);
-	if (r->nargs >= 2)
-		rt_st_add(d, "labels", RT_I32, &batch, 1, labels, sizeof(int32_t) * (size_t)batch);
-	float *lossf = keep(&k, alloc_or_die(sizeof(float), "a dump"));
-	*lossf = (float)loss;
-	rt_st_add(d, "loss", RT_F32, NULL, 0, lossf, sizeof(float));
-	const RtModelDesc *model = &p->models[r->model];
-	for (int i = 0; i < model->nparams; i++) {
-		const RtParamDesc *pd = &p->params[model->params[i].param];
-		const char *name = model->params[i].name;
-		char *key = keep(&k, rt_format("param.%s", name));
-		add_real(d, &k, key, before + pd->offset, pd->shape, pd->rank);
-		key = keep(&k, rt_format("param_after.%s", name));
-		add_real(d, &k, key, st->params + pd->offset, pd->shape, pd->rank);
-		if (trains(r, model->params[i].param)) {
-			key = keep(&k, rt_format("grad.%s", name));
-			add_real(d, &k, key, grads + pd->state_offset, pd->shape, pd->rank);
-		}
-	}
-	meta_num(d, "lr", lr);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < d->n; i++)
+			if ((rt_dtype_size(d->e[i].dtype) == 8) == (pass == 0))
+				rt_st_add(st, d->e[i].name, d->e[i].dtype, d->e[i].shape, d->e[i].rank, d->e[i].data, d->e[i].nbytes);
+	rt_st_meta(st, "lr", lr);
 	char *betas = rt_format("%.17g,%.17g", r->beta1, r->beta2);
-	rt_st_meta(d, "betas", betas);
+	rt_st_meta(st, "betas", betas);
 	free(betas);
-	meta_num(d, "eps", r->eps);
-	meta_num(d, "weight_decay", r->weight_decay);
-	meta_num(d, "micro_batches", (double)(batch / mb));
-	rt_st_meta(d, "recipe", r->name);
-	rt_st_meta(d, "train", r->train);
-	rt_st_meta(d, "source", p->source);
+	meta_num(st, "eps", r->eps);
+	meta_num(st, "weight_decay", r->weight_decay);
+	meta_num(st, "micro_batches", (double)(batch / mb));
+	meta_num(st, "steps", (double)steps);
+	rt_st_meta(st, "recipe", r->name);
+	rt_st_meta(st, "train", r->train);
+	rt_st_meta(st, "source", p->source);
 	for (int i = 0; i < p->nconsts; i++)
-		meta_num(d, p->consts[i].name, p->consts[i].value);
+		meta_num(st, p->consts[i].name, p->consts[i].value);
 	char *err = NULL;
-	int rc = rt_st_write(d, path, &err);
+	int rc = rt_st_write(st, path, &err);
 	if (rc)
 		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory writing the dump");
 	else
 		printf("wrote %s\n", path);
 	free(err);
-	rt_st_free(d);
-	for (int i = 0; i < k.n; i++)
-		free(k.p[i]);
-	free(k.p);
+	rt_st_free(st);
+	for (int i = 0; i < d->n; i++) {
+		free(d->e[i].name);
+		free(d->e[i].data);
+	}
+	free(d->e);
+	*d = (Dump){0};
 	return rc ? 1 : 0;
 }
 
@@ -385,12 +459,12 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "gradcheck") == 0)
 		return gradcheck(p, argc, argv);
-	Options o;
+	Options o = {0};
 	int rc = parse_args(p, argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	const RtRecipeDesc *r = o.recipe;
-	if (o.dump && check_writable(o.dump))
+	if ((o.dump && check_writable(o.dump)) || (o.dump_steps && check_writable(o.dump_steps)))
 		return 1;
 #ifdef _OPENMP
 	if (o.threads)
@@ -416,7 +490,9 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	st.grad = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
 	st.m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
 	st.v = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's second moments");
-	st.act = alloc_or_die((size_t)r->act_bytes, "the activations");
+	const RtModelDesc *model = &p->models[r->model];
+	st.act = alloc_or_die((size_t)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes),
+	                      "the activations");
 	init_params(p, st.params, st.seed);
 
 	int64_t mb = o.micro_batch, nmicro = o.batch / mb;
@@ -428,6 +504,10 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	real *results = alloc_or_die(sizeof(real) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	double *sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	int64_t epoch = -1, pos = n;
+	Dump steps_dump = {0};
+	char *lrs = rt_format("%s", "");
+	if (o.dump_steps)
+		dump_params(&steps_dump, p, r, "param.", st.params, false);
 	for (int64_t step = 0; step < o.steps; step++) {
 		/* The step's images: the next of the epoch's shuffle; the last batch may be short. */
 		for (int64_t k = 0; k < o.batch; k++) {
@@ -453,18 +533,26 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		}
 		/* AdamW's step-dependent scalars, in double as PyTorch computes them. */
 		double t = (double)step + 1;
-		double lr = o.lr * schedule(r, (double)epoch);
+		double lr = o.lr * schedule(r, o.warmup, (double)epoch);
 		st.s.lr = (real)lr;
 		st.s.adamw_decay = (real)(1 - lr * r->weight_decay);
 		st.s.adam_neg_step_size = (real)(-lr / (1 - pow(r->beta1, t)));
 		st.s.adam_bc2_sqrt = (real)sqrt(1 - pow(r->beta2, t));
-		bool dump = o.dump && step == 0;
-		real *before = NULL, *grads = NULL;
-		if (dump) { /* update() changes the parameters and zeroes the gradients */
-			before = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "a dump");
-			grads = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "a dump");
-			memcpy(before, st.params, sizeof(real) * (size_t)p->params_numel);
-			memcpy(grads, st.grad, sizeof(real) * (size_t)p->state_numel);
+		Dump first = {0};
+		if (o.dump && step == 0) { /* update() changes the parameters and zeroes the gradients */
+			dump_step(&first, r, &st, "", images, labels, o.batch, mb, first_rng_step, sums[0]);
+			dump_params(&first, p, r, "param.", st.params, false);
+			dump_params(&first, p, r, "grad.", st.grad, true);
+			if (dump_outputs(&first, model, &st, images, o.batch, image))
+				return 1;
+		}
+		if (o.dump_steps) {
+			char *suffix = rt_format(".%lld", (long long)step);
+			dump_step(&steps_dump, r, &st, suffix, images, labels, o.batch, mb, first_rng_step, sums[0]);
+			free(suffix);
+			char *more = rt_format("%s%s%.17g", lrs, step ? "," : "", lr);
+			free(lrs);
+			lrs = more;
 		}
 		if (r->update(&st))
 			return 1;
@@ -473,15 +561,21 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			printf("  %s %.6f", r->result_names[i] ? r->result_names[i] : "result", sums[i]);
 		printf("  lr %.3e\n", lr);
 		fflush(stdout);
-		if (dump) {
-			rc = write_step_dump(p, r, &st, before, grads, images, labels, o.batch, mb, first_rng_step, sums[0], lr,
-			                     o.dump);
-			free(before);
-			free(grads);
+		if (first.n) {
+			dump_params(&first, p, r, "param_after.", st.params, false);
+			char *lr1 = rt_format("%.17g", lr);
+			rc = dump_write(&first, p, r, o.batch, mb, lr1, 1, o.dump);
+			free(lr1);
 			if (rc)
 				return 1;
 		}
 	}
+	if (o.dump_steps) {
+		dump_params(&steps_dump, p, r, "param_final.", st.params, false);
+		if (dump_write(&steps_dump, p, r, o.batch, mb, lrs, o.steps, o.dump_steps))
+			return 1;
+	}
+	free(lrs);
 	rt_dataset_free(data);
 	return 0;
 }

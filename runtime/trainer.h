@@ -15,6 +15,7 @@
 #include "maec_rt.h"
 
 typedef rt_real real;
+typedef struct RtState RtState;
 
 typedef struct RtParamDesc {
 	const char *name; /* module-unique: MODEL.state_dict-name of the model that owns it */
@@ -37,6 +38,15 @@ typedef struct RtModelDesc {
 	const char *name;
 	const RtName *params; /* its state_dict, in order */
 	int nparams;
+	/* Its forward on B images; outs[i] receives result i (out_numel[i] values per image).
+	 * Nonzero: bad data (a message was printed). */
+	int (*forward)(RtState *st, int64_t B, const rt_real *images, rt_real *const *outs);
+	int nouts;
+	const char *const *out_names;
+	const int64_t *out_numel;
+	int random;         /* it draws random numbers (masking), so outputs vary by step */
+	int64_t max_batch;  /* the largest B its activation plan holds */
+	int64_t act_bytes;
 } RtModelDesc;
 
 /* The host scalars the IR reads with `scalar`. */
@@ -48,13 +58,13 @@ typedef struct RtScalars {
 	real adam_bc2_sqrt;      /* sqrt(1 - beta2^t) */
 } RtScalars;
 
-typedef struct RtState {
+struct RtState {
 	real *params, *grad, *m, *v;
 	char *act;         /* the activation slab */
 	RtScalars s;
 	uint64_t seed;
 	uint32_t rng_step; /* the micro-batch counter: each draws fresh random numbers */
-} RtState;
+};
 
 typedef enum RtSchedule { RT_WARMUP_COSINE, RT_WARMUP_COSINE_ITER, RT_CONSTANT } RtSchedule;
 

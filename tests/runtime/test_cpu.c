@@ -904,11 +904,12 @@ static void test_softmax(void)
 		check_real(names[2], what, g, ref, bound, n, 1e-300, U);
 		if (n < 200)
 			check_fd(names[2], what, g, softmax_fwd, a, x, n, dy, n);
-		/* exp(y) in rt_real: 2 u of exp(y) times |sum dy| <= len */
+		/* exp(y) in rt_real (2 u) and the product's rounding, times |sum dy| <= len; and
+		 * the sum of len terms |dy| <= 1 accumulated in double in another order */
 		check_rc(names[3], what, rt_log_softmax_grad(g, ls, dy, a->rank, a->d, a->axis), RT_CPU_OK);
 		ref_along(3, ref, ls, dy, a);
 		for (int64_t i = 0; i < n; i++)
-			bound[i] = 4 * U * exp((double)ls[i]) * (double)len;
+			bound[i] = exp((double)ls[i]) * (double)len * (4 * U + (double)len * UD);
 		check_real(names[3], what, g, ref, bound, n, 0, U);
 		if (n < 200)
 			check_fd(names[3], what, g, log_softmax_fwd, a, x, n, dy, n);
