@@ -1143,10 +1143,15 @@ static int mm_shape(Mm *mm, int ra, const int64_t *da, int rb, const int64_t *db
  * their caller's thread; the pthreads build (Debian's default) threads every call above
  * 65536 * GEMM_MULTITHREAD_THRESHOLD (4) multiply-adds through one pool, on which
  * concurrent callers wait for each other; the sequential build always runs in the caller. */
+#if defined(OPENBLAS_VERSION) && defined(__GNUC__)
+/* weak: OpenBLAS's cblas.h may be the header while another CBLAS is linked */
+int openblas_get_parallel(void) __attribute__((weak));
+#endif
+
 static double batch_limit(void)
 {
-#ifdef OPENBLAS_VERSION
-	switch (openblas_get_parallel()) {
+#if defined(OPENBLAS_VERSION) && defined(__GNUC__)
+	switch (openblas_get_parallel ? openblas_get_parallel() : 1) {
 	case 0: return 1e300;
 	case 2: return 1 << 24;
 	default: break;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -138,6 +139,13 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 	if (!o->data)
 		return bad("recipe '%s' reads %s: give its directory with --data DIR", r->name, r->data);
 	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* A file can be written at path: its directory exists and is writable. */
@@ -522,6 +530,7 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		for (int64_t k = 0; k < image * o.batch; k++)
 			images[k] = (real)fimages[k];
 		uint32_t first_rng_step = st.rng_step;
+		double t0 = now_s();
 		memset(sums, 0, sizeof(double) * (size_t)r->nresults);
 		for (int64_t m = 0; m < nmicro; m++) {
 			st.s.batch = (real)mb;
@@ -556,10 +565,11 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		}
 		if (r->update(&st))
 			return 1;
+		double dt = now_s() - t0; /* the step's compute: data loading is not included */
 		printf("step %lld/%lld", (long long)step + 1, (long long)o.steps);
 		for (int i = 0; i < r->nresults; i++)
 			printf("  %s %.6f", r->result_names[i] ? r->result_names[i] : "result", sums[i]);
-		printf("  lr %.3e\n", lr);
+		printf("  lr %.3e  %.3f s  %.1f img/s\n", lr, dt, (double)o.batch / dt);
 		fflush(stdout);
 		if (first.n) {
 			dump_params(&first, p, r, "param_after.", st.params, false);

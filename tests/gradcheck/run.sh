@@ -21,5 +21,20 @@ for dsl in "$here"/*.dsl; do
 		cat "$out/$name.log"
 	fi
 done
+# Every op with a gradient rule must appear in some program's loss, or it is untested.
+root=$(cd "$here/../.." && pwd)
+want=$(awk -F'[(,]' '/^OP\(/ {gsub(/ /, "", $2); gsub(/ /, "", $7); if ($7 != "grad_none") print $2}' \
+	"$root/ir/ops.def" | sort -u)
+have=$(for dsl in "$here"/*.dsl; do "$maec" "$dsl" --dump-after=elaborate; done |
+	awk '/^func @[a-z_]*\.loss/ {on = 1; next} /^}/ {on = 0} on && /= [a-z_]+/ {
+		for (i = 1; i <= NF; i++) if ($i == "=") { print $(i + 1); break } }' | sort -u)
+missing=$(comm -23 <(echo "$want") <(echo "$have"))
+if [ -n "$missing" ]; then
+	failed=$((failed + 1))
+	echo "FAIL coverage: differentiable ops no program here uses:" $missing
+else
+	passed=$((passed + 1))
+	echo "ok   coverage: all $(echo "$want" | wc -l) differentiable ops of ops.def"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -53,18 +53,20 @@ PROG = "check_step.py"
 
 def check(args):
     tensors, meta = safetensors_io.read(args.dump)
-    recipe, cfg, hp = parity.resolve(meta, args)
+    fam, recipe, cfg, hp = parity.resolve(meta, args)
     if len(hp["lr"]) != 1:
         raise DumpError("metadata lr=%r: one step takes one learning rate" % meta["lr"])
     lr = hp["lr"][0]
-    parity.describe(PROG, args.dump, recipe, cfg, hp, "; AdamW on the %s gradients" % args.adamw_grads)
+    parity.describe(PROG, args.dump, fam, recipe, cfg, hp, "; AdamW on the %s gradients" % args.adamw_grads)
 
     torch.manual_seed(0)  # the initial values are overwritten; this only makes the build quiet and repeatable
-    model = mae_ref.build(recipe, cfg)
+    model = fam.build(recipe, cfg)
     parity.load_params(model, tensors, "param.")
+    parity.note_official_tables(PROG, fam, model, tensors)
     named = list(model.named_parameters())
     names = [n for n, _ in named]
-    train = set(parity.trainable_names(names, hp["train"]))
+    frozen = parity.frozen_names(named)
+    train = set(parity.trainable_names(names, hp["train"], frozen))
     for n, p in named:
         p.requires_grad_(n in train)
 
@@ -74,7 +76,9 @@ def check(args):
     stray = [k for k in tensors if k not in known]
     frozen_grads = [k for k in tensors if k.startswith("grad.") and k[5:] in names and k[5:] not in train]
     if frozen_grads:
-        raise DumpError("gradients of frozen parameters (train=%s): %s" % (",".join(hp["train"]), ", ".join(frozen_grads)))
+        raise DumpError("gradients of frozen parameters (train=%s%s): %s"
+                        % (",".join(hp["train"]), "; always frozen: " + ",".join(sorted(frozen)) if frozen else "",
+                           ", ".join(frozen_grads)))
     if stray:
         print("%s: note: ignoring %d tensor(s) the format does not name: %s" % (PROG, len(stray), ", ".join(stray[:8])))
 
@@ -91,7 +95,7 @@ def check(args):
 
     rep = parity.Report(PROG, args.verbose)
     model.zero_grad(set_to_none=True)
-    losses, logits = parity.run_step(model, recipe, img, fi, labels, m)
+    losses, logits = parity.run_step(model, recipe, img, fi, labels, m, fam)
 
     if loss_t.numel() == 1:
         rep.compare("loss", "loss (mean of %d micro-batch%s)" % (m, "es" if m > 1 else ""), loss_t.reshape(()),

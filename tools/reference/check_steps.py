@@ -45,21 +45,22 @@ PROG = "check_steps.py"
 
 def check(args):
     tensors, meta = safetensors_io.read(args.dump)
-    recipe, cfg, hp = parity.resolve(meta, args)
+    fam, recipe, cfg, hp = parity.resolve(meta, args)
     if "steps" not in meta or not meta["steps"].isdigit() or int(meta["steps"]) < 1:
         raise DumpError("the metadata lacks `steps` (the number of steps, a positive integer)")
     n = int(meta["steps"])
     lrs = hp["lr"] * n if len(hp["lr"]) == 1 else hp["lr"]
     if len(lrs) != n:
         raise DumpError("metadata lr has %d values for %d steps (want 1 or %d)" % (len(hp["lr"]), n, n))
-    parity.describe(PROG, args.dump, recipe, cfg, hp, "; %d steps" % n)
+    parity.describe(PROG, args.dump, fam, recipe, cfg, hp, "; %d steps" % n)
 
     torch.manual_seed(0)
-    model = mae_ref.build(recipe, cfg)
+    model = fam.build(recipe, cfg)
     parity.load_params(model, tensors, "param.")
+    parity.note_official_tables(PROG, fam, model, tensors)
     named = list(model.named_parameters())
     names = [nm for nm, _ in named]
-    train = set(parity.trainable_names(names, hp["train"]))
+    train = set(parity.trainable_names(names, hp["train"], parity.frozen_names(named)))
     for nm, p in named:
         p.requires_grad_(nm in train)
     known = set()
@@ -83,7 +84,7 @@ def check(args):
     m = hp["micro_batches"]
     for k, ((img, fi, labels), loss_t) in enumerate(steps):
         opt.zero_grad(set_to_none=True)
-        losses, _ = parity.run_step(model, recipe, img, fi, labels, m)
+        losses, _ = parity.run_step(model, recipe, img, fi, labels, m, fam)
         ref = sum(losses) / m
         rep.compare("loss sequence", "loss.%d" % k, loss_t, torch.tensor(ref, dtype=torch.float64),
                     parity.TOL_LOSS_SEQ)

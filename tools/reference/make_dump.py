@@ -3,14 +3,14 @@
 (or, with --steps N, check_steps.py) reads, computed by PyTorch itself, so the checkers can be
 tested without maec's trainer.
 
-Usage: make_dump.py --out PATH [--recipe pretrain|finetune|linprobe] [--config full|small]
+Usage: make_dump.py --out PATH [--model mae|official] [--recipe pretrain|finetune|linprobe] [--config full|small]
                     [--set KEY=VALUE ...] [--batch B] [--micro-batches M] [--steps N] [--seed S]
                     [--precision f64|f32] [--lr LR] [--perturb-grad NAME [--perturb-rel R]]
                     [--threads N]
 
-Parameters are initialised like the reference (trunc_normal(0.02) tokens and position
+Parameters are initialised like the reference (mae: trunc_normal(0.02) tokens and position
 embeddings, PyTorch's default Linear/Conv2d init, LayerNorm 1 and 0; the classifier sits on a
-fresh MAE encoder), the input is uniform in [-1, 1], labels uniform in 0..classes-1, and each
+fresh MAE encoder; official: models_mae.py's initialize_weights, the sin-cos tables frozen), the input is uniform in [-1, 1], labels uniform in 0..classes-1, and each
 image's permutation uniform. The step is computed in float64 by default (--precision f64) and
 stored as float32, and param_after comes from a transcription of AdamW's formula in float64
 rather than torch.optim: the dump is then an independent computation, and check_step.py passing
@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 import mae_ref  # noqa: E402
+import official_ref  # noqa: E402
 import parity  # noqa: E402
 import safetensors_io  # noqa: E402
 
@@ -51,6 +52,8 @@ def main():
     p = argparse.ArgumentParser(prog="make_dump.py", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
+    p.add_argument("--model", choices=sorted(parity.FAMILIES), default="mae",
+                   help="mae (mae_ref.py, models/mae.dsl) or official (official_ref.py, models/mae-official.dsl)")
     p.add_argument("--recipe", choices=sorted(mae_ref.RECIPES), default="pretrain")
     p.add_argument("--config", choices=sorted(mae_ref.CONFIGS), default="full")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -66,11 +69,14 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
-    cfg = dict(mae_ref.CONFIGS[args.config])
+    fam = parity.FAMILIES[args.model]
+    if args.recipe not in fam.RECIPES:
+        p.error("--model %s has no recipe %s" % (args.model, args.recipe))
+    cfg = dict(fam.CONFIGS[args.config])
     for item in args.set:
         key, _, text = item.partition("=")
-        cfg[key] = mae_ref.parse_config_value(key, text)
-    rec = mae_ref.RECIPES[args.recipe]
+        cfg[key] = fam.parse_config_value(key, text)
+    rec = fam.RECIPES[args.recipe]
     steps = args.steps
     m = args.micro_batches or (2 if steps else 1)
     if args.batch % m:
@@ -81,14 +87,14 @@ def main():
     base_lr = args.lr if args.lr is not None else rec["lr"]
     # One learning rate per step; with --steps, the recipe's schedule as if each step were an
     # epoch (warm-up 5 of 100), so that the per-step list is exercised.
-    lrs = [base_lr * mae_ref.lr_multiplier(k, 5, 100) for k in range(steps)] if steps else [base_lr]
+    lrs = [base_lr * fam.lr_multiplier(k, 5, 100) for k in range(steps)] if steps else [base_lr]
 
     gen = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
-    model = mae_ref.build(args.recipe, cfg)
+    model = fam.build(args.recipe, cfg)
     named = list(model.named_parameters())
     names = [n for n, _ in named]
-    train = set(parity.trainable_names(names, rec["train"].split(",")))
+    train = set(parity.trainable_names(names, rec["train"].split(","), parity.frozen_names(named)))
     T = (cfg["image"] // cfg["patch"]) ** 2
 
     out = {}
@@ -97,7 +103,7 @@ def main():
 
     def inputs():
         img = torch.rand(args.batch, cfg["channels"], cfg["image"], cfg["image"], generator=gen) * 2 - 1
-        fi = mae_ref.random_forward_indexes(T, args.batch, gen) if args.recipe == "pretrain" else None
+        fi = fam.random_forward_indexes(T, args.batch, gen) if args.recipe == "pretrain" else None
         labels = torch.randint(cfg["classes"], (args.batch,), generator=gen) if args.recipe != "pretrain" else None
         return img, fi, labels
 
@@ -132,7 +138,7 @@ def main():
         img, fi, labels = inputs()
         put_inputs(suffix, img, fi, labels)
         work.zero_grad(set_to_none=True)
-        losses, logits = parity.run_step(work, args.recipe, img.to(dtype), fi, labels, m)
+        losses, logits = parity.run_step(work, args.recipe, img.to(dtype), fi, labels, m, fam)
         out["loss" + suffix] = torch.tensor(sum(losses) / m, dtype=torch.float32)
         grads = {n: q.grad.float() for n, q in wnamed if n in train}
         if not steps:
@@ -169,8 +175,11 @@ def main():
     }
     if steps:
         meta["steps"] = str(steps)
-    for key in mae_ref.CONFIG_KEYS:
+    for key in fam.CONFIG_KEYS:  # official: eps is the LayerNorm constant, replacing AdamW's, as maec writes it
         meta[key] = repr(cfg[key])
+    if hasattr(fam, "derived"):
+        for key, value in fam.derived(cfg).items():
+            meta[key] = repr(value)
     safetensors_io.write(args.out, out, meta)
     print("make_dump.py: wrote %s: %s, %d tensors, %s" % (
         args.out, args.recipe, len(out), "%d steps" % steps if steps else "one step"))

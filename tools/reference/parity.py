@@ -1,5 +1,15 @@
-"""parity.py: what check_step.py and check_steps.py share: reading a dump's metadata, building the
-reference model from it, running micro-batched steps, and comparing tensors with a report.
+"""parity.py: what check_step.py and check_steps.py share: reading a dump's metadata, choosing and
+building the reference model from it, running micro-batched steps, and comparing tensors with a
+report.
+
+Two reference models ("families"), each a module with the same interface (NAME, CONFIG_KEYS,
+CONFIGS, RECIPES, parse_config_value, build, mae_loss, classifier_loss):
+  mae       mae_ref.py:      models/mae.dsl (IcarusWizard/MAE with timm 0.4.12 Blocks)
+  official  official_ref.py: models/mae-official.dsl (facebookresearch/mae MaskedAutoencoderViT)
+select_family() picks one from the metadata: `official` when the metadata's `source` (the DSL
+path maec writes) ends with "mae-official.dsl" or the metadata has the constant `dec_dim` (only
+the official file has a decoder width of its own); `mae` otherwise, so every models/mae.dsl dump
+and every make_dump.py dump of the mae family is read as before. --model overrides.
 
 The error measure of a tensor is llm.c's per-tensor one, normalised by the reference's largest
 magnitude: err = max|got - ref| / max|ref| (0 when both are exactly zero; infinite when only the
@@ -13,7 +23,10 @@ import sys
 import torch
 
 import mae_ref
+import official_ref
 import safetensors_io
+
+FAMILIES = {"mae": mae_ref, "official": official_ref}
 
 TOL_LOSS = 1e-5        # the loss of one step, relative
 TOL_LOGITS = 1e-5      # the logits of one step (a forward output, held to the loss's tolerance)
@@ -29,31 +42,40 @@ class DumpError(Exception):
 
 
 def kind_of(name):
-    """The group of a parameter name (either model's state_dict)."""
+    """The group of a parameter name (any of the models' state_dicts)."""
     parts = name.split(".")
     if ".attn." in name:
         return "attention"
     if ".mlp." in name:
         return "mlp"
-    if "norm1" in parts or "norm2" in parts or "layer_norm" in parts:
+    if any(p in ("norm1", "norm2", "layer_norm", "norm", "decoder_norm") for p in parts):
         return "norms"
-    if "head" in parts:
+    if any(p in ("head", "decoder_embed", "decoder_pred") for p in parts):
         return "heads"
-    if parts[-1] in ("cls_token", "pos_embedding", "mask_token") or "patchify" in parts:
+    if (parts[-1] in ("cls_token", "pos_embedding", "mask_token", "pos_embed", "decoder_pos_embed")
+            or "patchify" in parts or "patch_embed" in parts):
         return "embeddings"
     return "other"
 
 
 def add_common_args(p):
     p.add_argument("dump", help="the .safetensors dump")
-    p.add_argument("--recipe", choices=sorted(mae_ref.RECIPES),
+    p.add_argument("--model", choices=sorted(FAMILIES),
+                   help="the reference model: mae (models/mae.dsl) or official (models/mae-official.dsl); "
+                        "default: from the metadata (official when `source` ends with mae-official.dsl or "
+                        "the metadata has dec_dim)")
+    p.add_argument("--recipe", choices=sorted(set(mae_ref.RECIPES) | set(official_ref.RECIPES)),
                    help="pretrain, finetune or linprobe (default: the dump's metadata `recipe`)")
     p.add_argument("--config", choices=sorted(mae_ref.CONFIGS),
                    help="model sizes for keys the metadata lacks (default full); an error where the "
                         "metadata disagrees")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one model size (image, patch, channels, dim, enc_depth, dec_depth, "
-                        "heads, mask_ratio, classes); repeatable")
+                   help="override one model size (mae: image, patch, channels, dim, enc_depth, dec_depth, "
+                        "heads, mask_ratio, classes; official: image, patch, channels, dim, depth, heads, "
+                        "dec_dim, dec_depth, dec_heads, mask_ratio, eps); repeatable")
+    p.add_argument("--adamw-eps", type=float, default=None,
+                   help="AdamW's eps, overriding the metadata's (official model: the metadata's `eps` is the "
+                        "LayerNorm constant, and AdamW's defaults to the recipe's, 1e-8)")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     p.add_argument("--verbose", action="store_true", help="print every tensor's row, not only the groups")
 
@@ -65,21 +87,36 @@ def fail_exit(prog, msg):
 
 # ---------------------------------------------------------------- metadata
 
+def select_family(meta, args):
+    """The reference model's module: --model, else official when the metadata's `source` ends with
+    "mae-official.dsl" or it has the constant `dec_dim`, else mae."""
+    if getattr(args, "model", None):
+        return FAMILIES[args.model]
+    if meta.get("source", "").endswith("mae-official.dsl") or "dec_dim" in meta:
+        return official_ref
+    return mae_ref
+
+
 def resolve(meta, args):
-    """(recipe, cfg, hp) from the metadata and the command line. hp: lr (a list of strings'
-    values, one or per step), betas, eps, weight_decay, micro_batches, train (list or ["all"]),
-    adam_step."""
+    """(family, recipe, cfg, hp) from the metadata and the command line. hp: lr (a list of strings'
+    values, one or per step), betas, eps (AdamW's), weight_decay, micro_batches, train (list or
+    ["all"]), adam_step, eps_note (why eps is not the metadata's, or None)."""
+    fam = select_family(meta, args)
     recipe = meta.get("recipe")
     if args.recipe and recipe and args.recipe != recipe:
         raise DumpError("--recipe %s but the dump's metadata says recipe=%s" % (args.recipe, recipe))
     recipe = args.recipe or recipe
-    if recipe not in mae_ref.RECIPES:
-        raise DumpError("recipe %r: give --recipe or metadata recipe=pretrain|finetune|linprobe" % recipe)
+    if recipe not in fam.RECIPES:
+        raise DumpError("recipe %r: give --recipe or metadata recipe=%s (model %s)"
+                        % (recipe, "|".join(fam.RECIPES), fam.NAME if hasattr(fam, "NAME") else "mae"))
 
-    cfg = dict(mae_ref.CONFIGS[args.config or "full"])
-    for key in mae_ref.CONFIG_KEYS:
+    cfg = dict(fam.CONFIGS[args.config or "full"])
+    for key in fam.CONFIG_KEYS:
         if key in meta:
-            value = mae_ref.parse_config_value(key, meta[key])
+            try:
+                value = fam.parse_config_value(key, meta[key])
+            except ValueError:
+                raise DumpError("metadata %s=%r is not a number" % (key, meta[key]))
             if args.config and value != cfg[key]:
                 raise DumpError("--config %s has %s=%s but the dump's metadata says %s"
                                 % (args.config, key, cfg[key], meta[key]))
@@ -87,9 +124,13 @@ def resolve(meta, args):
     for item in args.set:
         key, _, text = item.partition("=")
         try:
-            cfg[key] = mae_ref.parse_config_value(key, text)
+            cfg[key] = fam.parse_config_value(key, text)
         except ValueError as e:
             raise DumpError("--set %s: %s" % (item, e))
+    if hasattr(fam, "derived"):  # the DSL's derived constants, when written, must agree
+        for key, value in fam.derived(cfg).items():
+            if key in meta and not args.set and fam.parse_config_value(key, meta[key]) != value:
+                raise DumpError("metadata %s=%s, but the other sizes give %s" % (key, meta[key], value))
 
     def need(key):
         if key not in meta:
@@ -107,36 +148,70 @@ def resolve(meta, args):
     hp["betas"] = tuple(number("betas", x) for x in need("betas").split(","))
     if len(hp["betas"]) != 2:
         raise DumpError("metadata betas=%r: want two numbers, as in \"0.9,0.95\"" % meta["betas"])
-    hp["eps"] = number("eps", need("eps"))
+    hp["eps_note"] = None
+    if args.adamw_eps is not None:
+        hp["eps"] = args.adamw_eps
+        hp["eps_note"] = "AdamW eps %g from --adamw-eps" % args.adamw_eps
+    elif "eps" in fam.CONFIG_KEYS:
+        # The model has a top-level constant `eps` (the LayerNorm eps), which maec writes into the
+        # metadata after the optimizer's `eps`, replacing it: AdamW's is the recipe's.
+        hp["eps"] = fam.RECIPES[recipe]["eps"]
+        hp["eps_note"] = ("AdamW eps %g is the recipe's: the metadata's eps=%s is the model constant (LayerNorm)"
+                          % (hp["eps"], meta.get("eps", "(absent)")))
+    else:
+        hp["eps"] = number("eps", need("eps"))
     hp["weight_decay"] = number("weight_decay", need("weight_decay"))
     hp["micro_batches"] = int(number("micro_batches", meta.get("micro_batches", "1")))
     hp["adam_step"] = int(number("adam_step", meta.get("adam_step", "0")))
-    hp["train"] = [x.strip() for x in meta.get("train", mae_ref.RECIPES[recipe]["train"]).split(",") if x.strip()]
+    hp["train"] = [x.strip() for x in meta.get("train", fam.RECIPES[recipe]["train"]).split(",") if x.strip()]
     if hp["micro_batches"] < 1:
         raise DumpError("metadata micro_batches=%s" % meta["micro_batches"])
-    return recipe, cfg, hp
+    return fam, recipe, cfg, hp
 
 
-def trainable_names(names, train):
-    """The names selected by the prefixes (a prefix selects itself and NAME.*), or all."""
+def trainable_names(names, train, frozen=()):
+    """The names selected by the prefixes (a prefix selects itself and NAME.*), or all; never the
+    frozen ones (parameters with requires_grad False in the reference model)."""
     if train == ["all"]:
-        return list(names)
+        return [n for n in names if n not in frozen]
     chosen = []
     for prefix in train:
         hits = [n for n in names if n == prefix or n.startswith(prefix + ".")]
         if not hits:
             raise DumpError("metadata train: prefix %r selects no parameter of the model" % prefix)
         chosen += hits
-    return [n for n in names if n in set(chosen)]
+    return [n for n in names if n in set(chosen) and n not in frozen]
 
 
-def describe(prog, path, recipe, cfg, hp, extra=""):
-    sizes = " ".join("%s=%s" % (k, cfg[k]) for k in mae_ref.CONFIG_KEYS)
+def frozen_names(named):
+    """The parameters the reference model builds frozen (requires_grad False)."""
+    return {n for n, p in named if not p.requires_grad}
+
+
+def describe(prog, path, fam, recipe, cfg, hp, extra=""):
+    sizes = " ".join("%s=%s" % (k, cfg[k]) for k in fam.CONFIG_KEYS)
     lr = ",".join("%g" % x for x in hp["lr"])
-    print("%s: %s: recipe %s; %s" % (prog, path, recipe, sizes))
+    print("%s: %s: model %s (%s); recipe %s; %s" % (prog, path, getattr(fam, "NAME", "mae"), fam.__name__ + ".py",
+                                                   recipe, sizes))
     print("%s: AdamW lr=%s betas=%g,%g eps=%g weight_decay=%g; micro_batches=%d; train=%s%s"
           % (prog, lr, hp["betas"][0], hp["betas"][1], hp["eps"], hp["weight_decay"], hp["micro_batches"],
              ",".join(hp["train"]), extra))
+    if hp.get("eps_note"):
+        print("%s: note: %s" % (prog, hp["eps_note"]))
+
+
+def note_official_tables(prog, fam, model, tensors):
+    """Official model: how far the dump's frozen sin-cos tables are from models_mae.py's
+    (information: the check loads the dump's own values)."""
+    if fam is not official_ref:
+        return
+    for n in ("pos_embed", "decoder_pos_embed"):
+        t = tensors.get("param." + n)
+        if t is not None and t.dtype == torch.float32 and t.dim() == 3:
+            ref = official_ref.sincos_2d(t.shape[-1], model.grid)
+            if ref.shape == t.shape:
+                print("%s: note: param.%s vs models_mae.py's 2-D sin-cos table: max abs difference %.3g "
+                      "(information; the dump's values are used)" % (prog, n, float((t - ref).abs().max())))
 
 
 # ---------------------------------------------------------------- tensors of the dump
@@ -205,7 +280,7 @@ def load_adam_state(opt, named, tensors, hp):
         opt.state[p] = {"step": torch.tensor(float(hp["adam_step"])), "exp_avg": m.clone(), "exp_avg_sq": v.clone()}
 
 
-def run_step(model, recipe, img, fi, labels, micro_batches):
+def run_step(model, recipe, img, fi, labels, micro_batches, fam=mae_ref):
     """Forward and backward on each consecutive micro-batch, accumulating the gradients (the sum
     of the micro-batch mean gradients). Returns (micro-batch losses as floats, logits or None)."""
     B = img.shape[0]
@@ -216,9 +291,9 @@ def run_step(model, recipe, img, fi, labels, micro_batches):
     for k in range(micro_batches):
         s = slice(k * mb, (k + 1) * mb)
         if recipe == "pretrain":
-            loss = mae_ref.mae_loss(model, img[s], fi[:, s])
+            loss = fam.mae_loss(model, img[s], fi[:, s])
         else:
-            loss, lg = mae_ref.classifier_loss(model, img[s], labels[s])
+            loss, lg = fam.classifier_loss(model, img[s], labels[s])
             logits.append(lg.detach())
         loss.backward()
         losses.append(loss.item())
