@@ -513,11 +513,16 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 		fail(g, NULL, "recipe '%s' has no @%s.step and @%s.update: run the optim pass first", r->name, r->name, r->name);
 		return;
 	}
+	const Func *loss = module_find_func(m, arena_printf(g->a, "%s.loss", r->name));
 	int64_t micro = setting_int(r, "micro_batch");
 	emit_func(g, step, FUNC_STEP, micro);
-	int64_t step_bytes = g->plan->size;
+	int64_t act = g->plan->size;
 	emit_func(g, update, FUNC_UPDATE, 1);
-	int64_t act = step_bytes > g->plan->size ? step_bytes : g->plan->size;
+	act = act > g->plan->size ? act : g->plan->size;
+	if (loss) { /* the evaluation: the loss and metrics alone */
+		emit_func(g, loss, FUNC_STEP, micro);
+		act = act > g->plan->size ? act : g->plan->size;
+	}
 	/* What the trainer needs to know: results, trained parameters, the permutation. */
 	buf_printf(g->out, "\nstatic const char *const %s_results[] = {", rn);
 	for (int i = 0; i < step->rets.n; i++)
@@ -555,7 +560,7 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	const char *sched = setting_word(r, "schedule");
 	buf_printf(table,
 	           "\t{%s, %d, %s, %s, %s,\n\t %.17g, %.17g, %.17g, %.17g, %.17g,\n\t %s, %lld, %lld, %lld, %lld, %lld,\n"
-	           "\t %s, %s, %d, {%lld, %lld, %lld}, %d, %s_results, %lld, %s_trained, %d, %s, %s, %lld},\n",
+	           "\t %s, %s, %d, {%lld, %lld, %lld}, %d, %s_results, %lld, %s_trained, %d, %s, %s, %s, %lld},\n",
 	           c_str(g, r->name), model_index(m, setting_word(r, "model")), c_str(g, setting_word(r, "data")),
 	           split_code(setting_word(r, "train_split")), split_code(setting_word(r, "val_split")),
 	           setting_num(r, "lr", 0), setting_num(r, "betas", 0), setting_num(r, "betas", 1), setting_num(r, "eps", 0),
@@ -566,7 +571,8 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	           (long long)micro, (long long)setting_int(r, "seed"),
 	           strcmp(init, "scratch") == 0 || !*init ? "NULL" : c_str(g, init), c_str(g, tr.p), nargs,
 	           (long long)image->dim[1], (long long)image->dim[2], (long long)image->dim[3], step->rets.n, rn,
-	           (long long)perm_len, rn, ntrained, c_name(g, step->name), c_name(g, update->name), (long long)act);
+	           (long long)perm_len, rn, ntrained, c_name(g, step->name), c_name(g, update->name),
+	           loss ? c_name(g, loss->name) : "NULL", (long long)act);
 	buf_free(&tr);
 }
 

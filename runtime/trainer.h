@@ -90,6 +90,8 @@ typedef struct RtRecipeDesc {
 	 * was printed). */
 	int (*step)(RtState *st, int64_t B, const real *images, const int32_t *labels, real *results);
 	int (*update)(RtState *st); /* AdamW from the grad slab, which it zeroes */
+	/* The loss and metrics of B images without training (step's signature). */
+	int (*eval)(RtState *st, int64_t B, const real *images, const int32_t *labels, real *results);
 	int64_t act_bytes;   /* the activation slab its functions need */
 } RtRecipeDesc;
 
