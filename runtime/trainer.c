@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
@@ -23,27 +24,35 @@ enum { RT_STREAM_DATA = RT_STREAM_OPS - 1 }; /* the epoch shuffle */
 
 typedef struct Options {
 	const RtRecipeDesc *recipe;
-	const char *data, *dump, *dump_steps;
-	int64_t steps, batch, micro_batch, seed, threads, warmup;
+	bool eval_only; /* the `eval` command */
+	const char *data, *dump, *dump_steps, *out, *from;
+	int64_t steps, epochs, batch, micro_batch, seed, threads, warmup, log_every;
 	double lr;
 } Options;
 
 static void usage(const RtProgram *p, FILE *f)
 {
-	fprintf(f, "usage: %s RECIPE [options]\n\nrecipes of %s:\n", "trainer", p->source);
+	fprintf(f, "usage: trainer RECIPE --data DIR [options]      train\n"
+	           "       trainer eval RECIPE --data DIR --from CKPT  evaluate a checkpoint\n"
+	           "       trainer gradcheck RECIPE [--batch N] [--samples N] [--seed N]\n\nrecipes of %s:\n",
+	        p->source);
 	for (int i = 0; i < p->nrecipes; i++)
 		fprintf(f, "  %-12s model %s, batch %lld (micro-batches of %lld), %lld epochs\n", p->recipes[i].name,
 		        p->models[p->recipes[i].model].name, (long long)p->recipes[i].batch,
 		        (long long)p->recipes[i].micro_batch, (long long)p->recipes[i].epochs);
 	fprintf(f, "\noptions:\n"
 	           "  --data DIR          the data set's directory (CIFAR-10 binary version)\n"
-	           "  --steps N           optimizer steps to run (default: 1)\n"
-	           "  --batch N           images per optimizer step (default: the recipe's)\n"
-	           "  --micro-batch N     images per forward/backward (default: the recipe's, at most that)\n"
+	           "  --epochs N          epochs to run (default: the recipe's)\n"
+	           "  --steps N           stop after N optimizer steps (default: no limit)\n"
+	           "  --batch N           images per optimizer step (default and maximum: the recipe's)\n"
+	           "  --micro-batch N     images per forward/backward (default and maximum: the recipe's)\n"
 	           "  --lr X              the peak learning rate (default: the recipe's)\n"
-	           "  --warmup N          epochs of linear warm-up (default: the recipe's)\n"
+	           "  --warmup N          epochs of warm-up (default: the recipe's)\n"
 	           "  --seed N            seed of initialisation, masking and shuffling (default: the recipe's)\n"
 	           "  --threads N         OpenMP threads (default: all cores)\n"
+	           "  --from CKPT         start from a checkpoint's parameters (a pretraining one for fine-tuning)\n"
+	           "  --out DIR           write checkpoints there (RECIPE.safetensors and RECIPE.optim.safetensors)\n"
+	           "  --log-every N       print every Nth optimizer step (default: 1)\n"
 	           "  --dump-step FILE    write the first step's inputs, gradients and parameters (safetensors)\n"
 	           "  --dump-steps FILE   write every step's inputs and loss, and the parameters before the first\n");
 }
@@ -70,22 +79,28 @@ static int parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, in
 	return 0;
 }
 
+/* Returns 0 to go on, -1 after --help, or an exit status. */
 static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 {
-	o->recipe = NULL;
+	*o = (Options){0};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(p, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : -1;
 	}
-	for (int i = 0; i < p->nrecipes; i++)
-		if (strcmp(p->recipes[i].name, argv[1]) == 0)
-			o->recipe = &p->recipes[i];
-	if (!o->recipe)
-		return bad("unknown recipe '%s' (see --help)%s", argv[1], "");
-	const RtRecipeDesc *r = o->recipe;
-	*o = (Options){.recipe = r, .steps = 1, .batch = r->batch, .micro_batch = -1, .seed = r->seed, .lr = r->lr,
-	               .warmup = r->warmup};
-	for (int i = 2; i < argc; i++) {
+	int first = 1;
+	if (strcmp(argv[1], "eval") == 0) {
+		o->eval_only = true;
+		first = 2;
+	}
+	const RtRecipeDesc *r = NULL;
+	for (int i = 0; i < p->nrecipes && first < argc; i++)
+		if (strcmp(p->recipes[i].name, argv[first]) == 0)
+			r = &p->recipes[i];
+	if (!r)
+		return bad("unknown recipe '%s' (see --help)%s", first < argc ? argv[first] : "", "");
+	*o = (Options){.recipe = r, .eval_only = o->eval_only, .steps = -1, .epochs = r->epochs, .batch = r->batch,
+	               .micro_batch = -1, .seed = r->seed, .lr = r->lr, .warmup = r->warmup, .log_every = 1};
+	for (int i = first + 1; i < argc; i++) {
 		const char *f = argv[i];
 		if (i + 1 >= argc)
 			return bad("option '%s' needs a value%s", f, "");
@@ -97,8 +112,14 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			o->dump = v;
 		else if (strcmp(f, "--dump-steps") == 0)
 			o->dump_steps = v;
+		else if (strcmp(f, "--out") == 0)
+			o->out = v;
+		else if (strcmp(f, "--from") == 0)
+			o->from = v;
 		else if (strcmp(f, "--steps") == 0)
 			rc = parse_int(f, v, 1, INT32_MAX, &o->steps);
+		else if (strcmp(f, "--epochs") == 0)
+			rc = parse_int(f, v, 1, 1000000, &o->epochs);
 		else if (strcmp(f, "--batch") == 0)
 			rc = parse_int(f, v, 1, 1 << 24, &o->batch);
 		else if (strcmp(f, "--micro-batch") == 0)
@@ -106,9 +127,11 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 		else if (strcmp(f, "--seed") == 0)
 			rc = parse_int(f, v, 0, INT64_MAX, &o->seed);
 		else if (strcmp(f, "--warmup") == 0)
-			rc = parse_int(f, v, 0, r->epochs, &o->warmup);
+			rc = parse_int(f, v, 0, 1000000, &o->warmup);
 		else if (strcmp(f, "--threads") == 0)
 			rc = parse_int(f, v, 1, 4096, &o->threads);
+		else if (strcmp(f, "--log-every") == 0)
+			rc = parse_int(f, v, 1, INT32_MAX, &o->log_every);
 		else if (strcmp(f, "--lr") == 0) {
 			char *end;
 			o->lr = strtod(v, &end);
@@ -136,8 +159,12 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 		        (long long)o->micro_batch);
 		return 2;
 	}
+	if (o->warmup > o->epochs)
+		return bad("--warmup is longer than the run (%s epochs)%s", "--epochs", "");
 	if (!o->data)
 		return bad("recipe '%s' reads %s: give its directory with --data DIR", r->name, r->data);
+	if (o->eval_only && !o->from)
+		return bad("eval needs a checkpoint: --from CKPT%s%s", "", "");
 	return 0;
 }
 
@@ -160,14 +187,22 @@ static int check_writable(const char *path)
 	return ok ? 0 : 1;
 }
 
-/* The reference's learning-rate multiplier for epoch e (0-based). */
-static double schedule(const RtRecipeDesc *r, int64_t warmup, double e)
+/* The learning-rate multiplier at epoch e. The reference's (warmup_cosine) changes once
+ * per epoch (e whole, 0-based): min((e + 1) / warmup, (cos(pi e / total) + 1) / 2). The
+ * official MAE's (warmup_cosine_iter) changes every step (e fractional): linear warm-up
+ * from 0, then a half cosine over the rest. */
+static double schedule(const RtRecipeDesc *r, int64_t warmup, int64_t epochs, double e)
 {
+	const double pi = 3.14159265358979323846;
 	if (r->schedule == RT_CONSTANT)
 		return 1;
+	if (r->schedule == RT_WARMUP_COSINE_ITER) {
+		if (e < (double)warmup)
+			return e / (double)warmup;
+		return 0.5 * (1 + cos(pi * (e - (double)warmup) / (double)(epochs - warmup > 0 ? epochs - warmup : 1)));
+	}
 	double warm = (e + 1) / ((double)warmup + 1e-8);
-	const double pi = 3.14159265358979323846;
-	double cosine = 0.5 * (cos(pi * e / (double)r->epochs) + 1);
+	double cosine = 0.5 * (cos(pi * e / (double)epochs) + 1);
 	return warm < cosine ? warm : cosine;
 }
 
@@ -333,36 +368,40 @@ static void meta_num(RtSafetensors *st, const char *key, double v)
 }
 
 /* Writes the dump with the run's settings as metadata (tools/reference/README.md). */
-static int dump_write(Dump *d, const RtProgram *p, const RtRecipeDesc *r, int64_t batch, int64_t mb, const char *lr,
-                      int64_t steps, const char *path)
+/* The program's identity, for every file a trainer writes. */
+static void meta_program(RtSafetensors *st, const RtProgram *p, const RtRecipeDesc *r)
+{
+	rt_st_meta(st, "recipe", r->name);
+	rt_st_meta(st, "train", r->train);
+	rt_st_meta(st, "source", p->source);
+	rt_st_meta(st, "maec_version", p->maec_version);
+	for (int i = 0; i < p->nconsts; i++)
+		meta_num(st, p->consts[i].name, p->consts[i].value);
+}
+
+/* The dump's tensors, 8-byte types first, in a file object that metadata is added to. */
+static RtSafetensors *dump_open(const Dump *d)
 {
 	RtSafetensors *st = rt_st_create();
 	if (!st) {
 		fprintf(stderr, "trainer: out of memory\n");
-		return 1;
+		exit(1);
 	}
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < d->n; i++)
 			if ((rt_dtype_size(d->e[i].dtype) == 8) == (pass == 0))
 				rt_st_add(st, d->e[i].name, d->e[i].dtype, d->e[i].shape, d->e[i].rank, d->e[i].data, d->e[i].nbytes);
-	rt_st_meta(st, "lr", lr);
-	char *betas = rt_format("%.17g,%.17g", r->beta1, r->beta2);
-	rt_st_meta(st, "betas", betas);
-	free(betas);
-	meta_num(st, "eps", r->eps);
-	meta_num(st, "weight_decay", r->weight_decay);
-	meta_num(st, "micro_batches", (double)(batch / mb));
-	meta_num(st, "steps", (double)steps);
-	rt_st_meta(st, "recipe", r->name);
-	rt_st_meta(st, "train", r->train);
-	rt_st_meta(st, "source", p->source);
-	for (int i = 0; i < p->nconsts; i++)
-		meta_num(st, p->consts[i].name, p->consts[i].value);
+	return st;
+}
+
+/* Writes the file (atomically: a temporary file renamed over path) and frees both. */
+static int dump_close(RtSafetensors *st, Dump *d, const char *path, bool quiet)
+{
 	char *err = NULL;
 	int rc = rt_st_write(st, path, &err);
 	if (rc)
-		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory writing the dump");
-	else
+		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory writing a file");
+	else if (!quiet)
 		printf("wrote %s\n", path);
 	free(err);
 	rt_st_free(st);
@@ -373,6 +412,189 @@ static int dump_write(Dump *d, const RtProgram *p, const RtRecipeDesc *r, int64_
 	free(d->e);
 	*d = (Dump){0};
 	return rc ? 1 : 0;
+}
+
+/* A step dump, with the run's settings as metadata (tools/reference/README.md). */
+static int dump_write(Dump *d, const RtProgram *p, const RtRecipeDesc *r, int64_t batch, int64_t mb, const char *lr,
+                      int64_t steps, const char *path)
+{
+	RtSafetensors *st = dump_open(d);
+	rt_st_meta(st, "lr", lr);
+	char *betas = rt_format("%.17g,%.17g", r->beta1, r->beta2);
+	rt_st_meta(st, "betas", betas);
+	free(betas);
+	meta_num(st, "eps", r->eps);
+	meta_num(st, "weight_decay", r->weight_decay);
+	meta_num(st, "micro_batches", (double)(batch / mb));
+	meta_num(st, "steps", (double)steps);
+	meta_program(st, p, r);
+	return dump_close(st, d, path, false);
+}
+
+/* ---------- evaluation ---------- */
+
+typedef struct Eval {
+	double loss, batch_mean_acc, acc; /* acc: weighted by samples */
+	int64_t n;
+	bool has_acc;
+} Eval;
+
+/* The recipe's loss and metrics over a whole split, in micro-batches. The reference
+ * reports the mean of the per-batch accuracies; the exact one is beside it. */
+static int evaluate(const RtRecipeDesc *r, RtState *st, const RtDataset *d, int64_t mb, Eval *ev)
+{
+	int64_t n = rt_dataset_size(d), shape[3];
+	rt_dataset_shape(d, shape);
+	int64_t image = shape[0] * shape[1] * shape[2], batches = 0;
+	float *f = alloc_or_die(sizeof(float) * (size_t)(image * mb), "the evaluation");
+	real *x = alloc_or_die(sizeof(real) * (size_t)(image * mb), "the evaluation");
+	int32_t *labels = alloc_or_die(sizeof(int32_t) * (size_t)mb, "the evaluation");
+	int64_t *idx = alloc_or_die(sizeof(int64_t) * (size_t)mb, "the evaluation");
+	real *res = alloc_or_die(sizeof(real) * (size_t)(r->nresults + 1), "the evaluation");
+	*ev = (Eval){.has_acc = r->nresults > 1};
+	int rc = 0;
+	for (int64_t start = 0; start < n && !rc; start += mb, batches++) {
+		int64_t b = n - start < mb ? n - start : mb;
+		for (int64_t k = 0; k < b; k++)
+			idx[k] = start + k;
+		rt_dataset_batch(d, idx, b, f, labels);
+		for (int64_t k = 0; k < image * b; k++)
+			x[k] = (real)f[k];
+		st->s.batch = (real)b;
+		rc = r->eval(st, b, x, labels, res);
+		ev->loss += (double)res[0];
+		if (ev->has_acc) {
+			ev->batch_mean_acc += (double)res[1];
+			ev->acc += (double)res[1] * (double)b;
+		}
+	}
+	ev->n = n;
+	ev->loss /= (double)batches;
+	ev->batch_mean_acc /= (double)batches;
+	ev->acc /= (double)n;
+	free(f);
+	free(x);
+	free(labels);
+	free(idx);
+	free(res);
+	return rc;
+}
+
+/* ---------- checkpoints ---------- */
+
+/* The model's state_dict, loadable by the PyTorch reference with load_state_dict; the
+ * optimizer's state and the counters that resume a run go beside it. */
+static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, const RtState *st, const char *dir,
+                           int64_t epoch, int64_t opt_step, int64_t micro_count, const Eval *ev)
+{
+	Dump d = {0};
+	dump_params(&d, p, r, "", st->params, false);
+	RtSafetensors *f = dump_open(&d);
+	meta_program(f, p, r);
+	meta_num(f, "epoch", (double)epoch);
+	if (ev && ev->has_acc)
+		meta_num(f, "val_acc", ev->acc);
+	char *path = rt_format("%s/%s.safetensors", dir, r->name);
+	int rc = dump_close(f, &d, path, true);
+	free(path);
+	if (rc)
+		return rc;
+	dump_params(&d, p, r, "exp_avg.", st->m, true);
+	dump_params(&d, p, r, "exp_avg_sq.", st->v, true);
+	dump_params(&d, p, r, "grad_accumulated.", st->grad, true);
+	f = dump_open(&d);
+	meta_program(f, p, r);
+	meta_num(f, "epoch", (double)epoch);
+	meta_num(f, "adam_step", (double)opt_step);
+	meta_num(f, "micro_batches_done", (double)micro_count);
+	meta_num(f, "rng_step", (double)st->rng_step);
+	meta_num(f, "seed", (double)st->seed);
+	path = rt_format("%s/%s.optim.safetensors", dir, r->name);
+	rc = dump_close(f, &d, path, true);
+	free(path);
+	return rc;
+}
+
+static const char *dims_str(const int64_t *shape, int rank)
+{
+	static char buf[200]; /* messages only; a shape prints in well under 200 bytes */
+	int n = snprintf(buf, sizeof buf, "[");
+	for (int i = 0; i < rank && n < (int)sizeof buf - 24; i++)
+		n += snprintf(buf + n, sizeof buf - (size_t)n, "%s%lld", i ? "," : "", (long long)shape[i]);
+	snprintf(buf + n, sizeof buf - (size_t)n, "]");
+	return buf;
+}
+
+/* The checkpoint's tensor for parameter `param`: under its name in the recipe's model,
+ * or under the name another model of the program gives it (a pretraining checkpoint's
+ * encoder.* for the classifier that shares those parameters). */
+static const RtTensor *find_tensor(const RtProgram *p, const RtSafetensors *ck, int param, const char *name)
+{
+	const RtTensor *t = rt_st_get(ck, name);
+	for (int m = 0; m < p->nmodels && !t; m++)
+		for (int i = 0; i < p->models[m].nparams && !t; i++)
+			if (p->models[m].params[i].param == param)
+				t = rt_st_get(ck, p->models[m].params[i].name);
+	return t;
+}
+
+/* Loads every parameter of the recipe's model the checkpoint holds, checking names,
+ * shapes and dtypes; the others keep their initial values, and the run says which. */
+static int load_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *path)
+{
+	char *err = NULL;
+	RtSafetensors *ck = rt_st_read(path, &err);
+	if (!ck) {
+		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
+		free(err);
+		return 1;
+	}
+	const RtModelDesc *model = &p->models[r->model];
+	int loaded = 0, missing = 0, rc = 0;
+	for (int i = 0; i < model->nparams && !rc; i++) {
+		const RtParamDesc *pd = &p->params[model->params[i].param];
+		const RtTensor *t = find_tensor(p, ck, model->params[i].param, model->params[i].name);
+		if (!t) {
+			if (missing++ < 8)
+				printf("%s: no %s in the checkpoint: it keeps its initial value\n", path, model->params[i].name);
+			continue;
+		}
+		bool same = t->rank == pd->rank && t->dtype == RT_F32;
+		for (int k = 0; k < pd->rank && same; k++)
+			same = t->shape[k] == pd->shape[k];
+		if (!same) {
+			fprintf(stderr, "trainer: %s: %s is %s %s", path, t->name, rt_dtype_name(t->dtype), dims_str(t->shape, t->rank));
+			fprintf(stderr, " but %s needs F32 %s\n", model->params[i].name, dims_str(pd->shape, pd->rank));
+			rc = 1;
+			break;
+		}
+		for (int64_t k = 0; k < pd->numel; k++) {
+			float x;
+			memcpy(&x, (const char *)t->data + 4 * k, 4);
+			st->params[pd->offset + k] = (real)x;
+		}
+		loaded++;
+	}
+	if (!rc && loaded == 0) {
+		fprintf(stderr, "trainer: %s holds none of the parameters of model %s\n", path, model->name);
+		rc = 1;
+	}
+	if (!rc)
+		printf("loaded %d of %d parameters of %s from %s\n", loaded, model->nparams, model->name, path);
+	rt_st_free(ck);
+	return rc;
+}
+
+static RtDataset *load_split(const RtRecipeDesc *r, const char *dir, int split)
+{
+	char *err = NULL;
+	RtDataset *d = rt_cifar10_load(dir, split, &err);
+	if (!d) {
+		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
+		free(err);
+	}
+	(void)r;
+	return d;
 }
 
 /* gradcheck RECIPE: every trained parameter's gradient from the step function against
@@ -463,17 +685,25 @@ static int gradcheck(const RtProgram *p, int argc, char **argv)
 	return failures ? 1 : 0;
 }
 
+/* Training as the reference does it: each epoch a fresh shuffle, micro-batches in order
+ * (the last one may be short), an optimizer step after every batch/micro-batch of them
+ * with the counter running across epochs, the learning rate from the schedule; after each
+ * epoch the mean training loss, the evaluation and a checkpoint. */
 int rt_main(const RtProgram *p, int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "gradcheck") == 0)
 		return gradcheck(p, argc, argv);
-	Options o = {0};
+	Options o;
 	int rc = parse_args(p, argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	const RtRecipeDesc *r = o.recipe;
 	if ((o.dump && check_writable(o.dump)) || (o.dump_steps && check_writable(o.dump_steps)))
 		return 1;
+	if (o.out && mkdir(o.out, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "trainer: cannot create '%s': %s\n", o.out, strerror(errno));
+		return 1;
+	}
 #ifdef _OPENMP
 	if (o.threads)
 		omp_set_num_threads((int)o.threads);
@@ -482,16 +712,21 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		fprintf(stderr, "trainer: recipe '%s' reads %s, which this trainer cannot load yet\n", r->name, r->data);
 		return 1;
 	}
-	char *err = NULL;
-	RtDataset *data = rt_cifar10_load(o.data, r->train_split, &err);
-	if (!data) {
-		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
-		free(err);
+	RtDataset *data = load_split(r, o.data, o.eval_only && r->val_split >= 0 ? r->val_split : r->train_split);
+	if (!data)
 		return 1;
-	}
+	RtDataset *val = NULL;
+	if (!o.eval_only && r->val_split >= 0 && r->eval && !(val = load_split(r, o.data, r->val_split)))
+		return 1;
 	int64_t n = rt_dataset_size(data), shape[3];
 	rt_dataset_shape(data, shape);
 	int64_t image = shape[0] * shape[1] * shape[2];
+	if (shape[0] != r->image[0] || shape[1] != r->image[1] || shape[2] != r->image[2]) {
+		fprintf(stderr, "trainer: the data's images are %lldx%lldx%lld; recipe '%s' takes %lldx%lldx%lld\n",
+		        (long long)shape[0], (long long)shape[1], (long long)shape[2], r->name, (long long)r->image[0],
+		        (long long)r->image[1], (long long)r->image[2]);
+		return 1;
+	}
 
 	RtState st = {.seed = (uint64_t)o.seed};
 	st.params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
@@ -502,90 +737,143 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	st.act = alloc_or_die((size_t)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes),
 	                      "the activations");
 	init_params(p, st.params, st.seed);
+	if (o.from && load_checkpoint(p, r, &st, o.from))
+		return 1;
+	if (!o.from && r->init)
+		printf("recipe %s starts from %s's checkpoint: none given (--from), so from scratch\n", r->name, r->init);
+	if (o.eval_only) {
+		Eval ev;
+		if (evaluate(r, &st, data, o.micro_batch, &ev))
+			return 1;
+		printf("eval %s on %lld images: loss %.6f", r->name, (long long)ev.n, ev.loss);
+		if (ev.has_acc)
+			printf("  acc %.4f (mean of batches %.4f)", ev.acc, ev.batch_mean_acc);
+		printf("\n");
+		return 0;
+	}
 
 	int64_t mb = o.micro_batch, nmicro = o.batch / mb;
 	real *images = alloc_or_die(sizeof(real) * (size_t)(image * o.batch), "a batch");
-	float *fimages = alloc_or_die(sizeof(float) * (size_t)(image * o.batch), "a batch");
+	float *fimages = alloc_or_die(sizeof(float) * (size_t)(image * mb), "a batch");
 	int32_t *labels = alloc_or_die(sizeof(int32_t) * (size_t)o.batch, "a batch");
 	int32_t *order = alloc_or_die(sizeof(int32_t) * (size_t)n, "the shuffle");
-	int64_t *idx = alloc_or_die(sizeof(int64_t) * (size_t)o.batch, "a batch");
+	int64_t *idx = alloc_or_die(sizeof(int64_t) * (size_t)mb, "a batch");
 	real *results = alloc_or_die(sizeof(real) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	double *sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
-	int64_t epoch = -1, pos = n;
+	double *epoch_sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	Dump steps_dump = {0};
 	char *lrs = rt_format("%s", "");
 	if (o.dump_steps)
 		dump_params(&steps_dump, p, r, "param.", st.params, false);
-	for (int64_t step = 0; step < o.steps; step++) {
-		/* The step's images: the next of the epoch's shuffle; the last batch may be short. */
-		for (int64_t k = 0; k < o.batch; k++) {
-			if (pos == n) {
-				epoch++;
-				rt_randperm(order, 1, n, st.seed, RT_STREAM_DATA, (uint32_t)epoch);
-				pos = 0;
+	int64_t opt_step = 0, micro_count = 0, micro_per_epoch = (n + mb - 1) / mb;
+	double best_acc = -1, t0 = now_s();
+	uint32_t first_rng_step = 0;
+	bool done = false;
+	for (int64_t epoch = 0; epoch < o.epochs && !done; epoch++) {
+		rt_randperm(order, 1, n, st.seed, RT_STREAM_DATA, (uint32_t)epoch);
+		memset(epoch_sums, 0, sizeof(double) * (size_t)r->nresults);
+		int64_t epoch_batches = 0, start = 0;
+		for (; start < n && !done; start += mb) {
+			int64_t b = n - start < mb ? n - start : mb, slot = micro_count % nmicro;
+			if (slot == 0) {
+				first_rng_step = st.rng_step;
+				memset(sums, 0, sizeof(double) * (size_t)r->nresults);
+				t0 = now_s();
 			}
-			idx[k] = order[pos++];
-		}
-		rt_dataset_batch(data, idx, o.batch, fimages, labels);
-		for (int64_t k = 0; k < image * o.batch; k++)
-			images[k] = (real)fimages[k];
-		uint32_t first_rng_step = st.rng_step;
-		double t0 = now_s();
-		memset(sums, 0, sizeof(double) * (size_t)r->nresults);
-		for (int64_t m = 0; m < nmicro; m++) {
-			st.s.batch = (real)mb;
-			if (r->step(&st, mb, images + m * mb * image, labels + m * mb, results))
+			for (int64_t k = 0; k < b; k++)
+				idx[k] = order[start + k];
+			real *x = images + slot * mb * image;
+			rt_dataset_batch(data, idx, b, fimages, labels + slot * mb);
+			for (int64_t k = 0; k < image * b; k++)
+				x[k] = (real)fimages[k];
+			st.s.batch = (real)b;
+			if (r->step(&st, b, x, labels + slot * mb, results))
 				return 1;
-			for (int i = 0; i < r->nresults; i++)
+			for (int i = 0; i < r->nresults; i++) {
 				sums[i] += (double)results[i] / (double)nmicro;
+				epoch_sums[i] += (double)results[i];
+			}
+			epoch_batches++;
 			st.rng_step++;
-		}
-		/* AdamW's step-dependent scalars, in double as PyTorch computes them. */
-		double t = (double)step + 1;
-		double lr = o.lr * schedule(r, o.warmup, (double)epoch);
-		st.s.lr = (real)lr;
-		st.s.adamw_decay = (real)(1 - lr * r->weight_decay);
-		st.s.adam_neg_step_size = (real)(-lr / (1 - pow(r->beta1, t)));
-		st.s.adam_bc2_sqrt = (real)sqrt(1 - pow(r->beta2, t));
-		Dump first = {0};
-		if (o.dump && step == 0) { /* update() changes the parameters and zeroes the gradients */
-			dump_step(&first, r, &st, "", images, labels, o.batch, mb, first_rng_step, sums[0]);
-			dump_params(&first, p, r, "param.", st.params, false);
-			dump_params(&first, p, r, "grad.", st.grad, true);
-			if (dump_outputs(&first, model, &st, images, o.batch, image))
+			if (++micro_count % nmicro)
+				continue;
+
+			/* An optimizer step. AdamW's step-dependent scalars in double, as PyTorch. */
+			double t = (double)++opt_step;
+			double progress = (double)epoch + (double)(start / mb + 1) / (double)micro_per_epoch;
+			double lr = o.lr * schedule(r, o.warmup, o.epochs,
+			                            r->schedule == RT_WARMUP_COSINE_ITER ? progress : (double)epoch);
+			st.s.lr = (real)lr;
+			st.s.adamw_decay = (real)(1 - lr * r->weight_decay);
+			st.s.adam_neg_step_size = (real)(-lr / (1 - pow(r->beta1, t)));
+			st.s.adam_bc2_sqrt = (real)sqrt(1 - pow(r->beta2, t));
+			Dump first = {0};
+			if (o.dump && opt_step == 1) { /* update() changes the parameters and zeroes the gradients */
+				dump_step(&first, r, &st, "", images, labels, o.batch, mb, first_rng_step, sums[0]);
+				dump_params(&first, p, r, "param.", st.params, false);
+				dump_params(&first, p, r, "grad.", st.grad, true);
+				if (dump_outputs(&first, model, &st, images, o.batch, image))
+					return 1;
+			}
+			if (o.dump_steps) {
+				char *suffix = rt_format(".%lld", (long long)opt_step - 1);
+				dump_step(&steps_dump, r, &st, suffix, images, labels, o.batch, mb, first_rng_step, sums[0]);
+				free(suffix);
+				char *more = rt_format("%s%s%.17g", lrs, opt_step > 1 ? "," : "", lr);
+				free(lrs);
+				lrs = more;
+			}
+			if (r->update(&st))
 				return 1;
+			double dt = now_s() - t0; /* the step's compute and its data loading */
+			if (opt_step % o.log_every == 0) {
+				printf("epoch %lld step %lld", (long long)epoch, (long long)opt_step);
+				for (int i = 0; i < r->nresults; i++)
+					printf("  %s %.6f", r->result_names[i] ? r->result_names[i] : "result", sums[i]);
+				printf("  lr %.3e  %.3f s  %.1f img/s\n", lr, dt, (double)o.batch / dt);
+				fflush(stdout);
+			}
+			if (first.n) {
+				dump_params(&first, p, r, "param_after.", st.params, false);
+				char *lr1 = rt_format("%.17g", lr);
+				rc = dump_write(&first, p, r, o.batch, mb, lr1, 1, o.dump);
+				free(lr1);
+				if (rc)
+					return 1;
+			}
+			done = o.steps > 0 && opt_step >= o.steps;
 		}
-		if (o.dump_steps) {
-			char *suffix = rt_format(".%lld", (long long)step);
-			dump_step(&steps_dump, r, &st, suffix, images, labels, o.batch, mb, first_rng_step, sums[0]);
-			free(suffix);
-			char *more = rt_format("%s%s%.17g", lrs, step ? "," : "", lr);
-			free(lrs);
-			lrs = more;
-		}
-		if (r->update(&st))
-			return 1;
-		double dt = now_s() - t0; /* the step's compute: data loading is not included */
-		printf("step %lld/%lld", (long long)step + 1, (long long)o.steps);
+		/* The epoch's report: the mean of its micro-batch results, then the evaluation
+		 * (not for an epoch that --steps cut short). */
+		bool complete = start >= n;
+		printf("epoch %lld %s:", (long long)epoch, complete ? "done" : "stopped by --steps");
 		for (int i = 0; i < r->nresults; i++)
-			printf("  %s %.6f", r->result_names[i] ? r->result_names[i] : "result", sums[i]);
-		printf("  lr %.3e  %.3f s  %.1f img/s\n", lr, dt, (double)o.batch / dt);
-		fflush(stdout);
-		if (first.n) {
-			dump_params(&first, p, r, "param_after.", st.params, false);
-			char *lr1 = rt_format("%.17g", lr);
-			rc = dump_write(&first, p, r, o.batch, mb, lr1, 1, o.dump);
-			free(lr1);
-			if (rc)
+			printf("  train %s %.6f", r->result_names[i] ? r->result_names[i] : "result",
+			       epoch_sums[i] / (double)(epoch_batches ? epoch_batches : 1));
+		Eval ev = {0};
+		if (val && complete) {
+			if (evaluate(r, &st, val, mb, &ev))
 				return 1;
+			printf("  val loss %.6f", ev.loss);
+			if (ev.has_acc)
+				printf("  val acc %.4f (mean of batches %.4f)", ev.acc, ev.batch_mean_acc);
 		}
+		printf("\n");
+		fflush(stdout);
+		bool improved = !val || !complete || !ev.has_acc || ev.acc > best_acc;
+		if (ev.has_acc && ev.acc > best_acc)
+			best_acc = ev.acc;
+		if (o.out && improved && save_checkpoint(p, r, &st, o.out, epoch, opt_step, micro_count, val && complete ? &ev : NULL))
+			return 1;
 	}
 	if (o.dump_steps) {
 		dump_params(&steps_dump, p, r, "param_final.", st.params, false);
-		if (dump_write(&steps_dump, p, r, o.batch, mb, lrs, o.steps, o.dump_steps))
+		if (dump_write(&steps_dump, p, r, o.batch, mb, lrs, opt_step, o.dump_steps))
 			return 1;
 	}
 	free(lrs);
 	rt_dataset_free(data);
+	if (val)
+		rt_dataset_free(val);
 	return 0;
 }

@@ -35,6 +35,13 @@ reference's gradients instead.
 
 Prints a table per group (loss, logits, gradients by kind, params after), the worst elements of
 any tensor out of tolerance, and exits 1 on any failure or malformed dump, 0 otherwise.
+
+The reference model (README.md, "Which model"): official_ref.py (models/mae-official.dsl) when
+--model official, or the metadata's `source` ends with "mae-official.dsl", or the metadata has
+`dec_dim`; mae_ref.py (models/mae.dsl) otherwise. The official model's position tables are
+frozen: no grad.NAME, left out of AdamW, param_after equal to param; its metadata `eps` is the
+LayerNorm constant (maec writes the constants after the optimizer's eps, replacing it), so AdamW's
+eps is the recipe's 1e-8 unless --adamw-eps gives another.
 """
 import os
 import sys

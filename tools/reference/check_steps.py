@@ -27,6 +27,13 @@ lr K; each loss.K must be within 1e-4 relative of the reference's. param_final.*
 for information only: after several steps Adam amplifies float noise on near-zero gradients
 (each update is about lr * sign(g)), so no tight bound holds element-wise.
 Exits 1 on any failure or malformed dump, 0 otherwise.
+
+The reference model (README.md, "Which model"): official_ref.py (models/mae-official.dsl) when
+--model official, or the metadata's `source` ends with "mae-official.dsl", or the metadata has
+`dec_dim`; mae_ref.py (models/mae.dsl) otherwise. The official model's position tables are
+frozen: no grad.NAME, left out of AdamW, param_after equal to param; its metadata `eps` is the
+LayerNorm constant (maec writes the constants after the optimizer's eps, replacing it), so AdamW's
+eps is the recipe's 1e-8 unless --adamw-eps gives another.
 """
 import os
 import sys

@@ -30,7 +30,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 import mae_ref  # noqa: E402
-import official_ref  # noqa: E402
 import parity  # noqa: E402
 import safetensors_io  # noqa: E402
 

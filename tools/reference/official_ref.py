@@ -4,12 +4,12 @@ A plain-PyTorch transcription of facebookresearch/mae's MaskedAutoencoderViT (mo
 timm's Block(qkv_bias=True, norm_layer=partial(nn.LayerNorm, eps=1e-6)) and PatchEmbed (a Conv2d
 with kernel = stride = patch), at the sizes of the DSL file (ViT-T on CIFAR-10: image 32, patch 2,
 dim 192, depth 12, heads 3; decoder 128 wide, 4 deep, 4 heads). The state_dict is that of
-MaskedAutoencoderViT, in its registration order:
+MaskedAutoencoderViT, in its order (the module's own parameters first, then the submodules'):
 
-  cls_token (1,1,D), pos_embed (1,T+1,D) [frozen], patch_embed.proj.{weight (D,ch,p,p), bias},
-  blocks.N.* (N < depth), norm.*, decoder_embed.{weight (Dd,D), bias}, mask_token (1,1,Dd),
-  decoder_pos_embed (1,T+1,Dd) [frozen], decoder_blocks.N.* (N < dec_depth), decoder_norm.*,
-  decoder_pred.{weight (ch*p*p,Dd), bias}
+  cls_token (1,1,D), pos_embed (1,T+1,D) [frozen], mask_token (1,1,Dd),
+  decoder_pos_embed (1,T+1,Dd) [frozen], patch_embed.proj.{weight (D,ch,p,p), bias},
+  blocks.N.* (N < depth), norm.*, decoder_embed.{weight (Dd,D), bias},
+  decoder_blocks.N.* (N < dec_depth), decoder_norm.*, decoder_pred.{weight (ch*p*p,Dd), bias}
   a Block: norm1.*, attn.qkv.{weight (3C,C), bias (3C)}, attn.proj.*, norm2.*, mlp.fc1.* (4C,C),
            mlp.fc2.* (C,4C)
 
