@@ -23,7 +23,7 @@
 #endif
 
 static const char *const runtime_sources[] = {"cpu.c", "trainer.c", "philox.c", "init.c", "randperm.c",
-                                              "safetensors.c", "cifar.c", "util.c"};
+                                              "safetensors.c", "cifar.c", "idx.c", "util.c"};
 enum { NSRC = sizeof runtime_sources / sizeof *runtime_sources };
 
 static bool run(const char *const *argv, bool verbose)
@@ -80,6 +80,7 @@ bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use
 			argv[n++] = arena_printf(a, "%s/%s", rt, runtime_sources[i]);
 	}
 	argv[n++] = "-lopenblas";
+	argv[n++] = "-lz";
 	argv[n++] = "-lm";
 	argv[n++] = "-o";
 	argv[n++] = exe;

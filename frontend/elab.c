@@ -104,9 +104,11 @@ typedef struct Elab {
 	VEC(const char *) active_names; /* "block 'A'", for messages */
 	int64_t ninstances, ninstructions;
 	int nstreams; /* random streams used by the function being built */
+	int expr_depth;
+	bool depth_reported;
 } Elab;
 
-enum { MAX_ACTIVE = 200, MAX_INSTANCES = 100000, MAX_INSTRUCTIONS = 4000000, MAX_REPEAT = 10000 };
+enum { MAX_EXPR_DEPTH = 256, MAX_ACTIVE = 200, MAX_INSTANCES = 100000, MAX_INSTRUCTIONS = 4000000, MAX_REPEAT = 10000 };
 
 typedef struct Arg {
 	const char *key; /* NULL for positional */
@@ -1423,7 +1425,25 @@ static Val eval_call(Elab *e, Scope *s, const Expr *x)
 	return call_value(e, callee, &c, x->a);
 }
 
+static Val eval_expr(Elab *e, Scope *s, const Expr *x);
+
+/* Expressions nest as deep as the text says (1+1+...): bounded, so that an absurd file
+ * gets a message instead of overflowing the stack. */
 static Val eval(Elab *e, Scope *s, const Expr *x)
+{
+	if (e->expr_depth >= MAX_EXPR_DEPTH) {
+		if (!e->depth_reported)
+			error_at(e, x->span, "this expression nests more than %d levels deep", MAX_EXPR_DEPTH);
+		e->depth_reported = true;
+		return verr();
+	}
+	e->expr_depth++;
+	Val v = eval_expr(e, s, x);
+	e->expr_depth--;
+	return v;
+}
+
+static Val eval_expr(Elab *e, Scope *s, const Expr *x)
 {
 	switch (x->kind) {
 	case E_INT: return vint(x->i);

@@ -96,6 +96,7 @@ typedef enum DType { DT_F32, DT_F64, DT_I32, DT_I64, DT__N } DType;
 #define IR_MAX_RANK 8
 #define DIM_B (-1) /* the run-time batch dimension */
 #define IR_MAX_DIM ((int64_t)1 << 40)
+#define IR_MAX_ID (1 << 22) /* instruction numbers are below this: passes index tables by them */
 
 typedef struct Type {
 	DType dt;

@@ -312,8 +312,9 @@ static void lex_local(Reader *r)
 	t->i = v;
 	if (digits_end == t->lo + 1 || digits_end != p)
 		lex_error(r, t->lo, p, "expected an instruction number such as %%3, found %s", quote_span(r, t->lo, p));
-	else if (v >= INT_MAX) /* next_id must stay representable */
-		lex_error(r, t->lo, p, "instruction number %s is too large", quote_span(r, t->lo, p));
+	else if (v >= IR_MAX_ID) /* passes keep per-instruction tables of next_id entries */
+		lex_error(r, t->lo, p, "instruction number %s is too large (the limit is %d)", quote_span(r, t->lo, p),
+		          IR_MAX_ID - 1);
 }
 
 static int hex_value(int c)

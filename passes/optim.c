@@ -89,12 +89,15 @@ static Ins *find_param(const Func *f, const char *name)
 	return NULL;
 }
 
-static double setting(const Recipe *r, const char *key, int item)
+/* A numeric setting; IR read from a file may leave it out or give something else, and
+ * then PyTorch's default stands (the front end always writes them). */
+static double setting(const Recipe *r, const char *key, int item, double deflt)
 {
 	const RSetting *s = recipe_get(r, key);
-	CHECK(s);
-	const RVal *v = s->val.kind == RV_LIST ? &s->val.items[item] : &s->val;
-	return v->kind == RV_INT ? (double)v->i : v->f;
+	if (!s)
+		return deflt;
+	const RVal *v = s->val.kind == RV_LIST && item < s->val.nitems ? &s->val.items[item] : &s->val;
+	return v->kind == RV_INT ? (double)v->i : v->kind == RV_FLOAT ? v->f : deflt;
 }
 
 /* @R.grad -> @R.step: gradients accumulate into state; returns the loss's results. */
@@ -124,7 +127,7 @@ static void lower_update(Module *m, const Recipe *r, const Func *step, Ins **par
 {
 	Func *f = module_add_func(m, arena_printf(m->arena, "%s.update", r->name), step->loc);
 	Lower l = {.m = m, .f = f, .loc = r->loc};
-	double beta1 = setting(r, "betas", 0), beta2 = setting(r, "betas", 1), eps = setting(r, "eps", 0);
+	double beta1 = setting(r, "betas", 0, 0.9), beta2 = setting(r, "betas", 1, 0.999), eps = setting(r, "eps", 0, 1e-8);
 	Ins *decay = host_scalar(&l, "adamw_decay");
 	Ins *neg_step = host_scalar(&l, "adam_neg_step_size");
 	Ins *bc2_sqrt = host_scalar(&l, "adam_bc2_sqrt");
@@ -160,6 +163,7 @@ void pass_optim(Module *m)
 			continue;
 		InsVec params = {0};
 		lower_step(m, f, &params);
-		lower_update(m, r, f, params.p, params.n);
+		if (params.n) /* a recipe that trains nothing has no update */
+			lower_update(m, r, f, params.p, params.n);
 	}
 }

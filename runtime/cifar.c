@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dataset.h"
 #include "maec_rt.h"
 
 #define CIFAR_PIXELS 3072                  /* 3 planes of 32 x 32 */
@@ -22,12 +23,6 @@
 #define CIFAR_PER_FILE 10000
 #define CIFAR_FILE_BYTES ((int64_t)CIFAR_PER_FILE * CIFAR_RECORD)
 #define CIFAR_CLASSES 10
-
-struct RtDataset {
-	int64_t n;
-	uint8_t *pixels; /* n x CIFAR_PIXELS, each image [3][32][32] */
-	uint8_t *labels; /* n */
-};
 
 static const char *const train_files[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
                                           "data_batch_4.bin", "data_batch_5.bin"};
@@ -101,6 +96,9 @@ RtDataset *rt_cifar10_load(const char *dir, int split, char **err)
 	uint8_t *buf = malloc((size_t)CIFAR_FILE_BYTES);
 	if (d) {
 		d->n = (int64_t)nfiles * CIFAR_PER_FILE;
+		d->channels = 3;
+		d->height = d->width = 32;
+		d->classes = CIFAR_CLASSES;
 		d->pixels = malloc((size_t)d->n * CIFAR_PIXELS);
 		d->labels = malloc((size_t)d->n);
 	}
@@ -124,6 +122,8 @@ fail:
 	return NULL;
 }
 
+/* The functions on a dataset serve every loader's (dataset.h): CIFAR-10's and idx.c's. */
+
 int64_t rt_dataset_size(const RtDataset *d)
 {
 	return d->n;
@@ -131,16 +131,14 @@ int64_t rt_dataset_size(const RtDataset *d)
 
 void rt_dataset_shape(const RtDataset *d, int64_t shape[3])
 {
-	(void)d;
-	shape[0] = 3;
-	shape[1] = 32;
-	shape[2] = 32;
+	shape[0] = d->channels;
+	shape[1] = d->height;
+	shape[2] = d->width;
 }
 
 int rt_dataset_classes(const RtDataset *d)
 {
-	(void)d;
-	return CIFAR_CLASSES;
+	return d->classes;
 }
 
 int32_t rt_dataset_label(const RtDataset *d, int64_t i)
@@ -153,12 +151,13 @@ int32_t rt_dataset_label(const RtDataset *d, int64_t i)
  * values are the same bits as torchvision's. */
 void rt_dataset_batch(const RtDataset *d, const int64_t *indices, int64_t b, float *images, int32_t *labels)
 {
+	int64_t pixels = rt_dataset_image_bytes(d);
 	for (int64_t k = 0; k < b; k++) {
 		int64_t i = indices[k];
 		RT_CHECK(i >= 0 && i < d->n);
-		const uint8_t *src = d->pixels + i * CIFAR_PIXELS;
-		float *dst = images + k * CIFAR_PIXELS;
-		for (int j = 0; j < CIFAR_PIXELS; j++)
+		const uint8_t *src = d->pixels + i * pixels;
+		float *dst = images + k * pixels;
+		for (int64_t j = 0; j < pixels; j++)
 			dst[j] = ((float)src[j] / 255.0f - 0.5f) / 0.5f;
 		if (labels)
 			labels[k] = d->labels[i];

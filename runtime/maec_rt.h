@@ -178,6 +178,22 @@ void rt_dataset_batch(const RtDataset *d, const int64_t *indices, int64_t b, flo
                       int32_t *labels);
 void rt_dataset_free(RtDataset *d);
 
+/* idx.c: Fashion-MNIST (Xiao, Rasul, Vollgraf 2017) in the IDX files of MNIST: split 0 is
+ * the training set (train-images-idx3-ubyte and train-labels-idx1-ubyte, 60000 images),
+ * split 1 the test set (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, 10000). Each file
+ * may also be gzipped as NAME.gz (NAME is tried first). An IDX file is the big-endian u32
+ * magic 0x00000803 (unsigned bytes, 3 dimensions: images) or 0x00000801 (1 dimension:
+ * labels), the dimensions as big-endian u32, then the bytes: images 28x28, row-major, 0 the
+ * background; labels 0..9. The result is an RtDataset like CIFAR-10's, and the rt_dataset_*
+ * functions above serve it alike: images of shape 1, 28, 28, normalised as CIFAR's, and
+ * 10 classes. Any image and label count is accepted as long as the two files agree. */
+#define RT_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist" /* where Debian installs them */
+#define RT_FASHION_DATA_HINT                                                                       \
+	"apt-get install dataset-fashion-mnist (the files go to " RT_FASHION_MNIST_DIR                 \
+	") or download them from https://github.com/zalandoresearch/fashion-mnist, and pass --data DIR"
+
+RtDataset *rt_fashion_mnist_load(const char *dir, int split, char **err);
+
 #ifdef __cplusplus
 }
 #endif

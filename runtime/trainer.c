@@ -375,8 +375,12 @@ static void meta_program(RtSafetensors *st, const RtProgram *p, const RtRecipeDe
 	rt_st_meta(st, "train", r->train);
 	rt_st_meta(st, "source", p->source);
 	rt_st_meta(st, "maec_version", p->maec_version);
-	for (int i = 0; i < p->nconsts; i++)
-		meta_num(st, p->consts[i].name, p->consts[i].value);
+	for (int i = 0; i < p->nconsts; i++) { /* a constant named like a setting (eps) must not replace it */
+		const char *name = p->consts[i].name;
+		char *key = rt_st_meta_get(st, name) ? rt_format("const.%s", name) : rt_format("%s", name);
+		meta_num(st, key, p->consts[i].value);
+		free(key);
+	}
 }
 
 /* The dump's tensors, 8-byte types first, in a file object that metadata is added to. */
@@ -766,7 +770,7 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	if (o.dump_steps)
 		dump_params(&steps_dump, p, r, "param.", st.params, false);
 	int64_t opt_step = 0, micro_count = 0, micro_per_epoch = (n + mb - 1) / mb;
-	double best_acc = -1, t0 = now_s();
+	double best_acc = -1, t0 = now_s(), step_start = 0;
 	uint32_t first_rng_step = 0;
 	bool done = false;
 	for (int64_t epoch = 0; epoch < o.epochs && !done; epoch++) {
@@ -776,6 +780,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		for (; start < n && !done; start += mb) {
 			int64_t b = n - start < mb ? n - start : mb, slot = micro_count % nmicro;
 			if (slot == 0) {
+				/* where the step starts, in epochs: the official schedule's clock */
+				step_start = (double)epoch + (double)(start / mb) / (double)micro_per_epoch;
 				first_rng_step = st.rng_step;
 				memset(sums, 0, sizeof(double) * (size_t)r->nresults);
 				t0 = now_s();
@@ -800,9 +806,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 
 			/* An optimizer step. AdamW's step-dependent scalars in double, as PyTorch. */
 			double t = (double)++opt_step;
-			double progress = (double)epoch + (double)(start / mb + 1) / (double)micro_per_epoch;
 			double lr = o.lr * schedule(r, o.warmup, o.epochs,
-			                            r->schedule == RT_WARMUP_COSINE_ITER ? progress : (double)epoch);
+			                            r->schedule == RT_WARMUP_COSINE_ITER ? step_start : (double)epoch);
 			st.s.lr = (real)lr;
 			st.s.adamw_decay = (real)(1 - lr * r->weight_decay);
 			st.s.adam_neg_step_size = (real)(-lr / (1 - pow(r->beta1, t)));

@@ -1,10 +1,11 @@
 /* fuzz_dsl.c: libFuzzer harness for the front end (tests/fuzz/README.md).
  *
  * The input is a DSL file. It goes through the driver's stages: parse_source,
- * elaborate, module_verify, pass_dce, module_verify. Errors in the input are fine
+ * elaborate, module_verify, then each pass (autodiff, optim, dce) and module_verify.
+ * Errors in the input are fine
  * (their messages go to /dev/null); what must hold for every input:
  *   - no crash, leak, hang or sanitizer report anywhere in the front end;
- *   - a module the elaborator returns passes the verifier, and still does after dce;
+ *   - a module the elaborator returns passes the verifier, and still does after each pass;
  *   - that module prints as IR text that reads back without an error and prints
  *     identically (fuzz_round_trip). Once is enough: dce only removes instructions,
  *     and printing mae.dsl's IR and reading it back is most of the time of a run.
@@ -27,6 +28,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the elaborator's IR fails the verifier");
 		fuzz_round_trip(m, "after elaboration", true);
+		pass_autodiff(m);
+		if (!module_verify(m, &d))
+			fuzz_fail_verify(m, "the IR fails the verifier after autodiff");
+		pass_optim(m);
+		if (!module_verify(m, &d))
+			fuzz_fail_verify(m, "the IR fails the verifier after optim");
 		pass_dce(m);
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the IR fails the verifier after dce");

@@ -112,14 +112,16 @@ def resolve(meta, args):
 
     cfg = dict(fam.CONFIGS[args.config or "full"])
     for key in fam.CONFIG_KEYS:
-        if key in meta:
+        # maec writes a model constant whose name is also a setting (eps) as const.NAME
+        text = meta.get("const." + key, meta.get(key))
+        if text is not None:
             try:
-                value = fam.parse_config_value(key, meta[key])
+                value = fam.parse_config_value(key, text)
             except ValueError:
-                raise DumpError("metadata %s=%r is not a number" % (key, meta[key]))
+                raise DumpError("metadata %s=%r is not a number" % (key, text))
             if args.config and value != cfg[key]:
                 raise DumpError("--config %s has %s=%s but the dump's metadata says %s"
-                                % (args.config, key, cfg[key], meta[key]))
+                                % (args.config, key, cfg[key], text))
             cfg[key] = value
     for item in args.set:
         key, _, text = item.partition("=")
@@ -152,9 +154,9 @@ def resolve(meta, args):
     if args.adamw_eps is not None:
         hp["eps"] = args.adamw_eps
         hp["eps_note"] = "AdamW eps %g from --adamw-eps" % args.adamw_eps
-    elif "eps" in fam.CONFIG_KEYS:
-        # The model has a top-level constant `eps` (the LayerNorm eps), which maec writes into the
-        # metadata after the optimizer's `eps`, replacing it: AdamW's is the recipe's.
+    elif "eps" in fam.CONFIG_KEYS and "const.eps" not in meta:
+        # A dump from before maec wrote colliding constants as const.NAME: its `eps` is the
+        # model's constant (the LayerNorm eps), so AdamW's is the recipe's.
         hp["eps"] = fam.RECIPES[recipe]["eps"]
         hp["eps_note"] = ("AdamW eps %g is the recipe's: the metadata's eps=%s is the model constant (LayerNorm)"
                           % (hp["eps"], meta.get("eps", "(absent)")))
