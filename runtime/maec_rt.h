@@ -2,8 +2,8 @@
  *
  * Plain C11 with C linkage, usable from C and from CUDA host code. It holds the parts of a
  * trainer that do not depend on the model: counter-based random numbers, parameter
- * initialisation, per-sample random permutations, safetensors checkpoints and the CIFAR-10
- * loader. Stateful objects are opaque; everything else is plain functions on plain arrays.
+ * initialisation, per-sample random permutations, safetensors checkpoints and the CIFAR-10 and
+ * Fashion-MNIST loaders. Stateful objects are opaque; everything else is plain functions on plain arrays.
  *
  * Errors. A function that can fail for a reason outside the program (a file, the data)
  * returns a status (NULL or nonzero) and stores in *err a message that names the file and

@@ -25,7 +25,7 @@ enum { RT_STREAM_DATA = RT_STREAM_OPS - 1 }; /* the epoch shuffle */
 typedef struct Options {
 	const RtRecipeDesc *recipe;
 	bool eval_only; /* the `eval` command */
-	const char *data, *dump, *dump_steps, *out, *from;
+	const char *data, *dump, *dump_steps, *out, *from, *resume;
 	int64_t steps, epochs, batch, micro_batch, seed, threads, warmup, log_every;
 	double lr;
 } Options;
@@ -41,7 +41,7 @@ static void usage(const RtProgram *p, FILE *f)
 		        p->models[p->recipes[i].model].name, (long long)p->recipes[i].batch,
 		        (long long)p->recipes[i].micro_batch, (long long)p->recipes[i].epochs);
 	fprintf(f, "\noptions:\n"
-	           "  --data DIR          the data set's directory (CIFAR-10 binary version)\n"
+	           "  --data DIR          the data set's directory (CIFAR-10 binary version, or Fashion-MNIST IDX)\n"
 	           "  --epochs N          epochs to run (default: the recipe's)\n"
 	           "  --steps N           stop after N optimizer steps (default: no limit)\n"
 	           "  --batch N           images per optimizer step (default and maximum: the recipe's)\n"
@@ -51,7 +51,8 @@ static void usage(const RtProgram *p, FILE *f)
 	           "  --seed N            seed of initialisation, masking and shuffling (default: the recipe's)\n"
 	           "  --threads N         OpenMP threads (default: all cores)\n"
 	           "  --from CKPT         start from a checkpoint's parameters (a pretraining one for fine-tuning)\n"
-	           "  --out DIR           write checkpoints there (RECIPE.safetensors and RECIPE.optim.safetensors)\n"
+	           "  --out DIR           write checkpoints and metrics.csv there (default: runs/RECIPE)\n"
+	           "  --resume DIR        continue the run whose checkpoint DIR holds, exactly where it stopped\n"
 	           "  --log-every N       print every Nth optimizer step (default: 1)\n"
 	           "  --dump-step FILE    write the first step's inputs, gradients and parameters (safetensors)\n"
 	           "  --dump-steps FILE   write every step's inputs and loss, and the parameters before the first\n");
@@ -116,6 +117,8 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			o->out = v;
 		else if (strcmp(f, "--from") == 0)
 			o->from = v;
+		else if (strcmp(f, "--resume") == 0)
+			o->resume = v;
 		else if (strcmp(f, "--steps") == 0)
 			rc = parse_int(f, v, 1, INT32_MAX, &o->steps);
 		else if (strcmp(f, "--epochs") == 0)
@@ -165,6 +168,10 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 		return bad("recipe '%s' reads %s: give its directory with --data DIR", r->name, r->data);
 	if (o->eval_only && !o->from)
 		return bad("eval needs a checkpoint: --from CKPT%s%s", "", "");
+	if (o->resume && o->from)
+		return bad("--resume continues a run; --from starts one: give one of them%s%s", "", "");
+	if (o->resume && !o->out)
+		o->out = o->resume;
 	return 0;
 }
 
@@ -489,7 +496,8 @@ static int evaluate(const RtRecipeDesc *r, RtState *st, const RtDataset *d, int6
 /* The model's state_dict, loadable by the PyTorch reference with load_state_dict; the
  * optimizer's state and the counters that resume a run go beside it. */
 static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, const RtState *st, const char *dir,
-                           int64_t epoch, int64_t opt_step, int64_t micro_count, const Eval *ev)
+                           int64_t epoch, int64_t opt_step, int64_t micro_count, int64_t batch, int64_t mb,
+                           const Eval *ev)
 {
 	Dump d = {0};
 	dump_params(&d, p, r, "", st->params, false);
@@ -513,6 +521,8 @@ static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, const RtSt
 	meta_num(f, "micro_batches_done", (double)micro_count);
 	meta_num(f, "rng_step", (double)st->rng_step);
 	meta_num(f, "seed", (double)st->seed);
+	meta_num(f, "batch", (double)batch);
+	meta_num(f, "micro_batch", (double)mb);
 	path = rt_format("%s/%s.optim.safetensors", dir, r->name);
 	rc = dump_close(f, &d, path, true);
 	free(path);
@@ -544,7 +554,7 @@ static const RtTensor *find_tensor(const RtProgram *p, const RtSafetensors *ck, 
 
 /* Loads every parameter of the recipe's model the checkpoint holds, checking names,
  * shapes and dtypes; the others keep their initial values, and the run says which. */
-static int load_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *path)
+static int load_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *path, bool strict)
 {
 	char *err = NULL;
 	RtSafetensors *ck = rt_st_read(path, &err);
@@ -558,6 +568,12 @@ static int load_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *s
 	for (int i = 0; i < model->nparams && !rc; i++) {
 		const RtParamDesc *pd = &p->params[model->params[i].param];
 		const RtTensor *t = find_tensor(p, ck, model->params[i].param, model->params[i].name);
+		if (!t && strict) {
+			fprintf(stderr, "trainer: %s has no %s: it is not a checkpoint of this run's model\n", path,
+			        model->params[i].name);
+			rc = 1;
+			break;
+		}
 		if (!t) {
 			if (missing++ < 8)
 				printf("%s: no %s in the checkpoint: it keeps its initial value\n", path, model->params[i].name);
@@ -589,15 +605,85 @@ static int load_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *s
 	return rc;
 }
 
+static bool meta_int(const RtSafetensors *f, const char *key, int64_t *v)
+{
+	const char *s = rt_st_meta_get(f, key);
+	char *end;
+	if (!s)
+		return false;
+	double d = strtod(s, &end);
+	if (end == s || *end || d != (double)(int64_t)d)
+		return false;
+	*v = (int64_t)d;
+	return true;
+}
+
+typedef struct Resume {
+	int64_t opt_step, micro_count, rng_step;
+} Resume;
+
+/* The optimizer's state and the counters of a run, for --resume: the run must be the
+ * same (seed, batch and micro-batch) for the continuation to be exact. */
+static int load_optim(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *dir, const Options *o,
+                      Resume *res)
+{
+	char *path = rt_format("%s/%s.optim.safetensors", dir, r->name), *err = NULL;
+	RtSafetensors *f = rt_st_read(path, &err);
+	int rc = 0;
+	if (!f) {
+		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
+		free(err);
+		free(path);
+		return 1;
+	}
+	int64_t seed, batch, mb;
+	if (!meta_int(f, "adam_step", &res->opt_step) || !meta_int(f, "micro_batches_done", &res->micro_count) ||
+	    !meta_int(f, "rng_step", &res->rng_step) || !meta_int(f, "seed", &seed) || !meta_int(f, "batch", &batch) ||
+	    !meta_int(f, "micro_batch", &mb)) {
+		fprintf(stderr, "trainer: %s: the counters of the run are missing from its metadata\n", path);
+		rc = 1;
+	} else if (seed != o->seed || batch != o->batch || mb != o->micro_batch) {
+		fprintf(stderr, "trainer: %s was a run with seed %lld, batch %lld, micro-batch %lld; this one has %lld, %lld, %lld\n",
+		        path, (long long)seed, (long long)batch, (long long)mb, (long long)o->seed, (long long)o->batch,
+		        (long long)o->micro_batch);
+		rc = 1;
+	}
+	static const char *const slots[] = {"exp_avg.", "exp_avg_sq.", "grad_accumulated."};
+	real *slabs[] = {st->m, st->v, st->grad};
+	const RtModelDesc *model = &p->models[r->model];
+	for (int k = 0; k < 3 && !rc; k++)
+		for (int i = 0; i < model->nparams && !rc; i++) {
+			const RtParamDesc *pd = &p->params[model->params[i].param];
+			if (!trains(r, model->params[i].param))
+				continue;
+			char *name = rt_format("%s%s", slots[k], model->params[i].name);
+			const RtTensor *t = rt_st_get(f, name);
+			if (!t || t->dtype != RT_F32 || t->numel != pd->numel) {
+				fprintf(stderr, "trainer: %s: %s is %s\n", path, name, t ? "not F32 of the parameter's shape" : "missing");
+				rc = 1;
+			} else {
+				for (int64_t e = 0; e < pd->numel; e++) {
+					float x;
+					memcpy(&x, (const char *)t->data + 4 * e, 4);
+					slabs[k][pd->state_offset + e] = (real)x;
+				}
+			}
+			free(name);
+		}
+	rt_st_free(f);
+	free(path);
+	return rc;
+}
+
 static RtDataset *load_split(const RtRecipeDesc *r, const char *dir, int split)
 {
 	char *err = NULL;
-	RtDataset *d = rt_cifar10_load(dir, split, &err);
+	RtDataset *d = strcmp(r->data, "fashion_mnist") == 0 ? rt_fashion_mnist_load(dir, split, &err)
+	                                                     : rt_cifar10_load(dir, split, &err);
 	if (!d) {
 		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
 		free(err);
 	}
-	(void)r;
 	return d;
 }
 
@@ -704,18 +790,10 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	const RtRecipeDesc *r = o.recipe;
 	if ((o.dump && check_writable(o.dump)) || (o.dump_steps && check_writable(o.dump_steps)))
 		return 1;
-	if (o.out && mkdir(o.out, 0777) != 0 && errno != EEXIST) {
-		fprintf(stderr, "trainer: cannot create '%s': %s\n", o.out, strerror(errno));
-		return 1;
-	}
 #ifdef _OPENMP
 	if (o.threads)
 		omp_set_num_threads((int)o.threads);
 #endif
-	if (strcmp(r->data, "cifar10") != 0) {
-		fprintf(stderr, "trainer: recipe '%s' reads %s, which this trainer cannot load yet\n", r->name, r->data);
-		return 1;
-	}
 	RtDataset *data = load_split(r, o.data, o.eval_only && r->val_split >= 0 ? r->val_split : r->train_split);
 	if (!data)
 		return 1;
@@ -741,8 +819,36 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	st.act = alloc_or_die((size_t)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes),
 	                      "the activations");
 	init_params(p, st.params, st.seed);
-	if (o.from && load_checkpoint(p, r, &st, o.from))
+	if (o.from && load_checkpoint(p, r, &st, o.from, false))
 		return 1;
+	Resume res = {0};
+	if (o.resume) {
+		char *ck = rt_format("%s/%s.safetensors", o.resume, r->name);
+		rc = load_checkpoint(p, r, &st, ck, true) || load_optim(p, r, &st, o.resume, &o, &res);
+		free(ck);
+		if (rc)
+			return 1;
+		st.rng_step = (uint32_t)res.rng_step;
+	}
+	if (!o.out)
+		o.out = rt_format("runs/%s", r->name);
+	if ((strncmp(o.out, "runs/", 5) == 0 && mkdir("runs", 0777) != 0 && errno != EEXIST) ||
+	    (mkdir(o.out, 0777) != 0 && errno != EEXIST)) {
+		fprintf(stderr, "trainer: cannot create '%s': %s\n", o.out, strerror(errno));
+		return 1;
+	}
+	char *metrics_path = rt_format("%s/metrics.csv", o.out);
+	FILE *metrics = fopen(metrics_path, o.resume ? "a" : "w");
+	if (!metrics) {
+		fprintf(stderr, "trainer: cannot write '%s': %s\n", metrics_path, strerror(errno));
+		return 1;
+	}
+	if (!o.resume) {
+		fprintf(metrics, "step,epoch");
+		for (int i = 0; i < r->nresults; i++)
+			fprintf(metrics, ",%s", r->result_names[i] ? r->result_names[i] : "result");
+		fprintf(metrics, ",lr,seconds\n");
+	}
 	if (!o.from && r->init)
 		printf("recipe %s starts from %s's checkpoint: none given (--from), so from scratch\n", r->name, r->init);
 	if (o.eval_only) {
@@ -769,14 +875,15 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	char *lrs = rt_format("%s", "");
 	if (o.dump_steps)
 		dump_params(&steps_dump, p, r, "param.", st.params, false);
-	int64_t opt_step = 0, micro_count = 0, micro_per_epoch = (n + mb - 1) / mb;
+	int64_t opt_step = res.opt_step, micro_count = res.micro_count, micro_per_epoch = (n + mb - 1) / mb;
+	int64_t first_epoch = micro_count / micro_per_epoch, first_start = micro_count % micro_per_epoch * mb;
 	double best_acc = -1, t0 = now_s(), step_start = 0;
 	uint32_t first_rng_step = 0;
-	bool done = false;
-	for (int64_t epoch = 0; epoch < o.epochs && !done; epoch++) {
+	bool done = o.steps > 0 && opt_step >= o.steps;
+	for (int64_t epoch = first_epoch; epoch < o.epochs && !done; epoch++) {
 		rt_randperm(order, 1, n, st.seed, RT_STREAM_DATA, (uint32_t)epoch);
 		memset(epoch_sums, 0, sizeof(double) * (size_t)r->nresults);
-		int64_t epoch_batches = 0, start = 0;
+		int64_t epoch_batches = 0, start = epoch == first_epoch ? first_start : 0;
 		for (; start < n && !done; start += mb) {
 			int64_t b = n - start < mb ? n - start : mb, slot = micro_count % nmicro;
 			if (slot == 0) {
@@ -831,6 +938,11 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			if (r->update(&st))
 				return 1;
 			double dt = now_s() - t0; /* the step's compute and its data loading */
+			fprintf(metrics, "%lld,%lld", (long long)opt_step, (long long)epoch);
+			for (int i = 0; i < r->nresults; i++)
+				fprintf(metrics, ",%.17g", sums[i]);
+			fprintf(metrics, ",%.17g,%.6f\n", lr, dt);
+			fflush(metrics);
 			if (opt_step % o.log_every == 0) {
 				printf("epoch %lld step %lld", (long long)epoch, (long long)opt_step);
 				for (int i = 0; i < r->nresults; i++)
@@ -868,7 +980,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		bool improved = !val || !complete || !ev.has_acc || ev.acc > best_acc;
 		if (ev.has_acc && ev.acc > best_acc)
 			best_acc = ev.acc;
-		if (o.out && improved && save_checkpoint(p, r, &st, o.out, epoch, opt_step, micro_count, val && complete ? &ev : NULL))
+		if (o.out && improved &&
+		    save_checkpoint(p, r, &st, o.out, epoch, opt_step, micro_count, o.batch, mb, val && complete ? &ev : NULL))
 			return 1;
 	}
 	if (o.dump_steps) {
@@ -877,6 +990,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			return 1;
 	}
 	free(lrs);
+	fclose(metrics);
+	free(metrics_path);
 	rt_dataset_free(data);
 	if (val)
 		rt_dataset_free(val);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Parity of the generated C trainer with the project's PyTorch reference
 # (tools/reference/): one step of each MAE recipe at full size (batch 8), ten steps of two
-# micro-batches on a small configuration, and the trainer's refusals of bad requests.
+# micro-batches on a small configuration, the official MAE's options, checkpoints that load
+# into PyTorch, an exact resume, and the trainer's refusals of bad requests.
 # usage: run.sh MAEC OUT_DIR          exit 77 (skipped) without CIFAR-10 or PyTorch
 set -euo pipefail
 maec=$1
@@ -64,11 +65,49 @@ for recipe in pretrain finetune; do
 	check "small.$recipe.parity" "$py" "$ref/check_steps.py" "$out/small-$recipe.safetensors"
 done
 
+# The official MAE's options (models/mae-official.dsl): sin-cos positions, decoder_embed,
+# norm_pix_loss: the same passes, another model, against its own PyTorch reference.
+"$maec" "$root/models/mae-official.dsl" -o "$out/mae-official"
+check official.step "$out/mae-official" pretrain --data "$data" --steps 1 --batch 8 --micro-batch 4 \
+	--dump-step "$out/official.safetensors"
+check official.parity "$py" "$ref/check_step.py" "$out/official.safetensors"
+
+# Checkpoints: the model's file loads into the PyTorch reference with strict names and
+# shapes, a fine-tune starts from it, and a run stopped and resumed continues exactly.
+check checkpoint.write "$out/mae-small" pretrain --data "$data" --steps 2 --batch 16 --out "$out/ck"
+check checkpoint.load "$py" "$ref/load_checkpoint.py" "$out/ck/pretrain.safetensors"
+check checkpoint.finetune "$out/mae-small" finetune --data "$data" --steps 2 --batch 16 \
+	--from "$out/ck/pretrain.safetensors" --out "$out/ft"
+check checkpoint.load.classifier "$py" "$ref/load_checkpoint.py" "$out/ft/finetune.safetensors"
+check resume.whole "$out/mae-small" pretrain --data "$data" --steps 6 --batch 16 --micro-batch 8 --out "$out/whole"
+check resume.first "$out/mae-small" pretrain --data "$data" --steps 3 --batch 16 --micro-batch 8 --out "$out/split"
+check resume.rest "$out/mae-small" pretrain --data "$data" --steps 6 --batch 16 --micro-batch 8 --resume "$out/split"
+# the losses, lr and step numbers of both runs, every digit (not the timings)
+check resume.identical cmp <(cut -d, -f1-4 "$out/whole/metrics.csv") <(cut -d, -f1-4 "$out/split/metrics.csv")
+
 refuses dump.unwritable "cannot write" "$out/mae-small" pretrain --data "$data" --dump-step /nonexistent/dir/s.safetensors
 refuses flag.unknown "unknown option '--bogus'" "$out/mae-small" pretrain --data "$data" --bogus 1
 refuses batch.too.large "larger than 4096" "$out/mae-small" pretrain --data "$data" --batch 8192
 refuses micro.too.large "larger than 512" "$out/mae-small" pretrain --data "$data" --batch 1024 --micro-batch 1024
 refuses data.missing "data_batch_1.bin" "$out/mae-small" pretrain --data "$out/no-such-dir"
+mkdir -p "$out/trunc-data" && head -c 1000000 "$data/data_batch_1.bin" >"$out/trunc-data/data_batch_1.bin"
+refuses data.truncated "30730000" "$out/mae-small" pretrain --data "$out/trunc-data"
+refuses flag.not.number "needs an integer" "$out/mae-small" pretrain --data "$data" --steps ten
+refuses lr.not.number "needs a number" "$out/mae-small" pretrain --data "$data" --lr fast
+# a run directory whose model file lost a tensor cannot be resumed
+rm -rf "$out/broken" && cp -r "$out/split" "$out/broken"
+"$py" - "$ref" "$out/broken/pretrain.safetensors" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import safetensors_io
+tensors, meta = safetensors_io.read(sys.argv[2])
+del tensors["decoder.head.bias"]
+safetensors_io.write(sys.argv[2], tensors, meta)
+PY
+refuses resume.missing.tensor "decoder.head.bias" "$out/mae-small" pretrain --data "$data" --steps 8 --batch 16 \
+	--micro-batch 8 --resume "$out/broken"
+refuses checkpoint.missing "no such file\|cannot open" "$out/mae-small" finetune --data "$data" --from "$out/none.safetensors"
+refuses checkpoint.misshapen "needs F32" "$out/mae" finetune --data "$data" --steps 1 --from "$out/ck/pretrain.safetensors"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
