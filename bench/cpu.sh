@@ -23,9 +23,9 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "batch $batch, $threads threads, median of $steps steps after $warm"
 printf "%-10s %12s %12s %8s\n" recipe maec_img_s torch_img_s ratio
 for recipe in pretrain finetune; do
-	ours=$(OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=1 "$out/mae" "$recipe" --data "$data" \
-		--steps $((steps + warm)) --batch "$batch" --threads "$threads" |
-		awk '/^step /{for (i = 1; i <= NF; i++) if ($i == "img/s") print $(i - 1)}' | tail -n "$steps" | median)
+	ours=$("$out/mae" "$recipe" --data "$data" \
+		--steps $((steps + warm)) --batch "$batch" --threads "$threads" --out "$out/run-$recipe" |
+		awk '/^epoch .* step /{for (i = 1; i <= NF; i++) if ($i == "img/s") print $(i - 1)}' | tail -n "$steps" | median)
 	theirs=$(/usr/bin/python3 "$root/tools/reference/bench_cpu.py" --threads "$threads" --batch "$batch" \
 		--steps "$steps" --warmup "$warm" --recipes "$recipe" |
 		sed -n 's/.*images_per_s=\([0-9.]*\).*/\1/p')

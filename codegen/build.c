@@ -21,6 +21,9 @@
 #ifndef MAEC_TRAINER_LIB_DIR
 #define MAEC_TRAINER_LIB_DIR "runtime"
 #endif
+#ifndef MAEC_BLAS_DIR
+#define MAEC_BLAS_DIR ""
+#endif
 
 static const char *const runtime_sources[] = {"cpu.c", "trainer.c", "philox.c", "init.c", "randperm.c",
                                               "safetensors.c", "cifar.c", "idx.c", "util.c"};
@@ -78,6 +81,10 @@ bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use
 		argv[n++] = "-march=native";
 		for (int i = 0; i < NSRC; i++)
 			argv[n++] = arena_printf(a, "%s/%s", rt, runtime_sources[i]);
+	}
+	if (*MAEC_BLAS_DIR) { /* OpenBLAS's OpenMP build, found when maec was built */
+		argv[n++] = arena_printf(a, "-L%s", MAEC_BLAS_DIR);
+		argv[n++] = arena_printf(a, "-Wl,-rpath,%s", MAEC_BLAS_DIR);
 	}
 	argv[n++] = "-lopenblas";
 	argv[n++] = "-lz";

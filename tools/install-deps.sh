@@ -2,7 +2,7 @@
 # Installs what building and testing maec needs on Debian, and nothing that is there already.
 set -euo pipefail
 
-packages=(gcc make cmake ninja-build flex bison python3 clang libclang-rt-14-dev libomp-14-dev libopenblas-dev python3-torch zlib1g-dev
+packages=(gcc make cmake ninja-build flex bison python3 clang libclang-rt-14-dev libomp-14-dev libopenblas-dev libopenblas-openmp-dev python3-torch zlib1g-dev
 	dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do

@@ -68,7 +68,7 @@ done
 # The official MAE's options (models/mae-official.dsl): sin-cos positions, decoder_embed,
 # norm_pix_loss: the same passes, another model, against its own PyTorch reference.
 "$maec" "$root/models/mae-official.dsl" -o "$out/mae-official"
-check official.step "$out/mae-official" pretrain --data "$data" --steps 1 --batch 8 --micro-batch 4 \
+check official.step "$out/mae-official" pretrain --data "$data" --steps 1 --batch 8 --micro-batch 4 --warmup 0 \
 	--dump-step "$out/official.safetensors"
 check official.parity "$py" "$ref/check_step.py" "$out/official.safetensors"
 
