@@ -238,6 +238,18 @@ void func_append(Module *m, Func *f, Ins *ins)
 	vec_push(m->arena, f->body, ins);
 }
 
+Ins *func_emit(Module *m, Func *f, Op op, Ins **args, int nargs, const Attr *attrs, Loc loc, const char *who)
+{
+	Ins *ins = ins_new(m, f, op, args, nargs, loc);
+	for (int i = 0; i < op_info(op)->nattrs; i++)
+		ins->attr[i] = attrs[i];
+	const char *err = ins_infer(ins, m->arena);
+	if (err)
+		BUG("%s emitted an ill-typed '%s': %s", who, op_info(op)->name, err);
+	func_append(m, f, ins);
+	return ins;
+}
+
 const char *ins_infer(Ins *ins, Arena *a)
 {
 	const OpInfo *oi = op_info(ins->op);

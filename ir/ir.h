@@ -245,6 +245,9 @@ const RSetting *recipe_get(const Recipe *r, const char *key);
 Ins *ins_new(Module *m, Func *f, Op op, Ins **args, int nargs, Loc loc);
 void func_append(Module *m, Func *f, Ins *ins);
 const char *ins_infer(Ins *ins, Arena *a); /* runs the op's shape rule */
+/* A new instruction appended to f, typed by its shape rule; for passes, whose output is
+ * well typed by construction: a failing rule is a bug in the pass `who`. */
+Ins *func_emit(Module *m, Func *f, Op op, Ins **args, int nargs, const Attr *attrs, Loc loc, const char *who);
 bool func_is_model(const Func *f);
 
 /* shape.c: shape rules and cost counts (named in ops.def). */

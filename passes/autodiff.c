@@ -32,14 +32,7 @@ typedef void (*GradFn)(Grad *g, Ins *y, Ins *dy);
 
 static Ins *emit(Grad *g, Op op, Ins **args, int nargs, const Attr *at)
 {
-	Ins *ins = ins_new(g->m, g->f, op, args, nargs, g->loc);
-	for (int i = 0; i < op_info(op)->nattrs; i++)
-		ins->attr[i] = at[i];
-	const char *err = ins_infer(ins, g->m->arena);
-	if (err)
-		BUG("autodiff emitted an ill-typed '%s': %s", op_info(op)->name, err);
-	func_append(g->m, g->f, ins);
-	return ins;
+	return func_emit(g->m, g->f, op, args, nargs, at, g->loc, "autodiff");
 }
 
 static Ins *un(Grad *g, Op op, Ins *x)

@@ -32,14 +32,7 @@ typedef struct Lower {
 
 static Ins *emit(Lower *l, Op op, Ins **args, int nargs, const Attr *at)
 {
-	Ins *ins = ins_new(l->m, l->f, op, args, nargs, l->loc);
-	for (int i = 0; i < op_info(op)->nattrs; i++)
-		ins->attr[i] = at[i];
-	const char *err = ins_infer(ins, l->m->arena);
-	if (err)
-		BUG("optimizer lowering emitted an ill-typed '%s': %s", op_info(op)->name, err);
-	func_append(l->m, l->f, ins);
-	return ins;
+	return func_emit(l->m, l->f, op, args, nargs, at, l->loc, "optimizer lowering");
 }
 
 static Ins *bin(Lower *l, Op op, Ins *x, Ins *y)

@@ -821,6 +821,16 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	init_params(p, st.params, st.seed);
 	if (o.from && load_checkpoint(p, r, &st, o.from, false))
 		return 1;
+	if (o.eval_only) {
+		Eval ev;
+		if (evaluate(r, &st, data, o.micro_batch, &ev))
+			return 1;
+		printf("eval %s on %lld images: loss %.6f", r->name, (long long)ev.n, ev.loss);
+		if (ev.has_acc)
+			printf("  acc %.4f (mean of batches %.4f)", ev.acc, ev.batch_mean_acc);
+		printf("\n");
+		return 0;
+	}
 	Resume res = {0};
 	if (o.resume) {
 		char *ck = rt_format("%s/%s.safetensors", o.resume, r->name);
@@ -851,16 +861,6 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	}
 	if (!o.from && r->init)
 		printf("recipe %s starts from %s's checkpoint: none given (--from), so from scratch\n", r->name, r->init);
-	if (o.eval_only) {
-		Eval ev;
-		if (evaluate(r, &st, data, o.micro_batch, &ev))
-			return 1;
-		printf("eval %s on %lld images: loss %.6f", r->name, (long long)ev.n, ev.loss);
-		if (ev.has_acc)
-			printf("  acc %.4f (mean of batches %.4f)", ev.acc, ev.batch_mean_acc);
-		printf("\n");
-		return 0;
-	}
 
 	int64_t mb = o.micro_batch, nmicro = o.batch / mb;
 	real *images = alloc_or_die(sizeof(real) * (size_t)(image * o.batch), "a batch");

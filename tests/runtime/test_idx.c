@@ -27,6 +27,8 @@
 
 #include "maec_rt.h"
 
+#include "../check.h"
+
 #define SIDE 28
 #define PIX (SIDE * SIDE)
 #define N 5 /* images in the synthetic files */
@@ -34,47 +36,13 @@
 #define URL "https://github.com/zalandoresearch/fashion-mnist"
 
 typedef struct Tests {
-	int passed, failed;
+	Tally tally;
 	const char *tmp;     /* scratch folder */
 	const char *fashion; /* real data */
 	int dirs;            /* scratch folders made so far, for fresh names */
 } Tests;
 
-static bool expect(Tests *t, bool ok, int line, const char *fmt, ...) RT_FMT(4, 5);
-#define EXPECT(t, ok, ...) expect((t), (ok), __LINE__, __VA_ARGS__)
 
-static bool expect(Tests *t, bool ok, int line, const char *fmt, ...)
-{
-	if (ok) {
-		t->passed++;
-		return true;
-	}
-	t->failed++;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "test_idx.c:%d: FAIL: ", line);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return false;
-}
-
-/* Expects a failure whose message contains every one of the NULL-terminated substrings. */
-static void expect_error(Tests *t, int line, const char *what, bool failed, const char *err, ...)
-{
-	bool ok = failed && err;
-	va_list ap;
-	va_start(ap, err);
-	const char *missing = NULL;
-	for (const char *s; ok && (s = va_arg(ap, const char *));)
-		if (!strstr(err, s)) {
-			missing = s;
-			ok = false;
-		}
-	va_end(ap);
-	expect(t, ok, line, "%s: %s%s%s%s", what, !failed ? "did not fail" : !err ? "no message" : "message: ",
-	       failed && err ? err : "", missing ? "\n    lacks: " : "", missing ? missing : "");
-}
 
 static void remove_tree(const char *path)
 {
@@ -632,6 +600,5 @@ int main(int argc, char **argv)
 
 	remove_tree(tmp);
 	free(tmp);
-	printf("%d passed, %d failed\n", t.passed, t.failed);
-	return t.failed ? 1 : 0;
+	return tally_report(&t.tally);
 }

@@ -26,6 +26,8 @@
 #include "ir.h" /* only for InitKind: the runtime's numbering must stay the same */
 #include "maec_rt.h"
 
+#include "../check.h"
+
 #define SAME_KIND(k) ((int)RT_INIT_##k == (int)INIT_##k)
 _Static_assert(SAME_KIND(ZEROS) && SAME_KIND(ONES) && SAME_KIND(NORMAL) && SAME_KIND(TRUNC_NORMAL) &&
                    SAME_KIND(UNIFORM) && SAME_KIND(FAN_IN_UNIFORM) && SAME_KIND(XAVIER_UNIFORM) &&
@@ -33,31 +35,13 @@ _Static_assert(SAME_KIND(ZEROS) && SAME_KIND(ONES) && SAME_KIND(NORMAL) && SAME_
                "runtime init kinds out of step with InitKind in ir/ir.h");
 
 typedef struct Tests {
-	int passed, failed;
+	Tally tally;
 	const char *tmp;    /* scratch folder */
 	const char *cifar;  /* real data */
 	const char *python;
 	const char *srcdir;
 } Tests;
 
-static bool expect(Tests *t, bool ok, int line, const char *fmt, ...) RT_FMT(4, 5);
-#define EXPECT(t, ok, ...) expect((t), (ok), __LINE__, __VA_ARGS__)
-
-static bool expect(Tests *t, bool ok, int line, const char *fmt, ...)
-{
-	if (ok) {
-		t->passed++;
-		return true;
-	}
-	t->failed++;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "test_runtime.c:%d: FAIL: ", line);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return false;
-}
 
 static void skip(const char *what, const char *why)
 {
@@ -104,22 +88,6 @@ static void remove_tree(const char *path)
 	}
 }
 
-/* Expects a failure whose message contains every one of the NULL-terminated substrings. */
-static void expect_error(Tests *t, int line, const char *what, bool failed, const char *err, ...)
-{
-	bool ok = failed && err;
-	va_list ap;
-	va_start(ap, err);
-	const char *missing = NULL;
-	for (const char *s; ok && (s = va_arg(ap, const char *));)
-		if (!strstr(err, s)) {
-			missing = s;
-			ok = false;
-		}
-	va_end(ap);
-	expect(t, ok, line, "%s: %s%s%s%s", what, !failed ? "did not fail" : !err ? "no message" : "message: ",
-	       failed && err ? err : "", missing ? "\n    lacks: " : "", missing ? missing : "");
-}
 
 /* ---- philox.c ---- */
 
@@ -1078,6 +1046,5 @@ int main(int argc, char **argv)
 	remove_tree(tmp);
 	free(tmp);
 	free(srcdir);
-	printf("%d passed, %d failed\n", t.passed, t.failed);
-	return t.failed ? 1 : 0;
+	return tally_report(&t.tally);
 }

@@ -14,29 +14,13 @@
 
 #include "ir.h"
 
+#include "../check.h"
+
 typedef struct Tests {
-	int passed, failed;
+	Tally tally;
 	Arena *arena; /* for the whole run */
 } Tests;
 
-static bool expect(Tests *t, bool ok, int line, const char *fmt, ...) FMT(4, 5);
-#define EXPECT(t, ok, ...) expect((t), (ok), __LINE__, __VA_ARGS__)
-
-static bool expect(Tests *t, bool ok, int line, const char *fmt, ...)
-{
-	if (ok) {
-		t->passed++;
-		return true;
-	}
-	t->failed++;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "test_ir.c:%d: FAIL: ", line);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return false;
-}
 
 /* Reading with captured diagnostics. */
 
@@ -680,7 +664,6 @@ int main(int argc, char **argv)
 	test_bad_files(&t, dir, update);
 	test_shapes(&t);
 	test_verifier(&t);
-	printf("%d passed, %d failed\n", t.passed, t.failed);
 	arena_free(t.arena);
-	return t.failed != 0;
+	return tally_report(&t.tally);
 }
