@@ -169,10 +169,10 @@ typedef struct RtDataset RtDataset;
 
 RtDataset *rt_cifar10_load(const char *dir, int split, char **err);
 int64_t rt_dataset_size(const RtDataset *d);            /* images */
-void rt_dataset_shape(const RtDataset *d, int64_t shape[3]); /* of one image: 3, 32, 32 */
+void rt_dataset_shape(const RtDataset *d, int64_t shape[3]); /* of one image: channels, height, width */
 int rt_dataset_classes(const RtDataset *d);             /* 10 */
 int32_t rt_dataset_label(const RtDataset *d, int64_t i);
-/* images[k] = image indices[k] as float [3, 32, 32], (u8 / 255 - 0.5) / 0.5 in float as
+/* images[k] = image indices[k] as float [channels, height, width], (u8 / 255 - 0.5) / 0.5 in float as
  * torchvision's ToTensor + Normalize(0.5, 0.5); labels[k] its label. labels may be NULL. */
 void rt_dataset_batch(const RtDataset *d, const int64_t *indices, int64_t b, float *images,
                       int32_t *labels);
