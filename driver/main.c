@@ -29,6 +29,7 @@ typedef struct Options {
 	int ndefines;
 	bool verbose;
 	bool use_double; /* --real=double */
+	bool report_memory; /* --report=memory */
 } Options;
 
 typedef struct Timing {
@@ -228,6 +229,47 @@ static bool write_trainer(Compilation *c)
 	return ok;
 }
 
+static int cmp_bytes_desc(const void *a, const void *b)
+{
+	const Ins *x = *(const Ins *const *)a, *y = *(const Ins *const *)b;
+	int64_t bx = type_numel(&x->type, 1), by = type_numel(&y->type, 1);
+	return bx < by ? 1 : bx > by ? -1 : x->id - y->id;
+}
+
+/* --report=memory: the activation plan of each recipe's step at its micro-batch, for the
+ * C target's float tensors. */
+static void report_memory(Compilation *c)
+{
+	const Module *m = c->module;
+	for (int i = 0; i < m->recipes.n; i++) {
+		const Recipe *r = m->recipes.p[i];
+		const RSetting *mb = recipe_get(r, "micro_batch");
+		const Func *f = module_find_func(m, arena_printf(c->arena, "%s.step", r->name));
+		if (!f)
+			f = module_find_func(m, arena_printf(c->arena, "%s.loss", r->name));
+		if (!f || !mb || mb->val.kind != RV_INT)
+			continue;
+		int64_t batch = mb->val.i;
+		MemPlan *p = memplan_func(c->arena, f, batch, 4);
+		printf("@%s at batch %lld: lower bound %.1f MiB, planned %.1f MiB (efficiency %.3f), naive %.1f MiB "
+		       "(planned/naive %.3f)\n",
+		       f->name, (long long)batch, p->lower_bound / 1048576.0, p->size / 1048576.0,
+		       p->size ? (double)p->lower_bound / (double)p->size : 1.0, p->naive / 1048576.0,
+		       p->naive ? (double)p->size / (double)p->naive : 0.0);
+		qsort(p->peak, (size_t)p->npeak, sizeof *p->peak, cmp_bytes_desc);
+		printf("  largest live at the peak:\n");
+		for (int k = 0; k < p->npeak && k < 10; k++) {
+			const Ins *x = p->peak[k];
+			Buf t = {0};
+			type_print(&t, &x->type);
+			printf("  %10.1f MiB  %%%d = %s %s  %s:%d\n",
+			       (double)type_numel(&x->type, batch) * 4 / 1048576.0, x->id, op_info(x->op)->name, t.p,
+			       x->loc.file ? x->loc.file : "-", x->loc.line);
+			buf_free(&t);
+		}
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -238,6 +280,7 @@ static void usage(FILE *f)
 	        "\n"
 	        "options:\n"
 	        "  --stats              parameter counts, forward GFLOP/image and compile time per phase\n"
+	        "  --report=memory      each recipe step's activation plan: lower bound, planned, naive, peak\n"
 	        "  --dump-ir            print the final IR (docs/ir.md)\n"
 	        "  --dump-after=STAGE   print the IR after STAGE: elaborate, a pass, or all\n"
 	        "  --dump-dir=DIR       write the IR after every stage to DIR/NN-STAGE.ir\n"
@@ -328,6 +371,8 @@ static int parse_args(int argc, char **argv, Options *o)
 		} else if (strcmp(a, "--version") == 0) {
 			printf("maec %s\n", MAEC_VERSION);
 			exit(0);
+		} else if (strcmp(a, "--report=memory") == 0) {
+			o->report_memory = true;
 		} else if (strcmp(a, "--stats") == 0) {
 			o->stats = true;
 		} else if (strcmp(a, "--dump-ir") == 0) {
@@ -411,6 +456,8 @@ int main(int argc, char **argv)
 		ok = write_trainer(&c);
 	if (ok && c.opt.stats)
 		print_stats(&c);
+	if (ok && c.opt.report_memory)
+		report_memory(&c);
 	if (c.diag.errors)
 		fprintf(stderr, "%d error%s\n", c.diag.errors, c.diag.errors == 1 ? "" : "s");
 	arena_free(c.arena);

@@ -108,6 +108,7 @@ MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes)
 		last[f->rets.p[i]->id] = f->body.n;
 	Slab s = {.a = a};
 	int64_t live = 0;
+	VEC(const Ins *) now = {0}; /* the values live at this point */
 	for (int i = 0; i < f->body.n; i++) {
 		const Ins *ins = f->body.p[i];
 		if (memplan_needs_buffer(ins)) {
@@ -115,8 +116,13 @@ MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes)
 			mp->offset[ins->id] = slab_alloc(&s, size);
 			mp->naive += size;
 			live += size;
-			if (live > mp->lower_bound)
+			vec_push(a, now, ins);
+			if (live > mp->lower_bound) {
 				mp->lower_bound = live;
+				mp->peak = arena_grow(a, NULL, 0, sizeof *mp->peak * (size_t)now.n);
+				memcpy(mp->peak, now.p, sizeof *mp->peak * (size_t)now.n);
+				mp->npeak = now.n;
+			}
 		}
 		/* operands whose last use this was, and a value nobody uses, are free again */
 		for (int k = 0; k <= ins->nargs; k++) {
@@ -130,6 +136,11 @@ MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes)
 				continue;
 			slab_free(&s, mp->offset[x->id], bytes_of(x, batch, float_bytes));
 			live -= bytes_of(x, batch, float_bytes);
+			for (int j = 0; j < now.n; j++)
+				if (now.p[j] == x) {
+					now.p[j] = now.p[--now.n];
+					break;
+				}
 		}
 	}
 	mp->size = s.top;

@@ -23,6 +23,8 @@ typedef struct MemPlan {
 	int64_t size;        /* the slab */
 	int64_t lower_bound; /* the most bytes live at once */
 	int64_t naive;       /* every value its own buffer */
+	const Ins **peak;    /* the values live when lower_bound is reached */
+	int npeak;
 } MemPlan;
 MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes);
 bool memplan_needs_buffer(const Ins *ins);

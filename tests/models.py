@@ -6,7 +6,8 @@
   - print -> read -> print of the IR is byte-identical, after every stage;
   - --dot writes a Graphviz digraph with one cluster per function;
   - --stats reports the parameter counts and GFLOP/image written below, which come
-    from ../shared/reference/mae-recipe.md (counts exact, GFLOP to the stated digits).
+    from ../shared/reference/mae-recipe.md (counts exact, GFLOP to the stated digits);
+  - --report=memory plans each recipe's step between the lower bound and the naive total.
 
 usage: models.py --maec PATH MODELS_DIR
 Ends with the line "N passed, M failed"; exits 1 on any failure.
@@ -109,7 +110,20 @@ def check_stats(maec, path, tmp):
     assert re.search(r"front end to verified IR [\d.]+ ms; total [\d.]+ ms", p.stdout), "no compile time"
 
 
-CHECKS = [check_compiles, check_locations, check_roundtrip, check_dot, check_stats]
+def check_memory(maec, path, tmp):
+    """The activation plan of each recipe's step: never below the lower bound (the most
+    bytes live at once), never above every value having its own buffer."""
+    p = run([maec, path, "--report=memory"])
+    assert p.returncode == 0, p.stderr
+    rows = re.findall(r"^@(\S+) at batch (\d+): lower bound ([\d.]+) MiB, planned ([\d.]+) MiB .*naive ([\d.]+) MiB",
+                      p.stdout, re.M)
+    recipes = run([maec, path, "--dump-ir"]).stdout.count("\nrecipe @")
+    assert len(rows) == recipes, f"{len(rows)} plans for {recipes} recipes"
+    for name, _, low, planned, naive in rows:
+        assert float(low) <= float(planned) <= float(naive), f"@{name}: {low} <= {planned} <= {naive} fails"
+
+
+CHECKS = [check_compiles, check_locations, check_roundtrip, check_dot, check_stats, check_memory]
 
 
 def main():
