@@ -6,6 +6,7 @@
  * (tools/reference/README.md describes the dump).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
@@ -775,6 +776,62 @@ static int gradcheck(const RtProgram *p, int argc, char **argv)
 	return failures ? 1 : 0;
 }
 
+/* The data loader: a thread reads the next micro-batch (file bytes to normalised real
+ * images) while the step runs. Two buffers: the thread fills one while the step reads
+ * the other. What it reads depends only on the epoch's shuffle, so runs stay exact. */
+typedef struct Loader {
+	const RtDataset *d;
+	const int32_t *order;
+	int64_t start, b, image, mb;
+	int fill;            /* the buffer the thread fills */
+	real *images[2];
+	int32_t *labels[2];
+	float *raw[2];
+	int64_t *idx[2];
+	real *ready;         /* after loader_join: the micro-batch read */
+	int32_t *ready_labels;
+	pthread_t thread;
+	bool running;
+} Loader;
+
+static void *loader_run(void *arg)
+{
+	Loader *l = arg;
+	int k = l->fill;
+	for (int64_t i = 0; i < l->b; i++)
+		l->idx[k][i] = l->order[l->start + i];
+	rt_dataset_batch(l->d, l->idx[k], l->b, l->raw[k], l->labels[k]);
+	for (int64_t i = 0; i < l->image * l->b; i++)
+		l->images[k][i] = (real)l->raw[k][i];
+	return NULL;
+}
+
+static void loader_join(Loader *l)
+{
+	if (!l->running)
+		return;
+	pthread_join(l->thread, NULL);
+	l->running = false;
+	l->ready = l->images[l->fill];
+	l->ready_labels = l->labels[l->fill];
+}
+
+static void loader_start(Loader *l, const RtDataset *d, const int32_t *order, int64_t start, int64_t b, int64_t image)
+{
+	loader_join(l);
+	*l = (Loader){.d = d, .order = order, .start = start, .b = b, .image = image, .mb = l->mb, .fill = !l->fill,
+	              .images = {l->images[0], l->images[1]}, .labels = {l->labels[0], l->labels[1]},
+	              .raw = {l->raw[0], l->raw[1]}, .idx = {l->idx[0], l->idx[1]}, .ready = l->ready,
+	              .ready_labels = l->ready_labels};
+	if (pthread_create(&l->thread, NULL, loader_run, l) != 0) {
+		loader_run(l); /* no thread to be had: read it now */
+		l->ready = l->images[l->fill];
+		l->ready_labels = l->labels[l->fill];
+		return;
+	}
+	l->running = true;
+}
+
 /* Training as the reference does it: each epoch a fresh shuffle, micro-batches in order
  * (the last one may be short), an optimizer step after every batch/micro-batch of them
  * with the counter running across epochs, the learning rate from the schedule; after each
@@ -863,11 +920,16 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		printf("recipe %s starts from %s's checkpoint: none given (--from), so from scratch\n", r->name, r->init);
 
 	int64_t mb = o.micro_batch, nmicro = o.batch / mb;
+	Loader loader = {.mb = mb};
+	for (int k = 0; k < 2; k++) {
+		loader.images[k] = alloc_or_die(sizeof(real) * (size_t)(image * mb), "a batch");
+		loader.labels[k] = alloc_or_die(sizeof(int32_t) * (size_t)mb, "a batch");
+		loader.raw[k] = alloc_or_die(sizeof(float) * (size_t)(image * mb), "a batch");
+		loader.idx[k] = alloc_or_die(sizeof(int64_t) * (size_t)mb, "a batch");
+	}
 	real *images = alloc_or_die(sizeof(real) * (size_t)(image * o.batch), "a batch");
-	float *fimages = alloc_or_die(sizeof(float) * (size_t)(image * mb), "a batch");
 	int32_t *labels = alloc_or_die(sizeof(int32_t) * (size_t)o.batch, "a batch");
 	int32_t *order = alloc_or_die(sizeof(int32_t) * (size_t)n, "the shuffle");
-	int64_t *idx = alloc_or_die(sizeof(int64_t) * (size_t)mb, "a batch");
 	real *results = alloc_or_die(sizeof(real) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	double *sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	double *epoch_sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
@@ -893,12 +955,16 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 				memset(sums, 0, sizeof(double) * (size_t)r->nresults);
 				t0 = now_s();
 			}
-			for (int64_t k = 0; k < b; k++)
-				idx[k] = order[start + k];
+			/* This micro-batch was read in the background while the last one ran (but the
+			 * first of an epoch, whose shuffle is new); the next one is read now. */
+			if (!loader.running || loader.start != start)
+				loader_start(&loader, data, order, start, b, image);
+			loader_join(&loader);
 			real *x = images + slot * mb * image;
-			rt_dataset_batch(data, idx, b, fimages, labels + slot * mb);
-			for (int64_t k = 0; k < image * b; k++)
-				x[k] = (real)fimages[k];
+			memcpy(x, loader.ready, sizeof(real) * (size_t)(image * b));
+			memcpy(labels + slot * mb, loader.ready_labels, sizeof(int32_t) * (size_t)b);
+			if (start + mb < n)
+				loader_start(&loader, data, order, start + mb, n - (start + mb) < mb ? n - (start + mb) : mb, image);
 			st.s.batch = (real)b;
 			if (r->step(&st, b, x, labels + slot * mb, results))
 				return 1;
