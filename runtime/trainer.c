@@ -27,7 +27,7 @@ typedef struct Options {
 	const RtRecipeDesc *recipe;
 	bool eval_only; /* the `eval` command */
 	const char *data, *dump, *dump_steps, *out, *from, *resume;
-	int64_t steps, epochs, batch, micro_batch, seed, threads, warmup, log_every;
+	int64_t steps, epochs, batch, micro_batch, seed, threads, warmup, log_every, limit;
 	double lr;
 } Options;
 
@@ -55,6 +55,7 @@ static void usage(const RtProgram *p, FILE *f)
 	           "  --out DIR           write checkpoints and metrics.csv there (default: runs/RECIPE)\n"
 	           "  --resume DIR        continue the run whose checkpoint DIR holds, exactly where it stopped\n"
 	           "  --log-every N       print every Nth optimizer step (default: 1)\n"
+	           "  --limit N           train on the first N images of the training split only\n"
 	           "  --dump-step FILE    write the first step's inputs, gradients and parameters (safetensors)\n"
 	           "  --dump-steps FILE   write every step's inputs and loss, and the parameters before the first\n");
 }
@@ -136,6 +137,8 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			rc = parse_int(f, v, 1, 4096, &o->threads);
 		else if (strcmp(f, "--log-every") == 0)
 			rc = parse_int(f, v, 1, INT32_MAX, &o->log_every);
+		else if (strcmp(f, "--limit") == 0)
+			rc = parse_int(f, v, 1, INT32_MAX, &o->limit);
 		else if (strcmp(f, "--lr") == 0) {
 			char *end;
 			o->lr = strtod(v, &end);
@@ -858,6 +861,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	if (!o.eval_only && r->val_split >= 0 && r->eval && !(val = load_split(r, o.data, r->val_split)))
 		return 1;
 	int64_t n = rt_dataset_size(data), shape[3];
+	if (o.limit && o.limit < n && !o.eval_only)
+		n = o.limit;
 	rt_dataset_shape(data, shape);
 	int64_t image = shape[0] * shape[1] * shape[2];
 	if (shape[0] != r->image[0] || shape[1] != r->image[1] || shape[2] != r->image[2]) {
