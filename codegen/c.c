@@ -69,19 +69,21 @@ static const char *ctype(const Ins *x)
 	return x->type.dt == DT_I32 ? "int32_t" : "rt_real";
 }
 
-static const char *dims(CGen *g, const Type *t)
+/* A C array literal of n dimensions or attribute values (B, the batch, by its name), or
+ * NULL for none. */
+static const char *int_array(CGen *g, const int64_t *v, int n)
 {
-	if (t->rank == 0)
+	if (n == 0)
 		return "NULL";
 	Buf b = {0};
 	buf_puts(&b, "(const int64_t[]){");
-	for (int i = 0; i < t->rank; i++) {
+	for (int i = 0; i < n; i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		if (t->dim[i] == DIM_B)
+		if (v[i] == DIM_B)
 			buf_putc(&b, 'B');
 		else
-			buf_printf(&b, "%lld", (long long)t->dim[i]);
+			buf_printf(&b, "%lld", (long long)v[i]);
 	}
 	buf_putc(&b, '}');
 	const char *s = arena_strdup(g->a, b.p);
@@ -89,18 +91,9 @@ static const char *dims(CGen *g, const Type *t)
 	return s;
 }
 
-static const char *ints(CGen *g, const int64_t *v, int n)
+static const char *dims(CGen *g, const Type *t)
 {
-	if (n == 0)
-		return "NULL";
-	Buf b = {0};
-	buf_puts(&b, "(const int64_t[]){");
-	for (int i = 0; i < n; i++)
-		buf_printf(&b, "%s%lld", i ? ", " : "", (long long)v[i]);
-	buf_putc(&b, '}');
-	const char *s = arena_strdup(g->a, b.p);
-	buf_free(&b);
-	return s;
+	return int_array(g, t->dim, t->rank);
 }
 
 static const char *numel(CGen *g, const Type *t)
@@ -274,7 +267,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 		return;
 	case OP_transpose:
 		call(g, ins, "rt_transpose(%s, %s, %s, %s, %s)", v(g, ins), v(g, x), esize(x), shape(g, x),
-		     ints(g, ins->attr[0].v, ins->attr[0].nv));
+		     int_array(g, ins->attr[0].v, ins->attr[0].nv));
 		return;
 	case OP_expand:
 		call(g, ins, "rt_expand(%s, %s, %s, %s, %s)", v(g, ins), v(g, x), esize(x), shape(g, x), shape(g, ins));
@@ -323,7 +316,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 	}
 	if (reduce_ops[ins->op]) {
 		call(g, ins, "%s(%s, %s, %s, %s, %d, %s)", xi32 ? "rt_reduce_i32" : "rt_reduce", reduce_ops[ins->op], v(g, ins),
-		     v(g, x), shape(g, x), ins->attr[0].nv, ints(g, ins->attr[0].v, ins->attr[0].nv));
+		     v(g, x), shape(g, x), ins->attr[0].nv, int_array(g, ins->attr[0].v, ins->attr[0].nv));
 		return;
 	}
 	fail(g, ins, "the C target cannot emit '%s'", oi->name);

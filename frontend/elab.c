@@ -1741,7 +1741,6 @@ static bool make_args(Elab *e, const FuncDef *fd, Scope *closure, Call *c)
 			error_at(e, f->span, "argument '%s' of '%s' needs a tensor type such as [B, 3, 32, 32]", f->name, fd->name);
 			return false;
 		}
-		Type want;
 		Type any = {.dt = DT_F32, .rank = IR_MAX_RANK + 1};
 		if (f->type->dims.n > IR_MAX_RANK) {
 			error_at(e, f->type->span, "a tensor has at most %d dimensions", IR_MAX_RANK);
@@ -1783,7 +1782,6 @@ static bool make_args(Elab *e, const FuncDef *fd, Scope *closure, Call *c)
 			error_at(e, f->type->dtype_span, "unknown dtype '%s' (f32, f64, i32 or i64)", f->type->dtype);
 			return false;
 		}
-		(void)want;
 		Ins *arg = ins_new(e->m, e->fn, OP_arg, NULL, 0, loc_of(e, f->span));
 		arg->type = any;
 		arg->attr[0].s = f->name;
