@@ -29,6 +29,7 @@ typedef struct Options {
 	const char *data, *dump, *dump_steps, *out, *from, *resume;
 	int64_t steps, epochs, batch, micro_batch, seed, threads, warmup, log_every, limit;
 	double lr;
+	RtPrecision precision;
 } Options;
 
 static void usage(const RtProgram *p, FILE *f)
@@ -51,6 +52,8 @@ static void usage(const RtProgram *p, FILE *f)
 	           "  --warmup N          epochs of warm-up (default: the recipe's)\n"
 	           "  --seed N            seed of initialisation, masking and shuffling (default: the recipe's)\n"
 	           "  --threads N         OpenMP threads (default: all cores)\n"
+	           "  --precision P       fp32, tf32 or bf16 matrix products on a GPU (default: tf32 there;\n"
+	           "                      the C target computes in fp32 only)\n"
 	           "  --from CKPT         start from a checkpoint's parameters (a pretraining one for fine-tuning)\n"
 	           "  --out DIR           write checkpoints and metrics.csv there (default: runs/RECIPE)\n"
 	           "  --resume DIR        continue the run whose checkpoint DIR holds, exactly where it stopped\n"
@@ -102,7 +105,8 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 	if (!r)
 		return bad("unknown recipe '%s' (see --help)%s", first < argc ? argv[first] : "", "");
 	*o = (Options){.recipe = r, .eval_only = o->eval_only, .steps = -1, .epochs = r->epochs, .batch = r->batch,
-	               .micro_batch = -1, .seed = r->seed, .lr = r->lr, .warmup = r->warmup, .log_every = 1};
+	               .micro_batch = -1, .seed = r->seed, .lr = r->lr, .warmup = r->warmup, .log_every = 1,
+	               .precision = p->device ? RT_TF32 : RT_FP32};
 	for (int i = first + 1; i < argc; i++) {
 		const char *f = argv[i];
 		if (i + 1 >= argc)
@@ -139,7 +143,14 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			rc = parse_int(f, v, 1, INT32_MAX, &o->log_every);
 		else if (strcmp(f, "--limit") == 0)
 			rc = parse_int(f, v, 1, INT32_MAX, &o->limit);
-		else if (strcmp(f, "--lr") == 0) {
+		else if (strcmp(f, "--precision") == 0) {
+			if (strcmp(v, "fp32") && strcmp(v, "tf32") && strcmp(v, "bf16"))
+				return bad("--precision needs fp32, tf32 or bf16, got '%s'%s", v, "");
+			o->precision = v[0] == 'f' ? RT_FP32 : v[0] == 't' ? RT_TF32 : RT_BF16;
+			if (!p->device && o->precision != RT_FP32)
+				return bad("--precision %s needs a GPU: this trainer runs on the CPU in fp32 (maec --target=cuda)%s",
+				           v, "");
+		} else if (strcmp(f, "--lr") == 0) {
 			char *end;
 			o->lr = strtod(v, &end);
 			if (end == v || *end || !(o->lr > 0) || !(o->lr <= 10))
@@ -225,6 +236,12 @@ static void *alloc_or_die(size_t n, const char *what)
 		exit(1);
 	}
 	return p;
+}
+
+/* A device's slabs to the host, before the driver reads the host's (no-op on the CPU). */
+static int pull(const RtProgram *p, RtState *st)
+{
+	return p->device ? p->device->pull(st) : 0;
 }
 
 static void init_params(const RtProgram *p, real *slab, uint64_t seed)
@@ -499,10 +516,12 @@ static int evaluate(const RtRecipeDesc *r, RtState *st, const RtDataset *d, int6
 
 /* The model's state_dict, loadable by the PyTorch reference with load_state_dict; the
  * optimizer's state and the counters that resume a run go beside it. */
-static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, const RtState *st, const char *dir,
+static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *dir,
                            int64_t epoch, int64_t opt_step, int64_t micro_count, int64_t batch, int64_t mb,
                            const Eval *ev)
 {
+	if (pull(p, st))
+		return 1;
 	Dump d = {0};
 	dump_params(&d, p, r, "", st->params, false);
 	RtSafetensors *f = dump_open(&d);
@@ -716,6 +735,8 @@ static int gradcheck(const RtProgram *p, int argc, char **argv)
 		if (rc)
 			return rc;
 	}
+	if (p->device)
+		return bad("gradcheck runs on the C target built in double (maec -o NAME --real=double)%s%s", "", "");
 	if (sizeof(real) != sizeof(double))
 		printf("gradcheck: note: this trainer computes in %zu-byte floats; build it with MAEC_REAL=double\n",
 		       sizeof(real));
@@ -878,10 +899,14 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	st.m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
 	st.v = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's second moments");
 	const RtModelDesc *model = &p->models[r->model];
-	st.act = alloc_or_die((size_t)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes),
-	                      "the activations");
+	st.precision = o.precision;
+	if (!p->device)
+		st.act = alloc_or_die((size_t)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes),
+		                      "the activations");
 	init_params(p, st.params, st.seed);
 	if (o.from && load_checkpoint(p, r, &st, o.from, false))
+		return 1;
+	if (p->device && (p->device->open(&st, p) || p->device->push(&st)))
 		return 1;
 	if (o.eval_only) {
 		Eval ev;
@@ -901,6 +926,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		if (rc)
 			return 1;
 		st.rng_step = (uint32_t)res.rng_step;
+		if (p->device && p->device->push(&st))
+			return 1;
 	}
 	if (!o.out)
 		o.out = rt_format("runs/%s", r->name);
@@ -992,6 +1019,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			st.s.adam_bc2_sqrt = (real)sqrt(1 - pow(r->beta2, t));
 			Dump first = {0};
 			if (o.dump && opt_step == 1) { /* update() changes the parameters and zeroes the gradients */
+				if (pull(p, &st))
+					return 1;
 				dump_step(&first, r, &st, "", images, labels, o.batch, mb, first_rng_step, sums[0]);
 				dump_params(&first, p, r, "param.", st.params, false);
 				dump_params(&first, p, r, "grad.", st.grad, true);
@@ -1022,6 +1051,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 				fflush(stdout);
 			}
 			if (first.n) {
+				if (pull(p, &st))
+					return 1;
 				dump_params(&first, p, r, "param_after.", st.params, false);
 				char *lr1 = rt_format("%.17g", lr);
 				rc = dump_write(&first, p, r, o.batch, mb, lr1, 1, o.dump);
@@ -1056,6 +1087,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			return 1;
 	}
 	if (o.dump_steps) {
+		if (pull(p, &st))
+			return 1;
 		dump_params(&steps_dump, p, r, "param_final.", st.params, false);
 		if (dump_write(&steps_dump, p, r, o.batch, mb, lrs, opt_step, o.dump_steps))
 			return 1;
@@ -1066,5 +1099,7 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	rt_dataset_free(data);
 	if (val)
 		rt_dataset_free(val);
+	if (p->device)
+		p->device->close(&st);
 	return 0;
 }

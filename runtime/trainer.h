@@ -16,6 +16,7 @@
 
 typedef rt_real real;
 typedef struct RtState RtState;
+typedef struct RtProgram RtProgram;
 
 typedef struct RtParamDesc {
 	const char *name; /* module-unique: MODEL.state_dict-name of the model that owns it */
@@ -58,12 +59,17 @@ typedef struct RtScalars {
 	real adam_bc2_sqrt;      /* sqrt(1 - beta2^t) */
 } RtScalars;
 
+/* --precision: how a device computes (the C target computes in rt_real throughout). */
+typedef enum RtPrecision { RT_FP32, RT_TF32, RT_BF16 } RtPrecision;
+
 struct RtState {
 	real *params, *grad, *m, *v;
-	char *act;         /* the activation slab */
+	char *act;         /* the activation slab (host; NULL when a device runs the program) */
 	RtScalars s;
 	uint64_t seed;
 	uint32_t rng_step; /* the micro-batch counter: each draws fresh random numbers */
+	RtPrecision precision;
+	void *dev;         /* the device backend's state */
 };
 
 typedef enum RtSchedule { RT_WARMUP_COSINE, RT_WARMUP_COSINE_ITER, RT_CONSTANT } RtSchedule;
@@ -100,7 +106,19 @@ typedef struct RtConst {
 	double value;
 } RtConst;
 
-typedef struct RtProgram {
+/* A device backend (the CUDA target). The program's functions then run on the device,
+ * which holds its own copy of the slabs; the host slabs stay the master copy for
+ * initialisation, checkpoints and dumps: the driver pushes them after writing them and
+ * pulls them before reading them. Each returns nonzero after printing why. */
+typedef struct RtDevice {
+	const char *name;
+	int (*open)(RtState *st, const RtProgram *p);       /* no device: a message, nonzero */
+	int (*push)(RtState *st);                            /* host slabs to the device */
+	int (*pull)(RtState *st);                            /* device slabs to the host */
+	void (*close)(RtState *st);
+} RtDevice;
+
+struct RtProgram {
 	const char *source;  /* the DSL file */
 	const char *maec_version;
 	const RtConst *consts;
@@ -112,7 +130,8 @@ typedef struct RtProgram {
 	int nmodels;
 	const RtRecipeDesc *recipes;
 	int nrecipes;
-} RtProgram;
+	const RtDevice *device; /* NULL: the host runs the functions (the C target) */
+};
 
 /* trainer.c */
 int rt_main(const RtProgram *prog, int argc, char **argv);
