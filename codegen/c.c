@@ -9,22 +9,9 @@
  */
 #include <string.h>
 
-#include "codegen.h"
-#include "passes.h"
+#include "cgen.h"
 
-typedef struct CGen {
-	Buf *out;
-	const Module *m;
-	Arena *a;
-	Diag *d;
-	int64_t *state_offset; /* per global parameter, elements in each state slab; -1: none */
-	const MemPlan *plan;
-	const Func *f;
-	int float_bytes;
-	bool failed;
-} CGen;
-
-FMT(3, 4) static void fail(CGen *g, const Ins *ins, const char *fmt, ...)
+void cgen_fail(CGen *g, const Ins *ins, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -33,7 +20,7 @@ FMT(3, 4) static void fail(CGen *g, const Ins *ins, const char *fmt, ...)
 	g->failed = true;
 }
 
-static const char *c_name(CGen *g, const char *name)
+const char *c_name(CGen *g, const char *name)
 {
 	char *s = arena_strdup(g->a, name);
 	for (char *p = s; *p; p++)
@@ -42,8 +29,7 @@ static const char *c_name(CGen *g, const char *name)
 	return s;
 }
 
-/* A C string literal of s. */
-static const char *c_str(CGen *g, const char *s)
+const char *c_str(CGen *g, const char *s)
 {
 	Buf b = {0};
 	buf_putc(&b, '"');
@@ -71,7 +57,7 @@ static const char *ctype(const Ins *x)
 
 /* A C array literal of n dimensions or attribute values (B, the batch, by its name), or
  * NULL for none. */
-static const char *int_array(CGen *g, const int64_t *v, int n)
+const char *int_array(CGen *g, const int64_t *v, int n)
 {
 	if (n == 0)
 		return "NULL";
@@ -96,7 +82,7 @@ static const char *dims(CGen *g, const Type *t)
 	return int_array(g, t->dim, t->rank);
 }
 
-static const char *numel(CGen *g, const Type *t)
+const char *numel(CGen *g, const Type *t)
 {
 	int64_t n = type_numel(t, 1);
 	bool batch = false;
@@ -105,8 +91,7 @@ static const char *numel(CGen *g, const Type *t)
 	return batch ? arena_printf(g->a, "B * %lld", (long long)n) : arena_printf(g->a, "%lld", (long long)n);
 }
 
-/* A value's C name, vN. */
-static const char *v(CGen *g, const Ins *x)
+const char *v(CGen *g, const Ins *x)
 {
 	return arena_printf(g->a, "v%d", x->id);
 }
@@ -152,17 +137,18 @@ static const char *binary_ops[OP__N] = {
 
 static const char *reduce_ops[OP__N] = {[OP_sum] = "RT_OP_SUM", [OP_mean] = "RT_OP_MEAN", [OP_max] = "RT_OP_MAX"};
 
-static const char *state_slab(CGen *g, const Ins *ins, const char *slot)
+const char *state_slab(CGen *g, const Ins *ins, const char *slot)
 {
 	const Param *p = ins->attr[0].g;
 	if (strcmp(slot, "param") == 0)
-		return arena_printf(g->a, "st->params + %lld", (long long)g->state_offset[p->index * 2]);
+		return arena_printf(g->a, "%s + %lld", g->slab[0], (long long)g->state_offset[p->index * 2]);
 	int64_t off = g->state_offset[p->index * 2 + 1];
-	if (off < 0 || (strcmp(slot, "grad") && strcmp(slot, "m") && strcmp(slot, "v"))) {
-		fail(g, ins, "the C target has no state slot '%s' for $%s", slot, p->name);
+	int k = strcmp(slot, "grad") == 0 ? 1 : strcmp(slot, "m") == 0 ? 2 : strcmp(slot, "v") == 0 ? 3 : 0;
+	if (off < 0 || k == 0) {
+		cgen_fail(g, ins, "the %s target has no state slot '%s' for $%s", g->target, slot, p->name);
 		return "NULL";
 	}
-	return arena_printf(g->a, "st->%s + %lld", slot, (long long)off);
+	return arena_printf(g->a, "%s + %lld", g->slab[k], (long long)off);
 }
 
 static void emit_ins(CGen *g, const Ins *ins)
@@ -173,7 +159,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 	for (int i = 0; i <= ins->nargs; i++) {
 		const Ins *t = i < ins->nargs ? ins->args[i] : ins;
 		if (t->type.dt == DT_I64) {
-			fail(g, ins, "the C target has no 64-bit integer tensors ('%s')", oi->name);
+			cgen_fail(g, ins, "the C target has no 64-bit integer tensors ('%s')", oi->name);
 			return;
 		}
 	}
@@ -202,7 +188,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 	case OP_scalar:
 		if (strcmp(ins->attr[0].s, "batch") && strcmp(ins->attr[0].s, "lr") && strcmp(ins->attr[0].s, "adamw_decay") &&
 		    strcmp(ins->attr[0].s, "adam_neg_step_size") && strcmp(ins->attr[0].s, "adam_bc2_sqrt"))
-			fail(g, ins, "the C target has no host scalar '%s'", ins->attr[0].s);
+			cgen_fail(g, ins, "the C target has no host scalar '%s'", ins->attr[0].s);
 		buf_printf(g->out, "\t%s[0] = st->s.%s;\n", v(g, ins), ins->attr[0].s);
 		return;
 	case OP_full:
@@ -212,7 +198,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 	case OP_randperm: {
 		const Type *t = &ins->type;
 		if (ins->attr[1].i != t->rank - 1) {
-			fail(g, ins, "the C target draws permutations along the last axis only");
+			cgen_fail(g, ins, "the C target draws permutations along the last axis only");
 			return;
 		}
 		Type rows = *t;
@@ -319,19 +305,17 @@ static void emit_ins(CGen *g, const Ins *ins)
 		     v(g, x), shape(g, x), ins->attr[0].nv, int_array(g, ins->attr[0].v, ins->attr[0].nv));
 		return;
 	}
-	fail(g, ins, "the C target cannot emit '%s'", oi->name);
+	cgen_fail(g, ins, "the C target cannot emit '%s'", oi->name);
 }
 
 /* ---------- functions ---------- */
-
-typedef enum FuncKind { FUNC_STEP, FUNC_UPDATE, FUNC_MODEL } FuncKind;
 
 /* A recipe's step: int NAME(RtState *st, int64_t B, const rt_real *images,
  * const int32_t *labels, rt_real *results), its scalar results in results[];
  * its update: int NAME(RtState *st);
  * a model's forward: int NAME(RtState *st, int64_t B, const rt_real *images,
  * rt_real *const *outs), its results copied to outs[]. */
-static void emit_func(CGen *g, const Func *f, FuncKind kind, int64_t batch)
+static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 {
 	bool is_step = kind != FUNC_UPDATE;
 	g->f = f;
@@ -356,18 +340,18 @@ static void emit_func(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 		if (ins->op != OP_arg)
 			continue;
 		if (!is_step || narg > 1) {
-			fail(g, ins, "the C target passes a step at most two arguments: the images and the labels");
+			cgen_fail(g, ins, "the C target passes a step at most two arguments: the images and the labels");
 			continue;
 		}
 		bool label = narg++ == 1;
 		if (label != (ins->type.dt == DT_I32))
-			fail(g, ins, "the C target expects f32 images and then i32 labels");
+			cgen_fail(g, ins, "the C target expects f32 images and then i32 labels");
 		buf_printf(g->out, "\t%s%s *%s = %s;\n", "const ", ctype(ins), v(g, ins), label ? "labels" : "images");
 	}
 	if (is_step && narg < 2)
 		buf_puts(g->out, "\t(void)labels;\n");
 	if (kind == FUNC_MODEL && narg != 1)
-		fail(g, NULL, "the C target runs models of one argument (the images); @%s takes %d", f->name, narg);
+		cgen_fail(g, NULL, "the C target runs models of one argument (the images); @%s takes %d", f->name, narg);
 	if (is_step && narg < 1)
 		buf_puts(g->out, "\t(void)images;\n");
 	for (int i = 0; i < f->body.n; i++)
@@ -390,7 +374,7 @@ static void emit_func(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 
 /* ---------- tables ---------- */
 
-static int64_t setting_int(const Recipe *r, const char *key)
+int64_t setting_int(const Recipe *r, const char *key)
 {
 	const RSetting *s = recipe_get(r, key);
 	return s && s->val.kind == RV_INT ? s->val.i : 0;
@@ -405,7 +389,7 @@ static double setting_num(const Recipe *r, const char *key, int item)
 	return v->kind == RV_INT ? (double)v->i : v->f;
 }
 
-static const char *setting_word(const Recipe *r, const char *key)
+const char *setting_word(const Recipe *r, const char *key)
 {
 	const RSetting *s = recipe_get(r, key);
 	return s && (s->val.kind == RV_IDENT || s->val.kind == RV_FUNC) ? s->val.s : "";
@@ -431,9 +415,6 @@ static void emit_params(CGen *g)
 	buf_puts(g->out, "};\n");
 }
 
-static int64_t setting_int(const Recipe *r, const char *key);
-static const char *setting_word(const Recipe *r, const char *key);
-
 static void emit_models(CGen *g)
 {
 	const Module *m = g->m;
@@ -446,7 +427,7 @@ static void emit_models(CGen *g)
 			if (strcmp(setting_word(m->recipes.p[k], "model"), f->name) == 0 &&
 			    setting_int(m->recipes.p[k], "micro_batch") > batch)
 				batch = setting_int(m->recipes.p[k], "micro_batch");
-		emit_func(g, f, FUNC_MODEL, batch);
+		g->emit_func(g, f, FUNC_MODEL, batch);
 		bool random = false;
 		for (int k = 0; k < f->body.n; k++)
 			random |= f->body.p[k]->op == OP_randperm;
@@ -503,17 +484,17 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	const Func *step = module_find_func(m, arena_printf(g->a, "%s.step", r->name));
 	const Func *update = module_find_func(m, arena_printf(g->a, "%s.update", r->name));
 	if (!step || !update) {
-		fail(g, NULL, "recipe '%s' has no @%s.step and @%s.update: run the optim pass first", r->name, r->name, r->name);
+		cgen_fail(g, NULL, "recipe '%s' has no @%s.step and @%s.update: run the optim pass first", r->name, r->name, r->name);
 		return;
 	}
 	const Func *loss = module_find_func(m, arena_printf(g->a, "%s.loss", r->name));
 	int64_t micro = setting_int(r, "micro_batch");
-	emit_func(g, step, FUNC_STEP, micro);
+	g->emit_func(g, step, FUNC_STEP, micro);
 	int64_t act = g->plan->size;
-	emit_func(g, update, FUNC_UPDATE, 1);
+	g->emit_func(g, update, FUNC_UPDATE, 1);
 	act = act > g->plan->size ? act : g->plan->size;
 	if (loss) { /* the evaluation: the loss and metrics alone */
-		emit_func(g, loss, FUNC_STEP, micro);
+		g->emit_func(g, loss, FUNC_STEP, micro);
 		act = act > g->plan->size ? act : g->plan->size;
 	}
 	/* What the trainer needs to know: results, trained parameters, the permutation. */
@@ -539,7 +520,8 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 			perm_len = ins->type.dim[ins->type.rank - 1];
 	}
 	if (!image || image->rank != 4) {
-		fail(g, NULL, "recipe '%s': the C target feeds images of shape [B, C, H, W] to the loss", r->name);
+		cgen_fail(g, NULL, "recipe '%s': the %s target feeds images of shape [B, C, H, W] to the loss", r->name,
+		          g->target);
 		return;
 	}
 	const RSetting *train = recipe_get(r, "train");
@@ -594,11 +576,39 @@ static void lay_out_state(CGen *g, int64_t *params_numel, int64_t *state_numel)
 	*state_numel = sn;
 }
 
+void cgen_tables(CGen *g, const char *source, const char *device)
+{
+	const Module *m = g->m;
+	Buf *out = g->out;
+	lay_out_state(g, &g->params_numel, &g->state_numel);
+	buf_puts(out, "\nstatic const RtConst consts[] = {\n");
+	for (int i = 0; i < m->consts.n; i++) {
+		const RVal *v = &m->consts.p[i].val;
+		buf_printf(out, "\t{%s, %.17g},\n", c_str(g, m->consts.p[i].key), v->kind == RV_INT ? (double)v->i : v->f);
+	}
+	if (m->consts.n == 0)
+		buf_puts(out, "\t{NULL, 0},\n");
+	buf_puts(out, "};\n");
+	emit_params(g);
+	emit_models(g);
+	Buf table = {0};
+	for (int i = 0; i < m->recipes.n; i++)
+		emit_recipe(g, m->recipes.p[i], &table);
+	buf_printf(out, "\nstatic const RtRecipeDesc recipes[] = {\n%s};\n", table.p ? table.p : "");
+	buf_free(&table);
+	buf_printf(out,
+	           "\nstatic const RtProgram program = {\n"
+	           "\t%s, \"%s\", consts, %d, params, (int)(sizeof params / sizeof *params), %lld, %lld,\n"
+	           "\tmodels, (int)(sizeof models / sizeof *models), recipes, (int)(sizeof recipes / sizeof *recipes), %s,\n"
+	           "};\n\nint main(int argc, char **argv)\n{\n\treturn rt_main(&program, argc, argv);\n}\n",
+	           c_str(g, source), MAEC_VERSION, m->consts.n, (long long)g->params_numel, (long long)g->state_numel,
+	           device);
+}
+
 bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, Arena *a, Diag *d)
 {
-	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = use_double ? 8 : 4};
-	int64_t params_numel, state_numel;
-	lay_out_state(&g, &params_numel, &state_numel);
+	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = use_double ? 8 : 4, .target = "C",
+	          .slab = {"st->params", "st->grad", "st->m", "st->v"}, .emit_func = emit_func_c};
 	buf_printf(out,
 	           "/* Generated by maec %s from %s. Do not edit: change the model and run maec again.\n"
 	           " *\n"
@@ -619,26 +629,6 @@ bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, A
 	           "\t\t}                                                                            \\\n"
 	           "\t} while (0)\n",
 	           MAEC_VERSION, source, g.float_bytes, use_double ? "double" : "float", use_double ? "double" : "float");
-	buf_puts(out, "\nstatic const RtConst consts[] = {\n");
-	for (int i = 0; i < m->consts.n; i++) {
-		const RVal *v = &m->consts.p[i].val;
-		buf_printf(out, "\t{%s, %.17g},\n", c_str(&g, m->consts.p[i].key), v->kind == RV_INT ? (double)v->i : v->f);
-	}
-	if (m->consts.n == 0)
-		buf_puts(out, "\t{NULL, 0},\n");
-	buf_puts(out, "};\n");
-	emit_params(&g);
-	emit_models(&g);
-	Buf table = {0};
-	for (int i = 0; i < m->recipes.n; i++)
-		emit_recipe(&g, m->recipes.p[i], &table);
-	buf_printf(out, "\nstatic const RtRecipeDesc recipes[] = {\n%s};\n", table.p ? table.p : "");
-	buf_free(&table);
-	buf_printf(out,
-	           "\nstatic const RtProgram program = {\n"
-	           "\t%s, \"%s\", consts, %d, params, (int)(sizeof params / sizeof *params), %lld, %lld,\n"
-	           "\tmodels, (int)(sizeof models / sizeof *models), recipes, (int)(sizeof recipes / sizeof *recipes),\n"
-	           "};\n\nint main(int argc, char **argv)\n{\n\treturn rt_main(&program, argc, argv);\n}\n",
-	           c_str(&g, source), MAEC_VERSION, m->consts.n, (long long)params_numel, (long long)state_numel);
+	cgen_tables(&g, source, "NULL");
 	return !g.failed;
 }

@@ -1,0 +1,50 @@
+/* cgen.h: what the C and CUDA targets share (codegen/ only; codegen.h is the public side).
+ *
+ * Both write one file: the parameter, model and recipe tables of runtime/trainer.h
+ * (c.c: cgen_tables), and each function's body, which is the target's own (emit_func).
+ */
+#ifndef MAEC_CGEN_H
+#define MAEC_CGEN_H
+
+#include "codegen.h"
+#include "passes.h"
+
+typedef enum FuncKind { FUNC_STEP, FUNC_UPDATE, FUNC_MODEL } FuncKind;
+
+typedef struct CGen CGen;
+struct CGen {
+	Buf *out;
+	const Module *m;
+	Arena *a;
+	Diag *d;
+	const char *target;    /* "C", "CUDA": for messages */
+	const char *slab[4];   /* C expressions of the parameter, gradient, m and v slabs */
+	int64_t *state_offset; /* per global parameter: elements in the parameter slab, then in each state slab (-1: none) */
+	int64_t params_numel, state_numel;
+	const MemPlan *plan;   /* of the function being emitted */
+	const Func *f;
+	int float_bytes;
+	bool failed;
+	/* Writes a function (its kind's signature, runtime/trainer.h) and sets plan. */
+	void (*emit_func)(CGen *g, const Func *f, FuncKind kind, int64_t batch);
+	void *target_state;
+};
+
+/* c.c */
+FMT(3, 4) void cgen_fail(CGen *g, const Ins *ins, const char *fmt, ...);
+const char *c_name(CGen *g, const char *name);  /* an identifier made of name */
+const char *c_str(CGen *g, const char *s);      /* a C string literal of s */
+/* A C array literal of n dimensions or attribute values (B, the batch, by its name), or
+ * NULL for none. */
+const char *int_array(CGen *g, const int64_t *v, int n);
+const char *numel(CGen *g, const Type *t);      /* elements, "B * N" when batched */
+const char *v(CGen *g, const Ins *x);           /* a value's C name, vN */
+/* The address of a parameter's slot ("param", "grad", "m", "v") in its slab. */
+const char *state_slab(CGen *g, const Ins *ins, const char *slot);
+int64_t setting_int(const Recipe *r, const char *key);
+const char *setting_word(const Recipe *r, const char *key);
+/* The constant, parameter, model and recipe tables, the program and main(); device is
+ * the C expression of the program's RtDevice pointer ("NULL" on the host). */
+void cgen_tables(CGen *g, const char *source, const char *device);
+
+#endif
