@@ -52,6 +52,59 @@ static bool run(const char *const *argv, bool verbose)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* nvcc, or the host C++ compiler for the emulation, on the generated .cu file, linked
+ * with the trainer library of CUDA trainers (runtime/CMakeLists.txt). */
+bool build_cuda_trainer(const char *cu_file, const char *exe, bool verbose, bool emulate)
+{
+	const char *rt = MAEC_RUNTIME_DIR;
+	const char *cxx = emulate ? getenv("CXX") : getenv("NVCC");
+	if (!cxx || !*cxx)
+		cxx = emulate ? "c++" : access("/usr/local/cuda/bin/nvcc", X_OK) == 0 ? "/usr/local/cuda/bin/nvcc" : "nvcc";
+	Arena *a = arena_new();
+	char *lib = arena_printf(a, "%s/libmaec_trainer_%s.a", MAEC_TRAINER_LIB_DIR, emulate ? "cudaemu" : "cuda");
+	if (access(lib, R_OK) != 0) {
+		fprintf(stderr, "maec: the trainer library '%s' is missing: build maec with the CUDA toolkit present\n", lib);
+		arena_free(a);
+		return false;
+	}
+	const char *argv[32];
+	int n = 0;
+	argv[n++] = cxx;
+	argv[n++] = "-std=c++17";
+	argv[n++] = "-O1";
+	argv[n++] = arena_printf(a, "-I%s", rt);
+	argv[n++] = "-x";
+	argv[n++] = emulate ? "c++" : "cu";
+	argv[n++] = cu_file;
+	if (emulate) {
+		argv[n++] = "-x";
+		argv[n++] = "none";
+	}
+	argv[n++] = lib;
+	if (emulate) {
+		if (*MAEC_BLAS_DIR) {
+			argv[n++] = arena_printf(a, "-L%s", MAEC_BLAS_DIR);
+			argv[n++] = arena_printf(a, "-Wl,-rpath,%s", MAEC_BLAS_DIR);
+		}
+		argv[n++] = "-lopenblas";
+		argv[n++] = "-ldl";
+	} else {
+		argv[n++] = "-lcublas";
+		argv[n++] = "-lnvrtc";
+	}
+	argv[n++] = "-lz";
+	argv[n++] = "-lm";
+	argv[n++] = "-lpthread";
+	argv[n++] = "-o";
+	argv[n++] = exe;
+	argv[n] = NULL;
+	bool ok = run(argv, verbose);
+	if (!ok)
+		fprintf(stderr, "maec: '%s' failed building '%s' from '%s'\n", cxx, exe, cu_file);
+	arena_free(a);
+	return ok;
+}
+
 bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use_double)
 {
 	const char *rt = getenv("MAEC_RUNTIME");

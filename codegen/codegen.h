@@ -9,9 +9,16 @@
  * the target cannot emit. */
 bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, Arena *a, Diag *d);
 
+/* cuda.c: the CUDA trainer (C++ host code for nvcc, its kernels compiled at start by
+ * NVRTC, cuBLAS), linked with runtime/ (gpu.h); float only. */
+bool codegen_cuda(Buf *out, const Module *m, const char *source, Arena *a, Diag *d);
+
 /* build.c: compiles a generated C trainer with the system C compiler and the runtime's
  * sources into the executable `exe`, its tensors in float or (use_double, for gradient
  * checks) double. Returns false (after printing why) on failure. */
 bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use_double);
+/* Builds a generated CUDA trainer with nvcc ($NVCC), or for the host emulation
+ * (runtime/gpu_emu.c) with the host C++ compiler ($CXX). */
+bool build_cuda_trainer(const char *cu_file, const char *exe, bool verbose, bool emulate);
 
 #endif

@@ -29,6 +29,7 @@ typedef struct Options {
 	int ndefines;
 	bool verbose;
 	bool use_double; /* --real=double */
+	const char *target; /* --target: "c" (default), "cuda", "cuda-emu" */
 	bool report_memory; /* --report=memory */
 } Options;
 
@@ -213,19 +214,23 @@ static void print_stats(const Compilation *c)
 	printf("\nfront end to verified IR %.2f ms; total %.2f ms\n", front, total);
 }
 
-/* -o: the C trainer, and the executable when the name has no .c. */
+/* -o: the trainer's source (NAME.c, NAME.cu), and the executable when the name has
+ * neither suffix. */
 static bool write_trainer(Compilation *c)
 {
-	const char *out = c->opt.output;
-	bool build = !has_suffix(out, ".c");
-	const char *c_file = build ? arena_printf(c->arena, "%s.c", out) : out;
+	const char *out = c->opt.output, *target = c->opt.target;
+	bool cuda = strncmp(target, "cuda", 4) == 0;
+	bool build = !has_suffix(out, ".c") && !has_suffix(out, ".cu");
+	const char *file = build ? arena_printf(c->arena, "%s.%s", out, cuda ? "cu" : "c") : out;
 	Buf b = {0};
-	bool ok = codegen_c(&b, c->module, c->opt.input, c->opt.use_double, c->arena, &c->diag);
+	bool ok = cuda ? codegen_cuda(&b, c->module, c->opt.input, c->arena, &c->diag)
+	               : codegen_c(&b, c->module, c->opt.input, c->opt.use_double, c->arena, &c->diag);
 	if (ok)
-		ok = write_text(c_file, b.p, b.n);
+		ok = write_text(file, b.p, b.n);
 	buf_free(&b);
 	if (ok && build)
-		ok = build_c_trainer(c_file, out, c->opt.verbose, c->opt.use_double);
+		ok = cuda ? build_cuda_trainer(file, out, c->opt.verbose, strcmp(target, "cuda-emu") == 0)
+		          : build_c_trainer(file, out, c->opt.verbose, c->opt.use_double);
 	return ok;
 }
 
@@ -287,9 +292,13 @@ static void usage(FILE *f)
 	        "  --dot=FILE           write the final IR as a Graphviz graph (- for stdout)\n"
 	        "  --verify             only check the input; print nothing on success\n"
 	        "  -o NAME.c            write the C trainer (OpenMP + CBLAS) of the recipes\n"
-	        "  -o NAME              write NAME.c and build the trainer NAME with the C compiler ($CC, cc)\n"
+	        "  -o NAME.cu           write the CUDA trainer (NVRTC kernels, cuBLAS, CUDA graphs)\n"
+	        "  -o NAME              write NAME.c (or NAME.cu) and build the trainer NAME\n"
+	        "  --target=T           c (default: cc, OpenMP, OpenBLAS), cuda (nvcc; runs on an NVIDIA GPU) or\n"
+	        "                       cuda-emu (the CUDA trainer built with c++, its kernels run on the host:\n"
+	        "                       for tests without a GPU)\n"
 	        "  --real=float|double  the C trainer's floating-point type (double: for gradient checks)\n"
-	        "  -v                   show the C compiler's command line\n"
+	        "  -v                   show the compiler's command line\n"
 	        "  -D NAME=VALUE        replace the file's top-level constant NAME (an int or a number)\n"
 	        "  --help               this text\n"
 	        "  --version            maec's version\n"
@@ -394,10 +403,18 @@ static int parse_args(int argc, char **argv, Options *o)
 				return 2;
 			}
 			o->output = argv[++i];
-			if (has_suffix(o->output, ".cu") || has_suffix(o->output, ".ir")) {
-				fprintf(stderr, "maec: -o %s: the targets are C (NAME.c) and a built C trainer (NAME)\n", o->output);
+			if (has_suffix(o->output, ".ir")) {
+				fprintf(stderr, "maec: -o %s: the outputs are a trainer's source (NAME.c, NAME.cu) or the trainer "
+				                "(NAME); for IR use --dump-ir\n",
+				        o->output);
 				return 2;
 			}
+		} else if ((v = opt_value(argc, argv, &i, "--target"))) {
+			if (strcmp(v, "c") && strcmp(v, "cuda") && strcmp(v, "cuda-emu")) {
+				fprintf(stderr, "maec: unknown target '%s': c, cuda or cuda-emu\n", v);
+				return 2;
+			}
+			o->target = v;
 		} else if ((v = opt_value(argc, argv, &i, "--dump-after"))) {
 			if (!valid_stage(v)) {
 				fprintf(stderr, "maec: unknown stage '%s' for --dump-after (see --help)\n", v);
@@ -420,6 +437,19 @@ static int parse_args(int argc, char **argv, Options *o)
 	}
 	if (!o->input) {
 		usage(stderr);
+		return 2;
+	}
+	/* the target: --target, else what -o's suffix says */
+	if (!o->target)
+		o->target = o->output && has_suffix(o->output, ".cu") ? "cuda" : "c";
+	bool cuda = strncmp(o->target, "cuda", 4) == 0;
+	if (o->output && (cuda ? has_suffix(o->output, ".c") : has_suffix(o->output, ".cu"))) {
+		fprintf(stderr, "maec: -o %s does not name a %s trainer (NAME%s or NAME)\n", o->output, cuda ? "CUDA" : "C",
+		        cuda ? ".cu" : ".c");
+		return 2;
+	}
+	if (cuda && o->use_double) {
+		fprintf(stderr, "maec: --real=double is for the C target; the CUDA target computes in float (--precision)\n");
 		return 2;
 	}
 	return 0;

@@ -14,6 +14,10 @@
 #include "cpu.h"
 #include "maec_rt.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef rt_real real;
 typedef struct RtState RtState;
 typedef struct RtProgram RtProgram;
@@ -135,5 +139,9 @@ struct RtProgram {
 
 /* trainer.c */
 int rt_main(const RtProgram *prog, int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,1148 @@
+/* cuda.c: the CUDA target. One readable C++ file per module, built with nvcc (or, for
+ * tests without a GPU, with the host C++ compiler against runtime/gpu_emu.c): the tables
+ * of runtime/trainer.h (shared with the C target, c.c), each function as the device work
+ * it launches, and the source of its kernels, which the trainer compiles at start through
+ * NVRTC (runtime/gpu.h says how they are called).
+ *
+ * Requires: a verified module after the optim pass; float tensors (no --real=double) and
+ * i32 index tensors.
+ *
+ * Each IR instruction becomes one kernel launch (elementwise, reduction, data movement),
+ * one or more cuBLAS GEMMs (matmul, matmul_reduce), a device copy (store, reshape) or host
+ * work done before the launches (arg, randperm, scalar). Kernels are specialised to their
+ * instruction's static shapes, constants baked in, with the batch B as the one run-time
+ * size; instructions that give the same kernel text share one kernel, named after its op
+ * and carrying the DSL line of its first use. Every launch passes its site, so a kernel
+ * that finds bad data names the op and DSL line of the instruction.
+ *
+ * Numerics follow runtime/cpu.c: the same formulas, sums of reductions, softmax,
+ * layernorm and cross-entropy in double. One thread computes one output element (or one
+ * line of a softmax or layernorm); long reductions run in two kernels over fixed chunks,
+ * so every result is deterministic.
+ */
+#include <string.h>
+
+#include "cgen.h"
+
+enum {
+	MAX_OPERANDS = 8,   /* RT_GPU_MAX_OPERANDS of runtime/gpu.h: the output and 7 inputs */
+	BLOCK_CHUNK = 4096, /* reduced elements per partial sum in two-stage reductions */
+	TWO_STAGE_MIN = 16384,
+};
+
+/* The top of the kernel source: what every kernel uses, and the host emulation's
+ * stand-ins for CUDA's built-ins (runtime/gpu_emu.c compiles the source as C++). */
+static const char MAEC_CUDA_PRELUDE[] =
+	"/* maec kernels: extern \"C\" __global__ void NAME(i64 B, RtPtrs p, int site) (runtime/gpu.h). */\n"
+	"#ifdef __CUDACC__\n"
+	"#define MAEC_KERNEL extern \"C\" __global__ void\n"
+	"#define MAEC_DEV static __device__ __forceinline__\n"
+	"#define MAEC_GLOBAL __device__\n"
+	"#else /* the host emulation: a kernel's threads run one after another */\n"
+	"#include <math.h>\n"
+	"#include <string.h>\n"
+	"#define MAEC_KERNEL extern \"C\" void\n"
+	"#define MAEC_DEV static inline\n"
+	"#define MAEC_GLOBAL\n"
+	"struct maec_dim3 {\n\tunsigned x, y, z;\n};\n"
+	"extern \"C\" {\nmaec_dim3 threadIdx, blockIdx, blockDim, gridDim;\n}\n"
+	"MAEC_DEV int atomicCAS(int *p, int cmp, int v)\n{\n\tconst int o = *p;\n\tif (o == cmp)\n\t\t*p = v;\n\treturn o;\n}\n"
+	"MAEC_DEV float atomicAdd(float *p, float v)\n{\n\tconst float o = *p;\n\t*p = o + v;\n\treturn o;\n}\n"
+	"MAEC_DEV float __int_as_float(int i)\n{\n\tfloat f;\n\tmemcpy(&f, &i, 4);\n\treturn f;\n}\n"
+	"#endif\n"
+	"typedef long long i64;\n"
+	"struct RtPtrs {\n\tvoid *p[8];\n};\n"
+	"extern \"C\" {\nMAEC_GLOBAL int maec_error; /* 1 + the site of the first bad index */\n}\n"
+	"#define MAEC_LOOP(i, n) for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)gridDim.x * blockDim.x)\n"
+	"MAEC_DEV void maec_fail(int site)\n{\n\tatomicCAS(&maec_error, 0, site + 1);\n}\n"
+	"MAEC_DEV float maec_inf(void)\n{\n\treturn __int_as_float(0x7f800000);\n}\n"
+	"MAEC_DEV float maec_nan(void)\n{\n\treturn __int_as_float(0x7fc00000);\n}\n"
+	"/* the exact gelu, in PyTorch's order, and its derivative times dy (runtime/cpu.c) */\n"
+	"MAEC_DEV float maec_gelu(float x)\n{\n\treturn x * 0.5f * (1.0f + erff(x * 0.70710678118654752440f));\n}\n"
+	"MAEC_DEV float maec_gelu_grad(float x, float dy)\n{\n"
+	"\tconst float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752440f));\n"
+	"\tconst float pdf = 0.39894228040143267794f * expf(x * x * -0.5f);\n"
+	"\treturn dy * (cdf + x * pdf);\n}\n"
+	"/* real -> i32 truncates; NaN and out-of-range give INT32_MIN (x86, so PyTorch on x86) */\n"
+	"MAEC_DEV int maec_f32_to_i32(float x)\n{\n\tconst double v = (double)x;\n"
+	"\treturn v > -2147483649.0 && v < 2147483648.0 ? (int)v : (-2147483647 - 1);\n}\n"
+	"MAEC_DEV int maec_div_i32(int x, int y)\n{\n"
+	"\treturn y == 0 ? 0 : y == -1 ? (int)(0u - (unsigned)x) : x / y;\n}\n"
+	"MAEC_DEV int maec_pow_i32(int x, int e)\n{\n"
+	"\tif (e < 0)\n\t\treturn x == 1 ? 1 : x == -1 ? (e % 2 ? -1 : 1) : 0;\n"
+	"\tunsigned r = 1, b = (unsigned)x;\n"
+	"\tfor (unsigned k = (unsigned)e; k; k >>= 1) {\n\t\tif (k & 1)\n\t\t\tr *= b;\n\t\tb *= b;\n\t}\n"
+	"\treturn (int)r;\n}\n";
+
+typedef struct KernelSet {
+	Buf src;           /* every kernel's text */
+	const char **names;
+	const char **texts; /* each kernel's text with @NAME@ for its name, for sharing */
+	uint64_t *hashes;
+	int n, cap;
+	Buf sites;         /* the site table's initialisers */
+	int nsites;
+	int64_t scratch_bytes, act_bytes, io_bytes;
+	int ngraphs;
+	int64_t batch;     /* the batch the function being emitted is planned for */
+	/* Per value id of the function: its place in the io slab (-1: none). The values the
+	 * host writes before the launches (arguments, permutations, scalars) live there, not
+	 * in the activation slab, whose plan may give their bytes to values made earlier. */
+	int64_t *io_off;
+} KernelSet;
+
+static KernelSet *ks(CGen *g)
+{
+	return g->target_state;
+}
+
+/* ---------- shapes as C expressions ---------- */
+
+/* A dimension: its number, or B. */
+static const char *dim(CGen *g, int64_t d)
+{
+	return d == DIM_B ? "B" : arena_printf(g->a, "%lld", (long long)d);
+}
+
+/* The product of dims[lo, hi) as an expression ("1" when empty). */
+static const char *prod(CGen *g, const int64_t *d, int lo, int hi)
+{
+	int64_t c = 1;
+	bool b = false;
+	for (int i = lo; i < hi; i++) {
+		if (d[i] == DIM_B)
+			b = true;
+		else
+			c *= d[i];
+	}
+	if (!b)
+		return arena_printf(g->a, "%lld", (long long)c);
+	return c == 1 ? "B" : arena_printf(g->a, "(B * %lld)", (long long)c);
+}
+
+static int64_t prod_at(const int64_t *d, int lo, int hi, int64_t batch)
+{
+	int64_t p = 1;
+	for (int i = lo; i < hi; i++)
+		p *= d[i] == DIM_B ? batch : d[i];
+	return p;
+}
+
+static const char *ktype(const Ins *x)
+{
+	return x->type.dt == DT_I32 ? "int" : "float";
+}
+
+/* ---------- kernels ---------- */
+
+/* Adds a kernel whose text names itself @NAME@, or finds the one with the same text;
+ * returns its index. */
+static int kernel(CGen *g, const Ins *ins, const char *base, const char *text)
+{
+	KernelSet *k = ks(g);
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *s = text; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	for (int i = 0; i < k->n; i++)
+		if (k->hashes[i] == h && strcmp(k->texts[i], text) == 0)
+			return i;
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 64;
+		k->names = arena_grow(g->a, k->names, sizeof *k->names * (size_t)k->n, sizeof *k->names * (size_t)k->cap);
+		k->texts = arena_grow(g->a, k->texts, sizeof *k->texts * (size_t)k->n, sizeof *k->texts * (size_t)k->cap);
+		k->hashes = arena_grow(g->a, k->hashes, sizeof *k->hashes * (size_t)k->n, sizeof *k->hashes * (size_t)k->cap);
+	}
+	const char *name = arena_printf(g->a, "%s_%d", base, k->n);
+	k->names[k->n] = name;
+	k->texts[k->n] = arena_strdup(g->a, text);
+	k->hashes[k->n] = h;
+	buf_printf(&k->src, "\n/* %s", op_info(ins->op)->name);
+	if (ins->loc.file)
+		buf_printf(&k->src, ", first from %s:%d:%d", ins->loc.file, ins->loc.line, ins->loc.col);
+	buf_puts(&k->src, " */\n");
+	for (const char *s = text; *s; s++) {
+		if (strncmp(s, "@NAME@", 6) == 0) {
+			buf_puts(&k->src, name);
+			s += 5;
+		} else {
+			buf_putc(&k->src, *s);
+		}
+	}
+	return k->n++;
+}
+
+/* A site: the instruction's op and DSL location, for messages. */
+static int site(CGen *g, const Ins *ins)
+{
+	KernelSet *k = ks(g);
+	const char *where = ins->loc.file ? arena_printf(g->a, "%s %s:%d:%d", op_info(ins->op)->name, ins->loc.file,
+	                                                 ins->loc.line, ins->loc.col)
+	                                  : op_info(ins->op)->name;
+	buf_printf(&k->sites, "\t%s,\n", c_str(g, where));
+	return k->nsites++;
+}
+
+/* Host code: a launch of kernel ki over `threads` threads with the values' addresses. */
+static void launch(CGen *g, const Ins *ins, int ki, const char *threads, int nptr, const char *const *ptrs)
+{
+	KernelSet *k = ks(g);
+	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
+	for (int i = 0; i < nptr; i++)
+		buf_printf(g->out, "%s(void *)%s", i ? ", " : "", ptrs[i]);
+	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %s, B, &p_, %d));\n\t}\n", k->names[ki], threads,
+	           site(g, ins));
+}
+
+/* The common start of a kernel: its signature and typed operands; out is p.p[0]. */
+static void kbegin(Buf *b, const char *out_type, int nin, const char *const *in_types)
+{
+	buf_printf(b, "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n");
+	if (out_type)
+		buf_printf(b, "\t%s *out = (%s *)p.p[0];\n", out_type, out_type);
+	for (int i = 0; i < nin; i++)
+		buf_printf(b, "\tconst %s *x%d = (const %s *)p.p[%d];\n", in_types[i], i, in_types[i], i + 1);
+}
+
+/* Code that splits the flat index `var` into coordinates c0.. of dims[0, rank) (row-major),
+ * only those in need[]. */
+static void coords(CGen *g, Buf *b, const char *var, const int64_t *d, int rank, const bool *need)
+{
+	int last = -1;
+	for (int i = 0; i < rank; i++)
+		if (need[i])
+			last = i;
+	if (last < 0)
+		return;
+	buf_printf(b, "\t\ti64 r_ = %s;\n", var);
+	int first = 0;
+	while (first < rank && !need[first])
+		first++;
+	for (int i = rank - 1; i >= first; i--) {
+		if (i == first) {
+			buf_printf(b, "\t\tconst i64 c%d = r_%s;\n", i, first > 0 ? arena_printf(g->a, " %% %s", dim(g, d[i])) : "");
+			break;
+		}
+		if (need[i])
+			buf_printf(b, "\t\tconst i64 c%d = r_ %% %s;\n", i, dim(g, d[i]));
+		buf_printf(b, "\t\tr_ /= %s;\n", dim(g, d[i]));
+	}
+}
+
+/* The offset expression sum of c_i * stride_i for the coordinates whose stride is not
+ * zero; strides are expressions ("0" for a broadcast axis). */
+static const char *offset(CGen *g, int rank, const char *const *stride)
+{
+	Buf b = {0};
+	for (int i = 0; i < rank; i++) {
+		if (strcmp(stride[i], "0") == 0)
+			continue;
+		if (b.n)
+			buf_puts(&b, " + ");
+		if (strcmp(stride[i], "1") == 0)
+			buf_printf(&b, "c%d", i);
+		else
+			buf_printf(&b, "c%d * %s", i, stride[i]);
+	}
+	const char *s = arena_strdup(g->a, b.n ? b.p : "0");
+	buf_free(&b);
+	return s;
+}
+
+/* Row-major strides of dims as expressions. */
+static void strides(CGen *g, const int64_t *d, int rank, const char **out)
+{
+	for (int i = 0; i < rank; i++)
+		out[i] = prod(g, d, i + 1, rank);
+}
+
+/* ---------- elementwise ---------- */
+
+static const char *unary_expr(CGen *g, int op, bool i32)
+{
+	if (i32)
+		switch (op) {
+		case OP_neg: return "(int)(0u - (unsigned)a)";
+		case OP_relu: return "a > 0 ? a : 0";
+		case OP_abs: return "a < 0 ? (int)(0u - (unsigned)a) : a";
+		default: return NULL;
+		}
+	(void)g;
+	switch (op) {
+	case OP_neg: return "-a";
+	case OP_exp: return "expf(a)";
+	case OP_log: return "logf(a)";
+	case OP_sqrt: return "sqrtf(a)";
+	case OP_rsqrt: return "1.0f / sqrtf(a)";
+	case OP_tanh: return "tanhf(a)";
+	case OP_sigmoid: return "1.0f / (1.0f + expf(-a))";
+	case OP_relu: return "a > 0.0f || a != a ? a : 0.0f";
+	case OP_gelu: return "maec_gelu(a)";
+	case OP_abs: return "fabsf(a)";
+	default: return NULL;
+	}
+}
+
+static const char *binary_expr(int op, bool i32)
+{
+	if (i32)
+		switch (op) {
+		case OP_add: return "(int)((unsigned)a + (unsigned)b)";
+		case OP_sub: return "(int)((unsigned)a - (unsigned)b)";
+		case OP_mul: return "(int)((unsigned)a * (unsigned)b)";
+		case OP_div: return "maec_div_i32(a, b)";
+		case OP_pow: return "maec_pow_i32(a, b)";
+		case OP_maximum: return "a > b ? a : b";
+		case OP_minimum: return "a < b ? a : b";
+		case OP_eq: return "a == b ? 1.0f : 0.0f";
+		case OP_lt: return "a < b ? 1.0f : 0.0f";
+		default: return NULL;
+		}
+	switch (op) {
+	case OP_add: return "a + b";
+	case OP_sub: return "a - b";
+	case OP_mul: return "a * b";
+	case OP_div: return "a / b";
+	case OP_pow: return "powf(a, b)";
+	case OP_maximum: return "a != a ? a : b != b ? b : a > b ? a : b";
+	case OP_minimum: return "a != a ? a : b != b ? b : a < b ? a : b";
+	case OP_eq: return "a == b ? 1.0f : 0.0f";
+	case OP_lt: return "a < b ? 1.0f : 0.0f";
+	default: return NULL;
+	}
+}
+
+/* The output's dims and, per operand, whether each output axis is broadcast in it,
+ * merged: axes of size 1 dropped, neighbours with the same broadcast pattern joined. */
+typedef struct Bc {
+	int rank, nops;
+	int64_t dim[IR_MAX_RANK];
+	bool bcast[4][IR_MAX_RANK];
+	bool batched[IR_MAX_RANK]; /* the merged axis holds B */
+} Bc;
+
+static void bc_init(Bc *bc, const Type *out, int nops, const Type *const *ops)
+{
+	*bc = (Bc){.nops = nops};
+	for (int i = 0; i < out->rank; i++) {
+		int64_t d = out->dim[i];
+		if (d == 1)
+			continue;
+		bool bb[4];
+		for (int k = 0; k < nops; k++) {
+			int j = i - (out->rank - ops[k]->rank);
+			bb[k] = j < 0 || ops[k]->dim[j] == 1;
+		}
+		bool same = bc->rank > 0 && !bc->batched[bc->rank - 1] && d != DIM_B;
+		for (int k = 0; k < nops && same; k++)
+			same = bc->bcast[k][bc->rank - 1] == bb[k];
+		if (same) {
+			bc->dim[bc->rank - 1] *= d;
+			continue;
+		}
+		bc->dim[bc->rank] = d;
+		bc->batched[bc->rank] = d == DIM_B;
+		for (int k = 0; k < nops; k++)
+			bc->bcast[k][bc->rank] = bb[k];
+		bc->rank++;
+	}
+}
+
+/* The index of operand k for output coordinates c0.. of bc (or "i" when it has none
+ * broadcast). */
+static const char *bc_index(CGen *g, const Bc *bc, int k)
+{
+	bool any = false;
+	for (int i = 0; i < bc->rank; i++)
+		any |= bc->bcast[k][i];
+	if (!any)
+		return "i";
+	const char *st[IR_MAX_RANK];
+	int64_t d[IR_MAX_RANK];
+	for (int i = 0; i < bc->rank; i++)
+		d[i] = bc->bcast[k][i] ? 1 : bc->dim[i];
+	strides(g, d, bc->rank, st);
+	for (int i = 0; i < bc->rank; i++)
+		if (bc->bcast[k][i])
+			st[i] = "0";
+	return offset(g, bc->rank, st);
+}
+
+/* out[i] = expr(a, b, ...) over the output, operands broadcast. */
+static void elementwise(CGen *g, const Ins *ins, const char *expr)
+{
+	const Type *ops[4];
+	const char *types[4], *ptrs[5] = {v(g, ins)};
+	for (int k = 0; k < ins->nargs; k++) {
+		ops[k] = &ins->args[k]->type;
+		types[k] = ktype(ins->args[k]);
+		ptrs[k + 1] = v(g, ins->args[k]);
+	}
+	Bc bc;
+	bc_init(&bc, &ins->type, ins->nargs, ops);
+	bool need[IR_MAX_RANK] = {0};
+	for (int k = 0; k < ins->nargs; k++) {
+		bool any = false;
+		for (int i = 0; i < bc.rank; i++)
+			any |= bc.bcast[k][i];
+		for (int i = 0; i < bc.rank && any; i++)
+			need[i] |= !bc.bcast[k][i];
+	}
+	Buf b = {0};
+	kbegin(&b, ktype(ins), ins->nargs, types);
+	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, bc.dim, 0, bc.rank));
+	coords(g, &b, "i", bc.dim, bc.rank, need);
+	static const char names[] = "abcd";
+	for (int k = 0; k < ins->nargs; k++)
+		buf_printf(&b, "\t\tconst %s %c = x%d[%s];\n", types[k], names[k], k, bc_index(g, &bc, k));
+	buf_printf(&b, "\t\tout[i] = %s;\n\t}\n}\n", expr);
+	int ki = kernel(g, ins, op_info(ins->op)->name, b.p);
+	buf_free(&b);
+	launch(g, ins, ki, numel(g, &ins->type), ins->nargs + 1, ptrs);
+}
+
+static void fill(CGen *g, const Ins *ins, const char *value)
+{
+	Buf b = {0};
+	kbegin(&b, ktype(ins), 0, NULL);
+	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) out[i] = %s;\n}\n", prod(g, ins->type.dim, 0, ins->type.rank),
+	           value);
+	int ki = kernel(g, ins, "fill", b.p);
+	buf_free(&b);
+	const char *ptrs[] = {v(g, ins)};
+	launch(g, ins, ki, numel(g, &ins->type), 1, ptrs);
+}
+
+/* ---------- data movement ---------- */
+
+/* out[i] = x[index(c)] over the output's coordinates, for transpose and expand: `st`
+ * holds x's stride for each output axis ("0": broadcast). */
+static void gather_copy(CGen *g, const Ins *ins, const char *base, const char *const *st)
+{
+	const Type *t = &ins->type;
+	bool need[IR_MAX_RANK];
+	for (int i = 0; i < t->rank; i++)
+		need[i] = strcmp(st[i], "0") != 0;
+	const char *ty = ktype(ins);
+	Buf b = {0};
+	kbegin(&b, ty, 1, &ty);
+	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, t->dim, 0, t->rank));
+	coords(g, &b, "i", t->dim, t->rank, need);
+	buf_printf(&b, "\t\tout[i] = x0[%s];\n\t}\n}\n", offset(g, t->rank, st));
+	int ki = kernel(g, ins, base, b.p);
+	buf_free(&b);
+	const char *ptrs[] = {v(g, ins), v(g, ins->args[0])};
+	launch(g, ins, ki, numel(g, t), 2, ptrs);
+}
+
+static void transpose(CGen *g, const Ins *ins)
+{
+	const Type *x = &ins->args[0]->type;
+	const char *xs[IR_MAX_RANK], *st[IR_MAX_RANK];
+	strides(g, x->dim, x->rank, xs);
+	for (int i = 0; i < x->rank; i++)
+		st[i] = x->dim[ins->attr[0].v[i]] == 1 ? "0" : xs[ins->attr[0].v[i]];
+	gather_copy(g, ins, "transpose", st);
+}
+
+static void expand(CGen *g, const Ins *ins)
+{
+	const Type *x = &ins->args[0]->type, *t = &ins->type;
+	const char *xs[IR_MAX_RANK], *st[IR_MAX_RANK];
+	strides(g, x->dim, x->rank, xs);
+	for (int i = 0; i < t->rank; i++) {
+		int j = i - (t->rank - x->rank);
+		st[i] = j < 0 || x->dim[j] == 1 ? "0" : xs[j];
+	}
+	gather_copy(g, ins, "expand", st);
+}
+
+/* slice and concat: the tensors as [outer, A, inner] around the axis. */
+static void slice(CGen *g, const Ins *ins)
+{
+	const Type *x = &ins->args[0]->type, *t = &ins->type;
+	int axis = (int)ins->attr[0].i;
+	const char *ty = ktype(ins);
+	Buf b = {0};
+	kbegin(&b, ty, 1, &ty);
+	buf_printf(&b,
+	           "\tconst i64 n = %s, inner = %s, len = %lld;\n\tMAEC_LOOP(i, n) {\n"
+	           "\t\tconst i64 j = i %% inner, a = i / inner %% len, o = i / inner / len;\n"
+	           "\t\tout[i] = x0[(o * %lld + a + %lld) * inner + j];\n\t}\n}\n",
+	           prod(g, t->dim, 0, t->rank), prod(g, t->dim, axis + 1, t->rank), (long long)t->dim[axis],
+	           (long long)x->dim[axis], (long long)ins->attr[1].i);
+	int ki = kernel(g, ins, "slice", b.p);
+	buf_free(&b);
+	const char *ptrs[] = {v(g, ins), v(g, ins->args[0])};
+	launch(g, ins, ki, numel(g, t), 2, ptrs);
+}
+
+static void concat(CGen *g, const Ins *ins)
+{
+	const Type *t = &ins->type;
+	int axis = (int)ins->attr[0].i;
+	if (ins->nargs > MAX_OPERANDS - 1) {
+		cgen_fail(g, ins, "the CUDA target joins at most %d tensors in one concat", MAX_OPERANDS - 1);
+		return;
+	}
+	const char *ty = ktype(ins), *types[MAX_OPERANDS], *ptrs[MAX_OPERANDS] = {v(g, ins)};
+	for (int k = 0; k < ins->nargs; k++) {
+		types[k] = ty;
+		ptrs[k + 1] = v(g, ins->args[k]);
+	}
+	Buf b = {0};
+	kbegin(&b, ty, ins->nargs, types);
+	buf_printf(&b,
+	           "\tconst i64 n = %s, inner = %s, len = %lld;\n\tMAEC_LOOP(i, n) {\n"
+	           "\t\tconst i64 j = i %% inner, a = i / inner %% len, o = i / inner / len;\n",
+	           prod(g, t->dim, 0, t->rank), prod(g, t->dim, axis + 1, t->rank), (long long)t->dim[axis]);
+	int64_t at = 0;
+	for (int k = 0; k < ins->nargs; k++) {
+		int64_t l = ins->args[k]->type.dim[axis];
+		buf_printf(&b, "\t\t%sif (a < %lld)\n\t\t\tout[i] = x%d[(o * %lld + a - %lld) * inner + j];\n", k ? "else " : "",
+		           (long long)(at + l), k, (long long)l, (long long)at);
+		at += l;
+	}
+	buf_puts(&b, "\t}\n}\n");
+	int ki = kernel(g, ins, "concat", b.p);
+	buf_free(&b);
+	launch(g, ins, ki, numel(g, t), ins->nargs + 1, ptrs);
+}
+
+/* gather: out has idx's dims, then x's from idx's rank on; the index replaces the
+ * coordinate at `axis`. scatter_add is its adjoint, into a zeroed output. */
+static void gather_like(CGen *g, const Ins *ins, bool scatter)
+{
+	const Ins *x = ins->args[0], *idx = ins->args[1];
+	int axis = (int)ins->attr[0].i, ri = idx->type.rank;
+	/* gather: iterate over out (= idx dims ++ x dims[ri..]); scatter: over dy (x here). */
+	const Type *it = scatter ? &x->type : &ins->type;
+	const Type *big = scatter ? &ins->type : &x->type; /* the tensor the index points into */
+	const char *is[IR_MAX_RANK], *bs[IR_MAX_RANK], *ist[IR_MAX_RANK], *bst[IR_MAX_RANK];
+	strides(g, idx->type.dim, ri, is);
+	strides(g, big->dim, big->rank, bs);
+	bool need[IR_MAX_RANK];
+	for (int i = 0; i < it->rank; i++) {
+		ist[i] = i < ri ? is[i] : "0";
+		bst[i] = i == axis ? "0" : bs[i];
+		need[i] = true;
+	}
+	const char *types[] = {ktype(x), "int"};
+	Buf b = {0};
+	kbegin(&b, scatter ? "float" : ktype(ins), 2, types);
+	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, it->dim, 0, it->rank));
+	coords(g, &b, "i", it->dim, it->rank, need);
+	buf_printf(&b,
+	           "\t\tconst int ix = x1[%s];\n"
+	           "\t\tif (ix < 0 || ix >= %lld) {\n\t\t\tmaec_fail(site);\n\t\t\tcontinue;\n\t\t}\n"
+	           "\t\tconst i64 at = %s + (i64)ix * %s;\n",
+	           offset(g, ri, ist), (long long)big->dim[axis], offset(g, it->rank, bst), bs[axis]);
+	buf_puts(&b, scatter ? "\t\tatomicAdd(&out[at], x0[i]);\n\t}\n}\n" : "\t\tout[i] = x0[at];\n\t}\n}\n");
+	int ki = kernel(g, ins, scatter ? "scatter_add" : "gather", b.p);
+	buf_free(&b);
+	const char *ptrs[] = {v(g, ins), v(g, x), v(g, idx)};
+	launch(g, ins, ki, numel(g, it), 3, ptrs);
+}
+
+/* ---------- reductions ---------- */
+
+/* The input split into groups of adjacent axes, kept or reduced, without size-1 axes. */
+typedef struct Groups {
+	int n;
+	int64_t dim[IR_MAX_RANK];
+	bool red[IR_MAX_RANK];
+} Groups;
+
+static void groups(Groups *gr, const Type *x, const Attr *axes)
+{
+	bool red[IR_MAX_RANK] = {0};
+	for (int k = 0; k < axes->nv; k++)
+		red[axes->v[k]] = true;
+	if (axes->nv == 0)
+		for (int i = 0; i < x->rank; i++)
+			red[i] = true;
+	gr->n = 0;
+	for (int i = 0; i < x->rank; i++) {
+		int64_t d = x->dim[i];
+		if (d == 1)
+			continue;
+		if (gr->n > 0 && gr->red[gr->n - 1] == red[i] && d != DIM_B && gr->dim[gr->n - 1] != DIM_B) {
+			gr->dim[gr->n - 1] *= d;
+			continue;
+		}
+		gr->dim[gr->n] = d;
+		gr->red[gr->n++] = red[i];
+	}
+}
+
+/* Code computing `var` = the input offset of output o's first element (kept groups) or
+ * of reduced element r (reduced groups). */
+static void group_offset(CGen *g, Buf *b, const Groups *gr, bool reduced, const char *idx, const char *var)
+{
+	const char *st[IR_MAX_RANK];
+	strides(g, gr->dim, gr->n, st);
+	buf_printf(b, "\t\ti64 %s = 0;\n\t\t{\n\t\t\ti64 q_ = %s;\n", var, idx);
+	for (int i = gr->n - 1; i >= 0; i--) {
+		if (gr->red[i] != reduced)
+			continue;
+		buf_printf(b, "\t\t\t%s += q_ %% %s * %s;\n\t\t\tq_ /= %s;\n", var, dim(g, gr->dim[i]), st[i], dim(g, gr->dim[i]));
+	}
+	buf_puts(b, "\t\t}\n");
+}
+
+static void reduce(CGen *g, const Ins *ins)
+{
+	const Ins *x = ins->args[0];
+	int op = ins->op;
+	bool i32 = x->type.dt == DT_I32;
+	if (i32 && op == OP_mean) {
+		cgen_fail(g, ins, "the CUDA target has no mean of i32 tensors");
+		return;
+	}
+	Groups gr;
+	groups(&gr, &x->type, &ins->attr[0]);
+	int64_t kept[IR_MAX_RANK], redd[IR_MAX_RANK];
+	int nk = 0, nr = 0;
+	for (int i = 0; i < gr.n; i++) {
+		if (gr.red[i])
+			redd[nr++] = gr.dim[i];
+		else
+			kept[nk++] = gr.dim[i];
+	}
+	const char *O = prod(g, kept, 0, nk), *R = prod(g, redd, 0, nr);
+	int64_t o_max = prod_at(kept, 0, nk, ks(g)->batch), r_max = prod_at(redd, 0, nr, ks(g)->batch);
+	/* One reduced group: a strided loop; several: each element's offset computed. */
+	const char *rs = NULL;
+	if (nr == 1) {
+		const char *st[IR_MAX_RANK];
+		strides(g, gr.dim, gr.n, st);
+		for (int i = 0; i < gr.n; i++)
+			if (gr.red[i])
+				rs = st[i];
+	}
+	const char *acc_t = i32 ? (op == OP_sum ? "unsigned long long" : "int") : op == OP_max ? "float" : "double";
+	const char *init = op == OP_max ? (i32 ? "(-2147483647 - 1)" : "-maec_inf()") : "0";
+	const char *step = op == OP_max ? (i32 ? "acc = v > acc ? v : acc;" : "acc = v > acc || v != v ? v : acc;")
+	                                : (i32 ? "acc += (unsigned long long)(long long)v;" : "acc += (double)v;");
+	const char *vt = i32 ? "int" : "float";
+	bool two = r_max >= TWO_STAGE_MIN && o_max * 4 < r_max;
+	int64_t chunks_max = (r_max + BLOCK_CHUNK - 1) / BLOCK_CHUNK;
+	const char *types[] = {vt};
+	Buf b = {0};
+	/* the loop over reduced elements [lo, hi) of output o into acc */
+	Buf loop = {0};
+	group_offset(g, &loop, &gr, false, "o", "base");
+	if (rs) {
+		buf_printf(&loop, "\t\tfor (i64 r = lo; r < hi; r++) {\n\t\t\tconst %s v = x0[base + r * %s];\n\t\t\t%s\n\t\t}\n",
+		           vt, rs, step);
+	} else {
+		buf_printf(&loop, "\t\tfor (i64 r = lo; r < hi; r++) {\n");
+		Buf inner = {0};
+		group_offset(g, &inner, &gr, true, "r", "off");
+		buf_puts(&loop, inner.p);
+		buf_free(&inner);
+		buf_printf(&loop, "\t\t\tconst %s v = x0[base + off];\n\t\t\t%s\n\t\t}\n", vt, step);
+	}
+	const char *finish = op == OP_mean ? "(float)(acc * (1.0 / (double)R))"
+	                     : i32 && op == OP_sum ? "(int)(unsigned)acc"
+	                     : i32 ? "acc" : op == OP_sum ? "(float)acc" : "acc";
+	if (!two) {
+		kbegin(&b, vt, 1, types);
+		buf_printf(&b, "\tconst i64 O = %s, R = %s;\n\tMAEC_LOOP(o, O) {\n\t\tconst i64 lo = 0, hi = R;\n\t\t%s acc = %s;\n",
+		           O, R, acc_t, init);
+		buf_puts(&b, loop.p);
+		buf_printf(&b, "\t\tout[o] = %s;\n\t}\n}\n", finish);
+		int ki = kernel(g, ins, op_info(op)->name, b.p);
+		const char *ptrs[] = {v(g, ins), v(g, x)};
+		launch(g, ins, ki, O, 2, ptrs);
+	} else {
+		/* Stage 1: partial[c * O + o] over chunk c of the reduced elements; stage 2: the
+		 * chunks of each output in order. The partials live in the scratch slab. */
+		const char *part_t = i32 && op == OP_sum ? "unsigned long long" : "double";
+		kbegin(&b, NULL, 1, types);
+		buf_printf(&b,
+		           "\t%s *part = (%s *)p.p[0];\n\tconst i64 O = %s, R = %s, C = (R + %d - 1) / %d;\n"
+		           "\tMAEC_LOOP(t, O * C) {\n\t\tconst i64 o = t %% O, c = t / O, lo = c * %d,"
+		           " hi = lo + %d < R ? lo + %d : R;\n\t\t%s acc = %s;\n",
+		           part_t, part_t, O, R, BLOCK_CHUNK, BLOCK_CHUNK, BLOCK_CHUNK, BLOCK_CHUNK, BLOCK_CHUNK, acc_t, init);
+		buf_puts(&b, loop.p);
+		buf_printf(&b, "\t\tpart[t] = (%s)acc;\n\t}\n}\n", part_t);
+		int k1 = kernel(g, ins, arena_printf(g->a, "%s_partial", op_info(op)->name), b.p);
+		b.n = 0;
+		b.p[0] = 0;
+		kbegin(&b, vt, 0, NULL);
+		buf_printf(&b,
+		           "\tconst %s *part = (const %s *)p.p[1];\n\tconst i64 O = %s, R = %s, C = (R + %d - 1) / %d;\n"
+		           "\tMAEC_LOOP(o, O) {\n\t\t%s acc = %s;\n\t\tfor (i64 c = 0; c < C; c++) {\n"
+		           "\t\t\tconst %s v = part[c * O + o];\n\t\t\t%s\n\t\t}\n\t\tout[o] = %s;\n\t}\n}\n",
+		           part_t, part_t, O, R, BLOCK_CHUNK, BLOCK_CHUNK, acc_t, init,
+		           op == OP_max ? (i32 ? "int" : "float") : part_t,
+		           op == OP_max ? (i32 ? "acc = v > acc ? v : acc;" : "acc = v > acc || v != v ? v : acc;")
+		                        : "acc += v;",
+		           finish);
+		int k2 = kernel(g, ins, arena_printf(g->a, "%s_chunks", op_info(op)->name), b.p);
+		const char *p1[] = {"rt_gpu_scratch(st)", v(g, x)}, *p2[] = {v(g, ins), "rt_gpu_scratch(st)"};
+		launch(g, ins, k1, arena_printf(g->a, "%s * ((%s + %d - 1) / %d)", O, R, BLOCK_CHUNK, BLOCK_CHUNK), 2, p1);
+		launch(g, ins, k2, O, 2, p2);
+		int64_t bytes = o_max * chunks_max * 8;
+		if (bytes > ks(g)->scratch_bytes)
+			ks(g)->scratch_bytes = bytes;
+	}
+	buf_free(&loop);
+	buf_free(&b);
+}
+
+/* Ops along one axis: the tensor as [outer, n, inner]; one thread per line. */
+static void along(CGen *g, const Ins *ins, int axis, const char *base, const char *body, int nin)
+{
+	const Type *t = &ins->args[0]->type;
+	const char *types[] = {ktype(ins->args[0]), nin > 1 ? ktype(ins->args[1]) : "float"};
+	Type lines = *t;
+	lines.dim[axis] = 1;
+	Buf b = {0};
+	kbegin(&b, ktype(ins), nin, types);
+	buf_printf(&b,
+	           "\tconst i64 lines = %s, n = %lld, inner = %s;\n\tMAEC_LOOP(t, lines) {\n"
+	           "\t\tconst i64 at = t / inner * n * inner + t %% inner, s = inner;\n\t\t(void)s;\n%s\t}\n}\n",
+	           prod(g, lines.dim, 0, lines.rank), (long long)t->dim[axis], prod(g, t->dim, axis + 1, t->rank), body);
+	int ki = kernel(g, ins, base, b.p);
+	buf_free(&b);
+	const char *ptrs[] = {v(g, ins), v(g, ins->args[0]), nin > 1 ? v(g, ins->args[1]) : NULL};
+	launch(g, ins, ki, numel(g, &lines), nin + 1, ptrs);
+}
+
+static const char *const softmax_body =
+	"\t\tconst float *x = x0 + at;\n\t\tfloat *o = out + at;\n"
+	"\t\tfloat m = x[0];\n\t\tfor (i64 k = 1; k < n; k++)\n\t\t\tm = x[k * s] > m || x[k * s] != x[k * s] ? x[k * s] : m;\n"
+	"\t\tdouble sum = 0;\n\t\tfor (i64 k = 0; k < n; k++)\n\t\t\tsum += (double)(o[k * s] = expf(x[k * s] - m));\n"
+	"\t\tconst double inv = 1.0 / sum;\n\t\tfor (i64 k = 0; k < n; k++)\n\t\t\to[k * s] = (float)((double)o[k * s] * inv);\n";
+
+static const char *const log_softmax_body =
+	"\t\tconst float *x = x0 + at;\n\t\tfloat *o = out + at;\n"
+	"\t\tfloat m = x[0];\n\t\tfor (i64 k = 1; k < n; k++)\n\t\t\tm = x[k * s] > m || x[k * s] != x[k * s] ? x[k * s] : m;\n"
+	"\t\tdouble sum = 0;\n\t\tfor (i64 k = 0; k < n; k++)\n\t\t\tsum += (double)expf(x[k * s] - m);\n"
+	"\t\tconst double lse = log(sum);\n\t\tfor (i64 k = 0; k < n; k++)\n\t\t\to[k * s] = (float)((double)(x[k * s] - m) - lse);\n";
+
+static const char *const softmax_grad_body =
+	"\t\tconst float *y = x0 + at, *dy = x1 + at;\n\t\tfloat *o = out + at;\n"
+	"\t\tdouble dot = 0;\n\t\tfor (i64 k = 0; k < n; k++)\n\t\t\tdot += (double)dy[k * s] * (double)y[k * s];\n"
+	"\t\tfor (i64 k = 0; k < n; k++)\n\t\t\to[k * s] = (float)((double)y[k * s] * ((double)dy[k * s] - dot));\n";
+
+static const char *const log_softmax_grad_body =
+	"\t\tconst float *y = x0 + at, *dy = x1 + at;\n\t\tfloat *o = out + at;\n"
+	"\t\tdouble sum = 0;\n\t\tfor (i64 k = 0; k < n; k++)\n\t\t\tsum += (double)dy[k * s];\n"
+	"\t\tfor (i64 k = 0; k < n; k++)\n\t\t\to[k * s] = (float)((double)dy[k * s] - (double)expf(y[k * s]) * sum);\n";
+
+static const char *const argmax_body =
+	"\t\tconst %s *x = x0 + at;\n\t\ti64 best = 0;\n\t\t%s m = x[0];\n"
+	"\t\tfor (i64 k = 1; k < n%s; k++) {\n\t\t\tconst %s v = x[k * s];\n"
+	"\t\t\tif (%s) {\n\t\t\t\tm = v;\n\t\t\t\tbest = k;\n\t\t\t}\n\t\t}\n\t\tout[t] = (int)best;\n";
+
+/* argsort: a thread per element finds its stable rank in its line (how many elements
+ * come before it; NaN sorts last) and writes its index there. */
+static void argsort(CGen *g, const Ins *ins)
+{
+	const Type *t = &ins->args[0]->type;
+	int axis = (int)ins->attr[0].i;
+	const char *ty = ktype(ins->args[0]);
+	Buf b = {0};
+	kbegin(&b, "int", 1, &ty);
+	buf_printf(&b,
+	           "\tconst i64 total = %s, n = %lld, inner = %s;\n\tMAEC_LOOP(i, total) {\n"
+	           "\t\tconst i64 j = i %% inner, k = i / inner %% n, line = i / inner / n * n * inner + j;\n"
+	           "\t\tconst double key = (double)x0[i];\n\t\ti64 rank = 0;\n"
+	           "\t\tfor (i64 q = 0; q < n; q++) {\n\t\t\tconst double o = (double)x0[line + q * inner];\n"
+	           "\t\t\tconst bool lt = o < key || (key != key && o == o), gt = key < o || (o != o && key == key);\n"
+	           "\t\t\trank += lt || (!gt && q < k);\n\t\t}\n"
+	           "\t\tout[line + rank * inner] = (int)k;\n\t}\n}\n",
+	           prod(g, t->dim, 0, t->rank), (long long)t->dim[axis], prod(g, t->dim, axis + 1, t->rank));
+	int ki = kernel(g, ins, "argsort", b.p);
+	buf_free(&b);
+	const char *ptrs[] = {v(g, ins), v(g, ins->args[0])};
+	launch(g, ins, ki, numel(g, t), 2, ptrs);
+}
+
+/* layernorm and its gradient over the last axis, one thread per row. */
+static void layernorm(CGen *g, const Ins *ins, bool grad)
+{
+	const Type *t = &ins->args[0]->type;
+	const char *types[] = {"float", "float"};
+	Buf b = {0};
+	kbegin(&b, "float", grad ? 2 : 1, types);
+	buf_printf(&b,
+	           "\tconst i64 rows = %s, n = %lld;\n\tconst double eps = %.17g;\n\tMAEC_LOOP(r, rows) {\n"
+	           "\t\tconst float *x = x0 + r * n;\n\t\tfloat *o = out + r * n;\n"
+	           "\t\tdouble mean = 0, var = 0;\n\t\tfor (i64 k = 0; k < n; k++)\n\t\t\tmean += (double)x[k];\n"
+	           "\t\tmean /= (double)n;\n\t\tfor (i64 k = 0; k < n; k++) {\n\t\t\tconst double d = (double)x[k] - mean;\n"
+	           "\t\t\tvar += d * d;\n\t\t}\n\t\tconst double rstd = 1.0 / sqrt(var / (double)n + eps);\n",
+	           prod(g, t->dim, 0, t->rank - 1), (long long)t->dim[t->rank - 1], ins->attr[0].f);
+	if (!grad)
+		buf_puts(&b, "\t\tfor (i64 k = 0; k < n; k++)\n\t\t\to[k] = (float)(((double)x[k] - mean) * rstd);\n\t}\n}\n");
+	else
+		buf_puts(&b, "\t\tconst float *dy = x1 + r * n;\n\t\tdouble sg = 0, sgx = 0;\n"
+		             "\t\tfor (i64 k = 0; k < n; k++) {\n\t\t\tsg += (double)dy[k];\n"
+		             "\t\t\tsgx += (double)dy[k] * (((double)x[k] - mean) * rstd);\n\t\t}\n"
+		             "\t\tconst double mg = sg / (double)n, mgx = sgx / (double)n;\n"
+		             "\t\tfor (i64 k = 0; k < n; k++) {\n\t\t\tconst double xh = ((double)x[k] - mean) * rstd;\n"
+		             "\t\t\to[k] = (float)(rstd * ((double)dy[k] - mg - xh * mgx));\n\t\t}\n\t}\n}\n");
+	int ki = kernel(g, ins, grad ? "layernorm_grad" : "layernorm", b.p);
+	buf_free(&b);
+	Type rows = *t;
+	rows.rank--;
+	const char *ptrs[] = {v(g, ins), v(g, ins->args[0]), grad ? v(g, ins->args[1]) : NULL};
+	launch(g, ins, ki, numel(g, &rows), grad ? 3 : 2, ptrs);
+}
+
+/* cross_entropy: one thread, the rows in order (the sum's order is fixed, as on the
+ * CPU); its gradient: a thread per row. A label out of range records the site. */
+static void cross_entropy(CGen *g, const Ins *ins, bool grad)
+{
+	const Type *t = &ins->args[0]->type;
+	const char *types[] = {"float", "int", "float"};
+	Buf b = {0};
+	kbegin(&b, "float", grad ? 3 : 2, types);
+	buf_printf(&b, "\tconst i64 rows = %s, c = %lld;\n", dim(g, t->dim[0]), (long long)t->dim[1]);
+	const char *lse = "\t\tconst float *x = x0 + r * c;\n\t\tfloat m = x[0];\n"
+	                  "\t\tfor (i64 k = 1; k < c; k++)\n\t\t\tm = x[k] > m || x[k] != x[k] ? x[k] : m;\n"
+	                  "\t\tdouble se = 0;\n\t\tfor (i64 k = 0; k < c; k++)\n\t\t\tse += (double)expf(x[k] - m);\n"
+	                  "\t\tconst double lse = (double)m + log(se);\n"
+	                  "\t\tconst int y = x1[r];\n\t\tif (y < 0 || y >= c) {\n\t\t\tmaec_fail(site);\n\t\t\tcontinue;\n\t\t}\n";
+	if (!grad)
+		buf_printf(&b, "\tMAEC_LOOP(t, 1) {\n\t\tdouble s = 0;\n\t\tfor (i64 r = 0; r < rows; r++) {\n%s"
+		               "\t\t\ts += lse - (double)x[y];\n\t\t}\n\t\tout[0] = (float)(s / (double)rows);\n\t}\n}\n",
+		           lse);
+	else
+		buf_printf(&b, "\tconst double scale = (double)x2[0] / (double)rows;\n\tMAEC_LOOP(r, rows) {\n%s"
+		               "\t\tfor (i64 k = 0; k < c; k++)\n"
+		               "\t\t\tout[r * c + k] = (float)((exp((double)x[k] - lse) - (double)(k == y)) * scale);\n\t}\n}\n",
+		           lse);
+	int ki = kernel(g, ins, grad ? "cross_entropy_grad" : "cross_entropy", b.p);
+	buf_free(&b);
+	const char *ptrs[] = {v(g, ins), v(g, ins->args[0]), v(g, ins->args[1]), grad ? v(g, ins->args[2]) : NULL};
+	launch(g, ins, ki, grad ? dim(g, t->dim[0]) : "1", grad ? 4 : 3, ptrs);
+}
+
+/* ---------- instructions ---------- */
+
+/* A device copy of x's elements. */
+static void copy(CGen *g, const Ins *ins, const char *dst, const Ins *x)
+{
+	buf_printf(g->out, "\tTRY(rt_gpu_copy(st, %s, %s, 4 * (size_t)(%s), %d));\n", dst, v(g, x), numel(g, &x->type),
+	           site(g, ins));
+}
+
+/* A float constant as a C++ literal. */
+static const char *float_lit(CGen *g, double f)
+{
+	if (f != f)
+		return "maec_nan()";
+	if (f > 3.5e38 || f < -3.5e38)
+		return f > 0 ? "maec_inf()" : "-maec_inf()";
+	const char *s = arena_printf(g->a, "%.9g", f);
+	return arena_printf(g->a, "%s%sf", s, strpbrk(s, ".e") ? "" : ".0");
+}
+
+static void dims_local(CGen *g, const char *name, const Type *t)
+{
+	buf_printf(g->out, "\t\tconst int64_t %s[] = {", name);
+	for (int i = 0; i < t->rank; i++)
+		buf_printf(g->out, "%s%s", i ? ", " : "", dim(g, t->dim[i]));
+	buf_puts(g->out, "};\n");
+}
+
+static void emit_ins(CGen *g, const Ins *ins)
+{
+	const OpInfo *oi = op_info(ins->op);
+	const Ins *x = ins->nargs ? ins->args[0] : NULL;
+	bool i32 = ins->type.dt == DT_I32, xi32 = x && x->type.dt == DT_I32;
+	for (int i = 0; i <= ins->nargs; i++) {
+		const Ins *t = i < ins->nargs ? ins->args[i] : ins;
+		if (t->type.dt == DT_I64) {
+			cgen_fail(g, ins, "the CUDA target has no 64-bit integer tensors ('%s')", oi->name);
+			return;
+		}
+	}
+	buf_printf(g->out, "\t/* %%%d = %s", ins->id, oi->name);
+	if (ins->loc.file)
+		buf_printf(g->out, "  %s:%d:%d", ins->loc.file, ins->loc.line, ins->loc.col);
+	buf_puts(g->out, " */\n");
+	switch (ins->op) {
+	case OP_param:
+	case OP_state:
+		buf_printf(g->out, "\tfloat *%s = %s;\n", v(g, ins), state_slab(g, ins, ins->op == OP_param ? "param" : ins->attr[1].s));
+		return;
+	case OP_store: copy(g, ins, state_slab(g, ins, ins->attr[1].s), x); return;
+	default: break;
+	}
+	int64_t off = ks(g)->io_off[ins->id];
+	const char *slab = off >= 0 ? "io" : "act";
+	if (off < 0)
+		off = g->plan->offset[ins->id];
+	CHECK(off >= 0);
+	buf_printf(g->out, "\t%s *%s = (%s *)(%s + %lld);\n", i32 ? "int32_t" : "float", v(g, ins),
+	           i32 ? "int32_t" : "float", slab, (long long)off);
+	switch (ins->op) {
+	case OP_arg:
+	case OP_randperm:
+	case OP_scalar: return; /* written by the host before the launches */
+	case OP_full:
+		fill(g, ins, i32 ? arena_printf(g->a, "%.0f", ins->attr[2].f) : float_lit(g, ins->attr[2].f));
+		return;
+	case OP_reshape:
+		if (g->plan->offset[ins->id] != g->plan->offset[x->id])
+			copy(g, ins, v(g, ins), x);
+		return;
+	case OP_cast:
+		if (xi32 == i32)
+			copy(g, ins, v(g, ins), x);
+		else
+			elementwise(g, ins, xi32 ? "(float)a" : "maec_f32_to_i32(a)");
+		return;
+	case OP_gelu_grad: elementwise(g, ins, "maec_gelu_grad(a, b)"); return;
+	case OP_sum:
+	case OP_mean:
+	case OP_max: reduce(g, ins); return;
+	case OP_argmax: {
+		const char *ty = xi32 ? "int" : "float";
+		along(g, ins, (int)ins->attr[0].i, "argmax",
+		      arena_printf(g->a, argmax_body, ty, ty, xi32 ? "" : " && m == m", ty, xi32 ? "v > m" : "v > m || v != v"),
+		      1);
+		return;
+	}
+	case OP_softmax: along(g, ins, (int)ins->attr[0].i, "softmax", softmax_body, 1); return;
+	case OP_log_softmax: along(g, ins, (int)ins->attr[0].i, "log_softmax", log_softmax_body, 1); return;
+	case OP_softmax_grad: along(g, ins, (int)ins->attr[0].i, "softmax_grad", softmax_grad_body, 2); return;
+	case OP_log_softmax_grad: along(g, ins, (int)ins->attr[0].i, "log_softmax_grad", log_softmax_grad_body, 2); return;
+	case OP_layernorm: layernorm(g, ins, false); return;
+	case OP_layernorm_grad: layernorm(g, ins, true); return;
+	case OP_cross_entropy: cross_entropy(g, ins, false); return;
+	case OP_cross_entropy_grad: cross_entropy(g, ins, true); return;
+	case OP_matmul:
+	case OP_matmul_reduce:
+		buf_puts(g->out, "\t{\n");
+		dims_local(g, "da", &x->type);
+		dims_local(g, "db", &ins->args[1]->type);
+		buf_printf(g->out, "\t\tTRY(rt_gpu_matmul(st, %s, %s, %s, %d, da, %d, db, %lld, %lld, %d, %d));\n\t}\n",
+		           v(g, ins), v(g, x), v(g, ins->args[1]), x->type.rank, ins->args[1]->type.rank,
+		           (long long)ins->attr[0].i, (long long)ins->attr[1].i, ins->op == OP_matmul_reduce, site(g, ins));
+		return;
+	case OP_transpose: transpose(g, ins); return;
+	case OP_expand: expand(g, ins); return;
+	case OP_concat: concat(g, ins); return;
+	case OP_slice: slice(g, ins); return;
+	case OP_gather: gather_like(g, ins, false); return;
+	case OP_scatter_add:
+		fill(g, ins, "0.0f");
+		gather_like(g, ins, true);
+		return;
+	case OP_argsort: argsort(g, ins); return;
+	default: break;
+	}
+	const char *e = NULL;
+	if (oi->nargs == 1)
+		e = unary_expr(g, ins->op, i32);
+	else if (oi->nargs == 2)
+		e = binary_expr(ins->op, xi32);
+	if (e && oi->kind == KIND_ELEMWISE) {
+		elementwise(g, ins, e);
+		return;
+	}
+	cgen_fail(g, ins, "the CUDA target cannot emit '%s'%s", oi->name, i32 ? " on i32 tensors" : "");
+}
+
+/* ---------- functions ---------- */
+
+/* Host work before the launches: the arguments, the permutations (drawn by the host's
+ * Philox, as on the CPU) and the host scalars, copied to their places. */
+static void emit_inputs(CGen *g, const Func *f, FuncKind kind)
+{
+	int narg = 0;
+	for (int i = 0; i < f->body.n; i++) {
+		const Ins *ins = f->body.p[i];
+		const char *at = arena_printf(g->a, "rt_gpu_io(st) + %lld", (long long)ks(g)->io_off[ins->id]);
+		if (ins->op == OP_arg) {
+			if (kind == FUNC_UPDATE || narg > 1) {
+				cgen_fail(g, ins, "the CUDA target passes a step at most two arguments: the images and the labels");
+				continue;
+			}
+			bool label = narg++ == 1;
+			if (label != (ins->type.dt == DT_I32))
+				cgen_fail(g, ins, "the CUDA target expects f32 images and then i32 labels");
+			buf_printf(g->out, "\tTRY(rt_gpu_to_device(st, %s, %s, 4 * (size_t)(%s), %d));\n", at,
+			           label ? "labels" : "images", numel(g, &ins->type), site(g, ins));
+		} else if (ins->op == OP_randperm) {
+			const Type *t = &ins->type;
+			if (ins->attr[1].i != t->rank - 1) {
+				cgen_fail(g, ins, "the CUDA target draws permutations along the last axis only");
+				continue;
+			}
+			Type rows = *t;
+			rows.rank--;
+			buf_printf(g->out,
+			           "\t{\n\t\tconst int64_t rows = %s, n = %lld;\n"
+			           "\t\tint32_t *perm = (int32_t *)malloc(sizeof(int32_t) * (size_t)(rows * n));\n"
+			           "\t\tif (!perm)\n\t\t\treturn rt_gpu_oom(\"a permutation\");\n"
+			           "\t\trt_randperm(perm, rows, n, st->seed, RT_STREAM_OPS + %lld, st->rng_step);\n"
+			           "\t\tconst int rc_ = rt_gpu_to_device(st, %s, perm, sizeof(int32_t) * (size_t)(rows * n), %d);\n"
+			           "\t\tfree(perm);\n\t\tTRY(rc_);\n\t}\n",
+			           numel(g, &rows), (long long)t->dim[t->rank - 1], (long long)ins->attr[2].i, at, site(g, ins));
+		} else if (ins->op == OP_scalar) {
+			const char *s = ins->attr[0].s;
+			if (strcmp(s, "batch") && strcmp(s, "lr") && strcmp(s, "adamw_decay") && strcmp(s, "adam_neg_step_size") &&
+			    strcmp(s, "adam_bc2_sqrt"))
+				cgen_fail(g, ins, "the CUDA target has no host scalar '%s'", s);
+			buf_printf(g->out, "\t{\n\t\tconst float s_ = st->s.%s;\n\t\tTRY(rt_gpu_to_device(st, %s, &s_, 4, %d));\n\t}\n",
+			           s, at, site(g, ins));
+		}
+	}
+	if (kind != FUNC_UPDATE && narg < 2)
+		buf_puts(g->out, "\t(void)labels;\n");
+	if (kind == FUNC_MODEL && narg != 1)
+		cgen_fail(g, NULL, "the CUDA target runs models of one argument (the images); @%s takes %d", f->name, narg);
+	if (kind != FUNC_UPDATE && narg < 1)
+		buf_puts(g->out, "\t(void)images;\n");
+}
+
+/* NAME_run(st, B): the device work, which rt_gpu_run may capture as a graph; then the
+ * function of the kind's signature (runtime/trainer.h) around it. */
+static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
+{
+	KernelSet *k = ks(g);
+	g->f = f;
+	g->plan = memplan_func(g->a, f, batch, 4);
+	k->batch = batch;
+	if (g->plan->size > k->act_bytes)
+		k->act_bytes = g->plan->size;
+	/* the host-written values' places in the io slab, 256-byte aligned */
+	int max_id = 0;
+	for (int i = 0; i < f->body.n; i++)
+		max_id = f->body.p[i]->id > max_id ? f->body.p[i]->id : max_id;
+	k->io_off = arena_alloc(g->a, sizeof *k->io_off * (size_t)(max_id + 1));
+	int64_t io = 0;
+	for (int i = 0; i <= max_id; i++)
+		k->io_off[i] = -1;
+	for (int i = 0; i < f->body.n; i++) {
+		const Ins *ins = f->body.p[i];
+		if (ins->op != OP_arg && ins->op != OP_randperm && ins->op != OP_scalar)
+			continue;
+		k->io_off[ins->id] = io;
+		io += (type_numel(&ins->type, batch) * 4 + 255) / 256 * 256;
+	}
+	if (io > k->io_bytes)
+		k->io_bytes = io;
+	const char *name = kind == FUNC_MODEL ? arena_printf(g->a, "model_%s", c_name(g, f->name)) : c_name(g, f->name);
+	buf_printf(g->out, "\n/* @%s", f->name);
+	if (f->loc.file)
+		buf_printf(g->out, ", from %s:%d", f->loc.file, f->loc.line);
+	buf_printf(g->out, "; activations %lld bytes at batch %lld. */\nstatic int %s_run(RtState *st, int64_t B)\n{\n"
+	                   "\tchar *act = rt_gpu_act(st), *io = rt_gpu_io(st);\n"
+	                   "\tfloat *P = rt_gpu_slab(st, 0), *G = rt_gpu_slab(st, 1), *M = rt_gpu_slab(st, 2), "
+	                   "*V = rt_gpu_slab(st, 3);\n\t(void)act;\n\t(void)io;\n\t(void)P;\n\t(void)G;\n\t(void)M;\n\t(void)V;\n",
+	           (long long)g->plan->size, (long long)batch, name);
+	for (int i = 0; i < f->body.n; i++)
+		emit_ins(g, f->body.p[i]);
+	buf_puts(g->out, "\treturn 0;\n}\n\n");
+	if (kind == FUNC_STEP)
+		buf_printf(g->out, "static int %s(RtState *st, int64_t B, const rt_real *images, const int32_t *labels, "
+		                   "rt_real *results)\n{\n",
+		           name);
+	else if (kind == FUNC_MODEL)
+		buf_printf(g->out, "static int %s(RtState *st, int64_t B, const rt_real *images, rt_real *const *outs)\n"
+		                   "{\n\tconst int32_t *labels = NULL;\n",
+		           name);
+	else
+		buf_printf(g->out, "static int %s(RtState *st)\n{\n\tconst int64_t B = 1;\n", name);
+	buf_puts(g->out, "\tchar *act = rt_gpu_act(st);\n\t(void)act;\n");
+	emit_inputs(g, f, kind);
+	buf_printf(g->out, "\tTRY(rt_gpu_run(st, %d, B, %s_run));\n\tTRY(rt_gpu_finish(st));\n", k->ngraphs++, name);
+	for (int i = 0; i < f->rets.n; i++) {
+		const Ins *r = f->rets.p[i];
+		const char *what = f->ret_names.p[i] ? f->ret_names.p[i] : "";
+		const char *dst = kind == FUNC_MODEL ? arena_printf(g->a, "outs[%d]", i) : arena_printf(g->a, "results + %d", i);
+		if (r->type.dt != DT_F32) {
+			cgen_fail(g, r, "the CUDA target returns f32 results only ('%s')", what);
+			continue;
+		}
+		buf_printf(g->out, "\tTRY(rt_gpu_to_host(st, %s, act + %lld, 4 * (size_t)(%s), -1)); /* %s */\n", dst,
+		           (long long)g->plan->offset[r->id], kind == FUNC_MODEL ? numel(g, &r->type) : "1", what);
+	}
+	if (kind == FUNC_STEP && f->rets.n == 0)
+		buf_puts(g->out, "\t(void)results;\n");
+	buf_puts(g->out, "\treturn 0;\n}\n");
+	g->f = NULL;
+}
+
+bool codegen_cuda(Buf *out, const Module *m, const char *source, Arena *a, Diag *d)
+{
+	KernelSet k = {0};
+	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = 4, .target = "CUDA",
+	          .slab = {"P", "G", "M", "V"}, .emit_func = emit_func_cuda, .target_state = &k};
+	buf_printf(out,
+	           "/* Generated by maec %s from %s. Do not edit: change the model and run maec again.\n"
+	           " *\n"
+	           " * The CUDA trainer: host code that launches the kernels of `kernels_source` (at the end),\n"
+	           " * compiled at start through NVRTC, and cuBLAS matrix products (runtime/gpu.h).\n"
+	           " * Build: nvcc -O2 -I<maec>/runtime this.cu -L<maec build>/runtime -lmaec_trainer_cuda\n"
+	           " *        -lcublas -lnvrtc -lz -lm (maec FILE.dsl -o NAME --target=cuda does this).\n"
+	           " * Run: NAME RECIPE --data DIR; NAME --help.\n"
+	           " */\n"
+	           "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include \"gpu.h\"\n\n"
+	           "/* A failing runtime call has printed what and where: pass its status up. */\n"
+	           "#define TRY(call)              \\\n"
+	           "\tdo {                       \\\n"
+	           "\t\tint rc_ = (call);    \\\n"
+	           "\t\tif (rc_)             \\\n"
+	           "\t\t\treturn rc_;      \\\n"
+	           "\t} while (0)\n\n"
+	           "static int rt_gpu_oom(const char *what)\n{\n"
+	           "\tfprintf(stderr, \"trainer: out of host memory for %%s\\n\", what);\n\treturn 1;\n}\n\n"
+	           "/* The kernels, by index (kernel_names below). */\nenum {\n#include \"@KERNEL_ENUM@\"\n};\n",
+	           MAEC_VERSION, source);
+	size_t enum_at = out->n;
+	cgen_tables(&g, source, "&rt_gpu_device");
+	/* The kernel enum goes where the placeholder include is; the source, names and sites
+	 * at the end. */
+	Buf en = {0};
+	for (int i = 0; i < k.n; i++)
+		buf_printf(&en, "\tK_%s,\n", k.names[i]);
+	Buf rest = {0};
+	buf_puts(&rest, "\n/* Every kernel, compiled at start by NVRTC for the device (runtime/gpu_cuda.c). */\n"
+	                "static const char kernels_source[] =\n");
+	Buf prelude = {0};
+	buf_printf(&prelude, "%s%s", MAEC_CUDA_PRELUDE, k.src.p ? k.src.p : "");
+	/* as a string literal, a line per source line */
+	const char *s = prelude.p;
+	while (*s) {
+		const char *e = strchr(s, '\n');
+		size_t len = e ? (size_t)(e - s) + 1 : strlen(s);
+		char *line = arena_alloc(a, len + 1);
+		memcpy(line, s, len);
+		line[len] = 0;
+		buf_printf(&rest, "\t%s\n", c_str(&g, line));
+		s += len;
+	}
+	buf_puts(&rest, "\t;\n\nstatic const char *const kernel_names[] = {\n");
+	for (int i = 0; i < k.n; i++)
+		buf_printf(&rest, "\t\"%s\",\n", k.names[i]);
+	if (k.n == 0)
+		buf_puts(&rest, "\tNULL,\n");
+	buf_printf(&rest, "};\n\n/* Each launch's op and DSL line, for messages. */\nstatic const char *const sites[] = {\n%s%s};\n",
+	           k.sites.p ? k.sites.p : "", k.nsites ? "" : "\tNULL,\n");
+	buf_printf(&rest,
+	           "\nconst RtGpuProgram rt_gpu_program = {\n\tkernels_source, kernel_names, %d, sites, %d, %lld, %lld, %lld, %d,\n};\n",
+	           k.n, k.nsites, (long long)k.act_bytes, (long long)k.io_bytes, (long long)k.scratch_bytes, k.ngraphs);
+	/* splice: the enum at the placeholder */
+	const char *ph = "#include \"@KERNEL_ENUM@\"\n";
+	char *at = strstr(out->p, ph);
+	CHECK(at && (size_t)(at - out->p) < enum_at);
+	Buf whole = {0};
+	buf_printf(&whole, "%.*s%s%s%s", (int)(at - out->p), out->p, en.p ? en.p : "\tK__NONE,\n", at + strlen(ph),
+	           rest.p);
+	buf_free(out);
+	*out = whole;
+	buf_free(&en);
+	buf_free(&rest);
+	buf_free(&prelude);
+	buf_free(&k.src);
+	buf_free(&k.sites);
+	return !g.failed;
+}

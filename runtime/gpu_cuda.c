@@ -1,0 +1,416 @@
+/* gpu_cuda.c: gpu.h on an NVIDIA GPU, through the CUDA runtime, NVRTC and cuBLAS.
+ *
+ * At open: the first device is taken; the kernel source is compiled by NVRTC to a cubin
+ * for the device's architecture, or read from the cache (runtime/gpu_plan.c), keyed by
+ * the source's hash, the architecture, NVRTC's version and the options; the slabs are one
+ * device allocation each, as the memory plan says; cuBLAS gets the trainer's stream and a
+ * fixed workspace, so that the step can be captured. Each function's device work is
+ * captured once per batch size as a CUDA graph and replayed (MAEC_GRAPHS=0 launches it
+ * directly). Every CUDA, cuBLAS and NVRTC call is checked; a failure prints the call, this
+ * file's line and, where there is one, the op and DSL line it ran for.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <nvrtc.h>
+
+#include "gpu.h"
+
+enum { BLOCK = 256, GRAPHS_PER_FUNC = 4, WORKSPACE = 32 << 20 };
+
+typedef struct Graph {
+	int64_t B;
+	cudaGraphExec_t exec;
+} Graph;
+
+typedef struct RtGpu {
+	int device, sms;
+	cudaStream_t stream;
+	cublasHandle_t blas;
+	cublasComputeType_t compute;
+	void *workspace;
+	char *act, *io, *scratch;
+	float *slab[4];
+	size_t slab_n[4];
+	cudaLibrary_t lib;
+	cudaKernel_t *kern;
+	int *error; /* the module's maec_error */
+	bool graphs;
+	Graph *graph; /* GRAPHS_PER_FUNC per function */
+} RtGpu;
+
+static RtGpu *gpu(RtState *st)
+{
+	return st->dev;
+}
+
+static const char *at_site(int site)
+{
+	return site >= 0 ? rt_gpu_site(site) : "";
+}
+
+static int cuda_fail(cudaError_t e, const char *call, int line, int site)
+{
+	fprintf(stderr, "trainer: %s%s%s (runtime/gpu_cuda.c:%d): %s: %s\n", at_site(site), site >= 0 ? ": " : "", call,
+	        line, cudaGetErrorName(e), cudaGetErrorString(e));
+	return 1;
+}
+
+static int blas_fail(cublasStatus_t e, const char *call, int line, int site)
+{
+	fprintf(stderr, "trainer: %s%s%s (runtime/gpu_cuda.c:%d): %s\n", at_site(site), site >= 0 ? ": " : "", call, line,
+	        cublasGetStatusString(e));
+	return 1;
+}
+
+static int nvrtc_fail(nvrtcResult e, const char *call, int line)
+{
+	fprintf(stderr, "trainer: %s (runtime/gpu_cuda.c:%d): %s\n", call, line, nvrtcGetErrorString(e));
+	return 1;
+}
+
+/* Each returns nonzero from the enclosing function after printing the failure. */
+#define CU(call, site)                                                                                                 \
+	do {                                                                                                               \
+		cudaError_t e_ = (call);                                                                                       \
+		if (e_ != cudaSuccess)                                                                                         \
+			return cuda_fail(e_, #call, __LINE__, site);                                                               \
+	} while (0)
+#define BLAS(call, site)                                                                                               \
+	do {                                                                                                               \
+		cublasStatus_t e_ = (call);                                                                                    \
+		if (e_ != CUBLAS_STATUS_SUCCESS)                                                                               \
+			return blas_fail(e_, #call, __LINE__, site);                                                               \
+	} while (0)
+#define NVRTC(call)                                                                                                    \
+	do {                                                                                                               \
+		nvrtcResult e_ = (call);                                                                                       \
+		if (e_ != NVRTC_SUCCESS)                                                                                       \
+			return nvrtc_fail(e_, #call, __LINE__);                                                                    \
+	} while (0)
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* NVRTC: the kernel source to a cubin for sm_<arch> (malloc'd in *out). */
+static int nvrtc_compile(const char *src, int arch, char **out, size_t *n)
+{
+	nvrtcProgram prog;
+	NVRTC(nvrtcCreateProgram(&prog, src, "maec_kernels.cu", 0, NULL, NULL));
+	char arch_opt[64];
+	snprintf(arch_opt, sizeof arch_opt, "--gpu-architecture=sm_%d", arch);
+	const char *opts[] = {arch_opt, "--std=c++17"};
+	nvrtcResult rc = nvrtcCompileProgram(prog, 2, opts);
+	size_t log_n = 0;
+	if (nvrtcGetProgramLogSize(prog, &log_n) == NVRTC_SUCCESS && log_n > 1) {
+		char *log = malloc(log_n);
+		if (log && nvrtcGetProgramLog(prog, log) == NVRTC_SUCCESS)
+			fprintf(stderr, "trainer: NVRTC says:\n%s\n", log);
+		free(log);
+	}
+	if (rc != NVRTC_SUCCESS) {
+		nvrtcDestroyProgram(&prog);
+		return nvrtc_fail(rc, "nvrtcCompileProgram", __LINE__);
+	}
+	NVRTC(nvrtcGetCUBINSize(prog, n));
+	*out = malloc(*n);
+	if (!*out) {
+		nvrtcDestroyProgram(&prog);
+		fprintf(stderr, "trainer: out of host memory for the kernels\n");
+		return 1;
+	}
+	NVRTC(nvrtcGetCUBIN(prog, *out));
+	NVRTC(nvrtcDestroyProgram(&prog));
+	return 0;
+}
+
+/* The kernels for the device: the cached cubin, or compiled and cached. */
+static int load_kernels(RtGpu *g, const RtGpuProgram *gp, int arch)
+{
+	int major = 0, minor = 0;
+	NVRTC(nvrtcVersion(&major, &minor));
+	uint64_t h = rt_hash(RT_HASH_INIT, gp->kernels, strlen(gp->kernels));
+	int key[4] = {arch, major, minor, 1 /* options */};
+	h = rt_hash(h, key, sizeof key);
+	char *dir = rt_cache_dir();
+	char *path = dir ? rt_format("%s/%016llx-sm%d.cubin", dir, (unsigned long long)h, arch) : NULL;
+	free(dir);
+	size_t n = 0;
+	char *cubin = path ? rt_cache_read(path, &n) : NULL;
+	double t0 = now_s();
+	if (!cubin) {
+		if (nvrtc_compile(gp->kernels, arch, &cubin, &n)) {
+			free(path);
+			return 1;
+		}
+		printf("compiled %d kernels for sm_%d with NVRTC %d.%d in %.1f s%s%s\n", gp->nkernels, arch, major, minor,
+		       now_s() - t0, path ? "; cached in " : "", path ? path : "");
+		if (path && rt_cache_write(path, cubin, n))
+			fprintf(stderr, "trainer: note: cannot write the kernel cache '%s'\n", path);
+	} else {
+		printf("loaded %d kernels for sm_%d from the cache %s\n", gp->nkernels, arch, path);
+	}
+	free(path);
+	cudaError_t e = cudaLibraryLoadData(&g->lib, cubin, NULL, NULL, 0, NULL, NULL, 0);
+	free(cubin);
+	if (e != cudaSuccess)
+		return cuda_fail(e, "cudaLibraryLoadData", __LINE__, -1);
+	g->kern = calloc((size_t)gp->nkernels + 1, sizeof *g->kern);
+	if (!g->kern)
+		return 1;
+	for (int i = 0; i < gp->nkernels; i++)
+		CU(cudaLibraryGetKernel(&g->kern[i], g->lib, gp->kernel_names[i]), -1);
+	size_t bytes = 0;
+	CU(cudaLibraryGetGlobal((void **)&g->error, &bytes, g->lib, "maec_error"), -1);
+	return 0;
+}
+
+static int cuda_open(RtState *st, const RtProgram *p)
+{
+	const RtGpuProgram *gp = &rt_gpu_program;
+	int count = 0;
+	cudaError_t e = cudaGetDeviceCount(&count);
+	if (e != cudaSuccess || count == 0) {
+		fprintf(stderr,
+		        "trainer: no CUDA device found (%s); this trainer needs an NVIDIA GPU. Build the C trainer "
+		        "(maec FILE.dsl -o NAME) to train on the CPU.\n",
+		        e != cudaSuccess ? cudaGetErrorString(e) : "none present");
+		return 1;
+	}
+	RtGpu *g = calloc(1, sizeof *g);
+	if (!g)
+		return 1;
+	st->dev = g;
+	CU(cudaSetDevice(g->device), -1);
+	struct cudaDeviceProp prop;
+	CU(cudaGetDeviceProperties(&prop, g->device), -1);
+	g->sms = prop.multiProcessorCount;
+	static const char *const precision[] = {"fp32", "tf32", "bf16"};
+	printf("device: %s (sm_%d%d, %d SMs, %.1f GiB), matrix products in %s\n", prop.name, prop.major, prop.minor,
+	       g->sms, (double)prop.totalGlobalMem / (1 << 30), precision[st->precision]);
+	if (load_kernels(g, gp, prop.major * 10 + prop.minor))
+		return 1;
+	CU(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking), -1);
+	size_t n[4] = {(size_t)p->params_numel, (size_t)p->state_numel, (size_t)p->state_numel, (size_t)p->state_numel};
+	for (int i = 0; i < 4; i++) {
+		g->slab_n[i] = n[i];
+		CU(cudaMalloc((void **)&g->slab[i], sizeof(float) * (n[i] ? n[i] : 1)), -1);
+	}
+	size_t act = (size_t)gp->act_bytes;
+	CU(cudaMalloc((void **)&g->act, act ? act : 1), -1);
+	CU(cudaMalloc((void **)&g->io, gp->io_bytes ? (size_t)gp->io_bytes : 1), -1);
+	CU(cudaMalloc((void **)&g->scratch, gp->scratch_bytes ? (size_t)gp->scratch_bytes : 1), -1);
+	CU(cudaMalloc(&g->workspace, WORKSPACE), -1);
+	BLAS(cublasCreate(&g->blas), -1);
+	BLAS(cublasSetStream(g->blas, g->stream), -1);
+	BLAS(cublasSetWorkspace(g->blas, g->workspace, WORKSPACE), -1);
+	g->compute = st->precision == RT_TF32   ? CUBLAS_COMPUTE_32F_FAST_TF32
+	             : st->precision == RT_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
+	                                        : CUBLAS_COMPUTE_32F;
+	const char *graphs = getenv("MAEC_GRAPHS");
+	g->graphs = !(graphs && strcmp(graphs, "0") == 0);
+	g->graph = calloc((size_t)(gp->ngraphs ? gp->ngraphs : 1) * GRAPHS_PER_FUNC, sizeof *g->graph);
+	if (!g->graph)
+		return 1;
+	int zero = 0;
+	CU(cudaMemcpy(g->error, &zero, sizeof zero, cudaMemcpyHostToDevice), -1);
+	return 0;
+}
+
+static int copy_slabs(RtState *st, bool to_device)
+{
+	RtGpu *g = gpu(st);
+	float *host[4] = {st->params, st->grad, st->m, st->v};
+	for (int i = 0; i < 4; i++)
+		CU(cudaMemcpy(to_device ? (void *)g->slab[i] : (void *)host[i], to_device ? (void *)host[i] : (void *)g->slab[i],
+		              sizeof(float) * g->slab_n[i], to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost),
+		   -1);
+	return 0;
+}
+
+static int cuda_push(RtState *st)
+{
+	CU(cudaStreamSynchronize(gpu(st)->stream), -1);
+	return copy_slabs(st, true);
+}
+
+static int cuda_pull(RtState *st)
+{
+	CU(cudaStreamSynchronize(gpu(st)->stream), -1);
+	return copy_slabs(st, false);
+}
+
+static void cuda_close(RtState *st)
+{
+	RtGpu *g = gpu(st);
+	if (!g)
+		return;
+	cudaStreamSynchronize(g->stream);
+	for (int i = 0; i < rt_gpu_program.ngraphs * GRAPHS_PER_FUNC && g->graph; i++)
+		if (g->graph[i].exec)
+			cudaGraphExecDestroy(g->graph[i].exec);
+	free(g->graph);
+	if (g->blas)
+		cublasDestroy(g->blas);
+	for (int i = 0; i < 4; i++)
+		cudaFree(g->slab[i]);
+	cudaFree(g->act);
+	cudaFree(g->io);
+	cudaFree(g->scratch);
+	cudaFree(g->workspace);
+	if (g->lib)
+		cudaLibraryUnload(g->lib);
+	free(g->kern);
+	if (g->stream)
+		cudaStreamDestroy(g->stream);
+	free(g);
+	st->dev = NULL;
+}
+
+const RtDevice rt_gpu_device = {"cuda", cuda_open, cuda_push, cuda_pull, cuda_close};
+
+char *rt_gpu_act(RtState *st)
+{
+	return gpu(st)->act;
+}
+
+char *rt_gpu_io(RtState *st)
+{
+	return gpu(st)->io;
+}
+
+char *rt_gpu_scratch(RtState *st)
+{
+	return gpu(st)->scratch;
+}
+
+float *rt_gpu_slab(RtState *st, int which)
+{
+	return gpu(st)->slab[which];
+}
+
+int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtPtrs *p, int site)
+{
+	RtGpu *g = gpu(st);
+	if (threads <= 0)
+		return 0;
+	int64_t blocks = (threads + BLOCK - 1) / BLOCK, cap = (int64_t)g->sms * 16;
+	long long b = (long long)B;
+	RtPtrs ptrs = *p;
+	void *args[] = {&b, &ptrs, &site};
+	dim3 grid = {blocks < cap ? (unsigned)blocks : (unsigned)cap, 1, 1}, block = {BLOCK, 1, 1};
+	CU(cudaLaunchKernel((const void *)g->kern[kernel], grid, block, args, 0, g->stream), site);
+	return 0;
+}
+
+int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int rank_a, const int64_t *dims_a,
+                  int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int site)
+{
+	RtGpu *g = gpu(st);
+	RtGemm one[4], *plan = one;
+	int n = rt_gemm_plan(one, 4, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce);
+	if (n > 4 && (plan = malloc(sizeof *plan * (size_t)n)))
+		n = rt_gemm_plan(plan, n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce);
+	if (n < 0 || !plan) {
+		fprintf(stderr, "trainer: %s: %s\n", rt_gpu_site(site), n < 0 ? "shapes that break the product" : "out of memory");
+		return 1;
+	}
+	const float one_f = 1.0f;
+	int rc = 0;
+	for (int i = 0; i < n && !rc; i++) {
+		const RtGemm *e = &plan[i];
+		float *C = out + e->off_c;
+		if (e->k == 0) { /* nothing to add: C = beta C, and beta is 0 or 1 */
+			if (e->beta == 0 && e->ldc == e->m)
+				rc = cudaMemsetAsync(C, 0, sizeof(float) * (size_t)(e->m * e->n * (e->stride_c ? e->count : 1)),
+				                     g->stream) != cudaSuccess;
+			continue;
+		}
+		cublasStatus_t s = cublasGemmStridedBatchedEx(
+			g->blas, e->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, e->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, (int)e->m,
+			(int)e->n, (int)e->k, &one_f, b + e->off_a, CUDA_R_32F, (int)e->lda, e->stride_a, a + e->off_b, CUDA_R_32F,
+			(int)e->ldb, e->stride_b, &e->beta, C, CUDA_R_32F, (int)e->ldc, e->stride_c, (int)e->count, g->compute,
+			CUBLAS_GEMM_DEFAULT);
+		if (s != CUBLAS_STATUS_SUCCESS)
+			rc = blas_fail(s, "cublasGemmStridedBatchedEx", __LINE__, site);
+	}
+	if (plan != one)
+		free(plan);
+	return rc;
+}
+
+int rt_gpu_to_device(RtState *st, void *dst, const void *src, size_t bytes, int site)
+{
+	/* from pageable memory: returns once src has been staged, so it may be reused */
+	CU(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, gpu(st)->stream), site);
+	return 0;
+}
+
+int rt_gpu_copy(RtState *st, void *dst, const void *src, size_t bytes, int site)
+{
+	CU(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, gpu(st)->stream), site);
+	return 0;
+}
+
+int rt_gpu_to_host(RtState *st, void *dst, const void *src, size_t bytes, int site)
+{
+	CU(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, gpu(st)->stream), site);
+	CU(cudaStreamSynchronize(gpu(st)->stream), site);
+	return 0;
+}
+
+int rt_gpu_run(RtState *st, int graph, int64_t B, int (*fn)(RtState *st, int64_t B))
+{
+	RtGpu *g = gpu(st);
+	if (!g->graphs)
+		return fn(st, B);
+	Graph *slot = NULL, *mine = g->graph + graph * GRAPHS_PER_FUNC;
+	for (int i = 0; i < GRAPHS_PER_FUNC && !slot; i++)
+		if (mine[i].exec && mine[i].B == B)
+			slot = &mine[i];
+	if (!slot) {
+		for (int i = 0; i < GRAPHS_PER_FUNC && !slot; i++)
+			if (!mine[i].exec)
+				slot = &mine[i];
+		if (!slot) /* every slot taken by other batch sizes: launch directly */
+			return fn(st, B);
+		cudaGraph_t captured;
+		CU(cudaStreamBeginCapture(g->stream, cudaStreamCaptureModeThreadLocal), -1);
+		int rc = fn(st, B);
+		cudaError_t e = cudaStreamEndCapture(g->stream, &captured);
+		if (rc)
+			return rc;
+		if (e != cudaSuccess)
+			return cuda_fail(e, "cudaStreamEndCapture", __LINE__, -1);
+		e = cudaGraphInstantiate(&slot->exec, captured, 0);
+		cudaGraphDestroy(captured);
+		if (e != cudaSuccess)
+			return cuda_fail(e, "cudaGraphInstantiate", __LINE__, -1);
+		slot->B = B;
+	}
+	CU(cudaGraphLaunch(slot->exec, g->stream), -1);
+	return 0;
+}
+
+int rt_gpu_finish(RtState *st)
+{
+	RtGpu *g = gpu(st);
+	int e = 0;
+	CU(cudaMemcpyAsync(&e, g->error, sizeof e, cudaMemcpyDeviceToHost, g->stream), -1);
+	CU(cudaStreamSynchronize(g->stream), -1);
+	if (!e)
+		return 0;
+	int zero = 0;
+	CU(cudaMemcpy(g->error, &zero, sizeof zero, cudaMemcpyHostToDevice), -1);
+	fprintf(stderr, "trainer: %s: index out of range in the data\n", rt_gpu_site(e - 1));
+	return 1;
+}

@@ -1,0 +1,205 @@
+/* gpu_plan.c: the host-side logic of the device interface (gpu.h) that both of its
+ * implementations share: matrix-product plans in cuBLAS's convention, the kernel cache's
+ * files, hashing. Nothing here touches a device, so tests/runtime/test_gpu_plan.c checks
+ * it on any machine. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gpu.h"
+
+/* ---------- matrix products ---------- */
+
+static int64_t prod(const int64_t *d, int lo, int hi)
+{
+	int64_t p = 1;
+	for (int i = lo; i < hi; i++)
+		p *= d[i];
+	return p;
+}
+
+static void put(RtGemm *g, int max, int n, RtGemm v)
+{
+	if (n < max)
+		g[n] = v;
+}
+
+int rt_gemm_plan(RtGemm *g, int max, int ra, const int64_t *da, int rb, const int64_t *db, int ta, int tb, int reduce)
+{
+	if (ra < 2 || rb < 2 || ra > RT_MAX_RANK || rb > RT_MAX_RANK || (ta | tb) & ~1)
+		return -1;
+	for (int i = 0; i < ra; i++)
+		if (da[i] < 0)
+			return -1;
+	for (int i = 0; i < rb; i++)
+		if (db[i] < 0)
+			return -1;
+	int64_t ar = da[ra - 2], ac = da[ra - 1], br = db[rb - 2], bc = db[rb - 1];
+	int64_t m = ta ? ac : ar, k = ta ? ar : ac, n = tb ? br : bc;
+	if ((tb ? bc : br) != k)
+		return -1;
+	/* out^T [n, m] = op(y)^T op(x)^T: A is y, B is x (see RtGemm). */
+	RtGemm base = {.trans_a = tb, .trans_b = ta, .m = n, .n = m, .k = k, .lda = bc > 1 ? bc : 1,
+	               .ldb = ac > 1 ? ac : 1, .ldc = n > 1 ? n : 1, .count = 1};
+	if (m == 0 || n == 0)
+		return 0;
+	if (reduce) { /* out = the sum over the shared leading axes */
+		if (ra != rb)
+			return -1;
+		for (int i = 0; i < ra - 2; i++)
+			if (da[i] != db[i])
+				return -1;
+		int64_t batch = prod(da, 0, ra - 2);
+		if (batch == 0 || (ta && !tb)) { /* [batch*K, M]^T @ [batch*K, N]; k = 0 zeroes */
+			base.k = batch * k;
+			put(g, max, 0, base);
+			return 1;
+		}
+		for (int64_t t = 0; t < batch; t++) {
+			RtGemm e = base;
+			e.off_a = t * k * n;
+			e.off_b = t * m * k;
+			e.beta = t ? 1.0f : 0.0f;
+			put(g, max, (int)t, e);
+		}
+		return batch > 0x7fffffff ? -1 : (int)batch;
+	}
+	/* The batch axes, aligned on the right and broadcast. */
+	int r = ra - 2 > rb - 2 ? ra - 2 : rb - 2;
+	int64_t dim[RT_MAX_RANK], sa[RT_MAX_RANK], sb[RT_MAX_RANK];
+	int64_t batch = 1, a_elems = 1, b_elems = 1;
+	for (int i = r - 1, s_a = 1, s_b = 1; i >= 0; i--) {
+		int ia = i - (r - (ra - 2)), ib = i - (r - (rb - 2));
+		int64_t xa = ia >= 0 ? da[ia] : 1, xb = ib >= 0 ? db[ib] : 1;
+		if (xa != xb && xa != 1 && xb != 1)
+			return -1;
+		dim[i] = xa > xb ? xa : xb;
+		sa[i] = xa == 1 ? 0 : s_a;
+		sb[i] = xb == 1 ? 0 : s_b;
+		s_a *= (int)xa;
+		s_b *= (int)xb;
+		batch *= dim[i];
+		a_elems *= xa;
+		b_elems *= xb;
+	}
+	if (batch == 0)
+		return 0;
+	if (batch == 1 || (b_elems == 1 && !ta && a_elems == batch)) { /* one GEMM: x's rows stacked */
+		base.n = batch * m;
+		put(g, max, 0, base);
+		return 1;
+	}
+	/* One strided batch when each operand is either whole (row-major batches) or single. */
+	if ((a_elems == batch || a_elems == 1) && (b_elems == batch || b_elems == 1)) {
+		RtGemm e = base;
+		e.stride_a = b_elems == 1 ? 0 : k * n;
+		e.stride_b = a_elems == 1 ? 0 : m * k;
+		e.stride_c = m * n;
+		e.count = batch;
+		put(g, max, 0, e);
+		return 1;
+	}
+	/* Otherwise one GEMM per batch element. */
+	if (batch > 0x7fffffff)
+		return -1;
+	for (int64_t t = 0; t < batch; t++) {
+		int64_t oa = 0, ob = 0, rem = t;
+		for (int i = r - 1; i >= 0; i--) {
+			int64_t c = rem % dim[i];
+			rem /= dim[i];
+			oa += c * sa[i];
+			ob += c * sb[i];
+		}
+		RtGemm e = base;
+		e.off_a = ob * k * n;
+		e.off_b = oa * m * k;
+		e.off_c = t * m * n;
+		put(g, max, (int)t, e);
+	}
+	return (int)batch;
+}
+
+/* ---------- the kernel cache ---------- */
+
+uint64_t rt_hash(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int make_dirs(char *path)
+{
+	for (char *s = path + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		int rc = mkdir(path, 0777);
+		*s = '/';
+		if (rc && errno != EEXIST)
+			return -1;
+	}
+	return mkdir(path, 0777) && errno != EEXIST ? -1 : 0;
+}
+
+char *rt_cache_dir(void)
+{
+	const char *env = getenv("MAEC_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *dir = env && *env ? rt_format("%s", env)
+	            : xdg && *xdg ? rt_format("%s/maec", xdg)
+	            : home && *home ? rt_format("%s/.cache/maec", home)
+	                            : NULL;
+	if (dir && make_dirs(dir)) {
+		fprintf(stderr, "trainer: note: cannot create the kernel cache '%s' (%s): kernels are compiled every start\n",
+		        dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+void *rt_cache_read(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *p = NULL;
+	size_t len = 0;
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long end = ftell(f);
+		if (end > 0 && fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)end)) &&
+		    fread(p, 1, (size_t)end, f) == (size_t)end)
+			len = (size_t)end;
+	}
+	fclose(f);
+	if (!len) {
+		free(p);
+		return NULL;
+	}
+	*n = len;
+	return p;
+}
+
+int rt_cache_write(const char *path, const void *p, size_t n)
+{
+	char *tmp = rt_format("%s.%ld.tmp", path, (long)getpid());
+	FILE *f = fopen(tmp, "wb");
+	int ok = f && fwrite(p, 1, n, f) == n;
+	ok = f && fclose(f) == 0 && ok;
+	ok = ok && rename(tmp, path) == 0;
+	if (!ok)
+		remove(tmp);
+	free(tmp);
+	return ok ? 0 : -1;
+}
+
+const char *rt_gpu_site(int site)
+{
+	return site >= 0 && site < rt_gpu_program.nsites ? rt_gpu_program.sites[site] : "(unknown site)";
+}
