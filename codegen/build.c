@@ -73,8 +73,10 @@ bool build_cuda_trainer(const char *cu_file, const char *exe, bool verbose, bool
 	argv[n++] = "-std=c++17";
 	argv[n++] = "-O1";
 	argv[n++] = arena_printf(a, "-I%s", rt);
-	argv[n++] = "-x";
-	argv[n++] = emulate ? "c++" : "cu";
+	if (emulate) { /* a .cu file is C++ here */
+		argv[n++] = "-x";
+		argv[n++] = "c++";
+	}
 	argv[n++] = cu_file;
 	if (emulate) {
 		argv[n++] = "-x";

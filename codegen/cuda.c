@@ -36,7 +36,7 @@ static const char MAEC_CUDA_PRELUDE[] =
 	"/* maec kernels: extern \"C\" __global__ void NAME(i64 B, RtPtrs p, int site) (runtime/gpu.h). */\n"
 	"#ifdef __CUDACC__\n"
 	"#define MAEC_KERNEL extern \"C\" __global__ void\n"
-	"#define MAEC_DEV static __device__ __forceinline__\n"
+	"#define MAEC_DEV __device__ __forceinline__\n"
 	"#define MAEC_GLOBAL __device__\n"
 	"#else /* the host emulation: a kernel's threads run one after another */\n"
 	"#include <math.h>\n"
@@ -580,6 +580,13 @@ static void group_offset(CGen *g, Buf *b, const Groups *gr, bool reduced, const 
 {
 	const char *st[IR_MAX_RANK];
 	strides(g, gr->dim, gr->n, st);
+	bool any = false;
+	for (int i = 0; i < gr->n; i++)
+		any |= gr->red[i] == reduced;
+	if (!any) {
+		buf_printf(b, "\t\tconst i64 %s = 0;\n", var);
+		return;
+	}
 	buf_printf(b, "\t\ti64 %s = 0;\n\t\t{\n\t\t\ti64 q_ = %s;\n", var, idx);
 	for (int i = gr->n - 1; i >= 0; i--) {
 		if (gr->red[i] != reduced)
@@ -662,7 +669,7 @@ static void reduce(CGen *g, const Ins *ins)
 		buf_printf(&b,
 		           "\t%s *part = (%s *)p.p[0];\n\tconst i64 O = %s, R = %s, C = (R + %d - 1) / %d;\n"
 		           "\tMAEC_LOOP(t, O * C) {\n\t\tconst i64 o = t %% O, c = t / O, lo = c * %d,"
-		           " hi = lo + %d < R ? lo + %d : R;\n\t\t%s acc = %s;\n",
+		           " hi = lo + %d < R ? lo + %d : R;\n\t\t(void)o;\n\t\t%s acc = %s;\n",
 		           part_t, part_t, O, R, BLOCK_CHUNK, BLOCK_CHUNK, BLOCK_CHUNK, BLOCK_CHUNK, BLOCK_CHUNK, acc_t, init);
 		buf_puts(&b, loop.p);
 		buf_printf(&b, "\t\tpart[t] = (%s)acc;\n\t}\n}\n", part_t);
@@ -982,8 +989,8 @@ static void emit_inputs(CGen *g, const Func *f, FuncKind kind)
 			           "\t\tint32_t *perm = (int32_t *)malloc(sizeof(int32_t) * (size_t)(rows * n));\n"
 			           "\t\tif (!perm)\n\t\t\treturn rt_gpu_oom(\"a permutation\");\n"
 			           "\t\trt_randperm(perm, rows, n, st->seed, RT_STREAM_OPS + %lld, st->rng_step);\n"
-			           "\t\tconst int rc_ = rt_gpu_to_device(st, %s, perm, sizeof(int32_t) * (size_t)(rows * n), %d);\n"
-			           "\t\tfree(perm);\n\t\tTRY(rc_);\n\t}\n",
+			           "\t\tconst int status = rt_gpu_to_device(st, %s, perm, sizeof(int32_t) * (size_t)(rows * n), %d);\n"
+			           "\t\tfree(perm);\n\t\tTRY(status);\n\t}\n",
 			           numel(g, &rows), (long long)t->dim[t->rank - 1], (long long)ins->attr[2].i, at, site(g, ins));
 		} else if (ins->op == OP_scalar) {
 			const char *s = ins->attr[0].s;
@@ -994,7 +1001,7 @@ static void emit_inputs(CGen *g, const Func *f, FuncKind kind)
 			           s, at, site(g, ins));
 		}
 	}
-	if (kind != FUNC_UPDATE && narg < 2)
+	if (kind == FUNC_STEP && narg < 2)
 		buf_puts(g->out, "\t(void)labels;\n");
 	if (kind == FUNC_MODEL && narg != 1)
 		cgen_fail(g, NULL, "the CUDA target runs models of one argument (the images); @%s takes %d", f->name, narg);
@@ -1047,7 +1054,7 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 		           name);
 	else if (kind == FUNC_MODEL)
 		buf_printf(g->out, "static int %s(RtState *st, int64_t B, const rt_real *images, rt_real *const *outs)\n"
-		                   "{\n\tconst int32_t *labels = NULL;\n",
+		                   "{\n",
 		           name);
 	else
 		buf_printf(g->out, "static int %s(RtState *st)\n{\n\tconst int64_t B = 1;\n", name);

@@ -276,7 +276,143 @@ static void cuda_close(RtState *st)
 	st->dev = NULL;
 }
 
-const RtDevice rt_gpu_device = {"cuda", cuda_open, cuda_push, cuda_pull, cuda_close};
+/* `trainer kernels`: the kernels through NVRTC for each --arch (default sm_80 and
+ * sm_90), without a device, with ptxas's report of each kernel's registers, stack frame
+ * and spills. Any error or warning fails. */
+typedef struct KernelInfo {
+	char name[128];
+	int regs, stack, spill_st, spill_ld;
+} KernelInfo;
+
+static KernelInfo *info_of(KernelInfo *k, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(k[i].name, name) == 0)
+			return &k[i];
+	return NULL;
+}
+
+/* The text between the first pair of quotes (or up to the line's end) after `key`. */
+static int name_after(const char *line, const char *key, char *out, size_t cap)
+{
+	const char *s = strstr(line, key);
+	if (!s)
+		return 0;
+	s += strlen(key);
+	while (*s == ' ' || *s == '\'')
+		s++;
+	size_t n = 0;
+	while (s[n] && s[n] != '\'' && s[n] != '\n' && s[n] != ' ' && n + 1 < cap)
+		n++;
+	memcpy(out, s, n);
+	out[n] = 0;
+	return n > 0;
+}
+
+static int kernels_for(int arch, bool verbose)
+{
+	const RtGpuProgram *gp = &rt_gpu_program;
+	nvrtcProgram prog;
+	NVRTC(nvrtcCreateProgram(&prog, gp->kernels, "maec_kernels.cu", 0, NULL, NULL));
+	char arch_opt[64];
+	snprintf(arch_opt, sizeof arch_opt, "--gpu-architecture=sm_%d", arch);
+	const char *opts[] = {arch_opt, "--std=c++17", "--ptxas-options=-v"};
+	double t0 = now_s();
+	nvrtcResult rc = nvrtcCompileProgram(prog, 3, opts);
+	double dt = now_s() - t0;
+	size_t log_n = 0;
+	char *log = NULL;
+	if (nvrtcGetProgramLogSize(prog, &log_n) == NVRTC_SUCCESS && (log = calloc(log_n + 1, 1)))
+		nvrtcGetProgramLog(prog, log);
+	nvrtcDestroyProgram(&prog);
+	KernelInfo *k = calloc((size_t)gp->nkernels + 1, sizeof *k);
+	int nk = 0, warnings = 0;
+	KernelInfo *cur = NULL;
+	for (char *line = log; line && *line;) {
+		char *end = strchr(line, '\n');
+		if (end)
+			*end = 0;
+		char name[128];
+		if (strstr(line, "warning") || strstr(line, "error")) {
+			warnings += strstr(line, "warning") != NULL;
+			fprintf(stderr, "sm_%d: %s\n", arch, line);
+		} else if (k && (name_after(line, "Compiling entry function", name, sizeof name) ||
+		                 name_after(line, "Function properties for", name, sizeof name))) {
+			cur = info_of(k, nk, name);
+			if (!cur && nk < gp->nkernels + 1) {
+				cur = &k[nk++];
+				snprintf(cur->name, sizeof cur->name, "%s", name);
+			}
+		} else if (cur) {
+			const char *u = strstr(line, "Used ");
+			if (u)
+				sscanf(u, "Used %d registers", &cur->regs);
+			const char *f = strstr(line, "bytes stack frame");
+			if (f)
+				sscanf(line, " %d bytes stack frame, %d bytes spill stores, %d bytes spill loads", &cur->stack,
+				       &cur->spill_st, &cur->spill_ld);
+		}
+		line = end ? end + 1 : NULL;
+	}
+	free(log);
+	if (rc != NVRTC_SUCCESS) {
+		free(k);
+		fprintf(stderr, "trainer: sm_%d: NVRTC failed: %s\n", arch, nvrtcGetErrorString(rc));
+		return 1;
+	}
+	int max_regs = 0, spilling = 0, stack = 0;
+	const char *widest = "";
+	for (int i = 0; i < nk; i++) {
+		if (k[i].regs > max_regs) {
+			max_regs = k[i].regs;
+			widest = k[i].name;
+		}
+		spilling += k[i].spill_st + k[i].spill_ld > 0;
+		stack += k[i].stack > 0;
+		if (verbose)
+			printf("  sm_%d %-32s %3d registers, %4d bytes stack, %4d/%4d bytes spilled (stores/loads)\n", arch,
+			       k[i].name, k[i].regs, k[i].stack, k[i].spill_st, k[i].spill_ld);
+	}
+	printf("sm_%d: %d of %d kernels compiled by NVRTC in %.1f s; registers at most %d (%s); %d with a stack frame, "
+	       "%d spilling; %d warnings\n",
+	       arch, nk, gp->nkernels, dt, max_regs, widest, stack, spilling, warnings);
+	free(k);
+	return nk == gp->nkernels && warnings == 0 ? 0 : 1;
+}
+
+static int cuda_kernels(int argc, char **argv)
+{
+	int arch[16], narch = 0;
+	bool verbose = false;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "-v") == 0) {
+			verbose = true;
+			continue;
+		}
+		const char *v = i + 1 < argc ? argv[i + 1] : "";
+		if (strncmp(v, "sm_", 3) == 0)
+			v += 3;
+		char *end;
+		long a = strtol(v, &end, 10);
+		if (strcmp(argv[i], "--arch") || end == v || *end || a < 50 || a > 200 || narch == 16) {
+			fprintf(stderr, "trainer: kernels takes --arch N (e.g. 90 or sm_90, up to 16 of them) and -v; got '%s'\n",
+			        argv[i]);
+			return 2;
+		}
+		arch[narch++] = (int)a;
+		i++;
+	}
+	if (!narch) {
+		arch[narch++] = 80;
+		arch[narch++] = 90;
+	}
+	int failed = 0;
+	for (int i = 0; i < narch; i++)
+		failed |= kernels_for(arch[i], verbose);
+	return failed;
+}
+
+const RtDevice rt_gpu_device = {"cuda", cuda_open, cuda_push, cuda_pull, cuda_close, cuda_kernels};
 
 char *rt_gpu_act(RtState *st)
 {

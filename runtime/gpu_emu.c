@@ -201,7 +201,20 @@ static void emu_close(RtState *st)
 	st->dev = NULL;
 }
 
-const RtDevice rt_gpu_device = {"emulated", emu_open, emu_push, emu_pull, emu_close};
+/* `trainer kernels`: the kernel source through the host compiler, as emu_open would. */
+static int emu_kernels(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	char *so = compile(&rt_gpu_program);
+	if (!so)
+		return 1;
+	printf("host emulation: %d kernels compiled into %s\n", rt_gpu_program.nkernels, so);
+	free(so);
+	return 0;
+}
+
+const RtDevice rt_gpu_device = {"emulated", emu_open, emu_push, emu_pull, emu_close, emu_kernels};
 
 char *rt_gpu_act(RtState *st)
 {

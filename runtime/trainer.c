@@ -36,7 +36,9 @@ static void usage(const RtProgram *p, FILE *f)
 {
 	fprintf(f, "usage: trainer RECIPE --data DIR [options]      train\n"
 	           "       trainer eval RECIPE --data DIR --from CKPT  evaluate a checkpoint\n"
-	           "       trainer gradcheck RECIPE [--batch N] [--samples N] [--seed N]\n\nrecipes of %s:\n",
+	           "       trainer gradcheck RECIPE [--batch N] [--samples N] [--seed N]\n"
+	           "%s\nrecipes of %s:\n",
+	        p->device ? "       trainer kernels [--arch N]... [-v]         compile the kernels (no GPU needed)\n" : "",
 	        p->source);
 	for (int i = 0; i < p->nrecipes; i++)
 		fprintf(f, "  %-12s model %s, batch %lld (micro-batches of %lld), %lld epochs\n", p->recipes[i].name,
@@ -864,6 +866,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "gradcheck") == 0)
 		return gradcheck(p, argc, argv);
+	if (p->device && argc > 1 && strcmp(argv[1], "kernels") == 0)
+		return p->device->kernels(argc, argv);
 	Options o;
 	int rc = parse_args(p, argc, argv, &o);
 	if (rc)

@@ -120,6 +120,9 @@ typedef struct RtDevice {
 	int (*push)(RtState *st);                            /* host slabs to the device */
 	int (*pull)(RtState *st);                            /* device slabs to the host */
 	void (*close)(RtState *st);
+	/* `trainer kernels [--arch N]... [-v]`: compiles the kernels for the architectures
+	 * (no device needed) and reports their resources; the exit status. */
+	int (*kernels)(int argc, char **argv);
 } RtDevice;
 
 struct RtProgram {
