@@ -52,6 +52,12 @@ static bool run(const char *const *argv, bool verbose)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* A path as an operand of the compiler: one that starts with '-' would read as an option. */
+static const char *operand(Arena *a, const char *path)
+{
+	return path[0] == '-' ? arena_printf(a, "./%s", path) : path;
+}
+
 /* nvcc, or the host C++ compiler for the emulation, on the generated .cu file, linked
  * with the trainer library of CUDA trainers (runtime/CMakeLists.txt). */
 bool build_cuda_trainer(const char *cu_file, const char *exe, bool verbose, bool emulate)
@@ -77,7 +83,7 @@ bool build_cuda_trainer(const char *cu_file, const char *exe, bool verbose, bool
 		argv[n++] = "-x";
 		argv[n++] = "c++";
 	}
-	argv[n++] = cu_file;
+	argv[n++] = operand(a, cu_file);
 	if (emulate) {
 		argv[n++] = "-x";
 		argv[n++] = "none";
@@ -98,7 +104,7 @@ bool build_cuda_trainer(const char *cu_file, const char *exe, bool verbose, bool
 	argv[n++] = "-lm";
 	argv[n++] = "-lpthread";
 	argv[n++] = "-o";
-	argv[n++] = exe;
+	argv[n++] = operand(a, exe);
 	argv[n] = NULL;
 	bool ok = run(argv, verbose);
 	if (!ok)
@@ -128,7 +134,7 @@ bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use
 	argv[n++] = arena_printf(a, "-DMAEC_REAL=%s", real);
 	argv[n++] = arena_printf(a, "-I%s", rt);
 	argv[n++] = "-O0";
-	argv[n++] = c_file;
+	argv[n++] = operand(a, c_file);
 	if (have_lib) {
 		argv[n++] = lib;
 	} else {
@@ -145,7 +151,7 @@ bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use
 	argv[n++] = "-lz";
 	argv[n++] = "-lm";
 	argv[n++] = "-o";
-	argv[n++] = exe;
+	argv[n++] = operand(a, exe);
 	argv[n] = NULL;
 	bool ok = run(argv, verbose);
 	if (!ok)

@@ -35,7 +35,7 @@ const char *c_str(CGen *g, const char *s)
 	buf_putc(&b, '"');
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
+		if (c == '"' || c == '\\' || c == '?') /* '?': no trigraph (??/ is a backslash in C11) */
 			buf_printf(&b, "\\%c", c);
 		else if (c < ' ' || c >= 127)
 			buf_printf(&b, "\\%03o", c);
@@ -46,6 +46,24 @@ const char *c_str(CGen *g, const char *s)
 	const char *r = arena_strdup(g->a, b.p);
 	buf_free(&b);
 	return r;
+}
+
+const char *c_comment(CGen *g, const char *s)
+{
+	char *r = arena_strdup(g->a, s);
+	for (char *p = r; *p; p++)
+		if ((unsigned char)*p < ' ' || (unsigned char)*p >= 127 || (p[0] == '*' && p[1] == '/'))
+			*p = '?';
+	return r;
+}
+
+void cgen_plan_fits(CGen *g, const Func *f, int64_t batch)
+{
+	if (g->plan->too_big)
+		cgen_fail(g, NULL,
+		          "@%s: the activations at batch %lld need more than " MEMPLAN_MAX_TEXT
+		          ", more than any machine holds: lower the recipe's batch or micro_batch",
+		          f->name, (long long)batch);
 }
 
 /* ---------- values ---------- */
@@ -166,7 +184,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 	/* Where the result lives. */
 	buf_printf(g->out, "\t/* %%%d = %s", ins->id, oi->name);
 	if (ins->loc.file)
-		buf_printf(g->out, "  %s:%d:%d", ins->loc.file, ins->loc.line, ins->loc.col);
+		buf_printf(g->out, "  %s:%d:%d", c_comment(g, ins->loc.file), ins->loc.line, ins->loc.col);
 	buf_puts(g->out, " */\n");
 	switch (ins->op) {
 	case OP_arg: return;
@@ -320,9 +338,10 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	bool is_step = kind != FUNC_UPDATE;
 	g->f = f;
 	g->plan = memplan_func(g->a, f, batch, g->float_bytes);
-	buf_printf(g->out, "\n/* @%s", f->name);
+	cgen_plan_fits(g, f, batch);
+	buf_printf(g->out, "\n/* @%s", c_comment(g, f->name));
 	if (f->loc.file)
-		buf_printf(g->out, ", from %s:%d", f->loc.file, f->loc.line);
+		buf_printf(g->out, ", from %s:%d", c_comment(g, f->loc.file), f->loc.line);
 	buf_printf(g->out, "; activations %lld bytes at batch %lld. */\n", (long long)g->plan->size, (long long)batch);
 	if (kind == FUNC_STEP)
 		buf_printf(g->out, "static int %s(RtState *st, int64_t B, const rt_real *images, const int32_t *labels, "
@@ -359,7 +378,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 			emit_ins(g, f->body.p[i]);
 	for (int i = 0; i < f->rets.n; i++) {
 		const Ins *r = f->rets.p[i];
-		const char *what = f->ret_names.p[i] ? f->ret_names.p[i] : "";
+		const char *what = f->ret_names.p[i] ? c_comment(g, f->ret_names.p[i]) : "";
 		if (kind == FUNC_MODEL)
 			buf_printf(g->out, "\tmemcpy(outs[%d], %s, sizeof(%s) * (size_t)(%s)); /* %s */\n", i, v(g, r), ctype(r),
 			           numel(g, &r->type), what);
@@ -410,7 +429,7 @@ static void emit_params(CGen *g)
 		           (long long)g->state_offset[2 * i], (long long)g->state_offset[2 * i + 1], (int)p->init);
 		for (int k = 0; k < 4; k++)
 			buf_printf(g->out, "%s%.17g", k ? ", " : "", k < ii->nargs ? p->init_arg[k] : 0.0);
-		buf_printf(g->out, "}, %d}, /* %s */\n", p->frozen, ii->name);
+		buf_printf(g->out, "}, %d}, /* %s */\n", p->frozen, c_comment(g, ii->name));
 	}
 	buf_puts(g->out, "};\n");
 }
@@ -440,7 +459,7 @@ static void emit_models(CGen *g)
 		buf_printf(g->out, "%s};\nenum { %s_random = %d, %s_max_batch = %lld, %s_act_bytes = %lld };\n",
 		           f->rets.n ? "" : "0", c_name(g, f->name), random, c_name(g, f->name), (long long)batch,
 		           c_name(g, f->name), (long long)g->plan->size);
-		buf_printf(g->out, "\n/* The state_dict of model %s. */\nstatic const RtName %s_names[] = {\n", f->name,
+		buf_printf(g->out, "\n/* The state_dict of model %s. */\nstatic const RtName %s_names[] = {\n", c_comment(g, f->name),
 		           c_name(g, f->name));
 		for (int k = 0; k < f->body.n; k++)
 			if (f->body.p[k]->op == OP_param)
@@ -628,7 +647,7 @@ bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, A
 	           "\t\t\treturn 1;                                                                \\\n"
 	           "\t\t}                                                                            \\\n"
 	           "\t} while (0)\n",
-	           MAEC_VERSION, source, g.float_bytes, use_double ? "double" : "float", use_double ? "double" : "float");
+	           MAEC_VERSION, c_comment(&g, source), g.float_bytes, use_double ? "double" : "float", use_double ? "double" : "float");
 	cgen_tables(&g, source, "NULL");
 	return !g.failed;
 }

@@ -34,6 +34,11 @@ struct CGen {
 FMT(3, 4) void cgen_fail(CGen *g, const Ins *ins, const char *fmt, ...);
 const char *c_name(CGen *g, const char *name);  /* an identifier made of name */
 const char *c_str(CGen *g, const char *s);      /* a C string literal of s */
+/* s as text inside a comment of the generated code: a file name or a name from the input
+ * must not end the comment ("*" "/") or bring a control byte; those become '?'. */
+const char *c_comment(CGen *g, const char *s);
+/* A diagnostic when g->plan, f's at batch, is larger than any machine (MemPlan.too_big). */
+void cgen_plan_fits(CGen *g, const Func *f, int64_t batch);
 /* A C array literal of n dimensions or attribute values (B, the batch, by its name), or
  * NULL for none. */
 const char *int_array(CGen *g, const int64_t *v, int n);

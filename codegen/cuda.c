@@ -158,7 +158,7 @@ static int kernel(CGen *g, const Ins *ins, const char *base, const char *text)
 	k->hashes[k->n] = h;
 	buf_printf(&k->src, "\n/* %s", op_info(ins->op)->name);
 	if (ins->loc.file)
-		buf_printf(&k->src, ", first from %s:%d:%d", ins->loc.file, ins->loc.line, ins->loc.col);
+		buf_printf(&k->src, ", first from %s:%d:%d", c_comment(g, ins->loc.file), ins->loc.line, ins->loc.col);
 	buf_puts(&k->src, " */\n");
 	for (const char *s = text; *s; s++) {
 		if (strncmp(s, "@NAME@", 6) == 0) {
@@ -870,7 +870,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 	}
 	buf_printf(g->out, "\t/* %%%d = %s", ins->id, oi->name);
 	if (ins->loc.file)
-		buf_printf(g->out, "  %s:%d:%d", ins->loc.file, ins->loc.line, ins->loc.col);
+		buf_printf(g->out, "  %s:%d:%d", c_comment(g, ins->loc.file), ins->loc.line, ins->loc.col);
 	buf_puts(g->out, " */\n");
 	switch (ins->op) {
 	case OP_param:
@@ -1016,6 +1016,7 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	KernelSet *k = ks(g);
 	g->f = f;
 	g->plan = memplan_func(g->a, f, batch, 4);
+	cgen_plan_fits(g, f, batch);
 	k->batch = batch;
 	if (g->plan->size > k->act_bytes)
 		k->act_bytes = g->plan->size;
@@ -1037,9 +1038,9 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	if (io > k->io_bytes)
 		k->io_bytes = io;
 	const char *name = kind == FUNC_MODEL ? arena_printf(g->a, "model_%s", c_name(g, f->name)) : c_name(g, f->name);
-	buf_printf(g->out, "\n/* @%s", f->name);
+	buf_printf(g->out, "\n/* @%s", c_comment(g, f->name));
 	if (f->loc.file)
-		buf_printf(g->out, ", from %s:%d", f->loc.file, f->loc.line);
+		buf_printf(g->out, ", from %s:%d", c_comment(g, f->loc.file), f->loc.line);
 	buf_printf(g->out, "; activations %lld bytes at batch %lld. */\nstatic int %s_run(RtState *st, int64_t B)\n{\n"
 	                   "\tchar *act = rt_gpu_act(st), *io = rt_gpu_io(st);\n"
 	                   "\tfloat *P = rt_gpu_slab(st, 0), *G = rt_gpu_slab(st, 1), *M = rt_gpu_slab(st, 2), "
@@ -1063,7 +1064,7 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	buf_printf(g->out, "\tTRY(rt_gpu_run(st, %d, B, %s_run));\n\tTRY(rt_gpu_finish(st));\n", k->ngraphs++, name);
 	for (int i = 0; i < f->rets.n; i++) {
 		const Ins *r = f->rets.p[i];
-		const char *what = f->ret_names.p[i] ? f->ret_names.p[i] : "";
+		const char *what = f->ret_names.p[i] ? c_comment(g, f->ret_names.p[i]) : "";
 		const char *dst = kind == FUNC_MODEL ? arena_printf(g->a, "outs[%d]", i) : arena_printf(g->a, "results + %d", i);
 		if (r->type.dt != DT_F32) {
 			cgen_fail(g, r, "the CUDA target returns f32 results only ('%s')", what);
@@ -1103,7 +1104,7 @@ bool codegen_cuda(Buf *out, const Module *m, const char *source, Arena *a, Diag 
 	           "static int rt_gpu_oom(const char *what)\n{\n"
 	           "\tfprintf(stderr, \"trainer: out of host memory for %%s\\n\", what);\n\treturn 1;\n}\n\n"
 	           "/* The kernels, by index (kernel_names below). */\nenum {\n#include \"@KERNEL_ENUM@\"\n};\n",
-	           MAEC_VERSION, source);
+	           MAEC_VERSION, c_comment(&g, source));
 	size_t enum_at = out->n;
 	cgen_tables(&g, source, "&rt_gpu_device");
 	/* The kernel enum goes where the placeholder include is; the source, names and sites

@@ -243,9 +243,10 @@ static int cmp_bytes_desc(const void *a, const void *b)
 
 /* --report=memory: the activation plan of each recipe's step at its micro-batch, for the
  * C target's float tensors. */
-static void report_memory(Compilation *c)
+static bool report_memory(Compilation *c)
 {
 	const Module *m = c->module;
+	int errors = c->diag.errors;
 	for (int i = 0; i < m->recipes.n; i++) {
 		const Recipe *r = m->recipes.p[i];
 		const RSetting *mb = recipe_get(r, "micro_batch");
@@ -256,6 +257,12 @@ static void report_memory(Compilation *c)
 			continue;
 		int64_t batch = mb->val.i;
 		MemPlan *p = memplan_func(c->arena, f, batch, 4);
+		if (p->too_big) {
+			diag_error(&c->diag, (Loc){0}, "@%s: the activations at batch %lld need more than " MEMPLAN_MAX_TEXT
+			           ", more than any machine holds: lower the recipe's batch or micro_batch",
+			           f->name, (long long)batch);
+			continue;
+		}
 		printf("@%s at batch %lld: lower bound %.1f MiB, planned %.1f MiB (efficiency %.3f), naive %.1f MiB "
 		       "(planned/naive %.3f)\n",
 		       f->name, (long long)batch, p->lower_bound / 1048576.0, p->size / 1048576.0,
@@ -273,6 +280,7 @@ static void report_memory(Compilation *c)
 			buf_free(&t);
 		}
 	}
+	return c->diag.errors == errors;
 }
 
 static void usage(FILE *f)
@@ -487,7 +495,7 @@ int main(int argc, char **argv)
 	if (ok && c.opt.stats)
 		print_stats(&c);
 	if (ok && c.opt.report_memory)
-		report_memory(&c);
+		ok = report_memory(&c);
 	if (c.diag.errors)
 		fprintf(stderr, "%d error%s\n", c.diag.errors, c.diag.errors == 1 ? "" : "s");
 	arena_free(c.arena);

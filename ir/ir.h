@@ -57,6 +57,10 @@ void buf_printf(Buf *b, const char *fmt, ...) FMT(2, 3);
 void buf_free(Buf *b);
 void fmt_double(Buf *b, double x); /* shortest text that reads back to x */
 int edit_distance(const char *a, const char *b, int limit);
+/* The whole of a file of at most MAX_SOURCE_BYTES; false with *why (static text) if it
+ * cannot be read, is a directory or is larger. */
+#define MAX_SOURCE_BYTES ((size_t)64 << 20)
+#define MAX_SOURCE_TEXT "64 MiB"
 bool read_file(const char *path, char **text, size_t *len, const char **why);
 
 /* diag.c: sources and diagnostics. Locations are byte spans into a SrcFile;

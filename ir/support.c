@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ir.h"
 
@@ -234,16 +235,28 @@ bool read_file(const char *path, char **text, size_t *len, const char **why)
 		*why = strerror(errno);
 		return false;
 	}
+	struct stat sb;
+	if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fclose(f);
+		*why = "it is a directory";
+		return false;
+	}
+	/* Read in chunks up to the limit rather than trusting st_size: a pipe or a device
+	 * (/dev/zero) has none, and would otherwise fill the memory. */
 	Buf b = {0};
 	char chunk[65536];
 	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_putn(&b, chunk, n);
-	bool bad = ferror(f);
+	bool bad = false, big = false;
+	while (!big && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		big = b.n + n > MAX_SOURCE_BYTES;
+		if (!big)
+			buf_putn(&b, chunk, n);
+	}
+	bad = ferror(f);
 	fclose(f);
-	if (bad) {
+	if (bad || big) {
 		buf_free(&b);
-		*why = "read error";
+		*why = big ? "the file is larger than " MAX_SOURCE_TEXT ", the most maec reads" : "read error";
 		return false;
 	}
 	if (!b.p)

@@ -12,6 +12,10 @@
  * results). Arguments, parameters, optimizer state and stores need no activation buffer.
  * Offsets are chosen in schedule order, best fit among the free gaps of the slab, the
  * slab growing at its end when no gap fits.
+ *
+ * Sizes saturate at MEMPLAN_MAX_BYTES (too_big says when one got there): a batch of 2^20
+ * with 2^40 elements an image in double is 2^63 bytes, past int64_t, and no plan that
+ * large can run anyway. Below the limit, sums of a few values cannot overflow either.
  */
 #include <string.h>
 
@@ -24,10 +28,25 @@ bool memplan_needs_buffer(const Ins *ins)
 	return ins->op != OP_arg && ins->op != OP_param && ins->op != OP_state && ins->op != OP_store;
 }
 
-static int64_t bytes_of(const Ins *ins, int64_t batch, int float_bytes)
+/* a + b for sizes of at most MEMPLAN_MAX_BYTES, saturating there. */
+static int64_t sat_add(int64_t a, int64_t b, bool *too_big)
 {
-	int64_t n = type_numel(&ins->type, batch);
-	int64_t b = n * (dtype_is_float(ins->type.dt) ? float_bytes : (int64_t)dtype_size(ins->type.dt));
+	int64_t s = a + b;
+	if (s > MEMPLAN_MAX_BYTES) {
+		*too_big = true;
+		return MEMPLAN_MAX_BYTES;
+	}
+	return s;
+}
+
+static int64_t bytes_of(const Ins *ins, int64_t batch, int float_bytes, bool *too_big)
+{
+	int64_t n = type_numel(&ins->type, batch), b;
+	int64_t elem = dtype_is_float(ins->type.dt) ? float_bytes : (int64_t)dtype_size(ins->type.dt);
+	if (n < 0 || __builtin_mul_overflow(n, elem, &b) || b > MEMPLAN_MAX_BYTES - ALIGN) {
+		*too_big = true;
+		return MEMPLAN_MAX_BYTES;
+	}
 	return (b + ALIGN - 1) / ALIGN * ALIGN;
 }
 
@@ -39,6 +58,7 @@ typedef struct Slab {
 	Arena *a;
 	VEC(Gap) free; /* sorted by offset, never adjacent */
 	int64_t top;
+	bool *too_big;
 } Slab;
 
 static int64_t slab_alloc(Slab *s, int64_t size)
@@ -51,11 +71,11 @@ static int64_t slab_alloc(Slab *s, int64_t size)
 		/* grow, starting inside a free gap at the end if there is one */
 		if (s->free.n && s->free.p[s->free.n - 1].off + s->free.p[s->free.n - 1].size == s->top) {
 			int64_t off = s->free.p[--s->free.n].off;
-			s->top = off + size;
+			s->top = sat_add(off, size, s->too_big);
 			return off;
 		}
 		int64_t off = s->top;
-		s->top += size;
+		s->top = sat_add(s->top, size, s->too_big);
 		return off;
 	}
 	Gap *g = &s->free.p[best];
@@ -106,16 +126,16 @@ MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes)
 	}
 	for (int i = 0; i < f->rets.n; i++)
 		last[f->rets.p[i]->id] = f->body.n;
-	Slab s = {.a = a};
+	Slab s = {.a = a, .too_big = &mp->too_big};
 	int64_t live = 0;
 	VEC(const Ins *) now = {0}; /* the values live at this point */
 	for (int i = 0; i < f->body.n; i++) {
 		const Ins *ins = f->body.p[i];
 		if (memplan_needs_buffer(ins)) {
-			int64_t size = bytes_of(ins, batch, float_bytes);
+			int64_t size = bytes_of(ins, batch, float_bytes, &mp->too_big);
 			mp->offset[ins->id] = slab_alloc(&s, size);
-			mp->naive += size;
-			live += size;
+			mp->naive = sat_add(mp->naive, size, &mp->too_big);
+			live = sat_add(live, size, &mp->too_big);
 			vec_push(a, now, ins);
 			if (live > mp->lower_bound) {
 				mp->lower_bound = live;
@@ -134,8 +154,9 @@ MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes)
 				seen = ins->args[j] == x;
 			if (seen)
 				continue;
-			slab_free(&s, mp->offset[x->id], bytes_of(x, batch, float_bytes));
-			live -= bytes_of(x, batch, float_bytes);
+			int64_t size = bytes_of(x, batch, float_bytes, &mp->too_big);
+			slab_free(&s, mp->offset[x->id], size);
+			live -= size;
 			for (int j = 0; j < now.n; j++)
 				if (now.p[j] == x) {
 					now.p[j] = now.p[--now.n];

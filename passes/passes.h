@@ -25,7 +25,10 @@ typedef struct MemPlan {
 	int64_t naive;       /* every value its own buffer */
 	const Ins **peak;    /* the values live when lower_bound is reached */
 	int npeak;
+	bool too_big;        /* a size passed MEMPLAN_MAX_BYTES (sizes stop there): no machine holds it */
 } MemPlan;
+#define MEMPLAN_MAX_BYTES ((int64_t)1 << 52) /* 4 PiB */
+#define MEMPLAN_MAX_TEXT "4 PiB"
 MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes);
 bool memplan_needs_buffer(const Ins *ins);
 

@@ -28,31 +28,66 @@ static const char *const train_files[] = {"data_batch_1.bin", "data_batch_2.bin"
                                           "data_batch_4.bin", "data_batch_5.bin"};
 static const char *const test_files[] = {"test_batch.bin"};
 
-/* Reads one file of CIFAR_PER_FILE records into images first.. of d; NULL or a message. */
-static char *read_batch_file(RtDataset *d, const char *path, int64_t first, uint8_t *buf)
+/* The message for a file (or bytes) of size bytes that should hold records records. */
+static char *size_message(const char *path, int64_t size, int64_t records)
 {
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
+	int64_t want = records * CIFAR_RECORD;
+	return rt_format("%s: expected %jd bytes (%jd records of %d), found %jd: %s; " RT_CIFAR_DATA_HINT, path,
+	                 (intmax_t)want, (intmax_t)records, CIFAR_RECORD, (intmax_t)size,
+	                 size < want ? "the file is truncated" : "the file is too long");
+}
+
+/* Checks the size and the labels of one file's bytes (records records) and copies them
+ * into images first.. of d; NULL or a message naming path. */
+static char *take_records(RtDataset *d, const char *path, int64_t first, const uint8_t *bytes, int64_t size,
+                          int64_t records)
+{
+	if (size != records * CIFAR_RECORD)
+		return size_message(path, size, records);
+	for (int64_t r = 0; r < records; r++) {
+		const uint8_t *rec = bytes + r * CIFAR_RECORD;
+		if (rec[0] >= CIFAR_CLASSES)
+			return rt_format("%s: record %jd (byte %jd) has label %u; CIFAR-10 labels are 0..9 (is this "
+			                 "CIFAR-100, or another file?)",
+			                 path, (intmax_t)r, (intmax_t)(r * CIFAR_RECORD), rec[0]);
+		d->labels[first + r] = rec[0];
+		memcpy(d->pixels + (first + r) * CIFAR_PIXELS, rec + 1, CIFAR_PIXELS);
+	}
+	return NULL;
+}
+
+/* Opens one file of CIFAR_PER_FILE records into *fd after checking that it is a regular
+ * file of the right size; NULL or a message (and no file left open). */
+static char *open_batch_file(const char *path, int *fd)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
 		return rt_format("%s: cannot open: %s; the CIFAR-10 binary version is needed: " RT_CIFAR_DATA_HINT
 		                 " (the folder holding data_batch_1.bin .. data_batch_5.bin and test_batch.bin, "
 		                 "cifar-10-batches-bin in the archive)",
 		                 path, strerror(errno));
 	char *msg = NULL;
 	struct stat sb;
-	if (fstat(fd, &sb) != 0) {
+	if (fstat(*fd, &sb) != 0)
 		msg = rt_format("%s: cannot stat: %s", path, strerror(errno));
-		goto done;
-	}
-	if (!S_ISREG(sb.st_mode)) {
+	else if (!S_ISREG(sb.st_mode))
 		msg = rt_format("%s: not a regular file", path);
-		goto done;
+	else if ((int64_t)sb.st_size != CIFAR_FILE_BYTES)
+		msg = size_message(path, (int64_t)sb.st_size, CIFAR_PER_FILE);
+	if (msg) {
+		close(*fd);
+		*fd = -1;
 	}
-	if ((int64_t)sb.st_size != CIFAR_FILE_BYTES) {
-		msg = rt_format("%s: expected %jd bytes (%d records of %d), found %jd: %s; " RT_CIFAR_DATA_HINT, path,
-		                (intmax_t)CIFAR_FILE_BYTES, CIFAR_PER_FILE, CIFAR_RECORD, (intmax_t)sb.st_size,
-		                sb.st_size < CIFAR_FILE_BYTES ? "the file is truncated" : "the file is too long");
-		goto done;
-	}
+	return msg;
+}
+
+/* Reads one file of CIFAR_PER_FILE records into images first.. of d; NULL or a message. */
+static char *read_batch_file(RtDataset *d, const char *path, int64_t first, uint8_t *buf)
+{
+	int fd;
+	char *msg = open_batch_file(path, &fd);
+	if (msg)
+		return msg;
 	size_t got = 0;
 	while (got < (size_t)CIFAR_FILE_BYTES) {
 		ssize_t k = read(fd, buf + got, (size_t)CIFAR_FILE_BYTES - got);
@@ -65,20 +100,49 @@ static char *read_batch_file(RtDataset *d, const char *path, int64_t first, uint
 		}
 		got += (size_t)k;
 	}
-	for (int r = 0; r < CIFAR_PER_FILE; r++) {
-		const uint8_t *rec = buf + (size_t)r * CIFAR_RECORD;
-		if (rec[0] >= CIFAR_CLASSES) {
-			msg = rt_format("%s: record %d (byte %zu) has label %u; CIFAR-10 labels are 0..9 (is this "
-			                "CIFAR-100, or another file?)",
-			                path, r, (size_t)r * CIFAR_RECORD, rec[0]);
-			goto done;
-		}
-		d->labels[first + r] = rec[0];
-		memcpy(d->pixels + (size_t)(first + r) * CIFAR_PIXELS, rec + 1, CIFAR_PIXELS);
-	}
+	msg = take_records(d, path, first, buf, CIFAR_FILE_BYTES, CIFAR_PER_FILE);
 done:
 	close(fd);
 	return msg;
+}
+
+/* An empty dataset of n CIFAR-10 images, or NULL when out of memory. */
+static RtDataset *cifar_new(int64_t n)
+{
+	RtDataset *d = calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	d->n = n;
+	d->channels = 3;
+	d->height = d->width = 32;
+	d->classes = CIFAR_CLASSES;
+	d->pixels = malloc(n > 0 ? (size_t)n * CIFAR_PIXELS : 1);
+	d->labels = malloc(n > 0 ? (size_t)n : 1);
+	if (!d->pixels || !d->labels) {
+		rt_dataset_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+RtDataset *rt_cifar10_parse(const void *bytes, size_t n, int64_t records, const char *what, char **err)
+{
+	*err = NULL;
+	if (records < 1 || records > CIFAR_PER_FILE) {
+		*err = rt_format("%s: %jd records asked; a CIFAR-10 file holds 1 to %d", what, (intmax_t)records,
+		                 CIFAR_PER_FILE);
+		return NULL;
+	}
+	RtDataset *d = cifar_new(records);
+	if (!d) {
+		*err = rt_format("%s: out of memory", what);
+		return NULL;
+	}
+	if ((*err = take_records(d, what, 0, bytes, (int64_t)n, records))) {
+		rt_dataset_free(d);
+		return NULL;
+	}
+	return d;
 }
 
 RtDataset *rt_cifar10_load(const char *dir, int split, char **err)
@@ -92,32 +156,37 @@ RtDataset *rt_cifar10_load(const char *dir, int split, char **err)
 	int nfiles = split == 0 ? 5 : 1;
 	size_t len = strlen(dir);
 	const char *sep = len && dir[len - 1] == '/' ? "" : "/";
-	RtDataset *d = calloc(1, sizeof *d);
-	uint8_t *buf = malloc((size_t)CIFAR_FILE_BYTES);
-	if (d) {
-		d->n = (int64_t)nfiles * CIFAR_PER_FILE;
-		d->channels = 3;
-		d->height = d->width = 32;
-		d->classes = CIFAR_CLASSES;
-		d->pixels = malloc((size_t)d->n * CIFAR_PIXELS);
-		d->labels = malloc((size_t)d->n);
+	char *path[5] = {NULL};
+	RtDataset *d = NULL;
+	uint8_t *buf = NULL;
+	/* Every file is there and of the right size before 150 MB are allocated. */
+	for (int f = 0; f < nfiles; f++) {
+		int fd;
+		if (!(path[f] = rt_format("%s%s%s", dir, sep, files[f]))) {
+			*err = rt_format("CIFAR-10: out of memory");
+			goto fail;
+		}
+		if ((*err = open_batch_file(path[f], &fd)))
+			goto fail;
+		close(fd);
 	}
-	if (!d || !buf || !d->pixels || !d->labels) {
+	d = cifar_new((int64_t)nfiles * CIFAR_PER_FILE);
+	buf = malloc((size_t)CIFAR_FILE_BYTES);
+	if (!d || !buf) {
 		*err = rt_format("CIFAR-10: out of memory loading %s", dir);
 		goto fail;
 	}
-	for (int f = 0; f < nfiles; f++) {
-		char *path = rt_format("%s%s%s", dir, sep, files[f]);
-		*err = path ? read_batch_file(d, path, (int64_t)f * CIFAR_PER_FILE, buf)
-		            : rt_format("CIFAR-10: out of memory");
-		free(path);
-		if (*err)
+	for (int f = 0; f < nfiles; f++)
+		if ((*err = read_batch_file(d, path[f], (int64_t)f * CIFAR_PER_FILE, buf)))
 			goto fail;
-	}
 	free(buf);
+	for (int f = 0; f < nfiles; f++)
+		free(path[f]);
 	return d;
 fail:
 	free(buf);
+	for (int f = 0; f < nfiles; f++)
+		free(path[f]);
 	rt_dataset_free(d);
 	return NULL;
 }

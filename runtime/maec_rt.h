@@ -168,6 +168,10 @@ void rt_st_free(RtSafetensors *st);
 typedef struct RtDataset RtDataset;
 
 RtDataset *rt_cifar10_load(const char *dir, int split, char **err);
+/* One file's records already in memory (n bytes), checked as the loader checks a file but
+ * for records records (1..10000) instead of 10000; what names the bytes in messages. The
+ * loader's checks on bytes, for tests and the fuzz harness (tests/runtime/fuzz_cifar.c). */
+RtDataset *rt_cifar10_parse(const void *bytes, size_t n, int64_t records, const char *what, char **err);
 int64_t rt_dataset_size(const RtDataset *d);            /* images */
 void rt_dataset_shape(const RtDataset *d, int64_t shape[3]); /* of one image: channels, height, width */
 int rt_dataset_classes(const RtDataset *d);             /* 10 */
