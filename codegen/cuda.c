@@ -607,7 +607,7 @@ static void reduce(CGen *g, const Ins *ins)
 	}
 	Groups gr;
 	groups(&gr, &x->type, &ins->attr[0]);
-	int64_t kept[IR_MAX_RANK], redd[IR_MAX_RANK];
+	int64_t kept[IR_MAX_RANK] = {0}, redd[IR_MAX_RANK] = {0}; /* gcc -O2 cannot see nk, nr bound the reads */
 	int nk = 0, nr = 0;
 	for (int i = 0; i < gr.n; i++) {
 		if (gr.red[i])

@@ -126,7 +126,18 @@ def option_stage_unknown(run):
 
 @case
 def option_output_target(run):
-    run.expect(["x.dsl", "-o", "t.cu"], "maec: -o t.cu: the targets are C (NAME.c) and a built C trainer (NAME)", 2)
+    run.expect(["x.dsl", "-o", "t.ir"], "maec: -o t.ir: the outputs are a trainer's source (NAME.c, NAME.cu) or the "
+               "trainer (NAME); for IR use --dump-ir", 2)
+
+
+@case
+def option_target_unknown(run):
+    run.expect(["x.dsl", "--target=tpu"], "maec: unknown target 'tpu': c, cuda or cuda-emu", 2)
+
+
+@case
+def option_target_mismatch(run):
+    run.expect(["x.dsl", "--target=cuda", "-o", "t.c"], "maec: -o t.c does not name a CUDA trainer (NAME.cu or NAME)", 2)
 
 
 @case
@@ -169,6 +180,14 @@ def hostile_file_name(run):
     assert pre.returncode == 0, pre.stderr[-2000:]
     code = re.sub(r'"(\\.|[^"\\\n])*"', '""', pre.stdout)
     assert "bad()" not in code and "pwned" not in code, "the file name escaped a comment or a string"
+    # The CUDA target's source too (its kernels' source is a string literal in it).
+    rc, err = run(HOSTILE, "-o", "t.cu")
+    assert rc == 0, err
+    pre = subprocess.run([run.cc, "-fpreprocessed", "-E", "-x", "c", "t.cu"], cwd=run.work, capture_output=True,
+                         text=True)
+    assert pre.returncode == 0, pre.stderr[-2000:]
+    code = re.sub(r'"(\\.|[^"\\\n])*"', '""', pre.stdout)
+    assert "bad()" not in code and "pwned" not in code, "the file name escaped a comment or a string in t.cu"
     obj = run.work / "t.o"
     cc = subprocess.run([run.cc, "-std=c11", "-Werror=trigraphs", "-c", "-I", str(ROOT / "runtime"),
                          "-DMAEC_REAL=float", "-o", str(obj), "t.c"], cwd=run.work, capture_output=True, text=True)
