@@ -53,6 +53,21 @@ static const char MAEC_CUDA_PRELUDE[] =
 	"typedef long long i64;\n"
 	"struct RtPtrs {\n\tvoid *p[8];\n};\n"
 	"extern \"C\" {\nMAEC_GLOBAL int maec_error; /* 1 + the site of the first bad index */\n}\n"
+	"#ifdef __CUDACC__\n"
+	"#define MAEC_WARP 32\n"
+	"MAEC_DEV double maec_warp_sum(double v)\n{\n"
+	"\tfor (int o = 16; o > 0; o >>= 1)\n\t\tv += __shfl_xor_sync(0xffffffffu, v, o);\n\treturn v;\n}\n"
+	"MAEC_DEV float maec_warp_max(float v)\n{\n"
+	"\tfor (int o = 16; o > 0; o >>= 1) {\n\t\tconst float w = __shfl_xor_sync(0xffffffffu, v, o);\n"
+	"\t\tv = w > v || w != w ? w : v;\n\t}\n\treturn v;\n}\n"
+	"#else /* a warp of one thread */\n"
+	"#define MAEC_WARP 1\n"
+	"MAEC_DEV double maec_warp_sum(double v)\n{\n\treturn v;\n}\n"
+	"MAEC_DEV float maec_warp_max(float v)\n{\n\treturn v;\n}\n"
+	"#endif\n"
+	"/* a warp per row: every lane of a warp runs the same rows, so the shuffles see them all */\n"
+	"#define MAEC_WARP_LOOP(row, rows) for (i64 row = ((i64)blockIdx.x * blockDim.x + threadIdx.x) / MAEC_WARP; "
+	"row < (rows); row += (i64)gridDim.x * blockDim.x / MAEC_WARP)\n"
 	"#define MAEC_LOOP(i, n) for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)gridDim.x * blockDim.x)\n"
 	"MAEC_DEV void maec_fail(int site)\n{\n\tatomicCAS(&maec_error, 0, site + 1);\n}\n"
 	"MAEC_DEV float maec_inf(void)\n{\n\treturn __int_as_float(0x7f800000);\n}\n"
@@ -717,6 +732,50 @@ static void along(CGen *g, const Ins *ins, int axis, const char *base, const cha
 	launch(g, ins, ki, numel(g, &lines), nin + 1, ptrs);
 }
 
+/* Rows of n contiguous elements (x = x0 + row * n, o = out + row * n), a warp per row: the
+ * lanes take every MAEC_WARP-th element, their partial maxima and double sums combined by
+ * shuffles. The host emulation runs warps of one thread, which is the same computation. */
+static void rows_warp(CGen *g, const Ins *ins, const char *base, const Type *rows, int64_t n, const char *body, int nin)
+{
+	const char *types[] = {ktype(ins->args[0]), nin > 1 ? ktype(ins->args[1]) : "float"};
+	Buf b = {0};
+	kbegin(&b, ktype(ins), nin, types);
+	buf_printf(&b,
+	           "\tconst i64 rows = %s, n = %lld;\n\tconst int lane = threadIdx.x %% MAEC_WARP;\n"
+	           "\tMAEC_WARP_LOOP(row, rows) {\n\t\tfloat *o = out + row * n;\n\t\t(void)o;\n%s\t}\n}\n",
+	           prod(g, rows->dim, 0, rows->rank), (long long)n, body);
+	int ki = kernel(g, ins, base, b.p);
+	buf_free(&b);
+	const char *ptrs[] = {v(g, ins), v(g, ins->args[0]), nin > 1 ? v(g, ins->args[1]) : NULL};
+	launch(g, ins, ki, arena_printf(g->a, "%s * 32", numel(g, rows)), nin + 1, ptrs);
+}
+
+#define LANES "for (i64 k = lane; k < n; k += MAEC_WARP)"
+
+static const char *const softmax_warp =
+	"\t\tconst float *x = x0 + row * n;\n\t\tfloat m = -maec_inf();\n"
+	"\t\t" LANES "\n\t\t\tm = x[k] > m || x[k] != x[k] ? x[k] : m;\n\t\tm = maec_warp_max(m);\n"
+	"\t\tdouble sum = 0;\n\t\t" LANES "\n\t\t\tsum += (double)(o[k] = expf(x[k] - m));\n"
+	"\t\tconst double inv = 1.0 / maec_warp_sum(sum);\n"
+	"\t\t" LANES "\n\t\t\to[k] = (float)((double)o[k] * inv);\n";
+
+static const char *const log_softmax_warp =
+	"\t\tconst float *x = x0 + row * n;\n\t\tfloat m = -maec_inf();\n"
+	"\t\t" LANES "\n\t\t\tm = x[k] > m || x[k] != x[k] ? x[k] : m;\n\t\tm = maec_warp_max(m);\n"
+	"\t\tdouble sum = 0;\n\t\t" LANES "\n\t\t\tsum += (double)expf(x[k] - m);\n"
+	"\t\tconst double lse = log(maec_warp_sum(sum));\n"
+	"\t\t" LANES "\n\t\t\to[k] = (float)((double)(x[k] - m) - lse);\n";
+
+static const char *const softmax_grad_warp =
+	"\t\tconst float *y = x0 + row * n, *dy = x1 + row * n;\n\t\tdouble dot = 0;\n"
+	"\t\t" LANES "\n\t\t\tdot += (double)dy[k] * (double)y[k];\n\t\tdot = maec_warp_sum(dot);\n"
+	"\t\t" LANES "\n\t\t\to[k] = (float)((double)y[k] * ((double)dy[k] - dot));\n";
+
+static const char *const log_softmax_grad_warp =
+	"\t\tconst float *y = x0 + row * n, *dy = x1 + row * n;\n\t\tdouble sum = 0;\n"
+	"\t\t" LANES "\n\t\t\tsum += (double)dy[k];\n\t\tsum = maec_warp_sum(sum);\n"
+	"\t\t" LANES "\n\t\t\to[k] = (float)((double)dy[k] - (double)expf(y[k]) * sum);\n";
+
 static const char *const softmax_body =
 	"\t\tconst float *x = x0 + at;\n\t\tfloat *o = out + at;\n"
 	"\t\tfloat m = x[0];\n\t\tfor (i64 k = 1; k < n; k++)\n\t\t\tm = x[k * s] > m || x[k * s] != x[k * s] ? x[k * s] : m;\n"
@@ -768,35 +827,55 @@ static void argsort(CGen *g, const Ins *ins)
 	launch(g, ins, ki, numel(g, t), 2, ptrs);
 }
 
-/* layernorm and its gradient over the last axis, one thread per row. */
+/* softmax, log_softmax and their gradients: a warp per row when the axis is the last one
+ * (contiguous rows), else a thread per strided line. */
+static void softmax_family(CGen *g, const Ins *ins)
+{
+	const Type *t = &ins->args[0]->type;
+	int axis = (int)ins->attr[0].i, op = ins->op;
+	const char *name = op_info(op)->name;
+	int nin = op == OP_softmax_grad || op == OP_log_softmax_grad ? 2 : 1;
+	if (axis == t->rank - 1) {
+		Type rows = *t;
+		rows.rank--;
+		rows_warp(g, ins, name, &rows, t->dim[axis],
+		          op == OP_softmax ? softmax_warp : op == OP_log_softmax ? log_softmax_warp
+		          : op == OP_softmax_grad ? softmax_grad_warp : log_softmax_grad_warp,
+		          nin);
+		return;
+	}
+	along(g, ins, axis, name,
+	      op == OP_softmax ? softmax_body : op == OP_log_softmax ? log_softmax_body
+	      : op == OP_softmax_grad ? softmax_grad_body : log_softmax_grad_body,
+	      nin);
+}
+
+/* layernorm and its gradient over the last axis, a warp per row: the mean, then the
+ * biased variance around it, in double (two passes, as runtime/cpu.c). */
 static void layernorm(CGen *g, const Ins *ins, bool grad)
 {
 	const Type *t = &ins->args[0]->type;
-	const char *types[] = {"float", "float"};
 	Buf b = {0};
-	kbegin(&b, "float", grad ? 2 : 1, types);
 	buf_printf(&b,
-	           "\tconst i64 rows = %s, n = %lld;\n\tconst double eps = %.17g;\n\tMAEC_LOOP(r, rows) {\n"
-	           "\t\tconst float *x = x0 + r * n;\n\t\tfloat *o = out + r * n;\n"
-	           "\t\tdouble mean = 0, var = 0;\n\t\tfor (i64 k = 0; k < n; k++)\n\t\t\tmean += (double)x[k];\n"
-	           "\t\tmean /= (double)n;\n\t\tfor (i64 k = 0; k < n; k++) {\n\t\t\tconst double d = (double)x[k] - mean;\n"
-	           "\t\t\tvar += d * d;\n\t\t}\n\t\tconst double rstd = 1.0 / sqrt(var / (double)n + eps);\n",
-	           prod(g, t->dim, 0, t->rank - 1), (long long)t->dim[t->rank - 1], ins->attr[0].f);
+	           "\t\tconst double eps = %.17g;\n\t\tconst float *x = x0 + row * n;\n"
+	           "\t\tdouble mean = 0, var = 0;\n\t\t" LANES "\n\t\t\tmean += (double)x[k];\n"
+	           "\t\tmean = maec_warp_sum(mean) / (double)n;\n\t\t" LANES " {\n"
+	           "\t\t\tconst double d = (double)x[k] - mean;\n\t\t\tvar += d * d;\n\t\t}\n"
+	           "\t\tconst double rstd = 1.0 / sqrt(maec_warp_sum(var) / (double)n + eps);\n",
+	           ins->attr[0].f);
 	if (!grad)
-		buf_puts(&b, "\t\tfor (i64 k = 0; k < n; k++)\n\t\t\to[k] = (float)(((double)x[k] - mean) * rstd);\n\t}\n}\n");
+		buf_puts(&b, "\t\t" LANES "\n\t\t\to[k] = (float)(((double)x[k] - mean) * rstd);\n");
 	else
-		buf_puts(&b, "\t\tconst float *dy = x1 + r * n;\n\t\tdouble sg = 0, sgx = 0;\n"
-		             "\t\tfor (i64 k = 0; k < n; k++) {\n\t\t\tsg += (double)dy[k];\n"
+		buf_puts(&b, "\t\tconst float *dy = x1 + row * n;\n\t\tdouble sg = 0, sgx = 0;\n"
+		             "\t\t" LANES " {\n\t\t\tsg += (double)dy[k];\n"
 		             "\t\t\tsgx += (double)dy[k] * (((double)x[k] - mean) * rstd);\n\t\t}\n"
-		             "\t\tconst double mg = sg / (double)n, mgx = sgx / (double)n;\n"
-		             "\t\tfor (i64 k = 0; k < n; k++) {\n\t\t\tconst double xh = ((double)x[k] - mean) * rstd;\n"
-		             "\t\t\to[k] = (float)(rstd * ((double)dy[k] - mg - xh * mgx));\n\t\t}\n\t}\n}\n");
-	int ki = kernel(g, ins, grad ? "layernorm_grad" : "layernorm", b.p);
-	buf_free(&b);
+		             "\t\tconst double mg = maec_warp_sum(sg) / (double)n, mgx = maec_warp_sum(sgx) / (double)n;\n"
+		             "\t\t" LANES " {\n\t\t\tconst double xh = ((double)x[k] - mean) * rstd;\n"
+		             "\t\t\to[k] = (float)(rstd * ((double)dy[k] - mg - xh * mgx));\n\t\t}\n");
 	Type rows = *t;
 	rows.rank--;
-	const char *ptrs[] = {v(g, ins), v(g, ins->args[0]), grad ? v(g, ins->args[1]) : NULL};
-	launch(g, ins, ki, numel(g, &rows), grad ? 3 : 2, ptrs);
+	rows_warp(g, ins, grad ? "layernorm_grad" : "layernorm", &rows, t->dim[t->rank - 1], b.p, grad ? 2 : 1);
+	buf_free(&b);
 }
 
 /* cross_entropy: one thread, the rows in order (the sum's order is fixed, as on the
@@ -915,10 +994,10 @@ static void emit_ins(CGen *g, const Ins *ins)
 		      1);
 		return;
 	}
-	case OP_softmax: along(g, ins, (int)ins->attr[0].i, "softmax", softmax_body, 1); return;
-	case OP_log_softmax: along(g, ins, (int)ins->attr[0].i, "log_softmax", log_softmax_body, 1); return;
-	case OP_softmax_grad: along(g, ins, (int)ins->attr[0].i, "softmax_grad", softmax_grad_body, 2); return;
-	case OP_log_softmax_grad: along(g, ins, (int)ins->attr[0].i, "log_softmax_grad", log_softmax_grad_body, 2); return;
+	case OP_softmax:
+	case OP_log_softmax:
+	case OP_softmax_grad:
+	case OP_log_softmax_grad: softmax_family(g, ins); return;
 	case OP_layernorm: layernorm(g, ins, false); return;
 	case OP_layernorm_grad: layernorm(g, ins, true); return;
 	case OP_cross_entropy: cross_entropy(g, ins, false); return;

@@ -223,6 +223,11 @@ static int cuda_open(RtState *st, const RtProgram *p)
 		return 1;
 	int zero = 0;
 	CU(cudaMemcpy(g->error, &zero, sizeof zero, cudaMemcpyHostToDevice), -1);
+	double mib = 1.0 / (1 << 20), state = (double)(n[0] + 3 * n[1]) * sizeof(float);
+	printf("device memory: %.1f MiB (activations %.1f, parameters and optimizer state %.1f, inputs %.1f, "
+	       "reduction scratch %.1f, cuBLAS workspace %.1f)\n",
+	       ((double)act + state + (double)gp->io_bytes + (double)gp->scratch_bytes + WORKSPACE) * mib, (double)act * mib,
+	       state * mib, (double)gp->io_bytes * mib, (double)gp->scratch_bytes * mib, (double)WORKSPACE * mib);
 	return 0;
 }
 

@@ -4,9 +4,14 @@
 For the CUDA trainer against the C trainer (tests/gpu/run.sh, tests/cuda/run.sh): both ran
 the same recipe, parameters, batch and permutations, so the inputs must be identical and
 every computed tensor must agree within the parity tolerances of tools/reference/parity.py
-(loss and logits 1e-5 relative, gradients 1e-4 and parameters after AdamW 1e-5, each
-max-normalised). Prints one table row per group (the worst tensor) and exits 1 on any
-failure.
+(loss and logits 1e-5 relative, gradients 1e-4, max-normalised). Prints one table row per
+group (the worst tensor) and exits 1 on any failure.
+
+The parameters after AdamW are not compared here: each trainer updates them from its own
+gradients, and where a gradient element is near AdamW's eps (1e-8), as in a bias that
+starts at zero, the update g / (sqrt(v) + eps) turns a rounding difference of 1e-7 in g into
+one of 1e-5 in the update. tools/reference/check_step.py checks each dump's update against
+PyTorch's AdamW applied to that dump's own gradients instead.
 
 usage: compare_dumps.py GOT.safetensors REF.safetensors [--verbose]
 """
@@ -29,8 +34,6 @@ def group_of(name):
         return "logits", parity.TOL_LOGITS
     if name.startswith("grad."):
         return "grad: " + parity.kind_of(name[5:]), parity.TOL_GRAD
-    if name.startswith("param_after."):
-        return "params after", parity.TOL_PARAM
     return None, None
 
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# tests/gpu/run.sh: the CUDA target's checks that need a GPU, in one run (under 8 minutes
+# on an H100). Run tests/gpu/prepare.sh first on a machine with maec's build tools; then,
+# on the GPU machine, from the repository root: tests/gpu/run.sh (the kit in gpu-kit/).
+#   1. the kernels through NVRTC for the device, with ptxas's resource report;
+#   2. step parity in fp32: the CUDA trainer against the C trainer on the same data,
+#      parameters and permutations (tools/reference/compare_dumps.py: loss 1e-5 relative,
+#      gradients 1e-4, parameters after AdamW 1e-5), and against the PyTorch reference
+#      (tools/reference/check_step.py), for pretraining (one and two micro-batches),
+#      fine-tuning, linear probing and the official-options model;
+#   3. bench/gpu.py: images/s of pretraining at batch 512 against PyTorch eager and
+#      torch.compile, fp32/tf32/bf16, with peak device memory.
+# Logs and bench.json go to $OUT (or /tmp/maec-gpu-out). Exit status: failed checks.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+kit=${MAEC_GPU_KIT:-$root/gpu-kit}
+out=${OUT:-/tmp/maec-gpu-out}
+work=$(mktemp -d /tmp/maec-gpu-XXXXXX)
+mkdir -p "$out"
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+export MAEC_CACHE_DIR=$work/cache PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-16}
+ref=$root/tools/reference
+summary=()
+failed=0
+note() { summary+=("$1"); echo "== $1"; }
+check() { # name command...: runs it with its output in $out/NAME.log
+	local name=$1
+	shift
+	if timeout 300 "$@" >"$out/$name.log" 2>&1; then
+		note "ok    $name"
+	else
+		failed=$((failed + 1))
+		note "FAIL  $name (see $name.log)"
+		tail -15 "$out/$name.log"
+	fi
+}
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+for f in mae mae-official mae_c; do
+	gunzip -c "$kit/$f.gz" >"$work/$f" && chmod +x "$work/$f"
+done
+for t in mae mae-official; do # relink where the carried build does not run
+	if ldd "$work/$t" | grep -q "not found"; then
+		echo "relinking $t here: $(ldd "$work/$t" | grep 'not found' | tr -s ' \t' ' ')"
+		gunzip -c "$kit/$t.cu.gz" >"$work/$t.cu" 2>/dev/null || cp "$kit/$t.cu" "$work/$t.cu"
+		nvcc -std=c++17 -O1 -Iruntime "$work/$t.cu" "$kit/libmaec_trainer_cuda.a" -lcublas -lnvrtc -l:libz.so.1 \
+			-o "$work/$t" || failed=$((failed + 1))
+	fi
+done
+
+# Data: CIFAR-10 files made of the carried slice (repeated to 10000 records each), and
+# random images for the benchmark.
+python3 - "$kit/cifar-slice.bin" "$work" <<'PY'
+import os, sys, numpy as np
+sl, work = open(sys.argv[1], "rb").read(), sys.argv[2]
+rec = 3073
+n = len(sl) // rec
+one = (sl[: n * rec] * (10000 // n + 1))[: 10000 * rec]
+rnd = np.random.default_rng(0).integers(0, 256, size=(10000, rec), dtype=np.uint8)
+rnd[:, 0] %= 10
+for d, data in (("cifar", one), ("random", rnd.tobytes())):
+    os.makedirs(os.path.join(work, d), exist_ok=True)
+    for f in ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]:
+        open(os.path.join(work, d, f), "wb").write(data)
+PY
+
+check kernels "$work/mae" kernels --arch 90 -v
+grep "^sm_90" "$out/kernels.log"
+
+# Step parity, fp32.
+mkdir -p "$work/runs"
+step() { # name trainer recipe args...: one step with its dump in $work/NAME.st
+	local tag=$1 t=$2 r=$3
+	shift 3
+	check "$tag" "$work/$t" "$r" --data "$work/cifar" --steps 1 --out "$work/runs/$tag" --dump-step "$work/$tag.st" "$@"
+}
+for r in pretrain finetune linprobe; do
+	step "c_$r" mae_c $r --batch 8
+	step "cuda_$r" mae $r --batch 8 --precision fp32
+	if [ ! -s "$work/cuda_$r.st" ]; then # without graphs, to tell capture problems from kernel ones
+		check "cuda_${r}_nographs" env MAEC_GRAPHS=0 "$work/mae" $r --data "$work/cifar" --steps 1 --batch 8 \
+			--precision fp32 --out "$work/runs/ng_$r" --dump-step "$work/cuda_$r.st"
+	fi
+	check "parity_cuda_vs_c_$r" python3 "$ref/compare_dumps.py" "$work/cuda_$r.st" "$work/c_$r.st"
+	check "parity_cuda_vs_pytorch_$r" python3 "$ref/check_step.py" "$work/cuda_$r.st"
+done
+step c_pretrain_2mb mae_c pretrain --batch 16 --micro-batch 8
+step cuda_pretrain_2mb mae pretrain --batch 16 --micro-batch 8 --precision fp32
+check parity_cuda_vs_c_pretrain_2mb python3 "$ref/compare_dumps.py" "$work/cuda_pretrain_2mb.st" "$work/c_pretrain_2mb.st"
+step cuda_official mae-official pretrain --batch 8 --precision fp32
+check parity_cuda_vs_pytorch_official python3 "$ref/check_step.py" "$work/cuda_official.st"
+for f in "$out"/parity_*.log; do
+	echo "-- $(basename "$f" .log)"
+	grep -E "^(loss|logits|grad|params)|ok:|FAIL" "$f" | head -12
+done
+
+# The benchmark.
+if ! timeout 330 python3 bench/gpu.py --trainer "$work/mae" --data "$work/random" --batch 512 --steps 20 --warmup 5 \
+	--json "$out/bench.json" 2>&1 | tee "$out/bench.log"; then
+	failed=$((failed + 1))
+	note "FAIL  bench (see bench.log)"
+fi
+echo
+printf '%s\n' "${summary[@]}"
+echo "$failed failed"
+exit "$failed"
