@@ -294,7 +294,7 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, Parser *p, const char *msg)
 {
 	(void)scanner;
 	if (strcmp(msg, "memory exhausted") == 0)
-		parse_error(p, *loc, "nesting is too deep");
+		parse_error(p, *loc, "nesting is too deep (the parser's stack holds %d entries: about a thousand nested brackets or operators, or 300 nested bodies)", YYMAXDEPTH);
 	else
 		parse_error(p, *loc, "%s", msg);
 }

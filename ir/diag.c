@@ -61,7 +61,11 @@ static const SrcFile *find_file(const Diag *d, const char *name)
 	return NULL;
 }
 
-/* The source line, then '^' under the first byte of the span and '~' under the rest. */
+/* The source line, then '^' under the first byte of the span and '~' under the rest. A
+ * line longer than CARET_WIDTH bytes shows only CARET_WIDTH of them around the span's start,
+ * with "..." for the rest: a file of one huge line must not print it at every error. */
+enum { CARET_WIDTH = 240 };
+
 static void print_caret(const Diag *d, Loc loc)
 {
 	const SrcFile *f = find_file(d, loc.file);
@@ -71,19 +75,33 @@ static void print_caret(const Diag *d, Loc loc)
 	uint32_t end = loc.line < f->nlines ? f->line_start[loc.line] - 1 : (uint32_t)f->len;
 	if (end > start && f->text[end - 1] == '\r')
 		end--;
-	fprintf(d->out, "%5d | ", loc.line);
+	int col = loc.col - 1, len = loc.len < 1 ? 1 : loc.len;
+	if ((uint32_t)col > end - start)
+		col = (int)(end - start);
+	const char *before = "", *after = "";
+	if (end - start > CARET_WIDTH) { /* a window of the line */
+		uint32_t from = (uint32_t)col > CARET_WIDTH / 4 ? start + (uint32_t)col - CARET_WIDTH / 4 : start;
+		if (from > end - CARET_WIDTH)
+			from = end - CARET_WIDTH;
+		if (from > start)
+			before = "...";
+		if (from + CARET_WIDTH < end)
+			after = "...";
+		col -= (int)(from - start) - (int)strlen(before);
+		start = from;
+		end = from + CARET_WIDTH;
+	}
+	fprintf(d->out, "%5d | %s", loc.line, before);
 	for (uint32_t i = start; i < end; i++) {
 		char c = f->text[i];
 		fputc(c == '\t' ? ' ' : (unsigned char)c < ' ' ? '?' : c, d->out);
 	}
-	fputs("\n      | ", d->out);
-	int col = loc.col - 1, len = loc.len < 1 ? 1 : loc.len;
-	if ((uint32_t)col > end - start)
-		col = (int)(end - start);
+	fprintf(d->out, "%s\n      | ", after);
 	for (int i = 0; i < col; i++)
 		fputc(' ', d->out);
 	fputc('^', d->out);
-	for (int i = 1; i < len && (uint32_t)(col + i) < end - start; i++)
+	int shown = (int)(end - start + strlen(before));
+	for (int i = 1; i < len && col + i < shown; i++)
 		fputc('~', d->out);
 	fputc('\n', d->out);
 }

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(gcc make cmake ninja-build flex bison python3 clang libclang-rt-14-dev libomp-14-dev libopenblas-dev libopenblas-openmp-dev python3-torch zlib1g-dev
-	dataset-fashion-mnist)
+	dataset-fashion-mnist valgrind)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -97,6 +97,18 @@ def file_garbage(run):
 
 
 @case
+def file_one_long_line(run):
+    """A file of one 8 MiB line that makes an error every few bytes: each message shows 240
+    bytes of the line, so the output stays small (not 50 copies of the line)."""
+    (run.work / "line.dsl").write_bytes(b"x = 1 $ " * (1 << 20))
+    rc, err = run("line.dsl", timeout=30)
+    lines = err.splitlines()
+    assert rc == 1 and lines[0] == "line.dsl:1:7: error: unexpected character '$'", lines[:1]
+    assert lines[1] == "    1 | x = 1 $ x = 1 $ " + "x = 1 $ " * 28 + "...", lines[1]
+    assert len(err) < 50 * 600, "%d bytes of messages" % len(err)
+
+
+@case
 def option_unknown(run):
     run.expect(["x.dsl", "--bogus"], "maec: unknown option '--bogus' (see --help)", 2)
 
