@@ -96,7 +96,7 @@ for f in "$out"/parity_*.log; do
 done
 
 # The benchmark.
-if ! timeout 330 python3 bench/gpu.py --trainer "$work/mae" --data "$work/random" --batch 512 --steps 20 --warmup 5 \
+if ! timeout 330 python3 bench/gpu.py --trainer "$work/mae" --data "$work/random" --batch 512 --steps 12 --warmup 3 \
 	--json "$out/bench.json" 2>&1 | tee "$out/bench.log"; then
 	failed=$((failed + 1))
 	note "FAIL  bench (see bench.log)"
