@@ -26,8 +26,6 @@
 
 enum {
 	MAX_OPERANDS = 8,   /* RT_GPU_MAX_OPERANDS of runtime/gpu.h: the output and 7 inputs */
-	BLOCK_CHUNK = 4096, /* reduced elements per partial sum in two-stage reductions */
-	TWO_STAGE_MIN = 16384,
 };
 
 /* The top of the kernel source: what every kernel uses, and the host emulation's
@@ -133,14 +131,6 @@ static const char *prod(CGen *g, const int64_t *d, int lo, int hi)
 	if (!b)
 		return arena_printf(g->a, "%lld", (long long)c);
 	return c == 1 ? "B" : arena_printf(g->a, "(B * %lld)", (long long)c);
-}
-
-static int64_t prod_at(const int64_t *d, int lo, int hi, int64_t batch)
-{
-	int64_t p = 1;
-	for (int i = lo; i < hi; i++)
-		p *= d[i] == DIM_B ? batch : d[i];
-	return p;
 }
 
 static const char *ktype(const Ins *x)
@@ -560,11 +550,12 @@ static void gather_like(CGen *g, const Ins *ins, bool scatter)
 
 /* ---------- reductions ---------- */
 
-/* The input split into groups of adjacent axes, kept or reduced, without size-1 axes. */
+/* The input split into groups of adjacent axes, kept or reduced, without size-1 axes;
+ * each group's size is c, times B when `batched`. */
 typedef struct Groups {
 	int n;
-	int64_t dim[IR_MAX_RANK];
-	bool red[IR_MAX_RANK];
+	int64_t c[IR_MAX_RANK];
+	bool batched[IR_MAX_RANK], red[IR_MAX_RANK];
 } Groups;
 
 static void groups(Groups *gr, const Type *x, const Attr *axes)
@@ -578,15 +569,48 @@ static void groups(Groups *gr, const Type *x, const Attr *axes)
 	gr->n = 0;
 	for (int i = 0; i < x->rank; i++) {
 		int64_t d = x->dim[i];
+		bool b = d == DIM_B;
 		if (d == 1)
 			continue;
-		if (gr->n > 0 && gr->red[gr->n - 1] == red[i] && d != DIM_B && gr->dim[gr->n - 1] != DIM_B) {
-			gr->dim[gr->n - 1] *= d;
+		if (gr->n > 0 && gr->red[gr->n - 1] == red[i] && !(b && gr->batched[gr->n - 1])) {
+			gr->c[gr->n - 1] *= b ? 1 : d;
+			gr->batched[gr->n - 1] |= b;
 			continue;
 		}
-		gr->dim[gr->n] = d;
+		gr->c[gr->n] = b ? 1 : d;
+		gr->batched[gr->n] = b;
 		gr->red[gr->n++] = red[i];
 	}
+}
+
+/* Group i's size as an expression. */
+static const char *gdim(CGen *g, const Groups *gr, int i)
+{
+	if (!gr->batched[i])
+		return arena_printf(g->a, "%lld", (long long)gr->c[i]);
+	return gr->c[i] == 1 ? "B" : arena_printf(g->a, "(B * %lld)", (long long)gr->c[i]);
+}
+
+/* The product of the kept (or reduced) groups' sizes, at batch `batch` when given. */
+static const char *gprod(CGen *g, const Groups *gr, bool reduced)
+{
+	int64_t c = 1;
+	bool b = false;
+	for (int i = 0; i < gr->n; i++)
+		if (gr->red[i] == reduced) {
+			c *= gr->c[i];
+			b |= gr->batched[i];
+		}
+	return !b ? arena_printf(g->a, "%lld", (long long)c) : c == 1 ? "B" : arena_printf(g->a, "(B * %lld)", (long long)c);
+}
+
+static int64_t gprod_at(const Groups *gr, bool reduced, int64_t batch)
+{
+	int64_t p = 1;
+	for (int i = 0; i < gr->n; i++)
+		if (gr->red[i] == reduced)
+			p *= gr->c[i] * (gr->batched[i] ? batch : 1);
+	return p;
 }
 
 /* Code computing `var` = the input offset of output o's first element (kept groups) or
@@ -594,7 +618,8 @@ static void groups(Groups *gr, const Type *x, const Attr *axes)
 static void group_offset(CGen *g, Buf *b, const Groups *gr, bool reduced, const char *idx, const char *var)
 {
 	const char *st[IR_MAX_RANK];
-	strides(g, gr->dim, gr->n, st);
+	for (int i = gr->n - 1; i >= 0; i--)
+		st[i] = i == gr->n - 1 ? "1" : arena_printf(g->a, "%s * %s", st[i + 1], gdim(g, gr, i + 1));
 	bool any = false;
 	for (int i = 0; i < gr->n; i++)
 		any |= gr->red[i] == reduced;
@@ -606,10 +631,21 @@ static void group_offset(CGen *g, Buf *b, const Groups *gr, bool reduced, const 
 	for (int i = gr->n - 1; i >= 0; i--) {
 		if (gr->red[i] != reduced)
 			continue;
-		buf_printf(b, "\t\t\t%s += q_ %% %s * %s;\n\t\t\tq_ /= %s;\n", var, dim(g, gr->dim[i]), st[i], dim(g, gr->dim[i]));
+		buf_printf(b, "\t\t\t%s += q_ %% %s * %s;\n\t\t\tq_ /= %s;\n", var, gdim(g, gr, i), st[i], gdim(g, gr, i));
 	}
 	buf_puts(b, "\t\t}\n");
 }
+
+/* sum, mean, max. Three layouts after grouping:
+ *   [R, O]  columns (a bias's gradient): a thread per output walks down its column, the
+ *           threads of a warp side by side; long columns are cut into chunks summed by
+ *           their own threads, then added up in order by a second kernel (the partial
+ *           sums in the scratch slab), so that enough threads run;
+ *   [O, R]  rows: a warp per output, lanes striding along the row;
+ *   other   a thread per output (or per output and chunk), each reduced element's offset
+ *           computed from its index.
+ * Sums accumulate in double (i32: in 64 bits, wrapped); the order is fixed by the shapes. */
+enum { TARGET_THREADS = 65536, MIN_CHUNK = 32 };
 
 static void reduce(CGen *g, const Ins *ins)
 {
@@ -622,41 +658,41 @@ static void reduce(CGen *g, const Ins *ins)
 	}
 	Groups gr;
 	groups(&gr, &x->type, &ins->attr[0]);
-	int64_t kept[IR_MAX_RANK] = {0}, redd[IR_MAX_RANK] = {0}; /* gcc -O2 cannot see nk, nr bound the reads */
-	int nk = 0, nr = 0;
-	for (int i = 0; i < gr.n; i++) {
-		if (gr.red[i])
-			redd[nr++] = gr.dim[i];
-		else
-			kept[nk++] = gr.dim[i];
-	}
-	const char *O = prod(g, kept, 0, nk), *R = prod(g, redd, 0, nr);
-	int64_t o_max = prod_at(kept, 0, nk, ks(g)->batch), r_max = prod_at(redd, 0, nr, ks(g)->batch);
-	/* One reduced group: a strided loop; several: each element's offset computed. */
-	const char *rs = NULL;
-	if (nr == 1) {
-		const char *st[IR_MAX_RANK];
-		strides(g, gr.dim, gr.n, st);
-		for (int i = 0; i < gr.n; i++)
-			if (gr.red[i])
-				rs = st[i];
-	}
+	const char *O = gprod(g, &gr, false), *R = gprod(g, &gr, true);
+	int64_t o_max = gprod_at(&gr, false, ks(g)->batch), r_max = gprod_at(&gr, true, ks(g)->batch);
+	bool columns = gr.n == 2 && gr.red[0] && !gr.red[1], rows = gr.n == 2 && !gr.red[0] && gr.red[1];
 	const char *acc_t = i32 ? (op == OP_sum ? "unsigned long long" : "int") : op == OP_max ? "float" : "double";
 	const char *init = op == OP_max ? (i32 ? "(-2147483647 - 1)" : "-maec_inf()") : "0";
 	const char *step = op == OP_max ? (i32 ? "acc = v > acc ? v : acc;" : "acc = v > acc || v != v ? v : acc;")
 	                                : (i32 ? "acc += (unsigned long long)(long long)v;" : "acc += (double)v;");
 	const char *vt = i32 ? "int" : "float";
-	bool two = r_max >= TWO_STAGE_MIN && o_max * 4 < r_max;
-	int64_t chunks_max = (r_max + BLOCK_CHUNK - 1) / BLOCK_CHUNK;
+	const char *finish = op == OP_mean ? "(float)(acc * (1.0 / (double)R))"
+	                     : i32 && op == OP_sum ? "(int)(unsigned)acc"
+	                     : i32 ? "acc" : op == OP_sum ? "(float)acc" : "acc";
 	const char *types[] = {vt};
+	const char *name = op_info(op)->name;
 	Buf b = {0};
+	if (rows && r_max >= 32 && !i32) { /* a warp per row */
+		kbegin(&b, vt, 1, types);
+		buf_printf(&b,
+		           "\tconst i64 O = %s, R = %s;\n\tconst int lane = threadIdx.x %% MAEC_WARP;\n"
+		           "\tMAEC_WARP_LOOP(o, O) {\n\t\t%s acc = %s;\n"
+		           "\t\tfor (i64 r = lane; r < R; r += MAEC_WARP) {\n\t\t\tconst %s v = x0[o * R + r];\n\t\t\t%s\n\t\t}\n"
+		           "\t\tacc = %s;\n\t\tif (lane == 0)\n\t\t\tout[o] = %s;\n\t}\n}\n",
+		           O, R, acc_t, init, vt, step, op == OP_max ? "maec_warp_max(acc)" : "maec_warp_sum(acc)", finish);
+		int ki = kernel(g, ins, arena_printf(g->a, "%s_rows", name), b.p);
+		const char *ptrs[] = {v(g, ins), v(g, x)};
+		launch(g, ins, ki, arena_printf(g->a, "%s * 32", O), 2, ptrs);
+		buf_free(&b);
+		return;
+	}
 	/* the loop over reduced elements [lo, hi) of output o into acc */
 	Buf loop = {0};
-	group_offset(g, &loop, &gr, false, "o", "base");
-	if (rs) {
-		buf_printf(&loop, "\t\tfor (i64 r = lo; r < hi; r++) {\n\t\t\tconst %s v = x0[base + r * %s];\n\t\t\t%s\n\t\t}\n",
-		           vt, rs, step);
+	if (columns) {
+		buf_printf(&loop, "\t\tfor (i64 r = lo; r < hi; r++) {\n\t\t\tconst %s v = x0[r * O + o];\n\t\t\t%s\n\t\t}\n", vt,
+		           step);
 	} else {
+		group_offset(g, &loop, &gr, false, "o", "base");
 		buf_printf(&loop, "\t\tfor (i64 r = lo; r < hi; r++) {\n");
 		Buf inner = {0};
 		group_offset(g, &inner, &gr, true, "r", "off");
@@ -664,48 +700,52 @@ static void reduce(CGen *g, const Ins *ins)
 		buf_free(&inner);
 		buf_printf(&loop, "\t\t\tconst %s v = x0[base + off];\n\t\t\t%s\n\t\t}\n", vt, step);
 	}
-	const char *finish = op == OP_mean ? "(float)(acc * (1.0 / (double)R))"
-	                     : i32 && op == OP_sum ? "(int)(unsigned)acc"
-	                     : i32 ? "acc" : op == OP_sum ? "(float)acc" : "acc";
+	bool two = o_max < TARGET_THREADS && r_max >= 2 * MIN_CHUNK;
 	if (!two) {
 		kbegin(&b, vt, 1, types);
 		buf_printf(&b, "\tconst i64 O = %s, R = %s;\n\tMAEC_LOOP(o, O) {\n\t\tconst i64 lo = 0, hi = R;\n\t\t%s acc = %s;\n",
 		           O, R, acc_t, init);
 		buf_puts(&b, loop.p);
 		buf_printf(&b, "\t\tout[o] = %s;\n\t}\n}\n", finish);
-		int ki = kernel(g, ins, op_info(op)->name, b.p);
+		int ki = kernel(g, ins, name, b.p);
 		const char *ptrs[] = {v(g, ins), v(g, x)};
 		launch(g, ins, ki, O, 2, ptrs);
 	} else {
-		/* Stage 1: partial[c * O + o] over chunk c of the reduced elements; stage 2: the
-		 * chunks of each output in order. The partials live in the scratch slab. */
+		/* Stage 1: partial[c * O + o] over chunk c of the reduced elements, C chunks of L
+		 * (enough chunks for TARGET_THREADS threads, none shorter than MIN_CHUNK);
+		 * stage 2: each output's chunks in order. */
 		const char *part_t = i32 && op == OP_sum ? "unsigned long long" : "double";
+		const char *chunks = arena_printf(g->a,
+		                                  "\tconst i64 O = %s, R = %s, CT = (%d + O - 1) / O, CR = (R + %d - 1) / %d;\n"
+		                                  "\tconst i64 C = CT < CR ? CT : CR, L = (R + C - 1) / C;\n\t(void)L;\n",
+		                                  O, R, TARGET_THREADS, MIN_CHUNK, MIN_CHUNK);
 		kbegin(&b, NULL, 1, types);
 		buf_printf(&b,
-		           "\t%s *part = (%s *)p.p[0];\n\tconst i64 O = %s, R = %s, C = (R + %d - 1) / %d;\n"
-		           "\tMAEC_LOOP(t, O * C) {\n\t\tconst i64 o = t %% O, c = t / O, lo = c * %d,"
-		           " hi = lo + %d < R ? lo + %d : R;\n\t\t(void)o;\n\t\t%s acc = %s;\n",
-		           part_t, part_t, O, R, BLOCK_CHUNK, BLOCK_CHUNK, BLOCK_CHUNK, BLOCK_CHUNK, BLOCK_CHUNK, acc_t, init);
+		           "\t%s *part = (%s *)p.p[0];\n%s"
+		           "\tMAEC_LOOP(t, O * C) {\n\t\tconst i64 o = t %% O, c = t / O, lo = c * L, hi = lo + L < R ? lo + L : R;\n"
+		           "\t\t(void)o;\n\t\t%s acc = %s;\n",
+		           part_t, part_t, chunks, acc_t, init);
 		buf_puts(&b, loop.p);
 		buf_printf(&b, "\t\tpart[t] = (%s)acc;\n\t}\n}\n", part_t);
-		int k1 = kernel(g, ins, arena_printf(g->a, "%s_partial", op_info(op)->name), b.p);
+		int k1 = kernel(g, ins, arena_printf(g->a, "%s_partial", name), b.p);
 		b.n = 0;
 		b.p[0] = 0;
 		kbegin(&b, vt, 0, NULL);
 		buf_printf(&b,
-		           "\tconst %s *part = (const %s *)p.p[1];\n\tconst i64 O = %s, R = %s, C = (R + %d - 1) / %d;\n"
+		           "\tconst %s *part = (const %s *)p.p[1];\n%s"
 		           "\tMAEC_LOOP(o, O) {\n\t\t%s acc = %s;\n\t\tfor (i64 c = 0; c < C; c++) {\n"
 		           "\t\t\tconst %s v = part[c * O + o];\n\t\t\t%s\n\t\t}\n\t\tout[o] = %s;\n\t}\n}\n",
-		           part_t, part_t, O, R, BLOCK_CHUNK, BLOCK_CHUNK, acc_t, init,
-		           op == OP_max ? (i32 ? "int" : "float") : part_t,
+		           part_t, part_t, chunks, acc_t, init, op == OP_max ? (i32 ? "int" : "float") : part_t,
 		           op == OP_max ? (i32 ? "acc = v > acc ? v : acc;" : "acc = v > acc || v != v ? v : acc;")
 		                        : "acc += v;",
 		           finish);
-		int k2 = kernel(g, ins, arena_printf(g->a, "%s_chunks", op_info(op)->name), b.p);
+		int k2 = kernel(g, ins, arena_printf(g->a, "%s_chunks", name), b.p);
 		const char *p1[] = {"rt_gpu_scratch(st)", v(g, x)}, *p2[] = {v(g, ins), "rt_gpu_scratch(st)"};
-		launch(g, ins, k1, arena_printf(g->a, "%s * ((%s + %d - 1) / %d)", O, R, BLOCK_CHUNK, BLOCK_CHUNK), 2, p1);
+		const char *ct = arena_printf(g->a, "((%d + %s - 1) / %s)", TARGET_THREADS, O, O);
+		const char *cr = arena_printf(g->a, "((%s + %d - 1) / %d)", R, MIN_CHUNK, MIN_CHUNK);
+		launch(g, ins, k1, arena_printf(g->a, "%s * (%s < %s ? %s : %s)", O, ct, cr, ct, cr), 2, p1);
 		launch(g, ins, k2, O, 2, p2);
-		int64_t bytes = o_max * chunks_max * 8;
+		int64_t bytes = (TARGET_THREADS + o_max) * 8; /* O * C <= O * ceil(TARGET / O) */
 		if (bytes > ks(g)->scratch_bytes)
 			ks(g)->scratch_bytes = bytes;
 	}

@@ -879,6 +879,10 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	if (o.threads)
 		omp_set_num_threads((int)o.threads);
 #endif
+	/* The device first: without one, say so before reading any data. */
+	RtState st = {.seed = (uint64_t)o.seed, .precision = o.precision};
+	if (p->device && p->device->open(&st, p))
+		return 1;
 	RtDataset *data = load_split(r, o.data, o.eval_only && r->val_split >= 0 ? r->val_split : r->train_split);
 	if (!data)
 		return 1;
@@ -897,20 +901,18 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		return 1;
 	}
 
-	RtState st = {.seed = (uint64_t)o.seed};
 	st.params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
 	st.grad = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
 	st.m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
 	st.v = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's second moments");
 	const RtModelDesc *model = &p->models[r->model];
-	st.precision = o.precision;
 	if (!p->device)
 		st.act = alloc_or_die((size_t)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes),
 		                      "the activations");
 	init_params(p, st.params, st.seed);
 	if (o.from && load_checkpoint(p, r, &st, o.from, false))
 		return 1;
-	if (p->device && (p->device->open(&st, p) || p->device->push(&st)))
+	if (p->device && p->device->push(&st))
 		return 1;
 	if (o.eval_only) {
 		Eval ev;

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The CUDA target without a GPU.
+#   run.sh compile MAEC OUT   every model file's CUDA trainer built with nvcc; every kernel
+#                             through NVRTC for sm_80 and sm_90 (no errors, no warnings;
+#                             ptxas's registers and spills printed); the trainer, run on a
+#                             machine without a GPU, says so and exits 1.
+#   run.sh emulated MAEC OUT  the CUDA trainers built for the host emulation
+#                             (runtime/gpu_emu.c) against the C trainers, one step each, on
+#                             CIFAR-10: the MAE recipes and the official-options model on a
+#                             small configuration, and the gradient-check programs, whose
+#                             losses use every differentiable op (tools/reference/
+#                             compare_dumps.py); the MAE dumps also against PyTorch
+#                             (check_step.py). Exit 77 (skipped) without CIFAR-10 or torch.
+set -euo pipefail
+mode=$1
+maec=$2
+out=$3
+root=$(cd "$(dirname "$0")/../.." && pwd)
+data=${MAEC_DATA:-$root/../shared/data/cifar10}
+py=/usr/bin/python3
+ref=$root/tools/reference
+mkdir -p "$out"
+export MAEC_CACHE_DIR=$out/cache
+passed=0
+failed=0
+check() { # name command...
+	local name=$1
+	shift
+	if "$@" >"$out/$name.log" 2>&1; then
+		passed=$((passed + 1))
+		echo "ok   $name"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $name"
+		tail -n 30 "$out/$name.log"
+	fi
+}
+
+if [ "$mode" = compile ]; then
+	for dsl in "$root"/models/*.dsl; do
+		name=$(basename "$dsl" .dsl)
+		check "$name.nvcc" "$maec" "$dsl" -o "$out/$name" --target=cuda
+		check "$name.nvrtc" "$out/$name" kernels --arch 80 --arch 90
+		grep "^sm_" "$out/$name.nvrtc.log" || true
+		# No GPU here: the trainer must say so and exit 1, before reading any data.
+		if "$out/$name" pretrain --data "$out/no-data" >"$out/$name.nogpu.log" 2>&1; then
+			failed=$((failed + 1))
+			echo "FAIL $name.nogpu: the trainer ran without a GPU"
+		elif [ $? -eq 1 ] && grep -q "no CUDA device found" "$out/$name.nogpu.log"; then
+			passed=$((passed + 1))
+			echo "ok   $name.nogpu"
+		else
+			failed=$((failed + 1))
+			echo "FAIL $name.nogpu:"
+			cat "$out/$name.nogpu.log"
+		fi
+	done
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+fi
+
+if [ ! -f "$data/data_batch_1.bin" ]; then
+	echo "SKIP: no CIFAR-10 binary files in $data (set MAEC_DATA)"
+	exit 77
+fi
+if ! "$py" -c "import torch" 2>/dev/null; then
+	echo "SKIP: $py cannot import torch (apt-get install python3-torch)"
+	exit 77
+fi
+pair() { # name dsl recipe step-args -- maec-args...: one step of both trainers, compared
+	local name=$1 dsl=$2 recipe=$3 args=$4
+	shift 5
+	if [ ! -x "$out/$name-c" ]; then
+		check "$name.build.c" "$maec" "$dsl" "$@" -o "$out/$name-c"
+		check "$name.build.cuda" "$maec" "$dsl" "$@" -o "$out/$name-cuda" --target=cuda-emu
+	fi
+	# shellcheck disable=SC2086
+	check "$name.$recipe.c" "$out/$name-c" "$recipe" --data "$data" --steps 1 $args --out "$out/runs/$name-c-$recipe" \
+		--dump-step "$out/$name-$recipe-c.st"
+	# shellcheck disable=SC2086
+	check "$name.$recipe.cuda" "$out/$name-cuda" "$recipe" --data "$data" --steps 1 $args \
+		--out "$out/runs/$name-cuda-$recipe" --dump-step "$out/$name-$recipe-cuda.st"
+	check "$name.$recipe.cuda-vs-c" "$py" "$ref/compare_dumps.py" "$out/$name-$recipe-cuda.st" "$out/$name-$recipe-c.st"
+}
+mkdir -p "$out/runs"
+small=(-Ddim=64 -Denc_depth=2 -Ddec_depth=1 -Dheads=2)
+pair mae "$root/models/mae.dsl" pretrain "--batch 16 --micro-batch 8" -- "${small[@]}"
+pair mae "$root/models/mae.dsl" finetune "--batch 8" -- "${small[@]}"
+pair mae "$root/models/mae.dsl" linprobe "--batch 8" -- "${small[@]}"
+for recipe in pretrain finetune linprobe; do
+	check "mae.$recipe.cuda-vs-pytorch" "$py" "$ref/check_step.py" "$out/mae-$recipe-cuda.st"
+done
+official=(-Ddim=64 -Ddepth=2 -Ddec_dim=32 -Ddec_depth=1 -Dheads=2 -Ddec_heads=2)
+pair official "$root/models/mae-official.dsl" pretrain "--batch 8" -- "${official[@]}"
+check "official.pretrain.cuda-vs-pytorch" "$py" "$ref/check_step.py" "$out/official-pretrain-cuda.st"
+for dsl in "$root"/tests/gradcheck/*.dsl; do
+	pair "grad-$(basename "$dsl" .dsl)" "$dsl" check "--batch 2" --
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
