@@ -8,6 +8,9 @@
  * captured once per batch size as a CUDA graph and replayed (MAEC_GRAPHS=0 launches it
  * directly). Every CUDA, cuBLAS and NVRTC call is checked; a failure prints the call, this
  * file's line and, where there is one, the op and DSL line it ran for.
+ *
+ * MAEC_PROFILE=1 times every launch, GEMM and copy with CUDA events (graphs off) and prints,
+ * when the trainer ends, the time per step of each op kind and of the costliest sites.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,11 +45,127 @@ typedef struct RtGpu {
 	int *error; /* the module's maec_error */
 	bool graphs;
 	Graph *graph; /* GRAPHS_PER_FUNC per function */
+	/* MAEC_PROFILE: event pairs of the work in flight, and per site its total time */
+	bool profile;
+	cudaEvent_t *ev;
+	int *ev_site, nev, cap_ev;
+	double *site_ms;
+	int64_t *site_calls;
 } RtGpu;
 
 static RtGpu *gpu(RtState *st)
 {
 	return st->dev;
+}
+
+/* MAEC_PROFILE: an event before a site's work; prof_end records the one after. */
+static void prof_begin(RtGpu *g)
+{
+	if (!g->profile)
+		return;
+	if (g->nev + 2 > g->cap_ev) {
+		int cap = g->cap_ev ? 2 * g->cap_ev : 4096;
+		cudaEvent_t *ev = realloc(g->ev, sizeof *ev * (size_t)cap);
+		int *site = realloc(g->ev_site, sizeof *site * (size_t)cap);
+		if (!ev || !site) {
+			free(ev);
+			free(site);
+			g->profile = false;
+			return;
+		}
+		for (int i = g->cap_ev; i < cap; i++)
+			cudaEventCreate(&ev[i]);
+		g->ev = ev;
+		g->ev_site = site;
+		g->cap_ev = cap;
+	}
+	cudaEventRecord(g->ev[g->nev++], g->stream);
+}
+
+static void prof_end(RtGpu *g, int site)
+{
+	if (!g->profile || g->nev == 0)
+		return;
+	g->ev_site[g->nev] = site;
+	cudaEventRecord(g->ev[g->nev++], g->stream);
+}
+
+/* After a synchronisation: the event pairs' times into the sites' totals. */
+static void prof_collect(RtGpu *g)
+{
+	for (int i = 0; g->profile && i + 1 < g->nev; i += 2) {
+		float ms = 0;
+		int site = g->ev_site[i + 1];
+		if (cudaEventElapsedTime(&ms, g->ev[i], g->ev[i + 1]) == cudaSuccess && site >= 0 &&
+		    site < rt_gpu_program.nsites) {
+			g->site_ms[site] += ms;
+			g->site_calls[site]++;
+		}
+	}
+	g->nev = 0;
+}
+
+static int cmp_ms_desc(const void *a, const void *b)
+{
+	const double *x = *(const double *const *)a, *y = *(const double *const *)b;
+	return *x < *y ? 1 : *x > *y ? -1 : 0;
+}
+
+/* The report: time per op kind (the site's first word) and the 15 costliest sites. */
+static void prof_report(RtGpu *g)
+{
+	const RtGpuProgram *gp = &rt_gpu_program;
+	int n = gp->nsites;
+	double total = 0;
+	for (int i = 0; i < n; i++)
+		total += g->site_ms[i];
+	if (total <= 0)
+		return;
+	double *kind_ms = calloc((size_t)n, sizeof *kind_ms), **order = calloc((size_t)n, sizeof *order);
+	int64_t *kind_calls = calloc((size_t)n, sizeof *kind_calls);
+	const char **kind = calloc((size_t)n, sizeof *kind);
+	if (!kind_ms || !order || !kind_calls || !kind)
+		goto done;
+	int nk = 0;
+	for (int i = 0; i < n; i++) {
+		size_t len = strcspn(gp->sites[i], " ");
+		int k = 0;
+		while (k < nk && !(strcspn(kind[k], " ") == len && strncmp(kind[k], gp->sites[i], len) == 0))
+			k++;
+		if (k == nk)
+			kind[nk++] = gp->sites[i];
+		kind_ms[k] += g->site_ms[i];
+		kind_calls[k] += g->site_calls[i];
+	}
+	/* every site runs once per micro-batch but the update's, once per step: with batch =
+	 * micro-batch, the most frequent site's count is the number of steps */
+	int64_t steps = 1;
+	for (int i = 0; i < n; i++)
+		steps = g->site_calls[i] > steps ? g->site_calls[i] : steps;
+	printf("\nprofile (MAEC_PROFILE): %.2f ms of device work per micro-batch (its step and update), over %lld\n",
+	       total / (double)steps, (long long)steps);
+	for (int k = 0; k < nk; k++)
+		order[k] = &kind_ms[k];
+	qsort(order, (size_t)nk, sizeof *order, cmp_ms_desc);
+	printf("  %-22s %10s %7s %9s\n", "op", "ms", "share", "calls");
+	for (int j = 0; j < nk && *order[j] > 0; j++) {
+		int k = (int)(order[j] - kind_ms);
+		printf("  %-22.*s %10.3f %6.1f%% %9lld\n", (int)strcspn(kind[k], " "), kind[k], kind_ms[k] / (double)steps,
+		       100 * kind_ms[k] / total, (long long)(kind_calls[k] / steps));
+	}
+	for (int i = 0; i < n; i++)
+		order[i] = &g->site_ms[i];
+	qsort(order, (size_t)n, sizeof *order, cmp_ms_desc);
+	printf("  the costliest sites:\n");
+	for (int j = 0; j < n && j < 15 && *order[j] > 0; j++) {
+		int i = (int)(order[j] - g->site_ms);
+		printf("  %10.3f ms  %s\n", g->site_ms[i] / (double)steps, gp->sites[i]);
+	}
+done:
+	free(kind_ms);
+	free(order);
+	free(kind_calls);
+	free(kind);
 }
 
 static const char *at_site(int site)
@@ -217,7 +336,13 @@ static int cuda_open(RtState *st, const RtProgram *p)
 	             : st->precision == RT_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
 	                                        : CUBLAS_COMPUTE_32F;
 	const char *graphs = getenv("MAEC_GRAPHS");
-	g->graphs = !(graphs && strcmp(graphs, "0") == 0);
+	const char *profile = getenv("MAEC_PROFILE");
+	g->profile = profile && strcmp(profile, "1") == 0;
+	g->graphs = !(graphs && strcmp(graphs, "0") == 0) && !g->profile;
+	g->site_ms = calloc((size_t)gp->nsites + 1, sizeof *g->site_ms);
+	g->site_calls = calloc((size_t)gp->nsites + 1, sizeof *g->site_calls);
+	if (!g->site_ms || !g->site_calls)
+		return 1;
 	g->graph = calloc((size_t)(gp->ngraphs ? gp->ngraphs : 1) * GRAPHS_PER_FUNC, sizeof *g->graph);
 	if (!g->graph)
 		return 1;
@@ -260,6 +385,14 @@ static void cuda_close(RtState *st)
 	if (!g)
 		return;
 	cudaStreamSynchronize(g->stream);
+	if (g->profile)
+		prof_report(g);
+	for (int i = 0; i < g->cap_ev; i++)
+		cudaEventDestroy(g->ev[i]);
+	free(g->ev);
+	free(g->ev_site);
+	free(g->site_ms);
+	free(g->site_calls);
 	for (int i = 0; i < rt_gpu_program.ngraphs * GRAPHS_PER_FUNC && g->graph; i++)
 		if (g->graph[i].exec)
 			cudaGraphExecDestroy(g->graph[i].exec);
@@ -449,7 +582,9 @@ int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtP
 	RtPtrs ptrs = *p;
 	void *args[] = {&b, &ptrs, &site};
 	dim3 grid = {blocks < cap ? (unsigned)blocks : (unsigned)cap, 1, 1}, block = {BLOCK, 1, 1};
+	prof_begin(g);
 	CU(cudaLaunchKernel((const void *)g->kern[kernel], grid, block, args, 0, g->stream), site);
+	prof_end(g, site);
 	return 0;
 }
 
@@ -467,6 +602,7 @@ int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int r
 	}
 	const float one_f = 1.0f;
 	int rc = 0;
+	prof_begin(g);
 	for (int i = 0; i < n && !rc; i++) {
 		const RtGemm *e = &plan[i];
 		float *C = out + e->off_c;
@@ -484,6 +620,7 @@ int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int r
 		if (s != CUBLAS_STATUS_SUCCESS)
 			rc = blas_fail(s, "cublasGemmStridedBatchedEx", __LINE__, site);
 	}
+	prof_end(g, site);
 	if (plan != one)
 		free(plan);
 	return rc;
@@ -498,7 +635,9 @@ int rt_gpu_to_device(RtState *st, void *dst, const void *src, size_t bytes, int 
 
 int rt_gpu_copy(RtState *st, void *dst, const void *src, size_t bytes, int site)
 {
+	prof_begin(gpu(st));
 	CU(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, gpu(st)->stream), site);
+	prof_end(gpu(st), site);
 	return 0;
 }
 
@@ -548,6 +687,8 @@ int rt_gpu_finish(RtState *st)
 	int e = 0;
 	CU(cudaMemcpyAsync(&e, g->error, sizeof e, cudaMemcpyDeviceToHost, g->stream), -1);
 	CU(cudaStreamSynchronize(g->stream), -1);
+	if (g->profile)
+		prof_collect(g);
 	if (!e)
 		return 0;
 	int zero = 0;

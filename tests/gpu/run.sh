@@ -95,6 +95,11 @@ for f in "$out"/parity_*.log; do
 	grep -E "^(loss|logits|grad|params)|ok:|FAIL" "$f" | head -12
 done
 
+# Where the time goes: every launch, GEMM and copy timed (MAEC_PROFILE=1, graphs off).
+MAEC_PROFILE=1 timeout 120 "$work/mae" pretrain --data "$work/random" --batch 512 --steps 3 --precision tf32 \
+	--out "$work/runs/profile" >"$out/profile.log" 2>&1 || note "FAIL  profile (see profile.log)"
+sed -n '/^profile/,$p' "$out/profile.log"
+
 # The benchmark.
 if ! timeout 330 python3 bench/gpu.py --trainer "$work/mae" --data "$work/random" --batch 512 --steps 12 --warmup 3 \
 	--json "$out/bench.json" 2>&1 | tee "$out/bench.log"; then
