@@ -25,7 +25,7 @@
 #define MAEC_BLAS_DIR ""
 #endif
 
-static const char *const runtime_sources[] = {"cpu.c", "trainer.c", "philox.c", "init.c", "randperm.c",
+static const char *const runtime_sources[] = {"cpu.c", "trainer.c", "guard.c", "philox.c", "init.c", "randperm.c",
                                               "safetensors.c", "cifar.c", "idx.c", "util.c"};
 enum { NSRC = sizeof runtime_sources / sizeof *runtime_sources };
 

@@ -19,6 +19,7 @@
 #include <omp.h>
 #endif
 
+#include "guard.h"
 #include "trainer.h"
 
 enum { RT_STREAM_DATA = RT_STREAM_OPS - 1 }; /* the epoch shuffle */
@@ -30,6 +31,8 @@ typedef struct Options {
 	int64_t steps, epochs, batch, micro_batch, seed, threads, warmup, log_every, limit;
 	double lr;
 	RtPrecision precision;
+	double checkpoint_every; /* seconds between checkpoints within an epoch; 0: at epoch ends only */
+	bool detect_anomaly;
 } Options;
 
 static void usage(const RtProgram *p, FILE *f)
@@ -59,6 +62,10 @@ static void usage(const RtProgram *p, FILE *f)
 	           "  --from CKPT         start from a checkpoint's parameters (a pretraining one for fine-tuning)\n"
 	           "  --out DIR           write checkpoints and metrics.csv there (default: runs/RECIPE)\n"
 	           "  --resume DIR        continue the run whose checkpoint DIR holds, exactly where it stopped\n"
+	           "  --checkpoint-every MIN  also write the checkpoint every MIN minutes (a decimal), not only\n"
+	           "                      at the end of each epoch\n"
+	           "  --detect-anomaly    check every kernel's output for NaN and infinity; stop at the first\n"
+	           "                      that holds one, naming its op and DSL line (the C target; slow)\n"
 	           "  --log-every N       print every Nth optimizer step (default: 1)\n"
 	           "  --limit N           train on the first N images of the training split only\n"
 	           "  --dump-step FILE    write the first step's inputs, gradients and parameters (safetensors)\n"
@@ -111,6 +118,12 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 	               .precision = p->device ? RT_TF32 : RT_FP32};
 	for (int i = first + 1; i < argc; i++) {
 		const char *f = argv[i];
+		if (strcmp(f, "--detect-anomaly") == 0) {
+			if (p->device)
+				return bad("--detect-anomaly checks the C target's kernels; this trainer runs them on a GPU%s%s", "", "");
+			o->detect_anomaly = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			return bad("option '%s' needs a value%s", f, "");
 		const char *v = argv[++i];
@@ -152,6 +165,12 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			if (!p->device && o->precision != RT_FP32)
 				return bad("--precision %s needs a GPU: this trainer runs on the CPU in fp32 (maec --target=cuda)%s",
 				           v, "");
+		} else if (strcmp(f, "--checkpoint-every") == 0) {
+			char *end;
+			double min = strtod(v, &end);
+			if (end == v || *end || !(min > 0) || !(min <= 10080))
+				return bad("--checkpoint-every needs minutes in (0, 10080], got '%s'%s", v, "");
+			o->checkpoint_every = min * 60;
 		} else if (strcmp(f, "--lr") == 0) {
 			char *end;
 			o->lr = strtod(v, &end);
@@ -428,11 +447,12 @@ static RtSafetensors *dump_open(const Dump *d)
 	return st;
 }
 
-/* Writes the file (atomically: a temporary file renamed over path) and frees both. */
+/* Writes the file (atomically: a temporary file renamed over path) and frees both; a NULL
+ * path only frees them. */
 static int dump_close(RtSafetensors *st, Dump *d, const char *path, bool quiet)
 {
 	char *err = NULL;
-	int rc = rt_st_write(st, path, &err);
+	int rc = path ? rt_st_write(st, path, &err) : 0;
 	if (rc)
 		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory writing a file");
 	else if (!quiet)
@@ -517,7 +537,14 @@ static int evaluate(const RtRecipeDesc *r, RtState *st, const RtDataset *d, int6
 /* ---------- checkpoints ---------- */
 
 /* The model's state_dict, loadable by the PyTorch reference with load_state_dict; the
- * optimizer's state and the counters that resume a run go beside it. */
+ * optimizer's state and the counters that resume a run go beside it.
+ *
+ * The two files must be of the same step for a resume, and a kill may come at any moment:
+ * each file is written whole and renamed into place (rt_st_write), both carry the
+ * micro-batch count as their stamp, and the optimizer's file is written first under a
+ * second name (RECIPE.optim.next.safetensors), then the model's, then the first renamed
+ * over RECIPE.optim.safetensors. Whenever the trainer dies, the model's file matches one of
+ * the two optimizer files (pick_optim chooses it). */
 static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *dir,
                            int64_t epoch, int64_t opt_step, int64_t micro_count, int64_t batch, int64_t mb,
                            const Eval *ev)
@@ -529,13 +556,12 @@ static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *s
 	RtSafetensors *f = dump_open(&d);
 	meta_program(f, p, r);
 	meta_num(f, "epoch", (double)epoch);
+	meta_num(f, "micro_batches_done", (double)micro_count);
 	if (ev && ev->has_acc)
 		meta_num(f, "val_acc", ev->acc);
-	char *path = rt_format("%s/%s.safetensors", dir, r->name);
-	int rc = dump_close(f, &d, path, true);
-	free(path);
-	if (rc)
-		return rc;
+	RtSafetensors *model_file = f;
+	Dump model_dump = d;
+	d = (Dump){0};
 	dump_params(&d, p, r, "exp_avg.", st->m, true);
 	dump_params(&d, p, r, "exp_avg_sq.", st->v, true);
 	dump_params(&d, p, r, "grad_accumulated.", st->grad, true);
@@ -548,8 +574,20 @@ static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *s
 	meta_num(f, "seed", (double)st->seed);
 	meta_num(f, "batch", (double)batch);
 	meta_num(f, "micro_batch", (double)mb);
-	path = rt_format("%s/%s.optim.safetensors", dir, r->name);
-	rc = dump_close(f, &d, path, true);
+	char *next = rt_format("%s/%s.optim.next.safetensors", dir, r->name);
+	char *optim = rt_format("%s/%s.optim.safetensors", dir, r->name);
+	char *path = rt_format("%s/%s.safetensors", dir, r->name);
+	int rc = dump_close(f, &d, next, true);
+	if (!rc)
+		rc = dump_close(model_file, &model_dump, path, true);
+	else
+		dump_close(model_file, &model_dump, NULL, true); /* frees it */
+	if (!rc && rename(next, optim) != 0) {
+		fprintf(stderr, "trainer: cannot rename '%s' to '%s': %s\n", next, optim, strerror(errno));
+		rc = 1;
+	}
+	free(next);
+	free(optim);
 	free(path);
 	return rc;
 }
@@ -649,16 +687,15 @@ typedef struct Resume {
 
 /* The optimizer's state and the counters of a run, for --resume: the run must be the
  * same (seed, batch and micro-batch) for the continuation to be exact. */
-static int load_optim(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *dir, const Options *o,
+static int load_optim(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *path, const Options *o,
                       Resume *res)
 {
-	char *path = rt_format("%s/%s.optim.safetensors", dir, r->name), *err = NULL;
+	char *err = NULL;
 	RtSafetensors *f = rt_st_read(path, &err);
 	int rc = 0;
 	if (!f) {
 		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
 		free(err);
-		free(path);
 		return 1;
 	}
 	int64_t seed, batch, mb;
@@ -696,8 +733,52 @@ static int load_optim(const RtProgram *p, const RtRecipeDesc *r, RtState *st, co
 			free(name);
 		}
 	rt_st_free(f);
-	free(path);
 	return rc;
+}
+
+/* The micro-batch count a checkpoint file was written at (its stamp), or -1 if it has
+ * none (a file of an older trainer) or cannot be read. */
+static int64_t file_stamp(const char *path)
+{
+	char *err = NULL;
+	RtSafetensors *f = rt_st_read(path, &err);
+	int64_t stamp;
+	if (!f || !meta_int(f, "micro_batches_done", &stamp))
+		stamp = -1;
+	rt_st_free(f);
+	free(err);
+	return stamp;
+}
+
+/* The optimizer file of dir that belongs with its model file (save_checkpoint): the
+ * usual one, or the one written next if the trainer died before renaming it into place.
+ * Returns it malloc'd, or NULL after a message. */
+static char *pick_optim(const RtRecipeDesc *r, const char *dir)
+{
+	char *model = rt_format("%s/%s.safetensors", dir, r->name);
+	char *optim = rt_format("%s/%s.optim.safetensors", dir, r->name);
+	char *next = rt_format("%s/%s.optim.next.safetensors", dir, r->name);
+	int64_t want = file_stamp(model), have = want < 0 ? -1 : file_stamp(optim);
+	char *pick = optim;
+	if (want >= 0 && have != want) {
+		if (access(next, R_OK) == 0 && file_stamp(next) == want) {
+			pick = next;
+			printf("resume: %s is of micro-batch %lld, %s of %lld: the run stopped while writing its "
+			       "checkpoint; using %s\n",
+			       model, (long long)want, optim, (long long)have, next);
+		} else {
+			fprintf(stderr, "trainer: %s is of micro-batch %lld but %s of %lld, and no %s matches it: "
+			        "the checkpoint files do not belong together\n",
+			        model, (long long)want, optim, (long long)have, next);
+			pick = NULL;
+		}
+	}
+	free(model);
+	if (pick != optim)
+		free(optim);
+	if (pick != next)
+		free(next);
+	return pick;
 }
 
 static RtDataset *load_split(const RtRecipeDesc *r, const char *dir, int split)
@@ -862,6 +943,95 @@ static void loader_start(Loader *l, const RtDataset *d, const int32_t *order, in
  * (the last one may be short), an optimizer step after every batch/micro-batch of them
  * with the counter running across epochs, the learning rate from the schedule; after each
  * epoch the mean training loss, the evaluation and a checkpoint. */
+/* The host memory the run will allocate, against what the machine has: a plan larger
+ * than the machine is refused here with the numbers, rather than killed by the kernel's
+ * out-of-memory killer once the pages are touched (calloc only reserves them). */
+static int check_memory(const RtProgram *p, const RtRecipeDesc *r, const Options *o, int64_t image)
+{
+	const RtModelDesc *model = &p->models[r->model];
+	double slabs = (double)sizeof(real) * ((double)p->params_numel + 3.0 * (double)p->state_numel);
+	double act = p->device ? 0 : (double)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes);
+	double batches = (double)image * (double)(o->batch + 2 * o->micro_batch) * (double)(sizeof(real) + sizeof(float));
+	double need = slabs + act + batches;
+	int64_t have = rt_host_memory();
+	if (have > 0 && need > (double)have) {
+		fprintf(stderr, "trainer: recipe '%s' needs %.1f GiB of memory (parameters and optimizer state %.1f GiB, "
+		        "activations %.1f GiB at micro-batch %lld, batches %.1f GiB), more than this machine's %.1f GiB: "
+		        "lower the recipe's micro_batch (the activation plan is made for it) and run maec again\n",
+		        r->name, need / 1073741824.0, slabs / 1073741824.0, act / 1073741824.0, (long long)r->micro_batch,
+		        batches / 1073741824.0, (double)have / 1073741824.0);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---------- the numerical guard ---------- */
+
+/* What a non-finite loss or gradient norm reports: where the run's files are and the step
+ * of the last checkpoint written (-1: none), which the guard leaves as it is. */
+typedef struct Guard {
+	const char *out, *recipe;
+	int64_t checkpoint_step;
+} Guard;
+
+/* Stops the run: says what went non-finite at which step, where the last good checkpoint
+ * is, and writes the dataset indexes of the step's images (idx, n) next to it. */
+static int guard_stop(const Guard *g, const char *what, int64_t step, int64_t epoch, const int64_t *idx, int64_t n)
+{
+	char *path = rt_format("%s/nonfinite-step-%lld.txt", g->out, (long long)step);
+	char *title = rt_format("the images (dataset indexes) of step %lld, epoch %lld, in the order fed: %s",
+	                        (long long)step, (long long)epoch, what);
+	fprintf(stderr, "trainer: step %lld (epoch %lld): %s; training stops before the update\n", (long long)step,
+	        (long long)epoch, what);
+	if (g->checkpoint_step >= 0)
+		fprintf(stderr, "trainer: the last good checkpoint, of step %lld, is %s/%s.safetensors (kept as it is)\n",
+		        (long long)g->checkpoint_step, g->out, g->recipe);
+	else
+		fprintf(stderr, "trainer: no checkpoint was written before it\n");
+	if (path && title && rt_write_indexes(path, title, idx, n) == 0)
+		fprintf(stderr, "trainer: the step's %lld images are listed in %s\n", (long long)n, path);
+	free(path);
+	free(title);
+	return 1;
+}
+
+/* After each micro-batch: the loss and every metric must be finite. */
+static int guard_results(const Guard *g, const RtRecipeDesc *r, const real *results, int64_t step, int64_t epoch,
+                         int64_t slot, int64_t nmicro, const int64_t *idx, int64_t n)
+{
+	for (int i = 0; i < r->nresults; i++)
+		if (!isfinite(results[i])) {
+			char *what = rt_format("the %s of micro-batch %lld of %lld is %s",
+			                       i == 0 ? "loss" : r->result_names[i] ? r->result_names[i] : "result",
+			                       (long long)slot + 1, (long long)nmicro, rt_nonfinite_name((double)results[i]));
+			int rc = guard_stop(g, what ? what : "a result is not finite", step, epoch, idx, n);
+			free(what);
+			return rc;
+		}
+	return 0;
+}
+
+/* Before each update: the norm of the accumulated gradients must be finite (host slabs). */
+static int guard_grad(const Guard *g, const RtProgram *p, const RtState *st, int64_t step, int64_t epoch,
+                      const int64_t *idx, int64_t n)
+{
+	double norm = sqrt(rt_sum_squares(st->grad, p->state_numel));
+	if (isfinite(norm))
+		return 0;
+	int64_t at = rt_first_nonfinite(st->grad, p->state_numel);
+	const char *param = "?";
+	for (int i = 0; i < p->nparams && at >= 0; i++)
+		if (p->params[i].state_offset >= 0 && at >= p->params[i].state_offset &&
+		    at < p->params[i].state_offset + p->params[i].numel)
+			param = p->params[i].name;
+	char *what = at >= 0 ? rt_format("the gradient norm is %s (first in the gradient of %s)",
+	                                 rt_nonfinite_name((double)st->grad[at]), param)
+	                     : rt_format("the gradient norm is inf (each gradient is finite; their squares overflow)");
+	int rc = guard_stop(g, what ? what : "the gradient norm is not finite", step, epoch, idx, n);
+	free(what);
+	return rc;
+}
+
 int rt_main(const RtProgram *p, int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "gradcheck") == 0)
@@ -901,11 +1071,14 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		return 1;
 	}
 
+	if (check_memory(p, r, &o, image))
+		return 1;
 	st.params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
 	st.grad = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
 	st.m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
 	st.v = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's second moments");
 	const RtModelDesc *model = &p->models[r->model];
+	st.detect_anomaly = o.detect_anomaly;
 	if (!p->device)
 		st.act = alloc_or_die((size_t)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes),
 		                      "the activations");
@@ -926,9 +1099,10 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	}
 	Resume res = {0};
 	if (o.resume) {
-		char *ck = rt_format("%s/%s.safetensors", o.resume, r->name);
-		rc = load_checkpoint(p, r, &st, ck, true) || load_optim(p, r, &st, o.resume, &o, &res);
+		char *ck = rt_format("%s/%s.safetensors", o.resume, r->name), *optim = pick_optim(r, o.resume);
+		rc = !optim || load_checkpoint(p, r, &st, ck, true) || load_optim(p, r, &st, optim, &o, &res);
 		free(ck);
+		free(optim);
 		if (rc)
 			return 1;
 		st.rng_step = (uint32_t)res.rng_step;
@@ -943,6 +1117,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		return 1;
 	}
 	char *metrics_path = rt_format("%s/metrics.csv", o.out);
+	if (o.resume && rt_metrics_truncate(metrics_path, res.opt_step))
+		return 1;
 	FILE *metrics = fopen(metrics_path, o.resume ? "a" : "w");
 	if (!metrics) {
 		fprintf(stderr, "trainer: cannot write '%s': %s\n", metrics_path, strerror(errno));
@@ -968,6 +1144,7 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	real *images = alloc_or_die(sizeof(real) * (size_t)(image * o.batch), "a batch");
 	int32_t *labels = alloc_or_die(sizeof(int32_t) * (size_t)o.batch, "a batch");
 	int32_t *order = alloc_or_die(sizeof(int32_t) * (size_t)n, "the shuffle");
+	int64_t *step_images = alloc_or_die(sizeof(int64_t) * (size_t)o.batch, "the step's image indexes");
 	real *results = alloc_or_die(sizeof(real) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	double *sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	double *epoch_sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
@@ -977,7 +1154,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		dump_params(&steps_dump, p, r, "param.", st.params, false);
 	int64_t opt_step = res.opt_step, micro_count = res.micro_count, micro_per_epoch = (n + mb - 1) / mb;
 	int64_t first_epoch = micro_count / micro_per_epoch, first_start = micro_count % micro_per_epoch * mb;
-	double best_acc = -1, t0 = now_s(), step_start = 0;
+	double best_acc = -1, t0 = now_s(), step_start = 0, last_checkpoint = now_s();
+	Guard guard = {.out = o.out, .recipe = r->name, .checkpoint_step = o.resume ? res.opt_step : -1};
 	uint32_t first_rng_step = 0;
 	bool done = o.steps > 0 && opt_step >= o.steps;
 	for (int64_t epoch = first_epoch; epoch < o.epochs && !done; epoch++) {
@@ -1004,7 +1182,11 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			if (start + mb < n)
 				loader_start(&loader, data, order, start + mb, n - (start + mb) < mb ? n - (start + mb) : mb, image);
 			st.s.batch = (real)b;
+			for (int64_t j = 0; j < b; j++)
+				step_images[slot * mb + j] = order[start + j];
 			if (r->step(&st, b, x, labels + slot * mb, results))
+				return 1;
+			if (guard_results(&guard, r, results, opt_step + 1, epoch, slot, nmicro, step_images, slot * mb + b))
 				return 1;
 			for (int i = 0; i < r->nresults; i++) {
 				sums[i] += (double)results[i] / (double)nmicro;
@@ -1041,6 +1223,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 				free(lrs);
 				lrs = more;
 			}
+			if (!p->device && guard_grad(&guard, p, &st, opt_step, epoch, step_images, o.batch))
+				return 1;
 			if (r->update(&st))
 				return 1;
 			double dt = now_s() - t0; /* the step's compute and its data loading */
@@ -1067,6 +1251,13 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 					return 1;
 			}
 			done = o.steps > 0 && opt_step >= o.steps;
+			if (o.checkpoint_every > 0 && now_s() - last_checkpoint >= o.checkpoint_every && !done) {
+				if (save_checkpoint(p, r, &st, o.out, epoch, opt_step, micro_count, o.batch, mb, NULL))
+					return 1;
+				printf("checkpoint at step %lld (--checkpoint-every)\n", (long long)opt_step);
+				guard.checkpoint_step = opt_step;
+				last_checkpoint = now_s();
+			}
 		}
 		/* The epoch's report: the mean of its micro-batch results, then the evaluation
 		 * (not for an epoch that --steps cut short). */
@@ -1088,9 +1279,12 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		bool improved = !val || !complete || !ev.has_acc || ev.acc > best_acc;
 		if (ev.has_acc && ev.acc > best_acc)
 			best_acc = ev.acc;
-		if (o.out && improved &&
-		    save_checkpoint(p, r, &st, o.out, epoch, opt_step, micro_count, o.batch, mb, val && complete ? &ev : NULL))
-			return 1;
+		if (o.out && improved) {
+			if (save_checkpoint(p, r, &st, o.out, epoch, opt_step, micro_count, o.batch, mb, val && complete ? &ev : NULL))
+				return 1;
+			guard.checkpoint_step = opt_step;
+			last_checkpoint = now_s();
+		}
 	}
 	if (o.dump_steps) {
 		if (pull(p, &st))

@@ -74,6 +74,7 @@ struct RtState {
 	uint32_t rng_step; /* the micro-batch counter: each draws fresh random numbers */
 	RtPrecision precision;
 	void *dev;         /* the device backend's state */
+	int detect_anomaly; /* --detect-anomaly: the C target's kernels check their outputs (rt_anomaly) */
 };
 
 typedef enum RtSchedule { RT_WARMUP_COSINE, RT_WARMUP_COSINE_ITER, RT_CONSTANT } RtSchedule;
@@ -142,6 +143,11 @@ struct RtProgram {
 
 /* trainer.c */
 int rt_main(const RtProgram *prog, int argc, char **argv);
+
+/* guard.c: nonzero after a message naming where (the DSL line) and op if the n values at
+ * x hold a NaN or an infinity. Generated C trainers call it after each kernel when
+ * st->detect_anomaly is set (--detect-anomaly). */
+int rt_anomaly(const real *x, int64_t n, const char *where, const char *op);
 
 #ifdef __cplusplus
 }
