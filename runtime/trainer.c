@@ -1296,6 +1296,7 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	free(lrs);
 	fclose(metrics);
 	free(metrics_path);
+	loader_join(&loader); /* a run stopped by --steps left the next micro-batch being read */
 	rt_dataset_free(data);
 	if (val)
 		rt_dataset_free(val);
