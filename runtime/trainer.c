@@ -1134,7 +1134,10 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		printf("recipe %s starts from %s's checkpoint: none given (--from), so from scratch\n", r->name, r->init);
 
 	int64_t mb = o.micro_batch, nmicro = o.batch / mb;
-	Loader loader = {.mb = mb};
+	/* Static: an early return (bad data, the numerical guard) leaves the loader's thread
+	 * running until the process exits, and it must not read a dead stack frame. */
+	static Loader loader;
+	loader = (Loader){.mb = mb};
 	for (int k = 0; k < 2; k++) {
 		loader.images[k] = alloc_or_die(sizeof(real) * (size_t)(image * mb), "a batch");
 		loader.labels[k] = alloc_or_die(sizeof(int32_t) * (size_t)mb, "a batch");
