@@ -109,4 +109,17 @@ fi
 echo
 printf '%s\n' "${summary[@]}"
 echo "$failed failed"
+# What comes back from a lent machine is a few files: the summary, the benchmark's numbers,
+# and every log in one archive.
+{
+	printf '%s\n' "${summary[@]}"
+	grep "^sm_90" "$out/kernels.log"
+	for f in "$out"/parity_*.log; do
+		echo "-- $(basename "$f" .log)"
+		grep -E "^(loss|logits|grad|params)|ok:|FAIL" "$f"
+	done
+	sed -n '/^profile/,$p' "$out/profile.log"
+	cat "$out/bench.log"
+} >"$out/summary.txt" 2>&1
+tar -czf "$out/logs.tar.gz" -C "$out" --exclude=logs.tar.gz --exclude=summary.txt --exclude=bench.json . 2>/dev/null
 exit "$failed"
