@@ -53,6 +53,8 @@ def run_maec(trainer, data, batch, steps, warmup, precision, cache, env_extra=No
         m = re.search(r"device memory: ([0-9.]+) MiB", line)
         if m:
             mem = float(m.group(1))
+        if "kernels for sm_" in line:
+            print("  %s: %s" % (precision, line.strip()), flush=True)
     rc = p.wait()
     if rc != 0:
         sys.stdout.write("".join(lines[-20:]))
