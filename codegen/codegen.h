@@ -10,8 +10,9 @@
 bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, Arena *a, Diag *d);
 
 /* cuda.c: the CUDA trainer (C++ host code for nvcc, its kernels compiled at start by
- * NVRTC, cuBLAS), linked with runtime/ (gpu.h); float only. */
-bool codegen_cuda(Buf *out, const Module *m, const char *source, Arena *a, Diag *d);
+ * NVRTC, cuBLAS), linked with runtime/ (gpu.h); float only. fuse: runs of elementwise
+ * instructions of one shape become one kernel each. */
+bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, Arena *a, Diag *d);
 
 /* build.c: compiles a generated C trainer with the system C compiler and the runtime's
  * sources into the executable `exe`, its tensors in float or (use_double, for gradient

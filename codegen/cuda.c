@@ -25,7 +25,7 @@
 #include "cgen.h"
 
 enum {
-	MAX_OPERANDS = 8,   /* RT_GPU_MAX_OPERANDS of runtime/gpu.h: the output and 7 inputs */
+	MAX_OPERANDS = 16,  /* RT_GPU_MAX_OPERANDS of runtime/gpu.h: outputs and inputs of a launch */
 };
 
 /* The top of the kernel source: what every kernel uses, and the host emulation's
@@ -49,7 +49,7 @@ static const char MAEC_CUDA_PRELUDE[] =
 	"MAEC_DEV float __int_as_float(int i)\n{\n\tfloat f;\n\tmemcpy(&f, &i, 4);\n\treturn f;\n}\n"
 	"#endif\n"
 	"typedef long long i64;\n"
-	"struct RtPtrs {\n\tvoid *p[8];\n};\n"
+	"struct RtPtrs {\n\tvoid *p[16];\n};\n"
 	"extern \"C\" {\nMAEC_GLOBAL int maec_error; /* 1 + the site of the first bad index */\n}\n"
 	"#ifdef __CUDACC__\n"
 	"#define MAEC_WARP 32\n"
@@ -102,6 +102,7 @@ typedef struct KernelSet {
 	 * host writes before the launches (arguments, permutations, scalars) live there, not
 	 * in the activation slab, whose plan may give their bytes to values made earlier. */
 	int64_t *io_off;
+	bool fuse;         /* elementwise runs into one kernel each */
 } KernelSet;
 
 static KernelSet *ks(CGen *g)
@@ -193,7 +194,7 @@ static void launch(CGen *g, const Ins *ins, int ki, const char *threads, int npt
 	KernelSet *k = ks(g);
 	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
 	for (int i = 0; i < nptr; i++)
-		buf_printf(g->out, "%s(void *)%s", i ? ", " : "", ptrs[i]);
+		buf_printf(g->out, "%s(void *)(%s)", i ? ", " : "", ptrs[i]);
 	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %s, B, &p_, %d));\n\t}\n", k->names[ki], threads,
 	           site(g, ins));
 }
@@ -321,7 +322,7 @@ static const char *binary_expr(int op, bool i32)
 typedef struct Bc {
 	int rank, nops;
 	int64_t dim[IR_MAX_RANK];
-	bool bcast[4][IR_MAX_RANK];
+	bool bcast[MAX_OPERANDS][IR_MAX_RANK];
 	bool batched[IR_MAX_RANK]; /* the merged axis holds B */
 } Bc;
 
@@ -332,7 +333,7 @@ static void bc_init(Bc *bc, const Type *out, int nops, const Type *const *ops)
 		int64_t d = out->dim[i];
 		if (d == 1)
 			continue;
-		bool bb[4];
+		bool bb[MAX_OPERANDS];
 		for (int k = 0; k < nops; k++) {
 			int j = i - (out->rank - ops[k]->rank);
 			bb[k] = j < 0 || ops[k]->dim[j] == 1;
@@ -375,7 +376,7 @@ static const char *bc_index(CGen *g, const Bc *bc, int k)
 /* out[i] = expr(a, b, ...) over the output, operands broadcast. */
 static void elementwise(CGen *g, const Ins *ins, const char *expr)
 {
-	const Type *ops[4];
+	const Type *ops[MAX_OPERANDS] = {0};
 	const char *types[4], *ptrs[5] = {v(g, ins)};
 	for (int k = 0; k < ins->nargs; k++) {
 		ops[k] = &ins->args[k]->type;
@@ -975,6 +976,8 @@ static void dims_local(CGen *g, const char *name, const Type *t)
 	buf_puts(g->out, "};\n");
 }
 
+static bool same_shape(const Type *a, const Type *b);
+
 static void emit_ins(CGen *g, const Ins *ins)
 {
 	const OpInfo *oi = op_info(ins->op);
@@ -996,7 +999,21 @@ static void emit_ins(CGen *g, const Ins *ins)
 	case OP_state:
 		buf_printf(g->out, "\tfloat *%s = %s;\n", v(g, ins), state_slab(g, ins, ins->op == OP_param ? "param" : ins->attr[1].s));
 		return;
-	case OP_store: copy(g, ins, state_slab(g, ins, ins->attr[1].s), x); return;
+	case OP_store:
+		if (x->op == OP_full && x->type.dt == DT_F32 && same_shape(&x->type, &ins->args[0]->type)) {
+			/* a constant stored (the gradients zeroed): filled in place */
+			const char *ptrs[] = {state_slab(g, ins, ins->attr[1].s)};
+			Buf b = {0};
+			kbegin(&b, "float", 0, NULL);
+			buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) out[i] = %s;\n}\n",
+			           prod(g, x->type.dim, 0, x->type.rank), float_lit(g, x->attr[2].f));
+			int ki = kernel(g, ins, "fill", b.p);
+			buf_free(&b);
+			launch(g, ins, ki, numel(g, &x->type), 1, ptrs);
+			return;
+		}
+		copy(g, ins, state_slab(g, ins, ins->attr[1].s), x);
+		return;
 	default: break;
 	}
 	int64_t off = ks(g)->io_off[ins->id];
@@ -1073,6 +1090,298 @@ static void emit_ins(CGen *g, const Ins *ins)
 		return;
 	}
 	cgen_fail(g, ins, "the CUDA target cannot emit '%s'%s", oi->name, i32 ? " on i32 tensors" : "");
+}
+
+/* ---------- fused elementwise runs ---------- */
+
+/* The expression of an elementwise instruction in its operands a and b, or NULL. */
+static const char *elementwise_expr(CGen *g, const Ins *ins)
+{
+	const OpInfo *oi = op_info(ins->op);
+	const Ins *x = ins->nargs ? ins->args[0] : NULL;
+	bool i32 = ins->type.dt == DT_I32, xi32 = x && x->type.dt == DT_I32;
+	if (oi->kind != KIND_ELEMWISE || ins->type.dt == DT_I64 || (x && x->type.dt == DT_I64))
+		return NULL;
+	if (ins->op == OP_gelu_grad)
+		return "maec_gelu_grad(a, b)";
+	if (ins->op == OP_cast)
+		return xi32 == i32 ? NULL : xi32 ? "(float)a" : "maec_f32_to_i32(a)";
+	if (oi->nargs == 1)
+		return unary_expr(g, ins->op, i32);
+	if (oi->nargs == 2)
+		return binary_expr(ins->op, xi32);
+	return NULL;
+}
+
+/* Where a value's elements live: a slab (0-3 the parameter and state slabs, 4 the
+ * activations, 5 the inputs) and a byte range; false for a value with no memory. */
+typedef struct Region {
+	int slab;
+	int64_t off, bytes;
+} Region;
+
+static bool region_of(CGen *g, const Ins *x, Region *r)
+{
+	int64_t bytes = type_numel(&x->type, ks(g)->batch) * 4;
+	if (x->op == OP_param || x->op == OP_state) {
+		const Param *p = x->attr[0].g;
+		const char *slot = x->op == OP_param ? "param" : x->attr[1].s;
+		int k = strcmp(slot, "param") == 0 ? 0 : strcmp(slot, "grad") == 0 ? 1 : strcmp(slot, "m") == 0 ? 2 : 3;
+		*r = (Region){k, 4 * g->state_offset[p->index * 2 + (k > 0)], bytes};
+		return true;
+	}
+	if (ks(g)->io_off[x->id] >= 0) {
+		*r = (Region){5, ks(g)->io_off[x->id], bytes};
+		return true;
+	}
+	if (g->plan->offset[x->id] < 0)
+		return false;
+	*r = (Region){4, g->plan->offset[x->id], bytes};
+	return true;
+}
+
+/* A store's target: the slot of its parameter. */
+static Region store_region(CGen *g, const Ins *st)
+{
+	const Param *p = st->attr[0].g;
+	const char *slot = st->attr[1].s;
+	int k = strcmp(slot, "param") == 0 ? 0 : strcmp(slot, "grad") == 0 ? 1 : strcmp(slot, "m") == 0 ? 2 : 3;
+	return (Region){k, 4 * g->state_offset[p->index * 2 + (k > 0)], type_numel(&st->args[0]->type, ks(g)->batch) * 4};
+}
+
+/* Writing w while another thread may still read r: safe only when they are the same
+ * elements read and written by the same thread (r read at its own index). */
+static bool clash(Region w, Region r, bool r_whole)
+{
+	if (w.slab != r.slab || w.off + w.bytes <= r.off || r.off + r.bytes <= w.off)
+		return false;
+	return !(w.off == r.off && w.bytes == r.bytes && r_whole);
+}
+
+static bool same_shape(const Type *a, const Type *b)
+{
+	if (a->rank != b->rank)
+		return false;
+	for (int i = 0; i < a->rank; i++)
+		if (a->dim[i] != b->dim[i])
+			return false;
+	return true;
+}
+
+enum { MAX_RUN = 64 };
+
+/* A run: its elementwise members and the stores of members' values, in program order. */
+typedef struct Run {
+	const Type *shape;
+	const Ins *item[2 * MAX_RUN];
+	int nitem;
+	/* of the first nitem items, after run_count: */
+	const Ins *member[2 * MAX_RUN], *store[2 * MAX_RUN], *ext[2 * MAX_RUN];
+	int nmember, nstore, next, store_of[2 * MAX_RUN];
+	bool written[2 * MAX_RUN];
+} Run;
+
+static int member_index(const Run *r, const Ins *x)
+{
+	for (int i = 0; i < r->nmember; i++)
+		if (r->member[i] == x)
+			return i;
+	return -1;
+}
+
+static int ext_index(const Run *r, const Ins *x)
+{
+	for (int i = 0; i < r->next; i++)
+		if (r->ext[i] == x)
+			return i;
+	return -1;
+}
+
+/* A scalar constant (a rank-0 full) goes into the kernel as a literal, not an operand. */
+static bool literal(const Ins *x)
+{
+	return x->op == OP_full && x->type.rank == 0 && x->type.dt == DT_F32;
+}
+
+/* The members, stores and external inputs of the run's first n items, the members
+ * written (used after the run, or returned), and the launch's operand count. */
+static int run_count(Run *r, int n, const int *uses, const bool *returned)
+{
+	r->nmember = r->nstore = r->next = 0;
+	for (int k = 0; k < n; k++) {
+		const Ins *ins = r->item[k];
+		if (ins->op == OP_store) {
+			r->store_of[r->nstore] = member_index(r, ins->args[0]);
+			r->store[r->nstore++] = ins;
+			continue;
+		}
+		for (int a = 0; a < ins->nargs; a++)
+			if (member_index(r, ins->args[a]) < 0 && ext_index(r, ins->args[a]) < 0 && !literal(ins->args[a]))
+				r->ext[r->next++] = ins->args[a];
+		r->member[r->nmember++] = ins;
+	}
+	int operands = r->nstore + r->next;
+	for (int m = 0; m < r->nmember; m++) {
+		int inside = 0;
+		for (int k = 0; k < r->nmember; k++)
+			for (int a = 0; a < r->member[k]->nargs; a++)
+				inside += r->member[k]->args[a] == r->member[m];
+		for (int q = 0; q < r->nstore; q++)
+			inside += r->store_of[q] == m;
+		r->written[m] = uses[r->member[m]->id] > inside || returned[r->member[m]->id];
+		operands += r->written[m];
+	}
+	return operands;
+}
+
+/* Whether ins can join the run: an elementwise instruction of the run's shape (or a store
+ * of a member) whose writes no thread could make while another thread still reads the
+ * same memory as an input of the run. */
+static bool run_accepts(CGen *g, Run *r, const Ins *ins, const int *uses, const bool *returned)
+{
+	if (r->nitem == 2 * MAX_RUN)
+		return false;
+	run_count(r, r->nitem, uses, returned);
+	Region w, x;
+	if (ins->op == OP_store) {
+		if (member_index(r, ins->args[0]) < 0)
+			return false;
+		w = store_region(g, ins);
+	} else if (!elementwise_expr(g, ins) || !same_shape(&ins->type, r->shape) || !region_of(g, ins, &w)) {
+		return false;
+	}
+	r->item[r->nitem++] = ins;
+	run_count(r, r->nitem, uses, returned);
+	bool ok = true;
+	for (int e = 0; e < r->next && ok; e++) /* this write against every input read */
+		ok = !(region_of(g, r->ext[e], &x) && clash(w, x, same_shape(&r->ext[e]->type, r->shape)));
+	for (int q = 0; q < r->nstore && ok && ins->op != OP_store; q++) /* its new inputs against the stores */
+		for (int a = 0; a < ins->nargs && ok; a++)
+			ok = member_index(r, ins->args[a]) >= 0 || literal(ins->args[a]) || !region_of(g, ins->args[a], &x) ||
+			     !clash(store_region(g, r->store[q]), x, same_shape(&ins->args[a]->type, r->shape));
+	if (!ok)
+		r->nitem--;
+	return ok;
+}
+
+/* Tries a run of elementwise instructions of one shape from body[i], fused into one
+ * kernel: each thread computes an element of every member in registers and writes only
+ * the members used after the run (and the stores' slots). Returns the index after the
+ * run, or i when there is none worth a kernel of its own. `uses` counts each value's uses. */
+static int fuse_run(CGen *g, const Func *f, int i, const int *uses, const bool *returned)
+{
+	const Ins *first = f->body.p[i];
+	if (!elementwise_expr(g, first))
+		return i;
+	Run *r = arena_alloc(g->a, sizeof *r);
+	*r = (Run){.shape = &first->type};
+	int at[2 * MAX_RUN]; /* each item's index in the body */
+	for (int j = i; j < f->body.n; j++) {
+		const Ins *ins = f->body.p[j];
+		if (ins->op == OP_param || ins->op == OP_state)
+			continue; /* a pointer, no work */
+		if (!run_accepts(g, r, ins, uses, returned))
+			break;
+		at[r->nitem - 1] = j;
+	}
+	/* as many items as the launch's operands allow */
+	int n = r->nitem;
+	while (n > 0 && run_count(r, n, uses, returned) > MAX_OPERANDS)
+		n--;
+	run_count(r, n, uses, returned);
+	if (r->nmember + r->nstore < 2)
+		return i;
+	int end = at[n - 1] + 1;
+	/* Host code: the pointers the run passes over, the instructions, then one launch. */
+	for (int j = i; j < end; j++)
+		if (f->body.p[j]->op == OP_param || f->body.p[j]->op == OP_state)
+			emit_ins(g, f->body.p[j]);
+	Buf ops = {0};
+	for (int m = 0; m < r->nmember; m++) {
+		const Ins *ins = r->member[m];
+		buf_printf(g->out, "\t/* %%%d = %s", ins->id, op_info(ins->op)->name);
+		if (ins->loc.file)
+			buf_printf(g->out, "  %s:%d:%d", c_comment(g, ins->loc.file), ins->loc.line, ins->loc.col);
+		buf_printf(g->out, "%s */\n", r->written[m] ? "" : "  (in registers only)");
+		buf_printf(&ops, "%s%s", m ? " " : "", op_info(ins->op)->name);
+		if (r->written[m])
+			buf_printf(g->out, "\t%s *%s = (%s *)(act + %lld);\n", ins->type.dt == DT_I32 ? "int32_t" : "float", v(g, ins),
+			           ins->type.dt == DT_I32 ? "int32_t" : "float", (long long)g->plan->offset[ins->id]);
+	}
+	for (int q = 0; q < r->nstore; q++)
+		buf_printf(g->out, "\t/* %%%d = store %%%d into %s of %s */\n", r->store[q]->id, r->store[q]->args[0]->id,
+		           c_comment(g, r->store[q]->attr[1].s), c_comment(g, r->store[q]->attr[0].g->name));
+	/* The kernel. */
+	Buf b = {0};
+	buf_printf(&b, "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n");
+	const char *ptrs[MAX_OPERANDS];
+	int np = 0;
+	for (int m = 0; m < r->nmember; m++)
+		if (r->written[m]) {
+			const char *t = ktype(r->member[m]);
+			buf_printf(&b, "\t%s *o%d = (%s *)p.p[%d];\n", t, np, t, np);
+			ptrs[np++] = v(g, r->member[m]);
+		}
+	int store_at = np;
+	for (int q = 0; q < r->nstore; q++) {
+		buf_printf(&b, "\tfloat *o%d = (float *)p.p[%d];\n", np, np);
+		ptrs[np++] = state_slab(g, r->store[q], r->store[q]->attr[1].s);
+	}
+	const Type *ops_t[MAX_OPERANDS] = {0};
+	for (int e = 0; e < r->next; e++) {
+		const char *t = ktype(r->ext[e]);
+		buf_printf(&b, "\tconst %s *x%d = (const %s *)p.p[%d];\n", t, e, t, np);
+		ptrs[np++] = v(g, r->ext[e]);
+		ops_t[e] = &r->ext[e]->type;
+	}
+	Bc bc;
+	bc_init(&bc, r->shape, r->next, ops_t);
+	bool need[IR_MAX_RANK] = {0};
+	for (int e = 0; e < r->next; e++) {
+		bool any = false;
+		for (int d = 0; d < bc.rank; d++)
+			any |= bc.bcast[e][d];
+		for (int d = 0; d < bc.rank && any; d++)
+			need[d] |= !bc.bcast[e][d];
+	}
+	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, bc.dim, 0, bc.rank));
+	coords(g, &b, "i", bc.dim, bc.rank, need);
+	for (int e = 0; e < r->next; e++)
+		buf_printf(&b, "\t\tconst %s e%d = x%d[%s];\n", ktype(r->ext[e]), e, e, bc_index(g, &bc, e));
+	for (int m = 0; m < r->nmember; m++) {
+		const Ins *ins = r->member[m];
+		buf_printf(&b, "\t\t%s t%d;\n\t\t{\n", ktype(ins), m);
+		static const char names[] = "ab";
+		for (int a = 0; a < ins->nargs; a++) {
+			const Ins *x = ins->args[a];
+			int k = member_index(r, x);
+			const char *val = k >= 0 ? arena_printf(g->a, "t%d", k)
+			                  : literal(x) ? float_lit(g, x->attr[2].f)
+			                               : arena_printf(g->a, "e%d", ext_index(r, x));
+			buf_printf(&b, "\t\t\tconst %s %c = %s;\n", ktype(x), names[a], val);
+		}
+		buf_printf(&b, "\t\t\tt%d = %s;\n\t\t}\n", m, elementwise_expr(g, ins));
+	}
+	for (int m = 0, o = 0; m < r->nmember; m++)
+		if (r->written[m])
+			buf_printf(&b, "\t\to%d[i] = t%d;\n", o++, m);
+	for (int q = 0; q < r->nstore; q++)
+		buf_printf(&b, "\t\to%d[i] = t%d;\n", store_at + q, r->store_of[q]);
+	buf_puts(&b, "\t}\n}\n");
+	int ki = kernel(g, first, "fused", b.p);
+	buf_free(&b);
+	KernelSet *k = ks(g);
+	const char *where = first->loc.file ? arena_printf(g->a, "fused %s:%d:%d (%s)", first->loc.file, first->loc.line,
+	                                                   first->loc.col, ops.p)
+	                                    : arena_printf(g->a, "fused (%s)", ops.p);
+	buf_free(&ops);
+	buf_printf(&k->sites, "\t%s,\n", c_str(g, where));
+	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
+	for (int q = 0; q < np; q++)
+		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", ptrs[q]);
+	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %s, B, &p_, %d));\n\t}\n", k->names[ki],
+	           numel(g, r->shape), k->nsites++);
+	return end;
 }
 
 /* ---------- functions ---------- */
@@ -1165,8 +1474,32 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	                   "\tfloat *P = rt_gpu_slab(st, 0), *G = rt_gpu_slab(st, 1), *M = rt_gpu_slab(st, 2), "
 	                   "*V = rt_gpu_slab(st, 3);\n\t(void)act;\n\t(void)io;\n\t(void)P;\n\t(void)G;\n\t(void)M;\n\t(void)V;\n",
 	           (long long)g->plan->size, (long long)batch, name);
+	/* each value's uses, for the fused runs */
+	int *uses = arena_alloc(g->a, sizeof *uses * (size_t)(max_id + 1));
+	bool *returned = arena_alloc(g->a, sizeof *returned * (size_t)(max_id + 1));
+	memset(uses, 0, sizeof *uses * (size_t)(max_id + 1));
+	memset(returned, 0, sizeof *returned * (size_t)(max_id + 1));
+	int *stored = arena_alloc(g->a, sizeof *stored * (size_t)(max_id + 1));
+	memset(stored, 0, sizeof *stored * (size_t)(max_id + 1));
 	for (int i = 0; i < f->body.n; i++)
-		emit_ins(g, f->body.p[i]);
+		for (int a = 0; a < f->body.p[i]->nargs; a++) {
+			uses[f->body.p[i]->args[a]->id]++;
+			stored[f->body.p[i]->args[a]->id] += f->body.p[i]->op == OP_store;
+		}
+	for (int i = 0; i < f->rets.n; i++)
+		returned[f->rets.p[i]->id] = true;
+	for (int i = 0; i < f->body.n;) {
+		const Ins *ins = f->body.p[i];
+		if (ins->op == OP_full && ins->type.dt == DT_F32 && uses[ins->id] == stored[ins->id] && !returned[ins->id]) {
+			i++; /* only stored: each store fills its slot itself */
+			continue;
+		}
+		int next = ks(g)->fuse ? fuse_run(g, f, i, uses, returned) : i;
+		if (next == i)
+			emit_ins(g, f->body.p[i++]);
+		else
+			i = next;
+	}
 	buf_puts(g->out, "\treturn 0;\n}\n\n");
 	if (kind == FUNC_STEP)
 		buf_printf(g->out, "static int %s(RtState *st, int64_t B, const rt_real *images, const int32_t *labels, "
@@ -1198,9 +1531,9 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	g->f = NULL;
 }
 
-bool codegen_cuda(Buf *out, const Module *m, const char *source, Arena *a, Diag *d)
+bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, Arena *a, Diag *d)
 {
-	KernelSet k = {0};
+	KernelSet k = {.fuse = fuse};
 	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = 4, .target = "CUDA",
 	          .slab = {"P", "G", "M", "V"}, .emit_func = emit_func_cuda, .target_state = &k};
 	buf_printf(out,

@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-#define RT_GPU_MAX_OPERANDS 8
+#define RT_GPU_MAX_OPERANDS 16
 typedef struct RtPtrs {
 	void *p[RT_GPU_MAX_OPERANDS];
 } RtPtrs;
