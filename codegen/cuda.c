@@ -731,21 +731,27 @@ static void reduce(CGen *g, const Ins *ins)
 		int k1 = kernel(g, ins, arena_printf(g->a, "%s_partial", name), b.p);
 		b.n = 0;
 		b.p[0] = 0;
+		/* stage 2: a warp per output, lanes striding over the chunks (a thread per output
+		 * for i32 sums, whose 64-bit wrapping sum has no shuffle here) */
+		bool warp = !i32;
 		kbegin(&b, vt, 0, NULL);
 		buf_printf(&b,
-		           "\tconst %s *part = (const %s *)p.p[1];\n%s"
-		           "\tMAEC_LOOP(o, O) {\n\t\t%s acc = %s;\n\t\tfor (i64 c = 0; c < C; c++) {\n"
-		           "\t\t\tconst %s v = part[c * O + o];\n\t\t\t%s\n\t\t}\n\t\tout[o] = %s;\n\t}\n}\n",
-		           part_t, part_t, chunks, acc_t, init, op == OP_max ? (i32 ? "int" : "float") : part_t,
+		           "\tconst %s *part = (const %s *)p.p[1];\n%s\tconst int lane = %s;\n\t(void)lane;\n"
+		           "\t%s(o, O) {\n\t\t%s acc = %s;\n\t\tfor (i64 c = %s; c < C; c += %s) {\n"
+		           "\t\t\tconst %s v = part[c * O + o];\n\t\t\t%s\n\t\t}\n%s\t\tif (lane == 0)\n\t\t\tout[o] = %s;\n\t}\n}\n",
+		           part_t, part_t, chunks, warp ? "threadIdx.x % MAEC_WARP" : "0", warp ? "MAEC_WARP_LOOP" : "MAEC_LOOP",
+		           acc_t, init, warp ? "lane" : "0", warp ? "MAEC_WARP" : "1",
+		           op == OP_max ? (i32 ? "int" : "float") : part_t,
 		           op == OP_max ? (i32 ? "acc = v > acc ? v : acc;" : "acc = v > acc || v != v ? v : acc;")
 		                        : "acc += v;",
+		           !warp ? "" : op == OP_max ? "\t\tacc = maec_warp_max(acc);\n" : "\t\tacc = maec_warp_sum(acc);\n",
 		           finish);
 		int k2 = kernel(g, ins, arena_printf(g->a, "%s_chunks", name), b.p);
 		const char *p1[] = {"rt_gpu_scratch(st)", v(g, x)}, *p2[] = {v(g, ins), "rt_gpu_scratch(st)"};
 		const char *ct = arena_printf(g->a, "((%d + %s - 1) / %s)", TARGET_THREADS, O, O);
 		const char *cr = arena_printf(g->a, "((%s + %d - 1) / %d)", R, MIN_CHUNK, MIN_CHUNK);
 		launch(g, ins, k1, arena_printf(g->a, "%s * (%s < %s ? %s : %s)", O, ct, cr, ct, cr), 2, p1);
-		launch(g, ins, k2, O, 2, p2);
+		launch(g, ins, k2, warp ? arena_printf(g->a, "%s * 32", O) : O, 2, p2);
 		int64_t bytes = (TARGET_THREADS + o_max) * 8; /* O * C <= O * ceil(TARGET / O) */
 		if (bytes > ks(g)->scratch_bytes)
 			ks(g)->scratch_bytes = bytes;
