@@ -26,7 +26,8 @@
 #endif
 
 static const char *const runtime_sources[] = {"cpu.c", "trainer.c", "guard.c", "philox.c", "init.c", "randperm.c",
-                                              "safetensors.c", "cifar.c", "idx.c", "util.c"};
+                                              "safetensors.c", "cifar.c", "idx.c", "util.c",
+                                              "runlog.c", "progress.c", "tboard.c", "png.c", "plot.c", "recon.c"};
 enum { NSRC = sizeof runtime_sources / sizeof *runtime_sources };
 
 static bool run(const char *const *argv, bool verbose)
@@ -100,6 +101,8 @@ bool build_cuda_trainer(const char *cu_file, const char *exe, bool verbose, bool
 		argv[n++] = "-lcublas";
 		argv[n++] = "-lnvrtc";
 	}
+	/* libpng (the pictures) linked in: a GPU machine may have the CUDA toolkit and no libpng */
+	argv[n++] = "-l:libpng16.a";
 	argv[n++] = "-lz";
 	argv[n++] = "-lm";
 	argv[n++] = "-lpthread";
@@ -148,6 +151,7 @@ bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use
 		argv[n++] = arena_printf(a, "-Wl,-rpath,%s", MAEC_BLAS_DIR);
 	}
 	argv[n++] = "-lopenblas";
+	argv[n++] = "-lpng";
 	argv[n++] = "-lz";
 	argv[n++] = "-lm";
 	argv[n++] = "-o";

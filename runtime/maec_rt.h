@@ -16,6 +16,8 @@
 #define MAEC_RT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -197,6 +199,63 @@ void rt_dataset_free(RtDataset *d);
 	") or download them from https://github.com/zalandoresearch/fashion-mnist, and pass --data DIR"
 
 RtDataset *rt_fashion_mnist_load(const char *dir, int split, char **err);
+
+/* progress.c: what a training run shows while it runs: on a terminal, one line per epoch
+ * redrawn in place (a bar, the step, the results, the learning rate, images/s, the time
+ * left); elsewhere, a plain line every log_every steps and no control characters. quiet:
+ * no step reports (rt_progress_line still prints). */
+enum { RT_PROGRESS_AUTO, RT_PROGRESS_BAR, RT_PROGRESS_LINES }; /* AUTO: a bar when f is a terminal */
+
+typedef struct RtProgress RtProgress;
+
+typedef struct RtProgressStep {
+	int64_t epoch, epochs;            /* 0-based epoch, and the run's epochs */
+	int64_t step;                     /* optimizer steps so far (the run's counter) */
+	int64_t epoch_step, epoch_steps;  /* steps of this epoch done, and in all */
+	int nresults;
+	const char *const *names;         /* the results' names: loss, then metrics */
+	const double *values;
+	double lr, seconds, images_per_s;
+	double eta_epoch_s, eta_run_s;    /* seconds left; negative: not known yet */
+} RtProgressStep;
+
+RtProgress *rt_progress_new(FILE *f, int mode, bool quiet, int64_t log_every); /* NULL: out of memory */
+bool rt_progress_is_bar(const RtProgress *pr);
+void rt_progress_step(RtProgress *pr, const RtProgressStep *s);
+void rt_progress_end_bar(RtProgress *pr); /* the epoch's bar stays on its line */
+void rt_progress_line(RtProgress *pr, const char *fmt, ...) RT_FMT(2, 3); /* one whole line, '\n' added */
+void rt_progress_free(RtProgress *pr);
+
+/* png.c: PNG files with libpng (its simplified API). Pixels are 8-bit, row-major,
+ * channels 1 (grey) or 3 (RGB) interleaved. rt_png_write writes PATH.tmp.PID and renames
+ * it over PATH. rt_png_read converts any PNG to the channels asked for (grey from colour by
+ * libpng's luminance); the caller frees the result. */
+int rt_png_encode(const uint8_t *pixels, int width, int height, int channels, void **png, size_t *n,
+                  char **err);
+int rt_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels, char **err);
+uint8_t *rt_png_read(const char *path, int channels, int *width, int *height, char **err);
+
+/* tboard.c: TensorBoard event files. Each is a sequence of TFRecords (a little-endian u64
+ * length, its masked CRC-32C, the bytes, their masked CRC-32C) holding tensorflow.Event
+ * protocol buffers: first the file version, then one Event per value with its wall time,
+ * step and a Summary of one Value (a float, or a PNG image). rt_tb_open makes
+ * DIR/events.out.tfevents.SECONDS.HOST.PID (DIR must exist); every record is flushed
+ * when written, so a run stopped at any point leaves a readable file. */
+typedef struct RtEventWriter RtEventWriter;
+
+uint32_t rt_crc32c(uint32_t crc, const void *data, size_t n); /* CRC-32C (Castagnoli), start with 0 */
+RtEventWriter *rt_tb_open(const char *dir, char **err);
+int rt_tb_scalar(RtEventWriter *w, const char *tag, int64_t step, double wall_time, double value, char **err);
+int rt_tb_image(RtEventWriter *w, const char *tag, int64_t step, double wall_time, int height, int width,
+                int channels, const void *png, size_t n, char **err);
+const char *rt_tb_path(const RtEventWriter *w);
+int rt_tb_close(RtEventWriter *w); /* 0, or -1 when the file could not be written completely */
+
+/* plot.c: loss.svg, the training loss against the step and the validation loss against
+ * the step at the end of each epoch, with labelled axes; written to PATH.tmp.PID and
+ * renamed over PATH. */
+int rt_plot_loss_svg(const char *path, const char *title, const double *train_step, const double *train_loss,
+                     int64_t ntrain, const double *val_step, const double *val_loss, int64_t nval, char **err);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
@@ -33,12 +34,18 @@ typedef struct Options {
 	RtPrecision precision;
 	double checkpoint_every; /* seconds between checkpoints within an epoch; 0: at epoch ends only */
 	bool detect_anomaly;
+	bool quiet, overwrite; /* no step reports; --out may name a directory that exists */
+	int64_t vis_every;     /* a reconstruction picture every N steps too; 0: each epoch only */
+	int argc;              /* the command line, for the run directory */
+	char **argv;
 } Options;
 
 static void usage(const RtProgram *p, FILE *f)
 {
 	fprintf(f, "usage: trainer RECIPE --data DIR [options]      train\n"
 	           "       trainer eval RECIPE --data DIR --from CKPT  evaluate a checkpoint\n"
+	           "       trainer reconstruct --from CKPT (--image PNG | --index N [--count K] --data DIR)\n"
+	           "                 [--out PNG] [--seed N] [--mask-ratio R]   reconstruction picture\n"
 	           "       trainer gradcheck RECIPE [--batch N] [--samples N] [--seed N]\n"
 	           "%s\nrecipes of %s:\n",
 	        p->device ? "       trainer kernels [--arch N]... [-v]         compile the kernels (no GPU needed)\n" : "",
@@ -60,13 +67,17 @@ static void usage(const RtProgram *p, FILE *f)
 	           "  --precision P       fp32, tf32 or bf16 matrix products on a GPU (default: tf32 there;\n"
 	           "                      the C target computes in fp32 only)\n"
 	           "  --from CKPT         start from a checkpoint's parameters (a pretraining one for fine-tuning)\n"
-	           "  --out DIR           write checkpoints and metrics.csv there (default: runs/RECIPE)\n"
+	           "  --out DIR           the run directory (default: runs/RECIPE-YYYYmmdd-HHMMSS); one that\n"
+	           "                      exists is refused unless --overwrite\n"
+	           "  --overwrite         let --out name a directory that exists, replacing its files\n"
 	           "  --resume DIR        continue the run whose checkpoint DIR holds, exactly where it stopped\n"
 	           "  --checkpoint-every MIN  also write the checkpoint every MIN minutes (a decimal), not only\n"
 	           "                      at the end of each epoch\n"
 	           "  --detect-anomaly    check every kernel's output for NaN and infinity; stop at the first\n"
 	           "                      that holds one, naming its op and DSL line (the C target; slow)\n"
-	           "  --log-every N       print every Nth optimizer step (default: 1)\n"
+	           "  --log-every N       print every Nth optimizer step when not on a terminal (default: 1)\n"
+	           "  --quiet             no progress bar or step lines; epoch summaries only\n"
+	           "  --vis-every N       a reconstruction picture every N steps too (default: each epoch only)\n"
 	           "  --limit N           train on the first N images of the training split only\n"
 	           "  --dump-step FILE    write the first step's inputs, gradients and parameters (safetensors)\n"
 	           "  --dump-steps FILE   write every step's inputs and loss, and the parameters before the first\n");
@@ -116,12 +127,18 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 	*o = (Options){.recipe = r, .eval_only = o->eval_only, .steps = -1, .epochs = r->epochs, .batch = r->batch,
 	               .micro_batch = -1, .seed = r->seed, .lr = r->lr, .warmup = r->warmup, .log_every = 1,
 	               .precision = p->device ? RT_TF32 : RT_FP32};
+	o->argc = argc;
+	o->argv = argv;
 	for (int i = first + 1; i < argc; i++) {
 		const char *f = argv[i];
 		if (strcmp(f, "--detect-anomaly") == 0) {
 			if (p->device)
 				return bad("--detect-anomaly checks the C target's kernels; this trainer runs them on a GPU%s%s", "", "");
 			o->detect_anomaly = true;
+			continue;
+		}
+		if (strcmp(f, "--quiet") == 0 || strcmp(f, "--overwrite") == 0) {
+			*(f[2] == 'q' ? &o->quiet : &o->overwrite) = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -158,6 +175,8 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			rc = parse_int(f, v, 1, INT32_MAX, &o->log_every);
 		else if (strcmp(f, "--limit") == 0)
 			rc = parse_int(f, v, 1, INT32_MAX, &o->limit);
+		else if (strcmp(f, "--vis-every") == 0)
+			rc = parse_int(f, v, 1, INT32_MAX, &o->vis_every);
 		else if (strcmp(f, "--precision") == 0) {
 			if (strcmp(v, "fp32") && strcmp(v, "tf32") && strcmp(v, "bf16"))
 				return bad("--precision needs fp32, tf32 or bf16, got '%s'%s", v, "");
@@ -206,6 +225,13 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 		return bad("eval needs a checkpoint: --from CKPT%s%s", "", "");
 	if (o->resume && o->from)
 		return bad("--resume continues a run; --from starts one: give one of them%s%s", "", "");
+	struct stat sb;
+	if (o->out && !o->eval_only && !o->overwrite && (!o->resume || strcmp(o->out, o->resume) != 0) &&
+	    stat(o->out, &sb) == 0) {
+		fprintf(stderr, "trainer: '%s' exists: it may hold a run. Give another --out, --resume %s to continue it, "
+		                "or --overwrite to replace its files\n", o->out, o->out);
+		return 2;
+	}
 	if (o->resume && !o->out)
 		o->out = o->resume;
 	return 0;
@@ -536,6 +562,26 @@ static int evaluate(const RtRecipeDesc *r, RtState *st, const RtDataset *d, int6
 
 /* ---------- checkpoints ---------- */
 
+/* Where a run stands: what a checkpoint records beside the tensors so that --resume
+ * continues exactly, the epoch's partial means included. */
+typedef struct Counters {
+	int64_t epoch, opt_step, micro_count, rng_step, batch, mb;
+	int64_t epoch_batches; /* micro-batches of the epoch so far, and the sums of their results */
+	double *epoch_sums;
+	int nsums;
+	double best_acc;       /* the best validation accuracy so far; -1: none */
+} Counters;
+
+static void counters_at(Counters *c, int64_t epoch, int64_t opt_step, int64_t micro_count, int64_t epoch_batches,
+                        double best_acc)
+{
+	c->epoch = epoch;
+	c->opt_step = opt_step;
+	c->micro_count = micro_count;
+	c->epoch_batches = epoch_batches;
+	c->best_acc = best_acc;
+}
+
 /* The model's state_dict, loadable by the PyTorch reference with load_state_dict; the
  * optimizer's state and the counters that resume a run go beside it.
  *
@@ -546,8 +592,7 @@ static int evaluate(const RtRecipeDesc *r, RtState *st, const RtDataset *d, int6
  * over RECIPE.optim.safetensors. Whenever the trainer dies, the model's file matches one of
  * the two optimizer files (pick_optim chooses it). */
 static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *dir,
-                           int64_t epoch, int64_t opt_step, int64_t micro_count, int64_t batch, int64_t mb,
-                           const Eval *ev)
+                           const Counters *c, const Eval *ev)
 {
 	if (pull(p, st))
 		return 1;
@@ -555,8 +600,8 @@ static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *s
 	dump_params(&d, p, r, "", st->params, false);
 	RtSafetensors *f = dump_open(&d);
 	meta_program(f, p, r);
-	meta_num(f, "epoch", (double)epoch);
-	meta_num(f, "micro_batches_done", (double)micro_count);
+	meta_num(f, "epoch", (double)c->epoch);
+	meta_num(f, "micro_batches_done", (double)c->micro_count);
 	if (ev && ev->has_acc)
 		meta_num(f, "val_acc", ev->acc);
 	RtSafetensors *model_file = f;
@@ -567,13 +612,20 @@ static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *s
 	dump_params(&d, p, r, "grad_accumulated.", st->grad, true);
 	f = dump_open(&d);
 	meta_program(f, p, r);
-	meta_num(f, "epoch", (double)epoch);
-	meta_num(f, "adam_step", (double)opt_step);
-	meta_num(f, "micro_batches_done", (double)micro_count);
+	meta_num(f, "epoch", (double)c->epoch);
+	meta_num(f, "adam_step", (double)c->opt_step);
+	meta_num(f, "micro_batches_done", (double)c->micro_count);
 	meta_num(f, "rng_step", (double)st->rng_step);
 	meta_num(f, "seed", (double)st->seed);
-	meta_num(f, "batch", (double)batch);
-	meta_num(f, "micro_batch", (double)mb);
+	meta_num(f, "batch", (double)c->batch);
+	meta_num(f, "micro_batch", (double)c->mb);
+	meta_num(f, "epoch_micro_batches", (double)c->epoch_batches);
+	meta_num(f, "best_val_acc", c->best_acc);
+	for (int i = 0; i < c->nsums; i++) {
+		char *key = rt_format("epoch_sum.%d", i);
+		meta_num(f, key, c->epoch_sums[i]);
+		free(key);
+	}
 	char *next = rt_format("%s/%s.optim.next.safetensors", dir, r->name);
 	char *optim = rt_format("%s/%s.optim.safetensors", dir, r->name);
 	char *path = rt_format("%s/%s.safetensors", dir, r->name);
@@ -668,6 +720,16 @@ static int load_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *s
 	return rc;
 }
 
+static bool meta_double(const RtSafetensors *f, const char *key, double *v)
+{
+	const char *s = rt_st_meta_get(f, key);
+	char *end;
+	if (!s)
+		return false;
+	*v = strtod(s, &end);
+	return end != s && !*end;
+}
+
 static bool meta_int(const RtSafetensors *f, const char *key, int64_t *v)
 {
 	const char *s = rt_st_meta_get(f, key);
@@ -681,14 +743,11 @@ static bool meta_int(const RtSafetensors *f, const char *key, int64_t *v)
 	return true;
 }
 
-typedef struct Resume {
-	int64_t opt_step, micro_count, rng_step;
-} Resume;
 
 /* The optimizer's state and the counters of a run, for --resume: the run must be the
  * same (seed, batch and micro-batch) for the continuation to be exact. */
 static int load_optim(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *path, const Options *o,
-                      Resume *res)
+                      Counters *res)
 {
 	char *err = NULL;
 	RtSafetensors *f = rt_st_read(path, &err);
@@ -701,7 +760,8 @@ static int load_optim(const RtProgram *p, const RtRecipeDesc *r, RtState *st, co
 	int64_t seed, batch, mb;
 	if (!meta_int(f, "adam_step", &res->opt_step) || !meta_int(f, "micro_batches_done", &res->micro_count) ||
 	    !meta_int(f, "rng_step", &res->rng_step) || !meta_int(f, "seed", &seed) || !meta_int(f, "batch", &batch) ||
-	    !meta_int(f, "micro_batch", &mb)) {
+	    !meta_int(f, "micro_batch", &mb) || !meta_int(f, "epoch_micro_batches", &res->epoch_batches) ||
+	    !meta_double(f, "best_val_acc", &res->best_acc)) {
 		fprintf(stderr, "trainer: %s: the counters of the run are missing from its metadata\n", path);
 		rc = 1;
 	} else if (seed != o->seed || batch != o->batch || mb != o->micro_batch) {
@@ -709,6 +769,14 @@ static int load_optim(const RtProgram *p, const RtRecipeDesc *r, RtState *st, co
 		        path, (long long)seed, (long long)batch, (long long)mb, (long long)o->seed, (long long)o->batch,
 		        (long long)o->micro_batch);
 		rc = 1;
+	}
+	for (int i = 0; i < res->nsums && !rc; i++) {
+		char *key = rt_format("epoch_sum.%d", i);
+		if (!meta_double(f, key, &res->epoch_sums[i])) {
+			fprintf(stderr, "trainer: %s: %s is missing from its metadata\n", path, key);
+			rc = 1;
+		}
+		free(key);
 	}
 	static const char *const slots[] = {"exp_avg.", "exp_avg_sq.", "grad_accumulated."};
 	real *slabs[] = {st->m, st->v, st->grad};
@@ -939,6 +1007,420 @@ static void loader_start(Loader *l, const RtDataset *d, const int32_t *order, in
 	l->running = true;
 }
 
+/* ---------- the run directory's own files ---------- */
+
+/* FNV-1a, 64 bits, over the compiled program: every parameter (name, shape, initialiser,
+ * frozen), every constant and every recipe's settings. Two trainers with the same hash
+ * train the same model the same way; printed as the run's "model hash". */
+typedef struct Hash {
+	uint64_t h;
+} Hash;
+
+static void hash_bytes(Hash *h, const void *data, size_t n)
+{
+	const unsigned char *b = data;
+	for (size_t i = 0; i < n; i++)
+		h->h = (h->h ^ b[i]) * 0x100000001b3ull;
+}
+
+static void hash_str(Hash *h, const char *s)
+{
+	hash_bytes(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+static uint64_t program_hash(const RtProgram *p)
+{
+	Hash h = {0xcbf29ce484222325ull};
+	for (int i = 0; i < p->nparams; i++) {
+		const RtParamDesc *d = &p->params[i];
+		hash_str(&h, d->name);
+		hash_bytes(&h, d->shape, sizeof(int64_t) * (size_t)d->rank);
+		hash_bytes(&h, &d->init, sizeof d->init);
+		hash_bytes(&h, d->init_args, sizeof d->init_args);
+		hash_bytes(&h, &d->frozen, sizeof d->frozen);
+	}
+	for (int i = 0; i < p->nconsts; i++) {
+		hash_str(&h, p->consts[i].name);
+		hash_bytes(&h, &p->consts[i].value, sizeof(double));
+	}
+	for (int i = 0; i < p->nrecipes; i++) {
+		const RtRecipeDesc *r = &p->recipes[i];
+		hash_str(&h, r->name);
+		hash_str(&h, r->data);
+		hash_str(&h, r->train);
+		double settings[] = {r->lr, r->beta1, r->beta2, r->eps, r->weight_decay, (double)r->schedule,
+		                     (double)r->warmup, (double)r->epochs, (double)r->batch, (double)r->micro_batch,
+		                     (double)r->seed};
+		hash_bytes(&h, settings, sizeof settings);
+	}
+	return h.h;
+}
+
+/* s as a JSON string. */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c < 0x20)
+			fprintf(f, "\\u%04x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
+/* s quoted for a POSIX shell where it needs it. */
+static void shell_word(FILE *f, const char *s)
+{
+	bool plain = *s != 0;
+	for (const char *c = s; *c && plain; c++)
+		plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *c) != NULL;
+	if (plain) {
+		fputs(s, f);
+		return;
+	}
+	fputc('\'', f);
+	for (const char *c = s; *c; c++)
+		*c == '\'' ? fputs("'\\''", f) : fputc(*c, f);
+	fputc('\'', f);
+}
+
+/* DIR/command.txt (the command line as typed, from the directory it ran in) and
+ * DIR/config.json (every setting as resolved, the program's identity). Written new for
+ * each start of the run: a resumed run's are command-N.txt and config-N.json. */
+static int write_run_files(const RtProgram *p, const Options *o, const char *dir)
+{
+	const RtRecipeDesc *r = o->recipe;
+	char *cmd = NULL, *cfg = NULL;
+	struct stat sb;
+	for (int k = 1; k < 1000000; k++) {
+		free(cmd);
+		free(cfg);
+		cmd = k == 1 ? rt_format("%s/command.txt", dir) : rt_format("%s/command-%d.txt", dir, k);
+		cfg = k == 1 ? rt_format("%s/config.json", dir) : rt_format("%s/config-%d.json", dir, k);
+		if (!cmd || !cfg || (o->overwrite && !o->resume) || (stat(cmd, &sb) != 0 && stat(cfg, &sb) != 0))
+			break;
+	}
+	FILE *f = cmd ? fopen(cmd, "w") : NULL;
+	if (!f) {
+		fprintf(stderr, "trainer: cannot write '%s': %s\n", cmd ? cmd : dir, strerror(errno));
+		free(cmd);
+		free(cfg);
+		return 1;
+	}
+	char *cwd = getcwd(NULL, 0);
+	fprintf(f, "cd ");
+	shell_word(f, cwd ? cwd : ".");
+	fprintf(f, " &&\n");
+	free(cwd);
+	for (int i = 0; i < o->argc; i++) {
+		fputs(i ? " " : "", f);
+		shell_word(f, o->argv[i]);
+	}
+	fputc('\n', f);
+	bool ok = fclose(f) == 0;
+	f = ok && cfg ? fopen(cfg, "w") : NULL;
+	if (!f) {
+		fprintf(stderr, "trainer: cannot write '%s': %s\n", ok && cfg ? cfg : cmd, strerror(errno));
+		free(cmd);
+		free(cfg);
+		return 1;
+	}
+	static const char *const schedules[] = {"warmup_cosine", "warmup_cosine_iter", "constant"};
+	fprintf(f, "{\n  \"maec_version\": ");
+	json_str(f, p->maec_version);
+	fprintf(f, ",\n  \"model_hash\": \"%016llx\",\n  \"source\": ", (unsigned long long)program_hash(p));
+	json_str(f, p->source);
+	fprintf(f, ",\n  \"recipe\": ");
+	json_str(f, r->name);
+	fprintf(f, ",\n  \"model\": ");
+	json_str(f, p->models[r->model].name);
+	fprintf(f, ",\n  \"data\": ");
+	json_str(f, r->data);
+	fprintf(f, ",\n  \"data_dir\": ");
+	json_str(f, o->data);
+	fprintf(f, ",\n  \"from\": ");
+	o->from ? json_str(f, o->from) : (void)fputs("null", f);
+	fprintf(f, ",\n  \"resume\": ");
+	o->resume ? json_str(f, o->resume) : (void)fputs("null", f);
+	fprintf(f, ",\n  \"epochs\": %lld,\n  \"steps\": %lld,\n  \"batch\": %lld,\n  \"micro_batch\": %lld,\n"
+	           "  \"lr\": %.17g,\n  \"warmup\": %lld,\n  \"schedule\": \"%s\",\n  \"betas\": [%.17g, %.17g],\n"
+	           "  \"eps\": %.17g,\n  \"weight_decay\": %.17g,\n  \"seed\": %lld,\n  \"threads\": %lld,\n"
+	           "  \"limit\": %lld,\n  \"log_every\": %lld,\n  \"vis_every\": %lld,\n  \"train\": ",
+	        (long long)o->epochs, (long long)o->steps, (long long)o->batch, (long long)o->micro_batch, o->lr,
+	        (long long)o->warmup, schedules[r->schedule], r->beta1, r->beta2, r->eps, r->weight_decay,
+	        (long long)o->seed, (long long)o->threads, (long long)o->limit, (long long)o->log_every,
+	        (long long)o->vis_every);
+	json_str(f, r->train);
+	fprintf(f, ",\n  \"constants\": {");
+	for (int i = 0; i < p->nconsts; i++) {
+		fprintf(f, "%s\n    ", i ? "," : "");
+		json_str(f, p->consts[i].name);
+		fprintf(f, ": %.17g", p->consts[i].value);
+	}
+	fprintf(f, "\n  }\n}\n");
+	ok = fclose(f) == 0;
+	if (!ok)
+		fprintf(stderr, "trainer: cannot write '%s': %s\n", cfg, strerror(errno));
+	free(cmd);
+	free(cfg);
+	return ok ? 0 : 1;
+}
+
+/* The epoch's line: training means, then the validation (exact accuracy, and the mean of
+ * per-batch accuracies the reference reports). */
+static void epoch_report(RtProgress *pr, const RtRecipeDesc *r, int64_t epoch, bool complete, const double *means,
+                         const Eval *ev)
+{
+	char line[1024];
+	int k = snprintf(line, sizeof line, "epoch %lld %s:", (long long)epoch, complete ? "done" : "stopped by --steps");
+	for (int i = 0; i < r->nresults && k < (int)sizeof line; i++)
+		k += snprintf(line + k, sizeof line - (size_t)k, "  train %s %.6f",
+		              r->result_names[i] ? r->result_names[i] : "result", means[i]);
+	if (ev && k < (int)sizeof line)
+		k += snprintf(line + k, sizeof line - (size_t)k, "  val loss %.6f", ev->loss);
+	if (ev && ev->has_acc && k < (int)sizeof line)
+		snprintf(line + k, sizeof line - (size_t)k, "  val acc %.4f (mean of batches %.4f)", ev->acc,
+		         ev->batch_mean_acc);
+	rt_progress_end_bar(pr);
+	rt_progress_line(pr, "%s", line);
+}
+
+/* ---------- Ctrl-C ---------- */
+
+/* Set by SIGINT; the loop finishes its optimizer step, writes the checkpoint and exits
+ * 130. A signal handler can only reach a global; this is the driver's one. A second
+ * Ctrl-C kills the process as usual (SA_RESETHAND). */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void catch_interrupts(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_interrupt;
+	sa.sa_flags = SA_RESETHAND | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* ---------- reconstruction pictures during training ---------- */
+
+enum { PICTURE_IMAGES = 16 }; /* the reference's: the first 16 test images */
+
+typedef struct Pictures {
+	RtRecon rc;
+	real *images;
+	int64_t n; /* 0: no pictures (a model that does not reconstruct, or no test split) */
+} Pictures;
+
+static void pictures_open(Pictures *pics, const RtProgram *p, const RtRecipeDesc *r, const RtModelDesc *model,
+                          const char *data_dir, RtProgress *pr)
+{
+	(void)p;
+	char *err = NULL;
+	*pics = (Pictures){0};
+	if (rt_recon_find(model, r->image, &pics->rc, &err)) {
+		free(err); /* a classifier: no pictures, nothing to say */
+		return;
+	}
+	RtDataset *test = strcmp(r->data, "fashion_mnist") == 0 ? rt_fashion_mnist_load(data_dir, 1, &err)
+	                                                        : rt_cifar10_load(data_dir, 1, &err);
+	if (!test) {
+		rt_progress_line(pr, "trainer: warning: no reconstruction pictures: %s", err ? err : "out of memory");
+		free(err);
+		return;
+	}
+	int64_t n = rt_dataset_size(test) < PICTURE_IMAGES ? rt_dataset_size(test) : PICTURE_IMAGES;
+	int64_t image = r->image[0] * r->image[1] * r->image[2], idx[PICTURE_IMAGES];
+	float *f = alloc_or_die(sizeof(float) * (size_t)(image * n), "the pictures");
+	pics->images = alloc_or_die(sizeof(real) * (size_t)(image * n), "the pictures");
+	for (int64_t k = 0; k < n; k++)
+		idx[k] = k;
+	rt_dataset_batch(test, idx, n, f, NULL);
+	for (int64_t k = 0; k < image * n; k++)
+		pics->images[k] = (real)f[k];
+	pics->n = n;
+	free(f);
+	rt_dataset_free(test);
+}
+
+/* images/NAME and a TensorBoard image `tag` at tb_step; a failure is reported and the run
+ * goes on. */
+static void picture(Pictures *pics, RtState *st, RtRunLog *log, const char *name, const char *tag, int64_t tb_step)
+{
+	if (!pics->n)
+		return;
+	int w, h;
+	char *err = NULL;
+	uint8_t *px = rt_recon_picture(&pics->rc, st, pics->images, pics->n, &w, &h, &err);
+	if (!px) {
+		rt_progress_line(rt_runlog_progress(log), "trainer: warning: %s", err ? err : "out of memory");
+		free(err);
+		return;
+	}
+	rt_runlog_picture(log, name, tag, tb_step, px, w, h, (int)pics->rc.image[0]);
+	free(px);
+}
+
+static void pictures_close(Pictures *pics)
+{
+	free(pics->images);
+}
+
+/* ---------- reconstruct ---------- */
+
+/* reconstruct: a checkpoint's reconstructions of a PNG file or of test images, in the
+ * training pictures' layout. The mask ratio is compiled into the model (the number of
+ * patches kept is a static shape): --mask-ratio is checked against the constant
+ * mask_ratio, and another ratio needs a trainer compiled with -Dmask_ratio=R. */
+static int reconstruct(const RtProgram *p, int argc, char **argv)
+{
+	const char *from = NULL, *png = NULL, *data = NULL, *out = "reconstruction.png";
+	int64_t index = -1, count = 1, seed = -1;
+	double ratio = -1;
+	bool overwrite = false;
+	for (int i = 2; i < argc; i++) {
+		const char *f = argv[i];
+		if (strcmp(f, "--overwrite") == 0) {
+			overwrite = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return bad("option '%s' needs a value%s", f, "");
+		const char *v = argv[++i];
+		int rc = 0;
+		if (strcmp(f, "--from") == 0)
+			from = v;
+		else if (strcmp(f, "--image") == 0)
+			png = v;
+		else if (strcmp(f, "--data") == 0)
+			data = v;
+		else if (strcmp(f, "--out") == 0)
+			out = v;
+		else if (strcmp(f, "--index") == 0)
+			rc = parse_int(f, v, 0, INT32_MAX, &index);
+		else if (strcmp(f, "--count") == 0)
+			rc = parse_int(f, v, 1, PICTURE_IMAGES, &count);
+		else if (strcmp(f, "--seed") == 0)
+			rc = parse_int(f, v, 0, INT64_MAX, &seed);
+		else if (strcmp(f, "--mask-ratio") == 0) {
+			char *end;
+			ratio = strtod(v, &end);
+			if (end == v || *end || !(ratio > 0 && ratio < 1))
+				return bad("--mask-ratio needs a number in (0, 1), got '%s'%s", v, "");
+		} else
+			return bad("unknown option '%s' for reconstruct (see --help)%s", f, "");
+		if (rc)
+			return rc;
+	}
+	if (!from)
+		return bad("reconstruct needs a checkpoint: --from CKPT%s%s", "", "");
+	if (!png == (index < 0))
+		return bad("reconstruct needs one of --image FILE.png and --index N%s%s", "", "");
+	if (index >= 0 && !data)
+		return bad("--index N picks a test image: give the data set's directory with --data DIR%s%s", "", "");
+	/* the model: the first that reconstructs, with the images of a recipe that trains it */
+	const RtRecipeDesc *r = NULL;
+	RtRecon rec;
+	char *err = NULL;
+	for (int i = 0; i < p->nrecipes && !r; i++) {
+		if (rt_recon_find(&p->models[p->recipes[i].model], p->recipes[i].image, &rec, &err) == 0)
+			r = &p->recipes[i];
+		free(err);
+		err = NULL;
+	}
+	if (!r)
+		return bad("no model of %s returns pred and mask from its forward: nothing to reconstruct with%s", p->source, "");
+	for (int i = 0; i < p->nconsts && ratio >= 0; i++)
+		if (strcmp(p->consts[i].name, "mask_ratio") == 0 && fabs(p->consts[i].value - ratio) > 1e-12) {
+			fprintf(stderr,
+			        "trainer: --mask-ratio %g: this trainer was compiled with mask_ratio = %g (%s); the ratio fixes the "
+			        "number of patches kept, a static shape: compile one for %g with maec %s -Dmask_ratio=%g -o NAME\n",
+			        ratio, p->consts[i].value, p->source, ratio, p->source, ratio);
+			return 2;
+		}
+	struct stat sb;
+	if (!overwrite && stat(out, &sb) == 0)
+		return bad("'%s' exists: give another --out, or --overwrite%s", out, "");
+	if (check_writable(out))
+		return 1;
+	const RtModelDesc *model = rec.model;
+	int64_t C = r->image[0], H = r->image[1], W = r->image[2], image = C * H * W;
+	real *images = alloc_or_die(sizeof(real) * (size_t)(image * count), "the images");
+	if (png) {
+		int w, h;
+		uint8_t *px = rt_png_read(png, (int)C, &w, &h, &err);
+		if (!px) {
+			fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
+			free(err);
+			return 1;
+		}
+		if (w != W || h != H) {
+			fprintf(stderr, "trainer: %s is %dx%d pixels; model %s takes %lldx%lld (resize it first)\n", png, w, h,
+			        model->name, (long long)W, (long long)H);
+			free(px);
+			return 1;
+		}
+		for (int64_t c = 0; c < C; c++) /* interleaved bytes to planes, normalised as the data sets */
+			for (int64_t k = 0; k < H * W; k++)
+				images[c * H * W + k] = (real)(((float)px[k * C + c] / 255.0f - 0.5f) / 0.5f);
+		free(px);
+		count = 1;
+	} else {
+		RtDataset *test = load_split(r, data, 1);
+		if (!test)
+			return 1;
+		if (index + count > rt_dataset_size(test)) {
+			fprintf(stderr, "trainer: --index %lld --count %lld: the test split of %s has %lld images\n",
+			        (long long)index, (long long)count, data, (long long)rt_dataset_size(test));
+			return 1;
+		}
+		int64_t idx[PICTURE_IMAGES];
+		float *f = alloc_or_die(sizeof(float) * (size_t)(image * count), "the images");
+		for (int64_t k = 0; k < count; k++)
+			idx[k] = index + k;
+		rt_dataset_batch(test, idx, count, f, NULL);
+		for (int64_t k = 0; k < image * count; k++)
+			images[k] = (real)f[k];
+		free(f);
+		rt_dataset_free(test);
+	}
+	RtState st = {.seed = (uint64_t)(seed >= 0 ? seed : r->seed)};
+	st.params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
+	st.grad = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
+	st.m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
+	st.v = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's second moments");
+	if (!p->device)
+		st.act = alloc_or_die((size_t)model->act_bytes, "the activations");
+	init_params(p, st.params, st.seed);
+	if (load_checkpoint(p, r, &st, from, true))
+		return 1;
+	if (p->device && (p->device->open(&st, p) || p->device->push(&st)))
+		return 1;
+	int w, h;
+	uint8_t *px = rt_recon_picture(&rec, &st, images, count, &w, &h, &err);
+	int rc = px ? rt_png_write(out, px, w, h, (int)C, &err) : -1;
+	if (rc)
+		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
+	else
+		printf("wrote %s: [masked input | reconstruction | original] for %lld image%s, mask seed %llu\n", out,
+		       (long long)count, count > 1 ? "s" : "", (unsigned long long)st.seed);
+	free(err);
+	free(px);
+	free(images);
+	if (p->device)
+		p->device->close(&st);
+	return rc ? 1 : 0;
+}
+
 /* Training as the reference does it: each epoch a fresh shuffle, micro-batches in order
  * (the last one may be short), an optimizer step after every batch/micro-batch of them
  * with the counter running across epochs, the learning rate from the schedule; after each
@@ -1038,6 +1520,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		return gradcheck(p, argc, argv);
 	if (p->device && argc > 1 && strcmp(argv[1], "kernels") == 0)
 		return p->device->kernels(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "reconstruct") == 0)
+		return reconstruct(p, argc, argv);
 	Options o;
 	int rc = parse_args(p, argc, argv, &o);
 	if (rc)
@@ -1097,7 +1581,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		printf("\n");
 		return 0;
 	}
-	Resume res = {0};
+	Counters res = {.nsums = r->nresults, .best_acc = -1};
+	res.epoch_sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	if (o.resume) {
 		char *ck = rt_format("%s/%s.safetensors", o.resume, r->name), *optim = pick_optim(r, o.resume);
 		rc = !optim || load_checkpoint(p, r, &st, ck, true) || load_optim(p, r, &st, optim, &o, &res);
@@ -1109,29 +1594,30 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		if (p->device && p->device->push(&st))
 			return 1;
 	}
-	if (!o.out)
-		o.out = rt_format("runs/%s", r->name);
-	if ((strncmp(o.out, "runs/", 5) == 0 && mkdir("runs", 0777) != 0 && errno != EEXIST) ||
-	    (mkdir(o.out, 0777) != 0 && errno != EEXIST)) {
-		fprintf(stderr, "trainer: cannot create '%s': %s\n", o.out, strerror(errno));
+	char *err = NULL;
+	for (int k = 0; k < 2 && o.resume && strcmp(o.out, o.resume) == 0; k++) { /* rows after the checkpoint go */
+		char *csv = rt_format("%s/%s", o.out, k ? "epochs.csv" : "metrics.csv");
+		rc = rt_metrics_truncate(csv, res.opt_step);
+		free(csv);
+		if (rc)
+			return 1;
+	}
+	char *dir = rt_run_dir(o.out, r->name, o.resume && strcmp(o.out, o.resume) == 0, o.overwrite, &err);
+	RtRunLogOptions lo = {.resumed = o.resume && strcmp(o.out, o.resume) == 0, .quiet = o.quiet,
+	                      .progress_mode = RT_PROGRESS_AUTO, .log_every = o.log_every};
+	RtRunLog *log = dir && !write_run_files(p, &o, dir) ? rt_runlog_open(dir, r, &lo, &err) : NULL;
+	if (!log) {
+		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
 		return 1;
 	}
-	char *metrics_path = rt_format("%s/metrics.csv", o.out);
-	if (o.resume && rt_metrics_truncate(metrics_path, res.opt_step))
-		return 1;
-	FILE *metrics = fopen(metrics_path, o.resume ? "a" : "w");
-	if (!metrics) {
-		fprintf(stderr, "trainer: cannot write '%s': %s\n", metrics_path, strerror(errno));
-		return 1;
-	}
-	if (!o.resume) {
-		fprintf(metrics, "step,epoch");
-		for (int i = 0; i < r->nresults; i++)
-			fprintf(metrics, ",%s", r->result_names[i] ? r->result_names[i] : "result");
-		fprintf(metrics, ",lr,seconds\n");
-	}
+	o.out = dir;
+	RtProgress *pr = rt_runlog_progress(log);
+	rt_progress_line(pr, "run directory %s", dir);
 	if (!o.from && r->init)
-		printf("recipe %s starts from %s's checkpoint: none given (--from), so from scratch\n", r->name, r->init);
+		rt_progress_line(pr, "recipe %s starts from %s's checkpoint: none given (--from), so from scratch", r->name,
+		                 r->init);
+	Pictures pics = {0};
+	pictures_open(&pics, p, r, model, o.data, pr);
 
 	int64_t mb = o.micro_batch, nmicro = o.batch / mb;
 	/* Static: an early return (bad data, the numerical guard) leaves the loader's thread
@@ -1150,22 +1636,38 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	int64_t *step_images = alloc_or_die(sizeof(int64_t) * (size_t)o.batch, "the step's image indexes");
 	real *results = alloc_or_die(sizeof(real) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	double *sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
-	double *epoch_sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
+	double *means = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
+	double *val_results = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
+	const char **names = alloc_or_die(sizeof(char *) * (size_t)(r->nresults ? r->nresults : 1), "the results");
+	for (int i = 0; i < r->nresults; i++)
+		names[i] = r->result_names[i] ? r->result_names[i] : "result";
 	Dump steps_dump = {0};
 	char *lrs = rt_format("%s", "");
 	if (o.dump_steps)
 		dump_params(&steps_dump, p, r, "param.", st.params, false);
 	int64_t opt_step = res.opt_step, micro_count = res.micro_count, micro_per_epoch = (n + mb - 1) / mb;
 	int64_t first_epoch = micro_count / micro_per_epoch, first_start = micro_count % micro_per_epoch * mb;
-	double best_acc = -1, t0 = now_s(), step_start = 0, last_checkpoint = now_s();
+	int64_t last_step = o.epochs * micro_per_epoch / nmicro; /* the run's last optimizer step */
+	if (o.steps > 0 && o.steps < last_step)
+		last_step = o.steps;
+	double best_acc = res.best_acc, t0 = now_s(), step_start = 0, run_t0 = now_s(), last_checkpoint = now_s();
+	int64_t run_first_step = opt_step;
 	Guard guard = {.out = o.out, .recipe = r->name, .checkpoint_step = o.resume ? res.opt_step : -1};
 	uint32_t first_rng_step = 0;
-	bool done = o.steps > 0 && opt_step >= o.steps;
-	for (int64_t epoch = first_epoch; epoch < o.epochs && !done; epoch++) {
+	bool done = o.steps > 0 && opt_step >= o.steps, stop = false;
+	Counters c = {.batch = o.batch, .mb = mb, .epoch_sums = res.epoch_sums, .nsums = r->nresults};
+	catch_interrupts();
+	for (int64_t epoch = first_epoch; epoch < o.epochs && !done && !stop; epoch++) {
 		rt_randperm(order, 1, n, st.seed, RT_STREAM_DATA, (uint32_t)epoch);
-		memset(epoch_sums, 0, sizeof(double) * (size_t)r->nresults);
-		int64_t epoch_batches = 0, start = epoch == first_epoch ? first_start : 0;
-		for (; start < n && !done; start += mb) {
+		int64_t start = epoch == first_epoch ? first_start : 0;
+		if (start == 0) { /* a resumed epoch keeps the sums of its first part */
+			memset(c.epoch_sums, 0, sizeof(double) * (size_t)r->nresults);
+			res.epoch_batches = 0;
+		}
+		int64_t epoch_batches = res.epoch_batches;
+		/* the optimizer steps that end in this epoch (the counter runs across epochs) */
+		int64_t epoch_first = epoch * micro_per_epoch / nmicro, epoch_last = (epoch + 1) * micro_per_epoch / nmicro;
+		for (; start < n && !done && !stop; start += mb) {
 			int64_t b = n - start < mb ? n - start : mb, slot = micro_count % nmicro;
 			if (slot == 0) {
 				/* where the step starts, in epochs: the official schedule's clock */
@@ -1193,7 +1695,7 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 				return 1;
 			for (int i = 0; i < r->nresults; i++) {
 				sums[i] += (double)results[i] / (double)nmicro;
-				epoch_sums[i] += (double)results[i];
+				c.epoch_sums[i] += (double)results[i];
 			}
 			epoch_batches++;
 			st.rng_step++;
@@ -1231,18 +1733,14 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			if (r->update(&st))
 				return 1;
 			double dt = now_s() - t0; /* the step's compute and its data loading */
-			fprintf(metrics, "%lld,%lld", (long long)opt_step, (long long)epoch);
-			for (int i = 0; i < r->nresults; i++)
-				fprintf(metrics, ",%.17g", sums[i]);
-			fprintf(metrics, ",%.17g,%.6f\n", lr, dt);
-			fflush(metrics);
-			if (opt_step % o.log_every == 0) {
-				printf("epoch %lld step %lld", (long long)epoch, (long long)opt_step);
-				for (int i = 0; i < r->nresults; i++)
-					printf("  %s %.6f", r->result_names[i] ? r->result_names[i] : "result", sums[i]);
-				printf("  lr %.3e  %.3f s  %.1f img/s\n", lr, dt, (double)o.batch / dt);
-				fflush(stdout);
-			}
+			double per_step = (now_s() - run_t0) / (double)(opt_step - run_first_step);
+			RtProgressStep ps = {.epoch = epoch, .epochs = o.epochs, .step = opt_step,
+			                     .epoch_step = opt_step - epoch_first, .epoch_steps = epoch_last - epoch_first,
+			                     .nresults = r->nresults, .names = names, .values = sums, .lr = lr, .seconds = dt,
+			                     .images_per_s = (double)o.batch / dt,
+			                     .eta_epoch_s = per_step * (double)(epoch_last - opt_step),
+			                     .eta_run_s = per_step * (double)(last_step - opt_step)};
+			rt_runlog_step(log, &ps);
 			if (first.n) {
 				if (pull(p, &st))
 					return 1;
@@ -1253,42 +1751,68 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 				if (rc)
 					return 1;
 			}
+			if (o.vis_every && opt_step % o.vis_every == 0) {
+				char *name = rt_format("step-%06lld.png", (long long)opt_step);
+				picture(&pics, &st, log, name, "mae_image/step", opt_step);
+				free(name);
+			}
 			done = o.steps > 0 && opt_step >= o.steps;
 			if (o.checkpoint_every > 0 && now_s() - last_checkpoint >= o.checkpoint_every && !done) {
-				if (save_checkpoint(p, r, &st, o.out, epoch, opt_step, micro_count, o.batch, mb, NULL))
+				counters_at(&c, epoch, opt_step, micro_count, epoch_batches, best_acc);
+				if (save_checkpoint(p, r, &st, o.out, &c, NULL))
 					return 1;
-				printf("checkpoint at step %lld (--checkpoint-every)\n", (long long)opt_step);
+				rt_progress_line(pr, "checkpoint at step %lld (--checkpoint-every)", (long long)opt_step);
 				guard.checkpoint_step = opt_step;
 				last_checkpoint = now_s();
 			}
+			stop = interrupted != 0;
+		}
+		counters_at(&c, epoch, opt_step, micro_count, epoch_batches, best_acc);
+		bool complete = start >= n;
+		if (stop && !complete) {
+			/* Ctrl-C: the step is finished; the run's state goes to the checkpoint (as
+			 * --checkpoint-every writes it). */
+			if (save_checkpoint(p, r, &st, o.out, &c, NULL))
+				return 1;
+			break;
 		}
 		/* The epoch's report: the mean of its micro-batch results, then the evaluation
-		 * (not for an epoch that --steps cut short). */
-		bool complete = start >= n;
-		printf("epoch %lld %s:", (long long)epoch, complete ? "done" : "stopped by --steps");
+		 * (not for an epoch that --steps cut short). An epoch whose last step Ctrl-C
+		 * interrupted ends as any other, and the run stops after it. */
 		for (int i = 0; i < r->nresults; i++)
-			printf("  train %s %.6f", r->result_names[i] ? r->result_names[i] : "result",
-			       epoch_sums[i] / (double)(epoch_batches ? epoch_batches : 1));
+			means[i] = c.epoch_sums[i] / (double)(epoch_batches ? epoch_batches : 1);
 		Eval ev = {0};
 		if (val && complete) {
 			if (evaluate(r, &st, val, mb, &ev))
 				return 1;
-			printf("  val loss %.6f", ev.loss);
-			if (ev.has_acc)
-				printf("  val acc %.4f (mean of batches %.4f)", ev.acc, ev.batch_mean_acc);
+			val_results[0] = ev.loss;
+			if (r->nresults > 1)
+				val_results[1] = ev.acc;
+			for (int i = 2; i < r->nresults; i++)
+				val_results[i] = NAN; /* evaluate() keeps the loss and accuracy only */
 		}
-		printf("\n");
-		fflush(stdout);
+		epoch_report(pr, r, epoch, complete, means, val && complete ? &ev : NULL);
+		if (complete) {
+			rt_runlog_epoch(log, epoch, opt_step, means, val ? val_results : NULL);
+			char *name = rt_format("epoch-%03lld.png", (long long)epoch);
+			picture(&pics, &st, log, name, "mae_image", epoch);
+			free(name);
+		}
 		bool improved = !val || !complete || !ev.has_acc || ev.acc > best_acc;
 		if (ev.has_acc && ev.acc > best_acc)
 			best_acc = ev.acc;
-		if (o.out && improved) {
-			if (save_checkpoint(p, r, &st, o.out, epoch, opt_step, micro_count, o.batch, mb, val && complete ? &ev : NULL))
+		c.best_acc = best_acc;
+		if (improved) {
+			if (save_checkpoint(p, r, &st, o.out, &c, val && complete ? &ev : NULL))
 				return 1;
 			guard.checkpoint_step = opt_step;
 			last_checkpoint = now_s();
 		}
+		stop = stop || interrupted; /* Ctrl-C during the evaluation or the picture */
 	}
+	if (stop)
+		rt_progress_line(pr, "interrupted after step %lld: checkpoint in %s; continue with --resume %s",
+		                 (long long)opt_step, o.out, o.out);
 	if (o.dump_steps) {
 		if (pull(p, &st))
 			return 1;
@@ -1297,13 +1821,13 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			return 1;
 	}
 	free(lrs);
-	fclose(metrics);
-	free(metrics_path);
+	rt_runlog_close(log);
+	pictures_close(&pics);
 	loader_join(&loader); /* a run stopped by --steps left the next micro-batch being read */
 	rt_dataset_free(data);
 	if (val)
 		rt_dataset_free(val);
 	if (p->device)
 		p->device->close(&st);
-	return 0;
+	return stop ? 130 : 0;
 }

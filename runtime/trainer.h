@@ -9,6 +9,7 @@
 #ifndef MAEC_TRAINER_H
 #define MAEC_TRAINER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cpu.h"
@@ -140,6 +141,53 @@ struct RtProgram {
 	int nrecipes;
 	const RtDevice *device; /* NULL: the host runs the functions (the C target) */
 };
+
+/* runlog.c: the run directory and what the run writes there and shows while it runs
+ * (metrics.csv, TensorBoard events, loss.svg, images/, progress); trainer.c drives it.
+ * rt_run_dir: --out DIR (refused when it exists, unless overwrite), else
+ * runs/RECIPE-YYYYmmdd-HHMMSS; when resuming, DIR as it is. */
+typedef struct RtRunLog RtRunLog;
+
+typedef struct RtRunLogOptions {
+	bool resumed;      /* append to metrics.csv and draw its earlier rows */
+	bool quiet;        /* no step reports */
+	int progress_mode; /* RT_PROGRESS_* */
+	int64_t log_every; /* steps between printed lines when not on a terminal */
+} RtRunLogOptions;
+
+char *rt_run_dir(const char *out, const char *recipe, bool resume, bool overwrite, char **err);
+RtRunLog *rt_runlog_open(const char *dir, const RtRecipeDesc *r, const RtRunLogOptions *o, char **err);
+RtProgress *rt_runlog_progress(RtRunLog *l);
+void rt_runlog_step(RtRunLog *l, const RtProgressStep *s);
+/* An epoch's training means and, if any, validation results (the recipe's results, in order). */
+void rt_runlog_epoch(RtRunLog *l, int64_t epoch, int64_t step, const double *train, const double *val);
+/* images/NAME and a TensorBoard image `tag` at tb_step; a failure is reported once and the
+ * run goes on. */
+int rt_runlog_picture(RtRunLog *l, const char *name, const char *tag, int64_t tb_step, const uint8_t *px, int w,
+                      int h, int c);
+int rt_runlog_close(RtRunLog *l);
+
+/* recon.c: reconstruction pictures, in the reference's layout: for each image [masked
+ * input (removed pixels grey) | reconstruction with the visible pixels pasted back |
+ * original], two images to a row. The model's forward must return outputs named pred
+ * and mask (1 where removed), either as images [C, H, W] each (models/mae.dsl), or as
+ * patches [L, p*p*C] in (row, column, channel) order and [L] (models/mae-official.dsl).
+ * The masking draws at rng step RT_RECON_RNG_STEP of the state's seed, so every picture of
+ * a run masks alike; the state's counters are restored. */
+#define RT_RECON_RNG_STEP 0xffffffffu
+
+typedef struct RtRecon {
+	const RtModelDesc *model;
+	int pred, mask;   /* output indices */
+	int64_t image[3]; /* channels, height, width */
+	int64_t patch;    /* 0: image layout; else the patch side of the patch layout */
+} RtRecon;
+
+int rt_recon_find(const RtModelDesc *m, const int64_t image[3], RtRecon *rc, char **err);
+/* n images [n, C, H, W] normalised as the datasets are ((x / 255 - 0.5) / 0.5); returns the
+ * picture's 8-bit pixels (C channels) and its size, or NULL with *err. */
+uint8_t *rt_recon_picture(const RtRecon *rc, RtState *st, const real *images, int64_t n, int *width, int *height,
+                          char **err);
 
 /* trainer.c */
 int rt_main(const RtProgram *prog, int argc, char **argv);

@@ -26,6 +26,13 @@ EXPECTED_STATS = {
                    "classifier": 5385610},
         "gflop": {"mae": (1.84, 0.005), "classifier": (3.3, 0.05)},
     },
+    # d = 96, 49 patches of 16 pixels, a block 12 d^2 + 10 d (LayerNorms 4d, qkv 3d^2,
+    # proj d^2 + d, fc1 4d^2 + 4d, fc2 4d^2 + d): encoder d + 49d + (16d + d) + 4 blocks + 2d,
+    # decoder d + 50d + 2 blocks + (16d + 16), classifier head 10d + 10.
+    "mae-fashion.dsl": {
+        "params": {"mae": 682384, "mae/encoder": 452832, "mae/decoder": 229552, "classifier": 453802},
+        "gflop": {},
+    },
     "mae-official.dsl": {
         "params": {"mae": 6243404, "mae/blocks": 5338368, "mae/decoder_blocks": 793088},
         "gflop": {},

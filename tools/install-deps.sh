@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# Installs what building and testing maec needs on Debian, and nothing that is there already.
+# Installs what building and testing maec needs on Debian, and nothing that is there already:
+# the Debian packages below, then the tensorboard package from PyPI for /usr/bin/python3
+# (the trainer's TensorBoard test reads the event files with it; Debian does not package it).
+# With --trainer, only what building maec and running its trainers needs (tools/quickstart.sh).
 set -euo pipefail
 
-packages=(gcc make cmake ninja-build flex bison python3 clang libclang-rt-14-dev libomp-14-dev libopenblas-dev libopenblas-openmp-dev python3-torch zlib1g-dev
-	dataset-fashion-mnist valgrind)
+# building maec, running trainers, Fashion-MNIST
+packages=(gcc make cmake ninja-build flex bison python3 libopenblas-dev libopenblas-openmp-dev zlib1g-dev libpng-dev
+	dataset-fashion-mnist)
+tests=yes
+if [ "${1:-}" = --trainer ]; then
+	tests=no
+else # the tests: fuzzers, the PyTorch reference, pictures, a terminal
+	packages+=(clang libclang-rt-14-dev libomp-14-dev python3-torch python3-pil python3-pip bsdutils valgrind)
+fi
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-	exit 0
-fi
-echo "installing: ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ $tests = yes ] && ! /usr/bin/python3 -c "import tensorboard" 2>/dev/null; then
+	echo "installing: tensorboard (PyPI, for /usr/bin/python3)"
+	$sudo /usr/bin/python3 -m pip install -q --break-system-packages --root-user-action=ignore tensorboard
+fi

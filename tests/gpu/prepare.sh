@@ -24,8 +24,8 @@ for m in mae mae-official; do
 done
 build/maec models/mae.dsl -o "$kit/mae_c.c"
 gcc -std=c11 -O2 -march=x86-64-v2 -fopenmp -D_POSIX_C_SOURCE=200809L -DMAEC_REAL=float -Iruntime "$kit/mae_c.c" \
-	runtime/{cpu,trainer,philox,init,randperm,safetensors,cifar,idx,util}.c -static \
-	/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.a -lz -lm -lpthread -o "$kit/mae_c" 2>/dev/null
+	runtime/{cpu,trainer,guard,philox,init,randperm,safetensors,cifar,idx,util,runlog,progress,tboard,png,plot,recon}.c \
+	-static /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.a -lpng16 -lz -lm -lpthread -o "$kit/mae_c" 2>/dev/null
 strip "$kit/mae_c"
 gzip -9f "$kit/mae_c"
 rm -f "$kit/mae_c.c"

@@ -19,6 +19,8 @@ if ! "$py" -c "import torch" 2>/dev/null; then
 	exit 77
 fi
 mkdir -p "$out"
+# run directories are never reused unless asked (--overwrite): start from none
+rm -rf "$out/ck" "$out/ft" "$out/whole" "$out/split" "$out/broken"
 ref=$root/tools/reference
 passed=0
 failed=0
