@@ -104,8 +104,10 @@ MAEC_PROFILE=1 timeout 120 "$work/mae" pretrain --data "$work/random" --batch 51
 sed -n '/^profile/,$p' "$out/profile.log"
 
 # The benchmark.
+steps=12 warmup=3
+[ -z "${MAEC_GPU_QUICK:-}" ] || steps=8 warmup=2
 if ! timeout 330 python3 bench/gpu.py --trainer "$work/mae" --data "$work/random" --batch 512 \
-	--steps "${MAEC_GPU_QUICK:+8}${MAEC_GPU_QUICK:-12}" --warmup "${MAEC_GPU_QUICK:+2}${MAEC_GPU_QUICK:-3}" \
+	--steps "$steps" --warmup "$warmup" \
 	--json "$out/bench.json" 2>&1 | tee "$out/bench.log"; then
 	failed=$((failed + 1))
 	note "FAIL  bench (see bench.log)"
