@@ -10,12 +10,14 @@
 #      fine-tuning, linear probing and the official-options model;
 #   3. bench/gpu.py: images/s of pretraining at batch 512 against PyTorch eager and
 #      torch.compile, fp32/tf32/bf16, with peak device memory.
-# Logs and bench.json go to $OUT (or /tmp/maec-gpu-out). Exit status: failed checks.
+# Logs go to $MAEC_GPU_OUT (default /tmp/maec-gpu-out); where $OUT is set (the device tool
+# brings back what the command leaves there, at most 8 files), summary.txt, bench.json and
+# logs.tar.gz are copied there. Exit status: failed checks.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 kit=${MAEC_GPU_KIT:-$root/gpu-kit}
-out=${OUT:-/tmp/maec-gpu-out}
+out=${MAEC_GPU_OUT:-/tmp/maec-gpu-out}
 work=$(mktemp -d /tmp/maec-gpu-XXXXXX)
 mkdir -p "$out"
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
@@ -128,4 +130,8 @@ echo "$failed failed"
 	cat "$out/bench.log"
 } >"$out/summary.txt" 2>&1
 tar -czf "$out/logs.tar.gz" -C "$out" --exclude=logs.tar.gz --exclude=summary.txt --exclude=bench.json . 2>/dev/null
+if [ -n "${OUT:-}" ] && [ "$OUT" != "$out" ]; then
+	cp "$out/summary.txt" "$out/logs.tar.gz" "$OUT/" 2>/dev/null
+	cp "$out/bench.json" "$OUT/" 2>/dev/null
+fi
 exit "$failed"
