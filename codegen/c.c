@@ -172,23 +172,34 @@ const char *state_slab(CGen *g, const Ins *ins, const char *slot)
 	return arena_printf(g->a, "%s + %lld", g->slab[k], (long long)off);
 }
 
+bool cgen_types_ok(CGen *g, const Ins *ins)
+{
+	for (int i = 0; i <= ins->nargs; i++) {
+		const Ins *t = i < ins->nargs ? ins->args[i] : ins;
+		if (t->type.dt == DT_I64) {
+			cgen_fail(g, ins, "the %s target has no 64-bit integer tensors ('%s')", g->target, op_info(ins->op)->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+void cgen_comment(CGen *g, const Ins *ins, const char *note)
+{
+	buf_printf(g->out, "\t/* %%%d = %s", ins->id, op_info(ins->op)->name);
+	if (ins->loc.file)
+		buf_printf(g->out, "  %s:%d:%d", c_comment(g, ins->loc.file), ins->loc.line, ins->loc.col);
+	buf_printf(g->out, "%s */\n", note);
+}
+
 static void emit_ins(CGen *g, const Ins *ins)
 {
 	const OpInfo *oi = op_info(ins->op);
 	const Ins *x = ins->nargs ? ins->args[0] : NULL, *y = ins->nargs > 1 ? ins->args[1] : NULL;
 	bool i32 = ins->type.dt == DT_I32, xi32 = x && x->type.dt == DT_I32;
-	for (int i = 0; i <= ins->nargs; i++) {
-		const Ins *t = i < ins->nargs ? ins->args[i] : ins;
-		if (t->type.dt == DT_I64) {
-			cgen_fail(g, ins, "the C target has no 64-bit integer tensors ('%s')", oi->name);
-			return;
-		}
-	}
-	/* Where the result lives. */
-	buf_printf(g->out, "\t/* %%%d = %s", ins->id, oi->name);
-	if (ins->loc.file)
-		buf_printf(g->out, "  %s:%d:%d", c_comment(g, ins->loc.file), ins->loc.line, ins->loc.col);
-	buf_puts(g->out, " */\n");
+	if (!cgen_types_ok(g, ins))
+		return;
+	cgen_comment(g, ins, ""); /* then where the result lives */
 	switch (ins->op) {
 	case OP_arg: return;
 	case OP_param:

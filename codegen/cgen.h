@@ -46,6 +46,10 @@ const char *numel(CGen *g, const Type *t);      /* elements, "B * N" when batche
 const char *v(CGen *g, const Ins *x);           /* a value's C name, vN */
 /* The address of a parameter's slot ("param", "grad", "m", "v") in its slab. */
 const char *state_slab(CGen *g, const Ins *ins, const char *slot);
+/* false (after a diagnostic) when the instruction has 64-bit integer tensors */
+bool cgen_types_ok(CGen *g, const Ins *ins);
+/* The line before an instruction's code: its id, op and DSL location, then note. */
+void cgen_comment(CGen *g, const Ins *ins, const char *note);
 int64_t setting_int(const Recipe *r, const char *key);
 const char *setting_word(const Recipe *r, const char *key);
 /* The constant, parameter, model and recipe tables, the program and main(); device is

@@ -373,6 +373,21 @@ static const char *bc_index(CGen *g, const Bc *bc, int k)
 	return offset(g, bc->rank, st);
 }
 
+/* The output coordinates an index needs: those of the axes an operand with some broadcast
+ * axis does not broadcast (operands without any are indexed by the flat index). */
+static void bc_need(const Bc *bc, bool *need)
+{
+	for (int i = 0; i < bc->rank; i++)
+		need[i] = false;
+	for (int k = 0; k < bc->nops; k++) {
+		bool any = false;
+		for (int i = 0; i < bc->rank; i++)
+			any |= bc->bcast[k][i];
+		for (int i = 0; i < bc->rank && any; i++)
+			need[i] |= !bc->bcast[k][i];
+	}
+}
+
 /* out[i] = expr(a, b, ...) over the output, operands broadcast. */
 static void elementwise(CGen *g, const Ins *ins, const char *expr)
 {
@@ -385,14 +400,8 @@ static void elementwise(CGen *g, const Ins *ins, const char *expr)
 	}
 	Bc bc;
 	bc_init(&bc, &ins->type, ins->nargs, ops);
-	bool need[IR_MAX_RANK] = {0};
-	for (int k = 0; k < ins->nargs; k++) {
-		bool any = false;
-		for (int i = 0; i < bc.rank; i++)
-			any |= bc.bcast[k][i];
-		for (int i = 0; i < bc.rank && any; i++)
-			need[i] |= !bc.bcast[k][i];
-	}
+	bool need[IR_MAX_RANK];
+	bc_need(&bc, need);
 	Buf b = {0};
 	kbegin(&b, ktype(ins), ins->nargs, types);
 	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, bc.dim, 0, bc.rank));
@@ -989,17 +998,9 @@ static void emit_ins(CGen *g, const Ins *ins)
 	const OpInfo *oi = op_info(ins->op);
 	const Ins *x = ins->nargs ? ins->args[0] : NULL;
 	bool i32 = ins->type.dt == DT_I32, xi32 = x && x->type.dt == DT_I32;
-	for (int i = 0; i <= ins->nargs; i++) {
-		const Ins *t = i < ins->nargs ? ins->args[i] : ins;
-		if (t->type.dt == DT_I64) {
-			cgen_fail(g, ins, "the CUDA target has no 64-bit integer tensors ('%s')", oi->name);
-			return;
-		}
-	}
-	buf_printf(g->out, "\t/* %%%d = %s", ins->id, oi->name);
-	if (ins->loc.file)
-		buf_printf(g->out, "  %s:%d:%d", c_comment(g, ins->loc.file), ins->loc.line, ins->loc.col);
-	buf_puts(g->out, " */\n");
+	if (!cgen_types_ok(g, ins))
+		return;
+	cgen_comment(g, ins, "");
 	switch (ins->op) {
 	case OP_param:
 	case OP_state:
@@ -1305,10 +1306,7 @@ static int fuse_run(CGen *g, const Func *f, int i, const int *uses, const bool *
 	Buf ops = {0};
 	for (int m = 0; m < r->nmember; m++) {
 		const Ins *ins = r->member[m];
-		buf_printf(g->out, "\t/* %%%d = %s", ins->id, op_info(ins->op)->name);
-		if (ins->loc.file)
-			buf_printf(g->out, "  %s:%d:%d", c_comment(g, ins->loc.file), ins->loc.line, ins->loc.col);
-		buf_printf(g->out, "%s */\n", r->written[m] ? "" : "  (in registers only)");
+		cgen_comment(g, ins, r->written[m] ? "" : "  (in registers only)");
 		buf_printf(&ops, "%s%s", m ? " " : "", op_info(ins->op)->name);
 		if (r->written[m])
 			buf_printf(g->out, "\t%s *%s = (%s *)(act + %lld);\n", ins->type.dt == DT_I32 ? "int32_t" : "float", v(g, ins),
@@ -1342,14 +1340,8 @@ static int fuse_run(CGen *g, const Func *f, int i, const int *uses, const bool *
 	}
 	Bc bc;
 	bc_init(&bc, r->shape, r->next, ops_t);
-	bool need[IR_MAX_RANK] = {0};
-	for (int e = 0; e < r->next; e++) {
-		bool any = false;
-		for (int d = 0; d < bc.rank; d++)
-			any |= bc.bcast[e][d];
-		for (int d = 0; d < bc.rank && any; d++)
-			need[d] |= !bc.bcast[e][d];
-	}
+	bool need[IR_MAX_RANK];
+	bc_need(&bc, need);
 	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, bc.dim, 0, bc.rank));
 	coords(g, &b, "i", bc.dim, bc.rank, need);
 	for (int e = 0; e < r->next; e++)

@@ -49,12 +49,19 @@ typedef struct RtGpuProgram {
 	int ngraphs;                    /* functions that may be captured as CUDA graphs */
 } RtGpuProgram;
 
+/* The device addresses both implementations keep, first in their state (st->dev). */
+typedef struct RtGpuSlabs {
+	char *act, *io, *scratch;
+	float *slab[4];   /* parameters, gradients, m, v */
+	size_t slab_n[4]; /* elements */
+} RtGpuSlabs;
+
 /* The RtDevice hooks (trainer.h). open reads the program's RtGpuProgram through
  * rt_gpu_program, which the generated file defines. */
 extern const RtGpuProgram rt_gpu_program;
 extern const RtDevice rt_gpu_device;
 
-/* Device addresses of the slabs. */
+/* Device addresses of the slabs (gpu_plan.c, from RtGpuSlabs). */
 char *rt_gpu_act(RtState *st);
 char *rt_gpu_io(RtState *st);
 char *rt_gpu_scratch(RtState *st);
@@ -99,6 +106,11 @@ typedef struct RtGemm {
  * to g, or -1 for shapes that break the op. */
 int rt_gemm_plan(RtGemm *g, int max, int rank_a, const int64_t *dims_a, int rank_b, const int64_t *dims_b, int ta,
                  int tb, int reduce);
+
+/* rt_gemm_plan into local[nlocal], or a malloc'd array when more are needed (free it when
+ * it is not local); *n the count. NULL after printing why (the site names the op). */
+RtGemm *rt_gemm_plan_for(RtGemm *local, int nlocal, int *n, int rank_a, const int64_t *dims_a, int rank_b,
+                         const int64_t *dims_b, int ta, int tb, int reduce, int site);
 
 /* FNV-1a of a buffer, chained from h (start with RT_HASH_INIT), for the kernel cache. */
 #define RT_HASH_INIT 0xcbf29ce484222325ull

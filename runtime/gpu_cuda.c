@@ -33,14 +33,12 @@ typedef struct Graph {
 } Graph;
 
 typedef struct RtGpu {
+	RtGpuSlabs s; /* first: gpu_plan.c's accessors read it */
 	int device, sms;
 	cudaStream_t stream;
 	cublasHandle_t blas;
 	cublasComputeType_t compute;
 	void *workspace;
-	char *act, *io, *scratch;
-	float *slab[4];
-	size_t slab_n[4];
 	cudaLibrary_t lib;
 	cudaKernel_t *kern;
 	int *error; /* the module's maec_error */
@@ -327,13 +325,13 @@ static int cuda_open(RtState *st, const RtProgram *p)
 	CU(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking), -1);
 	size_t n[4] = {(size_t)p->params_numel, (size_t)p->state_numel, (size_t)p->state_numel, (size_t)p->state_numel};
 	for (int i = 0; i < 4; i++) {
-		g->slab_n[i] = n[i];
-		CU(cudaMalloc((void **)&g->slab[i], sizeof(float) * (n[i] ? n[i] : 1)), -1);
+		g->s.slab_n[i] = n[i];
+		CU(cudaMalloc((void **)&g->s.slab[i], sizeof(float) * (n[i] ? n[i] : 1)), -1);
 	}
 	size_t act = (size_t)gp->act_bytes;
-	CU(cudaMalloc((void **)&g->act, act ? act : 1), -1);
-	CU(cudaMalloc((void **)&g->io, gp->io_bytes ? (size_t)gp->io_bytes : 1), -1);
-	CU(cudaMalloc((void **)&g->scratch, gp->scratch_bytes ? (size_t)gp->scratch_bytes : 1), -1);
+	CU(cudaMalloc((void **)&g->s.act, act ? act : 1), -1);
+	CU(cudaMalloc((void **)&g->s.io, gp->io_bytes ? (size_t)gp->io_bytes : 1), -1);
+	CU(cudaMalloc((void **)&g->s.scratch, gp->scratch_bytes ? (size_t)gp->scratch_bytes : 1), -1);
 	CU(cudaMalloc(&g->workspace, WORKSPACE), -1);
 	BLAS(cublasCreate(&g->blas), -1);
 	BLAS(cublasSetStream(g->blas, g->stream), -1);
@@ -368,8 +366,8 @@ static int copy_slabs(RtState *st, bool to_device)
 	RtGpu *g = gpu(st);
 	float *host[4] = {st->params, st->grad, st->m, st->v};
 	for (int i = 0; i < 4; i++)
-		CU(cudaMemcpy(to_device ? (void *)g->slab[i] : (void *)host[i], to_device ? (void *)host[i] : (void *)g->slab[i],
-		              sizeof(float) * g->slab_n[i], to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost),
+		CU(cudaMemcpy(to_device ? (void *)g->s.slab[i] : (void *)host[i], to_device ? (void *)host[i] : (void *)g->s.slab[i],
+		              sizeof(float) * g->s.slab_n[i], to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost),
 		   -1);
 	return 0;
 }
@@ -408,10 +406,10 @@ static void cuda_close(RtState *st)
 	if (g->blas)
 		cublasDestroy(g->blas);
 	for (int i = 0; i < 4; i++)
-		cudaFree(g->slab[i]);
-	cudaFree(g->act);
-	cudaFree(g->io);
-	cudaFree(g->scratch);
+		cudaFree(g->s.slab[i]);
+	cudaFree(g->s.act);
+	cudaFree(g->s.io);
+	cudaFree(g->s.scratch);
 	cudaFree(g->workspace);
 	if (g->lib)
 		cudaLibraryUnload(g->lib);
@@ -560,26 +558,6 @@ static int cuda_kernels(int argc, char **argv)
 
 const RtDevice rt_gpu_device = {"cuda", cuda_open, cuda_push, cuda_pull, cuda_close, cuda_kernels};
 
-char *rt_gpu_act(RtState *st)
-{
-	return gpu(st)->act;
-}
-
-char *rt_gpu_io(RtState *st)
-{
-	return gpu(st)->io;
-}
-
-char *rt_gpu_scratch(RtState *st)
-{
-	return gpu(st)->scratch;
-}
-
-float *rt_gpu_slab(RtState *st, int which)
-{
-	return gpu(st)->slab[which];
-}
-
 int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtPtrs *p, int site)
 {
 	RtGpu *g = gpu(st);
@@ -600,14 +578,11 @@ int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int r
                   int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int site)
 {
 	RtGpu *g = gpu(st);
-	RtGemm one[4], *plan = one;
-	int n = rt_gemm_plan(one, 4, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce);
-	if (n > 4 && (plan = malloc(sizeof *plan * (size_t)n)))
-		n = rt_gemm_plan(plan, n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce);
-	if (n < 0 || !plan) {
-		fprintf(stderr, "trainer: %s: %s\n", rt_gpu_site(site), n < 0 ? "shapes that break the product" : "out of memory");
+	RtGemm one[4];
+	int n;
+	RtGemm *plan = rt_gemm_plan_for(one, 4, &n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce, site);
+	if (!plan)
 		return 1;
-	}
 	const float one_f = 1.0f;
 	int rc = 0;
 	prof_begin(g);

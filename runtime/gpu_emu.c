@@ -32,9 +32,7 @@ typedef struct Dim3 {
 } Dim3;
 
 typedef struct RtGpu {
-	char *act, *io, *scratch;
-	float *slab[4];
-	size_t slab_n[4];
+	RtGpuSlabs s; /* first: gpu_plan.c's accessors read it */
 	void *so;
 	EmuKernel *kern;
 	Dim3 *thread, *block, *block_dim, *grid_dim;
@@ -155,12 +153,12 @@ static int emu_open(RtState *st, const RtProgram *p)
 	}
 	size_t n[4] = {(size_t)p->params_numel, (size_t)p->state_numel, (size_t)p->state_numel, (size_t)p->state_numel};
 	for (int i = 0; i < 4; i++) {
-		g->slab_n[i] = n[i];
-		if (!(g->slab[i] = zalloc(sizeof(float) * n[i], "a device slab")))
+		g->s.slab_n[i] = n[i];
+		if (!(g->s.slab[i] = zalloc(sizeof(float) * n[i], "a device slab")))
 			return 1;
 	}
-	if (!(g->act = zalloc((size_t)gp->act_bytes, "the activations")) || !(g->io = zalloc((size_t)gp->io_bytes, "the inputs")) ||
-	    !(g->scratch = zalloc((size_t)gp->scratch_bytes, "the scratch slab")))
+	if (!(g->s.act = zalloc((size_t)gp->act_bytes, "the activations")) || !(g->s.io = zalloc((size_t)gp->io_bytes, "the inputs")) ||
+	    !(g->s.scratch = zalloc((size_t)gp->scratch_bytes, "the scratch slab")))
 		return 1;
 	return 0;
 }
@@ -170,7 +168,7 @@ static int emu_copy_slabs(RtState *st, int to_device)
 	RtGpu *g = gpu(st);
 	float *host[4] = {st->params, st->grad, st->m, st->v};
 	for (int i = 0; i < 4; i++)
-		memcpy(to_device ? g->slab[i] : host[i], to_device ? host[i] : g->slab[i], sizeof(float) * g->slab_n[i]);
+		memcpy(to_device ? g->s.slab[i] : host[i], to_device ? host[i] : g->s.slab[i], sizeof(float) * g->s.slab_n[i]);
 	return 0;
 }
 
@@ -190,10 +188,10 @@ static void emu_close(RtState *st)
 	if (!g)
 		return;
 	for (int i = 0; i < 4; i++)
-		free(g->slab[i]);
-	free(g->act);
-	free(g->io);
-	free(g->scratch);
+		free(g->s.slab[i]);
+	free(g->s.act);
+	free(g->s.io);
+	free(g->s.scratch);
 	free(g->kern);
 	if (g->so)
 		dlclose(g->so);
@@ -215,26 +213,6 @@ static int emu_kernels(int argc, char **argv)
 }
 
 const RtDevice rt_gpu_device = {"emulated", emu_open, emu_push, emu_pull, emu_close, emu_kernels};
-
-char *rt_gpu_act(RtState *st)
-{
-	return gpu(st)->act;
-}
-
-char *rt_gpu_io(RtState *st)
-{
-	return gpu(st)->io;
-}
-
-char *rt_gpu_scratch(RtState *st)
-{
-	return gpu(st)->scratch;
-}
-
-float *rt_gpu_slab(RtState *st, int which)
-{
-	return gpu(st)->slab[which];
-}
 
 int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtPtrs *p, int site)
 {
@@ -258,14 +236,11 @@ int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int r
                   int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int site)
 {
 	(void)st;
-	RtGemm one[4], *plan = one;
-	int n = rt_gemm_plan(one, 4, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce);
-	if (n > 4 && (plan = malloc(sizeof *plan * (size_t)n)))
-		n = rt_gemm_plan(plan, n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce);
-	if (n < 0 || !plan) {
-		fprintf(stderr, "trainer: %s: %s\n", rt_gpu_site(site), n < 0 ? "shapes that break the product" : "out of memory");
+	RtGemm one[4];
+	int n;
+	RtGemm *plan = rt_gemm_plan_for(one, 4, &n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce, site);
+	if (!plan)
 		return 1;
-	}
 	for (int i = 0; i < n; i++) {
 		const RtGemm *e = &plan[i];
 		for (int64_t c = 0; c < e->count; c++) {

@@ -122,6 +122,49 @@ int rt_gemm_plan(RtGemm *g, int max, int ra, const int64_t *da, int rb, const in
 	return (int)batch;
 }
 
+RtGemm *rt_gemm_plan_for(RtGemm *local, int nlocal, int *n, int rank_a, const int64_t *dims_a, int rank_b,
+                         const int64_t *dims_b, int ta, int tb, int reduce, int site)
+{
+	RtGemm *plan = local;
+	*n = rt_gemm_plan(local, nlocal, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce);
+	if (*n > nlocal && (plan = malloc(sizeof *plan * (size_t)*n)))
+		*n = rt_gemm_plan(plan, *n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce);
+	if (*n < 0 || !plan) {
+		fprintf(stderr, "trainer: %s: %s\n", rt_gpu_site(site), *n < 0 ? "shapes that break the product" : "out of memory");
+		if (plan != local)
+			free(plan);
+		return NULL;
+	}
+	return plan;
+}
+
+/* ---------- the slabs ---------- */
+
+static RtGpuSlabs *slabs(RtState *st)
+{
+	return st->dev;
+}
+
+char *rt_gpu_act(RtState *st)
+{
+	return slabs(st)->act;
+}
+
+char *rt_gpu_io(RtState *st)
+{
+	return slabs(st)->io;
+}
+
+char *rt_gpu_scratch(RtState *st)
+{
+	return slabs(st)->scratch;
+}
+
+float *rt_gpu_slab(RtState *st, int which)
+{
+	return slabs(st)->slab[which];
+}
+
 /* ---------- the kernel cache ---------- */
 
 uint64_t rt_hash(uint64_t h, const void *p, size_t n)

@@ -21,20 +21,8 @@ py=/usr/bin/python3
 ref=$root/tools/reference
 mkdir -p "$out"
 export MAEC_CACHE_DIR=$out/cache
-passed=0
-failed=0
-check() { # name command...
-	local name=$1
-	shift
-	if "$@" >"$out/$name.log" 2>&1; then
-		passed=$((passed + 1))
-		echo "ok   $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name"
-		tail -n 30 "$out/$name.log"
-	fi
-}
+# shellcheck source=../lib.sh
+. "$root/tests/lib.sh"
 
 if [ "$mode" = compile ]; then
 	for dsl in "$root"/models/*.dsl; do
@@ -55,8 +43,7 @@ if [ "$mode" = compile ]; then
 			cat "$out/$name.nogpu.log"
 		fi
 	done
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	finish
 	exit
 fi
 
@@ -97,5 +84,4 @@ check "official.pretrain.cuda-vs-pytorch" "$py" "$ref/check_step.py" "$out/offic
 for dsl in "$root"/tests/gradcheck/*.dsl; do
 	pair "grad-$(basename "$dsl" .dsl)" "$dsl" check "--batch 2" --
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -22,35 +22,8 @@ mkdir -p "$out"
 # run directories are never reused unless asked (--overwrite): start from none
 rm -rf "$out/ck" "$out/ft" "$out/whole" "$out/split" "$out/broken"
 ref=$root/tools/reference
-passed=0
-failed=0
-check() { # name command...
-	local name=$1
-	shift
-	if "$@" >"$out/$name.log" 2>&1; then
-		passed=$((passed + 1))
-		echo "ok   $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name"
-		tail -n 30 "$out/$name.log"
-	fi
-}
-refuses() { # name expected-message command...: must exit non-zero saying the message
-	local name=$1 want=$2
-	shift 2
-	if "$@" >"$out/$name.log" 2>&1; then
-		failed=$((failed + 1))
-		echo "FAIL $name: succeeded"
-	elif grep -q -- "$want" "$out/$name.log"; then
-		passed=$((passed + 1))
-		echo "ok   $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name: no '$want' in:"
-		cat "$out/$name.log"
-	fi
-}
+# shellcheck source=../lib.sh
+. "$root/tests/lib.sh"
 
 "$maec" "$root/models/mae.dsl" -o "$out/mae"
 for recipe in pretrain finetune linprobe; do
@@ -87,15 +60,15 @@ check resume.rest "$out/mae-small" pretrain --data "$data" --steps 6 --batch 16 
 # the losses, lr and step numbers of both runs, every digit (not the timings)
 check resume.identical cmp <(cut -d, -f1-4 "$out/whole/metrics.csv") <(cut -d, -f1-4 "$out/split/metrics.csv")
 
-refuses dump.unwritable "cannot write" "$out/mae-small" pretrain --data "$data" --dump-step /nonexistent/dir/s.safetensors
-refuses flag.unknown "unknown option '--bogus'" "$out/mae-small" pretrain --data "$data" --bogus 1
-refuses batch.too.large "larger than 4096" "$out/mae-small" pretrain --data "$data" --batch 8192
-refuses micro.too.large "larger than 512" "$out/mae-small" pretrain --data "$data" --batch 1024 --micro-batch 1024
-refuses data.missing "data_batch_1.bin" "$out/mae-small" pretrain --data "$out/no-such-dir"
+refuses dump.unwritable nonzero "cannot write" "$out/mae-small" pretrain --data "$data" --dump-step /nonexistent/dir/s.safetensors
+refuses flag.unknown nonzero "unknown option '--bogus'" "$out/mae-small" pretrain --data "$data" --bogus 1
+refuses batch.too.large nonzero "larger than 4096" "$out/mae-small" pretrain --data "$data" --batch 8192
+refuses micro.too.large nonzero "larger than 512" "$out/mae-small" pretrain --data "$data" --batch 1024 --micro-batch 1024
+refuses data.missing nonzero "data_batch_1.bin" "$out/mae-small" pretrain --data "$out/no-such-dir"
 mkdir -p "$out/trunc-data" && head -c 1000000 "$data/data_batch_1.bin" >"$out/trunc-data/data_batch_1.bin"
-refuses data.truncated "30730000" "$out/mae-small" pretrain --data "$out/trunc-data"
-refuses flag.not.number "needs an integer" "$out/mae-small" pretrain --data "$data" --steps ten
-refuses lr.not.number "needs a number" "$out/mae-small" pretrain --data "$data" --lr fast
+refuses data.truncated nonzero "30730000" "$out/mae-small" pretrain --data "$out/trunc-data"
+refuses flag.not.number nonzero "needs an integer" "$out/mae-small" pretrain --data "$data" --steps ten
+refuses lr.not.number nonzero "needs a number" "$out/mae-small" pretrain --data "$data" --lr fast
 # a run directory whose model file lost a tensor cannot be resumed
 rm -rf "$out/broken" && cp -r "$out/split" "$out/broken"
 "$py" - "$ref" "$out/broken/pretrain.safetensors" <<'PY'
@@ -106,10 +79,9 @@ tensors, meta = safetensors_io.read(sys.argv[2])
 del tensors["decoder.head.bias"]
 safetensors_io.write(sys.argv[2], tensors, meta)
 PY
-refuses resume.missing.tensor "decoder.head.bias" "$out/mae-small" pretrain --data "$data" --steps 8 --batch 16 \
+refuses resume.missing.tensor nonzero "decoder.head.bias" "$out/mae-small" pretrain --data "$data" --steps 8 --batch 16 \
 	--micro-batch 8 --resume "$out/broken"
-refuses checkpoint.missing "no such file\|cannot open" "$out/mae-small" finetune --data "$data" --from "$out/none.safetensors"
-refuses checkpoint.misshapen "needs F32" "$out/mae" finetune --data "$data" --steps 1 --from "$out/ck/pretrain.safetensors"
+refuses checkpoint.missing nonzero "no such file\|cannot open" "$out/mae-small" finetune --data "$data" --from "$out/none.safetensors"
+refuses checkpoint.misshapen nonzero "needs F32" "$out/mae" finetune --data "$data" --steps 1 --from "$out/ck/pretrain.safetensors"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -24,37 +24,8 @@ for mod in tensorboard PIL; do
 done
 rm -rf "$out" && mkdir -p "$out"
 cd "$out"
-passed=0
-failed=0
-check() { # name command...
-	local name=$1
-	shift
-	if "$@" >"$out/$name.log" 2>&1; then
-		passed=$((passed + 1))
-		echo "ok   $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name"
-		tail -n 30 "$out/$name.log"
-	fi
-}
-refuses() { # name expected-status expected-message command...
-	local name=$1 status=$2 want=$3 rc=0
-	shift 3
-	"$@" >"$out/$name.log" 2>&1 || rc=$?
-	if [ "$rc" -ne "$status" ]; then
-		failed=$((failed + 1))
-		echo "FAIL $name: exit $rc, not $status"
-		cat "$out/$name.log"
-	elif grep -q -- "$want" "$out/$name.log"; then
-		passed=$((passed + 1))
-		echo "ok   $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name: no '$want' in:"
-		cat "$out/$name.log"
-	fi
-}
+# shellcheck source=../lib.sh
+. "$root/tests/lib.sh"
 
 "$maec" "$root/models/mae-fashion.dsl" -Ddim=32 -Denc_depth=1 -Ddec_depth=1 -Dheads=2 -o "$out/mae"
 "$maec" "$root/models/mae-fashion.dsl" -Ddim=32 -Denc_depth=1 -Ddec_depth=1 -Dheads=2 -Dmask_ratio=0.5 -o "$out/mae-half"
@@ -121,5 +92,4 @@ refuses cifar.md5 1 "not c32a1d4ab5d03f1284b67883e8d87530" "$root/tools/get-cifa
 refuses cifar.missing 1 "no such file" "$root/tools/get-cifar10.sh" --archive "$out/none.tar.gz" "$out/c10"
 check cifar.nothing.unpacked test ! -e "$out/c10"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
