@@ -24,7 +24,7 @@ echo "batch $batch, $threads threads, median of $steps steps after $warm"
 printf "%-10s %12s %12s %8s\n" recipe maec_img_s torch_img_s ratio
 for recipe in pretrain finetune; do
 	ours=$("$out/mae" "$recipe" --data "$data" \
-		--steps $((steps + warm)) --batch "$batch" --threads "$threads" --out "$out/run-$recipe" |
+		--steps $((steps + warm)) --batch "$batch" --threads "$threads" --out "$out/run-$recipe" --overwrite |
 		awk '/^epoch .* step /{for (i = 1; i <= NF; i++) if ($i == "img/s") print $(i - 1)}' | tail -n "$steps" | median)
 	theirs=$(/usr/bin/python3 "$root/tools/reference/bench_cpu.py" --threads "$threads" --batch "$batch" \
 		--steps "$steps" --warmup "$warm" --recipes "$recipe" |

@@ -233,6 +233,7 @@ void rt_progress_free(RtProgress *pr);
 int rt_png_encode(const uint8_t *pixels, int width, int height, int channels, void **png, size_t *n,
                   char **err);
 int rt_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels, char **err);
+int rt_file_write(const char *path, const void *data, size_t n, char **err); /* PATH.tmp.PID renamed over PATH */
 uint8_t *rt_png_read(const char *path, int channels, int *width, int *height, char **err);
 
 /* tboard.c: TensorBoard event files. Each is a sequence of TFRecords (a little-endian u64

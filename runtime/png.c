@@ -47,13 +47,9 @@ int rt_png_encode(const uint8_t *pixels, int width, int height, int channels, vo
 	return 0;
 }
 
-int rt_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels, char **err)
+int rt_file_write(const char *path, const void *data, size_t n, char **err)
 {
-	void *png;
-	size_t n;
 	*err = NULL;
-	if (rt_png_encode(pixels, width, height, channels, &png, &n, err))
-		return -1;
 	char *tmp = rt_format("%s.tmp.%ld", path, (long)getpid());
 	FILE *f = tmp ? fopen(tmp, "wb") : NULL;
 	int rc = 0;
@@ -61,7 +57,7 @@ int rt_png_write(const char *path, const uint8_t *pixels, int width, int height,
 		*err = rt_format("%s: cannot write: %s", tmp ? tmp : path, tmp ? strerror(errno) : "out of memory");
 		rc = -1;
 	} else {
-		bool ok = fwrite(png, 1, n, f) == n;
+		bool ok = fwrite(data, 1, n, f) == n;
 		ok = (fclose(f) == 0) && ok;
 		if (!ok || rename(tmp, path) != 0) {
 			*err = rt_format("%s: cannot write: %s", path, strerror(errno));
@@ -70,6 +66,17 @@ int rt_png_write(const char *path, const uint8_t *pixels, int width, int height,
 		}
 	}
 	free(tmp);
+	return rc;
+}
+
+int rt_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels, char **err)
+{
+	void *png;
+	size_t n;
+	*err = NULL;
+	if (rt_png_encode(pixels, width, height, channels, &png, &n, err))
+		return -1;
+	int rc = rt_file_write(path, png, n, err);
 	free(png);
 	return rc;
 }

@@ -358,7 +358,7 @@ int rt_runlog_picture(RtRunLog *l, const char *name, const char *tag, int64_t tb
 	size_t n = 0;
 	int rc = path ? rt_png_encode(px, w, h, c, &png, &n, &err) : -1;
 	if (!rc)
-		rc = rt_png_write(path, px, w, h, c, &err);
+		rc = rt_file_write(path, png, n, &err);
 	if (!rc && l->tb[TB_MAIN] && rt_tb_image(l->tb[TB_MAIN], tag, tb_step, wall_s(), h, w, c, png, n, &err))
 		rc = -1;
 	if (rc)

@@ -1221,10 +1221,9 @@ typedef struct Pictures {
 	int64_t n; /* 0: no pictures (a model that does not reconstruct, or no test split) */
 } Pictures;
 
-static void pictures_open(Pictures *pics, const RtProgram *p, const RtRecipeDesc *r, const RtModelDesc *model,
-                          const char *data_dir, RtProgress *pr)
+static void pictures_open(Pictures *pics, const RtRecipeDesc *r, const RtModelDesc *model, const char *data_dir,
+                          RtProgress *pr)
 {
-	(void)p;
 	char *err = NULL;
 	*pics = (Pictures){0};
 	if (rt_recon_find(model, r->image, &pics->rc, &err)) {
@@ -1617,7 +1616,7 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		rt_progress_line(pr, "recipe %s starts from %s's checkpoint: none given (--from), so from scratch", r->name,
 		                 r->init);
 	Pictures pics = {0};
-	pictures_open(&pics, p, r, model, o.data, pr);
+	pictures_open(&pics, r, model, o.data, pr);
 
 	int64_t mb = o.micro_batch, nmicro = o.batch / mb;
 	/* Static: an early return (bad data, the numerical guard) leaves the loader's thread

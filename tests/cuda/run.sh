@@ -20,6 +20,7 @@ data=${MAEC_DATA:-$root/../shared/data/cifar10}
 py=/usr/bin/python3
 ref=$root/tools/reference
 mkdir -p "$out"
+rm -rf "$out/runs" # a trainer never reuses a run directory unless asked (--overwrite)
 export MAEC_CACHE_DIR=$out/cache
 # shellcheck source=../lib.sh
 . "$root/tests/lib.sh"
