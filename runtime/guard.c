@@ -8,6 +8,7 @@
  *  - Resuming after a kill: rt_metrics_truncate cuts metrics.csv back to the step of the
  *    checkpoint a run resumes from, dropping the rows of steps it will run again and a
  *    last line cut short by the kill.
+ *    rt_remove_partial removes the half-written files such a kill leaves.
  *  - Memory: rt_host_memory, what the machine holds, for a refusal before the slabs are
  *    allocated instead of an out-of-memory kill in the middle of a run.
  */
@@ -15,6 +16,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -136,4 +138,24 @@ int64_t rt_host_memory(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
 	return pages > 0 && size > 0 ? (int64_t)pages * size : -1;
+}
+
+void rt_remove_partial(const char *dir, const char *recipe)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	size_t n = strlen(recipe);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		/* RECIPE.safetensors.tmp.PID, RECIPE.optim.next.safetensors.tmp.PID (rt_st_write) */
+		const char *name = e->d_name;
+		if (strncmp(name, recipe, n) != 0 || name[n] != '.' || !strstr(name + n, ".safetensors.tmp."))
+			continue;
+		char *path = rt_format("%s/%s", dir, name);
+		if (path && unlink(path) == 0)
+			printf("resume: removed %s, a file the stopped run had not finished writing\n", path);
+		free(path);
+	}
+	closedir(d);
 }

@@ -1583,6 +1583,7 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	Counters res = {.nsums = r->nresults, .best_acc = -1};
 	res.epoch_sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	if (o.resume) {
+		rt_remove_partial(o.resume, r->name);
 		char *ck = rt_format("%s/%s.safetensors", o.resume, r->name), *optim = pick_optim(r, o.resume);
 		rc = !optim || load_checkpoint(p, r, &st, ck, true) || load_optim(p, r, &st, optim, &o, &res);
 		free(ck);

@@ -147,10 +147,11 @@ done
 "${run[@]}" --resume "$out/killed" >>"$out/$name.log" 2>&1 || true
 want=$(cut -d, -f1-5 "$out/whole/metrics.csv" | md5sum)
 got=$(cut -d, -f1-5 "$out/killed/metrics.csv" | md5sum)
-if [ "$kills" -ge 1 ] && [ "$want" = "$got" ]; then
+partial=$(find "$out/killed" -name '*.tmp.*' | wc -l)
+if [ "$kills" -ge 1 ] && [ "$want" = "$got" ] && [ "$partial" -eq 0 ]; then
 	ok "$name ($kills kills, $resumes resumes, $(($(wc -l <"$out/whole/metrics.csv") - 1)) steps identical)"
 else
-	fail $name "$kills kills; metrics differ from the uninterrupted run: $(diff <(cut -d, -f1-5 "$out/whole/metrics.csv") <(cut -d, -f1-5 "$out/killed/metrics.csv") | head -5)"
+	fail $name "$kills kills, $partial half-written files left; metrics differ from the uninterrupted run: $(diff <(cut -d, -f1-5 "$out/whole/metrics.csv") <(cut -d, -f1-5 "$out/killed/metrics.csv") | head -5)"
 fi
 # a checkpoint whose optimizer file was not renamed into place: the model's stamp picks the
 # other (the state after a kill between the two renames of save_checkpoint)
