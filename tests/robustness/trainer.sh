@@ -7,6 +7,7 @@
 # memory plan larger than the machine refused with a message. Runs tests/robustness/linear.dsl
 # on CIFAR-10 (MAEC_DATA, default ../shared/data/cifar10); exit 77 (skipped) without it.
 set -euo pipefail
+trap 'echo "FAIL trainer.sh line $LINENO: a command failed unexpectedly: $BASH_COMMAND"' ERR
 maec=$(realpath "$1")
 out=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,7 +37,7 @@ rc=0
 "${t[@]}" diverge "${common[@]}" --limit 64 --out "$out/div" >"$out/$name.log" 2>&1 || rc=$?
 step=$(sed -n 's/^trainer: step \([0-9]*\) (epoch [0-9]*): the loss of micro-batch .* is -inf; training stops before the update$/\1/p' "$out/$name.log")
 ck_step=$(sed -n 's/^trainer: the last good checkpoint, of step \([0-9]*\), is .*diverge.safetensors (kept as it is)$/\1/p' "$out/$name.log")
-rows=$(($(wc -l <"$out/div/metrics.csv") - 1))
+rows=$(($(cat "$out/div/metrics.csv" 2>/dev/null | wc -l) - 1))
 if [ "$rc" -ne 1 ] || [ -z "$step" ] || [ -z "$ck_step" ]; then
 	fail $name "exit $rc, or no message naming the step and the checkpoint"
 elif [ "$rows" -ne $((step - 1)) ]; then
