@@ -11,6 +11,8 @@ reason on failure.
                                  and epochs.csv
   pictures DIR DATA              every PNG decodes (PIL); the layout; the originals are
                                  the first 16 test images; visible pixels pasted back
+  cifar DIR DATA PATCH           the same for CIFAR-10 (RGB, 32x32, PATCHxPATCH patches) from
+                                 a model that returns patches (models/mae-official.dsl)
   pixels PNG                     print the decoded pixels (for cmp)
   testpng DATA INDEX PNG         write test image INDEX as a PNG (PIL)
   single PNG ORIGINAL            a one-image reconstruction: its original is ORIGINAL
@@ -228,6 +230,39 @@ def pictures(run, data):
             if removed + visible != 49 or not 33 <= removed <= 37:  # 37 removed, fewer if grey originals
                 fail(f"{f}: image {k}: {removed} of 49 patches removed, not 37")
     print(f"{len(files)} pictures decode; originals, masks and pasted pixels as expected")
+
+
+def cifar(run, data, patch):
+    """models/mae-official.dsl returns [L, p*p*C] patches and an [L] mask: the picture must
+    put every patch back in its place, in colour."""
+    p = int(patch)
+    px = decode(os.path.join(run, "images", "epoch-000.png"))
+    if px.shape != (8 * 32, 6 * 32, 3):
+        fail(f"picture {px.shape}, not 256x192 RGB")
+    raw = open(os.path.join(data, "test_batch.bin"), "rb").read()
+    removed_all = []
+    for k in range(16):
+        orig = np.frombuffer(raw[k * 3073 + 1:(k + 1) * 3073], np.uint8).reshape(3, 32, 32).transpose(1, 2, 0)
+        y, x = k // 2 * 32, k % 2 * 3 * 32
+        masked, recon, original = (px[y:y + 32, x + j * 32:x + (j + 1) * 32] for j in range(3))
+        if not np.array_equal(original, orig):
+            fail(f"original {k} is not CIFAR-10 test image {k}")
+        removed = 0
+        for py in range(0, 32, p):
+            for qx in range(0, 32, p):
+                m, r, o = (a[py:py + p, qx:qx + p] for a in (masked, recon, original))
+                if np.array_equal(m, o):
+                    if not np.array_equal(r, o):
+                        fail(f"image {k}: a visible patch is not pasted back")
+                elif np.all(m == 128):
+                    removed += 1
+                else:
+                    fail(f"image {k}: a patch of the masked input is neither grey nor the original")
+        removed_all.append(removed)
+    tokens = (32 // p) ** 2
+    if set(removed_all) != {tokens - int(tokens * 0.25)}:
+        fail(f"patches removed per image {removed_all}, not 75% of {tokens}")
+    print(f"16 RGB triplets, {removed_all[0]} of {tokens} patches removed in each, the rest pasted back")
 
 
 def pixels(path):

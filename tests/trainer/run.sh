@@ -70,6 +70,19 @@ refuses reconstruct.exists 2 "exists" "$out/mae" reconstruct --from "$out/pre/pr
 refuses reconstruct.size 1 "is 84x28 pixels" "$out/mae" reconstruct --from "$out/pre/pretrain.safetensors" \
 	--image "$out/rec3.png" --out "$out/rec-bad.png"
 
+# A model that returns patches rather than images (the official MAE's [L, p*p*C] and [L]):
+# its pictures on CIFAR-10, in colour (skipped without CIFAR-10).
+cifar=${MAEC_DATA:-$root/../shared/data/cifar10}
+if [ -f "$cifar/test_batch.bin" ]; then
+	"$maec" "$root/models/mae-official.dsl" -Dpatch=4 -Ddim=32 -Ddepth=1 -Dheads=2 -Ddec_dim=32 -Ddec_depth=1 \
+		-Ddec_heads=2 -o "$out/official"
+	check official.pretrain "$out/official" pretrain --data "$cifar" --limit 256 --batch 64 --epochs 1 --warmup 0 \
+		--threads 1 --out "$out/off"
+	check official.pictures "$py" "$root/tests/trainer/check_run.py" cifar "$out/off" "$cifar" 4
+else
+	echo "skip official.pictures: no CIFAR-10 in $cifar"
+fi
+
 # Ctrl-C: the step finishes, the checkpoint is written, exit 130; it loads, and --resume
 # continues as if never stopped (every step's loss and lr, every digit).
 long=(--data "$data" --limit 2048 --batch 32 --threads 1 --epochs 3)
