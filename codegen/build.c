@@ -1,11 +1,11 @@
 /* build.c: turns a generated C trainer into an executable, running the C compiler
  * directly (no shell: paths are passed as they are).
  *
- * The generated file is compiled without optimisation: it is straight-line calls of the
- * runtime's kernels, so optimising it buys nothing measurable and costs a minute for the
- * MAE. The kernels come optimised, from the trainer library built with maec
- * (runtime/CMakeLists.txt); without it (maec moved away from its build tree), the
- * runtime's sources are compiled along, at -O3.
+ * A generated C trainer is compiled twice, at once: its fused kernels (the part under
+ * MAEC_KERNELS) at -O3 for this machine, and the rest (straight-line calls of kernels,
+ * which optimising would only slow down to build) at -O0; then linked with the runtime's
+ * kernels, optimised, from the trainer library built with maec (runtime/CMakeLists.txt),
+ * or, without it (maec moved away from its build tree), compiled along at -O3.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,12 +25,12 @@
 #define MAEC_BLAS_DIR ""
 #endif
 
-static const char *const runtime_sources[] = {"cpu.c", "trainer.c", "guard.c", "philox.c", "init.c", "randperm.c",
+static const char *const runtime_sources[] = {"cpu.c", "profile.c", "trainer.c", "guard.c", "philox.c", "init.c", "randperm.c",
                                               "safetensors.c", "cifar.c", "idx.c", "util.c",
                                               "runlog.c", "progress.c", "tboard.c", "png.c", "plot.c", "recon.c"};
 enum { NSRC = sizeof runtime_sources / sizeof *runtime_sources };
 
-static bool run(const char *const *argv, bool verbose)
+static pid_t spawn(const char *const *argv, bool verbose)
 {
 	if (verbose) {
 		for (int i = 0; argv[i]; i++)
@@ -40,17 +40,29 @@ static bool run(const char *const *argv, bool verbose)
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "maec: cannot start the C compiler: %s\n", strerror(errno));
-		return false;
+		return -1;
 	}
 	if (pid == 0) {
 		execvp(argv[0], (char *const *)argv);
 		fprintf(stderr, "maec: cannot run the C compiler '%s': %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	return pid;
+}
+
+static bool finished(pid_t pid)
+{
 	int status;
+	if (pid < 0)
+		return false;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static bool run(const char *const *argv, bool verbose)
+{
+	return finished(spawn(argv, verbose));
 }
 
 /* A path as an operand of the compiler: one that starts with '-' would read as an option. */
@@ -127,7 +139,13 @@ bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use
 	const char *real = use_double ? "double" : "float";
 	Arena *a = arena_new();
 	char *lib = arena_printf(a, "%s/libmaec_trainer_%s.a", MAEC_TRAINER_LIB_DIR, real);
+	char *kernels = arena_printf(a, "%s.kernels.o", exe), *main_o = arena_printf(a, "%s.main.o", exe);
 	bool have_lib = access(lib, R_OK) == 0 && !getenv("MAEC_RUNTIME");
+	/* The fused kernels, optimised, while the rest compiles. */
+	const char *kargv[] = {cc, "-std=c11", "-fopenmp", "-D_POSIX_C_SOURCE=200809L",
+	                       arena_printf(a, "-DMAEC_REAL=%s", real), arena_printf(a, "-I%s", rt), "-O3", "-march=native",
+	                       "-DMAEC_KERNELS", "-c", operand(a, c_file), "-o", operand(a, kernels), NULL};
+	pid_t kpid = spawn(kargv, verbose);
 	const char *argv[NSRC + 24];
 	int n = 0;
 	argv[n++] = cc;
@@ -137,27 +155,46 @@ bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use
 	argv[n++] = arena_printf(a, "-DMAEC_REAL=%s", real);
 	argv[n++] = arena_printf(a, "-I%s", rt);
 	argv[n++] = "-O0";
+	argv[n++] = "-c";
 	argv[n++] = operand(a, c_file);
-	if (have_lib) {
-		argv[n++] = lib;
-	} else {
-		argv[n++] = "-O3";
-		argv[n++] = "-march=native";
-		for (int i = 0; i < NSRC; i++)
-			argv[n++] = arena_printf(a, "%s/%s", rt, runtime_sources[i]);
-	}
-	if (*MAEC_BLAS_DIR) { /* OpenBLAS's OpenMP build, found when maec was built */
-		argv[n++] = arena_printf(a, "-L%s", MAEC_BLAS_DIR);
-		argv[n++] = arena_printf(a, "-Wl,-rpath,%s", MAEC_BLAS_DIR);
-	}
-	argv[n++] = "-lopenblas";
-	argv[n++] = "-lpng";
-	argv[n++] = "-lz";
-	argv[n++] = "-lm";
 	argv[n++] = "-o";
-	argv[n++] = operand(a, exe);
+	argv[n++] = operand(a, main_o);
 	argv[n] = NULL;
 	bool ok = run(argv, verbose);
+	ok &= finished(kpid);
+	if (ok) {
+		n = 0;
+		argv[n++] = cc;
+		argv[n++] = "-fopenmp";
+		argv[n++] = operand(a, main_o);
+		argv[n++] = operand(a, kernels);
+		if (have_lib) {
+			argv[n++] = lib;
+		} else {
+			argv[n++] = "-std=c11";
+			argv[n++] = "-D_POSIX_C_SOURCE=200809L";
+			argv[n++] = arena_printf(a, "-DMAEC_REAL=%s", real);
+			argv[n++] = arena_printf(a, "-I%s", rt);
+			argv[n++] = "-O3";
+			argv[n++] = "-march=native";
+			for (int i = 0; i < NSRC; i++)
+				argv[n++] = arena_printf(a, "%s/%s", rt, runtime_sources[i]);
+		}
+		if (*MAEC_BLAS_DIR) { /* OpenBLAS's OpenMP build, found when maec was built */
+			argv[n++] = arena_printf(a, "-L%s", MAEC_BLAS_DIR);
+			argv[n++] = arena_printf(a, "-Wl,-rpath,%s", MAEC_BLAS_DIR);
+		}
+		argv[n++] = "-lopenblas";
+		argv[n++] = "-lpng";
+		argv[n++] = "-lz";
+		argv[n++] = "-lm";
+		argv[n++] = "-o";
+		argv[n++] = operand(a, exe);
+		argv[n] = NULL;
+		ok = run(argv, verbose);
+	}
+	remove(main_o);
+	remove(kernels);
 	if (!ok)
 		fprintf(stderr, "maec: the C compiler failed building '%s' from '%s'\n", exe, c_file);
 	arena_free(a);

@@ -127,22 +127,52 @@ static const char *esize(const Ins *x)
 
 /* ---------- instructions ---------- */
 
+/* The C target's own state: the kernel call sites, for the table the profiler reads. */
+typedef struct CTarget {
+	Buf sites;   /* the entries of prof_sites[] */
+	int nsites;
+	Buf kernels; /* the generated kernels: the optimised part of the file */
+	Buf protos;  /* their prototypes */
+} CTarget;
+
+/* A new entry of prof_sites[]: the function, the kernel's kind, the ops it runs and the
+ * DSL location of its root. Returns its index. */
+static int site(CGen *g, const char *kernel, const char *ops, Loc loc)
+{
+	CTarget *t = g->target_state;
+	const char *where = loc.file ? arena_printf(g->a, "%s:%d:%d", loc.file, loc.line, loc.col) : "(no location)";
+	buf_printf(&t->sites, "\t{%d, %s, %s, %s, %s},\n", t->nsites, c_str(g, g->f->name), c_str(g, kernel), c_str(g, ops),
+	           c_str(g, where));
+	return t->nsites++;
+}
+
+/* --detect-anomaly: the values of x at ptr, after the kernel that makes them. */
+static void anomaly(CGen *g, const Ins *x, const char *ptr)
+{
+	const char *where = x->loc.file ? arena_printf(g->a, "%s:%d:%d", x->loc.file, x->loc.line, x->loc.col)
+	                                : "(no location)";
+	buf_printf(g->out, "\tANOMALY(%s, %s, %s, \"%s\");\n", ptr, numel(g, &x->type), c_str(g, where),
+	           op_info(x->op)->name);
+}
+
 static void call(CGen *g, const Ins *ins, const char *fmt, ...) FMT(3, 4);
 
-/* One checked kernel call: a failing status names the op and its DSL location. */
+/* One checked and timed kernel call (RUN): a failing status names the op and its DSL
+ * location. */
 static void call(CGen *g, const Ins *ins, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	char *c = arena_vprintf(g->a, fmt, ap);
 	va_end(ap);
-	const char *where = ins->loc.file ? arena_printf(g->a, "%s:%d:%d", ins->loc.file, ins->loc.line, ins->loc.col)
-	                                  : "(no location)";
-	buf_printf(g->out, "\tCHECK(%s, %s, \"%s\");\n", c, c_str(g, where), op_info(ins->op)->name);
+	const char *name = op_info(ins->op)->name;
+	int id = site(g, name, arena_printf(g->a, "%%%d %s", ins->id, name), ins->loc);
+	buf_printf(g->out, "\tRUN(%d, %s);\n", id, c);
 	if (ins->type.dt != DT_I32) /* the result is float: --detect-anomaly looks at it */
-		buf_printf(g->out, "\tANOMALY(%s, %s, %s, \"%s\");\n", v(g, ins), numel(g, &ins->type), c_str(g, where),
-		           op_info(ins->op)->name);
+		anomaly(g, ins, v(g, ins));
 }
+
+/* ---------- one instruction, through the runtime's kernels ---------- */
 
 static const char *unary_ops[OP__N] = {
 	[OP_neg] = "RT_OP_NEG", [OP_exp] = "RT_OP_EXP", [OP_log] = "RT_OP_LOG", [OP_sqrt] = "RT_OP_SQRT",
@@ -192,36 +222,19 @@ void cgen_comment(CGen *g, const Ins *ins, const char *note)
 	buf_printf(g->out, "%s */\n", note);
 }
 
-static void emit_ins(CGen *g, const Ins *ins)
+/* The runtime kernel call of one instruction (its result and operands are declared). */
+static void emit_runtime(CGen *g, const Ins *ins)
 {
 	const OpInfo *oi = op_info(ins->op);
 	const Ins *x = ins->nargs ? ins->args[0] : NULL, *y = ins->nargs > 1 ? ins->args[1] : NULL;
 	bool i32 = ins->type.dt == DT_I32, xi32 = x && x->type.dt == DT_I32;
 	if (!cgen_types_ok(g, ins))
 		return;
-	cgen_comment(g, ins, ""); /* then where the result lives */
+	cgen_comment(g, ins, "");
 	switch (ins->op) {
-	case OP_arg: return;
-	case OP_param:
-	case OP_state:
-		buf_printf(g->out, "\trt_real *%s = %s;\n", v(g, ins),
-		           state_slab(g, ins, ins->op == OP_param ? "param" : ins->attr[1].s));
-		return;
 	case OP_store:
 		buf_printf(g->out, "\tmemcpy(%s, %s, sizeof(rt_real) * (size_t)(%s));\n", state_slab(g, ins, ins->attr[1].s),
 		           v(g, x), numel(g, &ins->type));
-		return;
-	default: break;
-	}
-	CHECK(g->plan->offset[ins->id] >= 0);
-	buf_printf(g->out, "\t%s *%s = (%s *)(st->act + %lld);\n", ctype(ins), v(g, ins), ctype(ins),
-	           (long long)g->plan->offset[ins->id]);
-	switch (ins->op) {
-	case OP_scalar:
-		if (strcmp(ins->attr[0].s, "batch") && strcmp(ins->attr[0].s, "lr") && strcmp(ins->attr[0].s, "adamw_decay") &&
-		    strcmp(ins->attr[0].s, "adam_neg_step_size") && strcmp(ins->attr[0].s, "adam_bc2_sqrt"))
-			cgen_fail(g, ins, "the C target has no host scalar '%s'", ins->attr[0].s);
-		buf_printf(g->out, "\t%s[0] = st->s.%s;\n", v(g, ins), ins->attr[0].s);
 		return;
 	case OP_full:
 		call(g, ins, "%s(%s, %s, %s)", i32 ? "rt_fill_i32" : "rt_fill", v(g, ins), shape(g, ins),
@@ -280,9 +293,6 @@ static void emit_ins(CGen *g, const Ins *ins)
 		call(g, ins, "rt_%s(%s, %s, %s, %s, %s, %lld, %lld)", oi->name, v(g, ins), v(g, x), v(g, y), shape(g, x),
 		     shape(g, y), (long long)ins->attr[0].i, (long long)ins->attr[1].i);
 		return;
-	case OP_reshape:
-		call(g, ins, "rt_copy(%s, %s, %s, %s)", v(g, ins), v(g, x), esize(x), shape(g, x));
-		return;
 	case OP_transpose:
 		call(g, ins, "rt_transpose(%s, %s, %s, %s, %s)", v(g, ins), v(g, x), esize(x), shape(g, x),
 		     int_array(g, ins->attr[0].v, ins->attr[0].nv));
@@ -340,6 +350,1022 @@ static void emit_ins(CGen *g, const Ins *ins)
 	cgen_fail(g, ins, "the C target cannot emit '%s'", oi->name);
 }
 
+/* ---------- the kernel calls of a function ---------- */
+
+/* How the C target runs a fusion group: its runtime kernels (one op, the products and
+ * reductions of a group), loops it generates over the group's space (its loop members
+ * between those), one loop over many tensors (MULTI), or a product added into the
+ * gradient slot by the BLAS itself (a product whose epilogue is the accumulation). */
+typedef enum CallKind { CALL_RUNTIME, CALL_LOOP, CALL_MULTI, CALL_ACCUM, CALL_ATTN } CallKind;
+
+typedef struct Call {
+	CallKind kind;
+	const FuseGroup *g;
+	const Ins *ins; /* RUNTIME: the instruction; ACCUM: the product */
+	int lo, hi;     /* LOOP: the members g->ins[lo..hi); MULTI: the parts, [lo, hi) */
+} Call;
+
+typedef struct Fn {
+	const Func *f;
+	const FusePlan *fp;
+	VEC(Call) calls;
+	int *call_of;   /* by id: the call that computes it; -1 */
+	bool *need;     /* by id: it lives in the activation slab */
+	bool *filled;   /* by id, for fulls: a fill call materialises it */
+	bool *declared; /* by id: its C pointer is declared */
+	MemStep *steps; /* 0: the host scalars; 1 + k: call k */
+	int nsteps;
+} Fn;
+
+static bool is_free(const Ins *x)
+{
+	return x->op == OP_arg || x->op == OP_param || x->op == OP_state || x->op == OP_scalar || x->op == OP_reshape ||
+	       x->op == OP_full;
+}
+
+static const Ins *src_of(const Ins *x)
+{
+	while (x->op == OP_reshape)
+		x = x->args[0];
+	return x;
+}
+
+static bool is_anchor_op(const Ins *x)
+{
+	return op_info(x->op)->kind == KIND_MATMUL || op_info(x->op)->kind == KIND_REDUCE;
+}
+
+/* A full its loops compute as a constant (not filled into memory). */
+static bool const_full(const Fn *fn, const Ins *s)
+{
+	return s->op == OP_full && !fn->filled[s->id];
+}
+
+static void add_call(CGen *g, Fn *fn, Call c)
+{
+	/* a runtime kernel reads a constant from memory: fill it first */
+	if (c.kind == CALL_RUNTIME || c.kind == CALL_ACCUM)
+		for (int k = 0; k < c.ins->nargs; k++) {
+			const Ins *s = src_of(c.ins->args[k]);
+			if (const_full(fn, s)) {
+				fn->filled[s->id] = true;
+				add_call(g, fn, (Call){CALL_RUNTIME, NULL, s, 0, 0});
+			}
+		}
+	int k = fn->calls.n;
+	vec_push(g->a, fn->calls, c);
+	if (c.kind == CALL_RUNTIME)
+		fn->call_of[c.ins->id] = k;
+	else if (c.kind == CALL_LOOP)
+		for (int i = c.lo; i < c.hi; i++)
+			fn->call_of[c.g->ins[i]->id] = k;
+	else
+		for (int i = 0; i < c.g->nins; i++)
+			fn->call_of[c.g->ins[i]->id] = k;
+}
+
+/* A product whose only use is `store(add(state, product))` into the same slot: the BLAS
+ * adds it into the slot (beta = 1). */
+static bool accumulates(const FuseGroup *g)
+{
+	if (g->kind != FUSE_MATMUL || g->nins != 3 || g->nouts != 0)
+		return false;
+	const Ins *mm = g->ins[0], *add = g->ins[1], *st = g->ins[2];
+	if (!is_anchor_op(mm) || op_info(mm->op)->kind != KIND_MATMUL || add->op != OP_add || st->op != OP_store ||
+	    src_of(st->args[0]) != add || mm->type.dt != DT_F32)
+		return false;
+	for (int k = 0; k < 2; k++) {
+		const Ins *s = src_of(add->args[k]), *o = src_of(add->args[1 - k]);
+		if (o == mm && s->op == OP_state && s->attr[0].g == st->attr[0].g && strcmp(s->attr[1].s, st->attr[1].s) == 0 &&
+		    type_numel(&s->type, 1) == type_numel(&mm->type, 1) && type_eq(&add->type, &add->args[1 - k]->type))
+			return true;
+	}
+	return false;
+}
+
+/* Does x read a full that loops inline (so a runtime kernel cannot take it)? */
+static bool reads_const(const Fn *fn, const Ins *x)
+{
+	for (int k = 0; k < x->nargs; k++)
+		if (const_full(fn, src_of(x->args[k])))
+			return true;
+	return false;
+}
+
+/* A group, member by member: its products and reductions through the runtime, the runs
+ * of loop members between them as generated loops. */
+static void split_group(CGen *g, Fn *fn, const FuseGroup *grp)
+{
+	for (int i = 0; i < grp->nins;) {
+		if (is_anchor_op(grp->ins[i])) {
+			add_call(g, fn, (Call){CALL_RUNTIME, grp, grp->ins[i], 0, 0});
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < grp->nins && !is_anchor_op(grp->ins[j]))
+			j++;
+		add_call(g, fn, (Call){CALL_LOOP, grp, NULL, i, j});
+		i = j;
+	}
+}
+
+static bool attention_ok(const Fn *fn, const FuseGroup *grp);
+
+static void build_calls(CGen *g, Fn *fn)
+{
+	const FusePlan *fp = fn->fp;
+	for (int gi = 0; gi < fp->ngroups; gi++) {
+		const FuseGroup *grp = &fp->groups[gi];
+		switch (grp->kind) {
+		case FUSE_ALIAS:
+		case FUSE_CONST: break;
+		case FUSE_SINGLE:
+			if (grp->ins[0]->op == OP_full)
+				fn->filled[grp->ins[0]->id] = true;
+			add_call(g, fn, (Call){CALL_RUNTIME, grp, grp->ins[0], 0, 0});
+			break;
+		case FUSE_LOOP:
+			if (grp->nins == 1 && !reads_const(fn, grp->ins[0]))
+				add_call(g, fn, (Call){CALL_RUNTIME, grp, grp->ins[0], 0, 0});
+			else
+				add_call(g, fn, (Call){CALL_LOOP, grp, NULL, 0, grp->nins});
+			break;
+		case FUSE_MULTI: add_call(g, fn, (Call){CALL_MULTI, grp, NULL, 0, grp->nparts}); break;
+		case FUSE_MATMUL:
+			if (accumulates(grp)) {
+				add_call(g, fn, (Call){CALL_ACCUM, grp, grp->ins[0], 0, 0});
+				break;
+			}
+			split_group(g, fn, grp);
+			break;
+		case FUSE_ATTENTION:
+			if (attention_ok(fn, grp)) {
+				add_call(g, fn, (Call){CALL_ATTN, grp, NULL, 0, grp->nins});
+				break;
+			}
+			split_group(g, fn, grp);
+			break;
+		case FUSE_REDUCE: split_group(g, fn, grp); break;
+		case FUSE__N: BUG("fusion kind");
+		}
+	}
+}
+
+/* The instructions a call computes. */
+static int call_members(const Fn *fn, const Call *c, const Ins ***out)
+{
+	(void)fn;
+	if (c->kind == CALL_RUNTIME) {
+		*out = (const Ins **)&c->ins;
+		return 1;
+	}
+	if (c->kind == CALL_LOOP) {
+		*out = (const Ins **)c->g->ins + c->lo;
+		return c->hi - c->lo;
+	}
+	*out = (const Ins **)c->g->ins;
+	return c->g->nins;
+}
+
+/* Affine offsets: n + b * B, per loop dimension, and the constant. */
+typedef struct Lin {
+	int64_t n[IR_MAX_RANK + 1], b[IR_MAX_RANK + 1]; /* [IR_MAX_RANK]: the constant */
+} Lin;
+
+/* The element offset of coordinates m in a contiguous tensor of shape t. */
+static Lin lin_of(const FuseMap *m, const Type *t)
+{
+	Lin l = {0};
+	int64_t stride = 1;
+	int sb = 0; /* the stride holds B */
+	for (int k = t->rank - 1; k >= 0; k--) {
+		const FuseIndex *x = &m->at[k];
+		int64_t *dst = sb ? l.b : l.n;
+		dst[IR_MAX_RANK] += x->off * stride;
+		for (int i = 0; i < x->n; i++)
+			dst[x->dim[i]] += x->coef[i] * stride;
+		if (t->dim[k] == DIM_B)
+			sb = 1;
+		else
+			stride *= t->dim[k];
+	}
+	return l;
+}
+
+static bool lin_eq(const Lin *x, const Lin *y)
+{
+	return memcmp(x, y, sizeof *x) == 0;
+}
+
+/* Which values each call writes to memory, and the memory steps. */
+static void plan_memory(CGen *g, Fn *fn)
+{
+	const Func *f = fn->f;
+	Arena *a = g->a;
+	for (int k = 0; k < fn->calls.n; k++) {
+		const Call *c = &fn->calls.p[k];
+		const Ins **mem;
+		int n = call_members(fn, c, &mem);
+		if (c->kind == CALL_RUNTIME && memplan_needs_buffer(c->ins))
+			fn->need[c->ins->id] = true;
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < mem[i]->nargs; j++) {
+				const Ins *s = src_of(mem[i]->args[j]);
+				if (!is_free(s) || fn->filled[s->id])
+					if (fn->call_of[s->id] != k && fn->call_of[s->id] >= 0)
+						fn->need[s->id] = true;
+			}
+	}
+	for (int i = 0; i < f->rets.n; i++)
+		fn->need[src_of(f->rets.p[i])->id] = true;
+	fn->nsteps = fn->calls.n + 1;
+	fn->steps = arena_alloc(a, sizeof *fn->steps * (size_t)(fn->nsteps + 1));
+	MemStep *s0 = &fn->steps[0];
+	s0->defs = arena_alloc(a, sizeof *s0->defs * (size_t)(f->body.n + 1));
+	for (int i = 0; i < f->body.n; i++)
+		if (f->body.p[i]->op == OP_scalar)
+			s0->defs[s0->ndefs++] = f->body.p[i];
+	for (int k = 0; k < fn->calls.n; k++) {
+		const Call *c = &fn->calls.p[k];
+		MemStep *st = &fn->steps[k + 1];
+		const Ins **mem;
+		int n = call_members(fn, c, &mem), cap = 0;
+		for (int i = 0; i < n; i++)
+			cap += mem[i]->nargs + 1;
+		st->defs = arena_alloc(a, sizeof *st->defs * (size_t)(n + 1));
+		st->uses = arena_alloc(a, sizeof *st->uses * (size_t)(cap + 1));
+		for (int i = 0; i < n; i++) {
+			if (fn->need[mem[i]->id] && fn->call_of[mem[i]->id] == k)
+				st->defs[st->ndefs++] = mem[i];
+			for (int j = 0; j < mem[i]->nargs; j++) {
+				const Ins *s = src_of(mem[i]->args[j]);
+				if (fn->need[s->id] || s->op == OP_scalar)
+					st->uses[st->nuses++] = s;
+			}
+		}
+		st->inplace = arena_alloc(a, sizeof *st->inplace * (size_t)(2 * (st->ndefs * st->nuses + cap) + 2));
+		/* In place: a runtime kernel that allows it (cpu.h), a loop that reads the input
+		 * exactly where it writes the output. */
+		if (c->kind == CALL_RUNTIME && (unary_ops[c->ins->op] || binary_ops[c->ins->op] || c->ins->op == OP_gelu_grad)) {
+			for (int j = 0; j < c->ins->nargs; j++) {
+				const Ins *s = src_of(c->ins->args[j]);
+				if (fn->need[s->id] && s->op != OP_scalar && type_eq(&c->ins->args[j]->type, &c->ins->type) &&
+				    s->type.dt == c->ins->type.dt) {
+					st->inplace[2 * st->ninplace] = c->ins;
+					st->inplace[2 * st->ninplace++ + 1] = s;
+				}
+			}
+		}
+		bool concat = false; /* members a concat reads are computed where it reads them: not in place */
+		for (int i = 0; c->kind == CALL_LOOP && i < n; i++)
+			concat |= mem[i]->op == OP_concat;
+		if (c->kind == CALL_LOOP && !concat) {
+			const FuseGroup *grp = c->g;
+			for (int d = 0; d < st->ndefs; d++) {
+				const Ins *o = st->defs[d];
+				int oi = c->lo;
+				while (grp->ins[oi] != o)
+					oi++;
+				Lin w = lin_of(&grp->map[oi], &o->type);
+				for (int u = 0; u < st->nuses; u++) {
+					const Ins *in = st->uses[u];
+					if (in->op == OP_scalar || in->type.dt != o->type.dt ||
+					    type_numel(&in->type, 1) != type_numel(&o->type, 1))
+						continue;
+					bool same = true, seen = false;
+					for (int i = c->lo; i < c->hi && same; i++)
+						for (int j = 0; j < grp->ins[i]->nargs && same; j++) {
+							if (src_of(grp->ins[i]->args[j]) != in)
+								continue;
+							FuseMap rm;
+							Lin r;
+							/* read where o is written, and before it is (members run in order) */
+							same = i <= oi && fuse_read_map(grp, i, j, &rm) &&
+							       (r = lin_of(&rm, &in->type), lin_eq(&r, &w));
+							seen = true;
+						}
+					if (same && seen) {
+						st->inplace[2 * st->ninplace] = o;
+						st->inplace[2 * st->ninplace++ + 1] = in;
+					}
+				}
+			}
+		}
+	}
+}
+
+static Fn *fn_new(CGen *g, const Func *f, const FusePlan *fp)
+{
+	Fn *fn = arena_alloc(g->a, sizeof *fn);
+	int nid = f->next_id + 1;
+	fn->f = f;
+	fn->fp = fp;
+	fn->call_of = arena_alloc(g->a, sizeof *fn->call_of * (size_t)nid);
+	for (int i = 0; i < nid; i++)
+		fn->call_of[i] = -1;
+	fn->need = arena_alloc(g->a, sizeof *fn->need * (size_t)nid);
+	fn->filled = arena_alloc(g->a, sizeof *fn->filled * (size_t)nid);
+	fn->declared = arena_alloc(g->a, sizeof *fn->declared * (size_t)nid);
+	return fn;
+}
+
+/* The calls and the memory plan of f. NULL (after a message) if its kernel=N groups
+ * are not a valid plan. */
+static Fn *plan_func(CGen *g, const Func *f, int64_t batch)
+{
+	const FusePlan *fp = fuse_plan(g->a, f, g->d);
+	if (!fp) {
+		g->failed = true;
+		return NULL;
+	}
+	Fn *fn = fn_new(g, f, fp);
+	build_calls(g, fn);
+	plan_memory(g, fn);
+	g->plan = memplan_steps(g->a, f, fn->steps, fn->nsteps, batch, g->float_bytes, g->naive_memory);
+	return fn;
+}
+
+/* ---------- declarations ---------- */
+
+/* Declares x's C pointer (and what it views) before its first use. */
+static void declare(CGen *g, Fn *fn, const Ins *x)
+{
+	if (fn->declared[x->id])
+		return;
+	fn->declared[x->id] = true;
+	switch (x->op) {
+	case OP_arg: return; /* at the top */
+	case OP_param:
+	case OP_state:
+		buf_printf(g->out, "\trt_real *%s = %s;\n", v(g, x), state_slab(g, x, x->op == OP_param ? "param" : x->attr[1].s));
+		return;
+	case OP_reshape: /* a view: the same bytes */
+		declare(g, fn, x->args[0]);
+		buf_printf(g->out, "\t%s *%s = (%s *)%s; /* reshape %%%d */\n", ctype(x), v(g, x), ctype(x), v(g, x->args[0]),
+		           x->args[0]->id);
+		return;
+	default: break;
+	}
+	if (g->plan->offset[x->id] < 0) {
+		cgen_fail(g, x, "the C target has no buffer for %%%d (%s)", x->id, op_info(x->op)->name);
+		return;
+	}
+	buf_printf(g->out, "\t%s *%s = (%s *)(st->act + %lld);\n", ctype(x), v(g, x), ctype(x),
+	           (long long)g->plan->offset[x->id]);
+}
+
+/* ---------- generated loops ---------- */
+
+typedef struct Loop {
+	CGen *g;
+	Fn *fn;
+	const Call *c;
+	const FuseGroup *grp;
+	const Type *space;
+	bool *inl;    /* by member index: computed inside the expression that reads it */
+	bool real_f;  /* float build: the f functions (expf, ...) */
+} Loop;
+
+static int member_index(const Loop *l, const Ins *x)
+{
+	for (int i = l->c->lo; i < l->c->hi; i++)
+		if (l->grp->ins[i] == x)
+			return i;
+	return -1;
+}
+
+/* "n + b * B" */
+static const char *nb(CGen *g, int64_t n, int64_t b)
+{
+	if (b == 0)
+		return arena_printf(g->a, "%lld", (long long)n);
+	if (n == 0)
+		return arena_printf(g->a, "%lld * B", (long long)b);
+	return arena_printf(g->a, "(%lld + %lld * B)", (long long)n, (long long)b);
+}
+
+static const char *lin_text(CGen *g, const Lin *l, int rank)
+{
+	Buf b = {0};
+	for (int d = 0; d < rank; d++)
+		if (l->n[d] || l->b[d])
+			buf_printf(&b, "%sc%d * %s", b.n ? " + " : "", d, nb(g, l->n[d], l->b[d]));
+	if (l->n[IR_MAX_RANK] || l->b[IR_MAX_RANK] || !b.n)
+		buf_printf(&b, "%s%s", b.n ? " + " : "", nb(g, l->n[IR_MAX_RANK], l->b[IR_MAX_RANK]));
+	const char *s = arena_strdup(g->a, b.p);
+	buf_free(&b);
+	return s;
+}
+
+static const char *coord_text(CGen *g, const FuseIndex *x)
+{
+	Buf b = {0};
+	for (int k = 0; k < x->n; k++)
+		buf_printf(&b, "%sc%d * %lld", b.n ? " + " : "", x->dim[k], (long long)x->coef[k]);
+	if (x->off || !b.n)
+		buf_printf(&b, "%s%lld", b.n ? " + " : "", (long long)x->off);
+	const char *s = arena_strdup(g->a, b.p);
+	buf_free(&b);
+	return s;
+}
+
+static const char *value_expr(Loop *l, const Ins *x);
+static const char *elem_expr(Loop *l, const Ins *x, const char *a, const char *b);
+static const char *ops_list(CGen *g, const FuseGroup *grp, int lo, int hi);
+
+/* The value member u reads as its operand k. */
+static const char *operand_expr(Loop *l, int ui, int k)
+{
+	CGen *g = l->g;
+	const Ins *u = l->grp->ins[ui];
+	const Ins *s = src_of(u->args[k]);
+	if (member_index(l, s) >= 0)
+		return value_expr(l, s);
+	if (const_full(l->fn, s)) {
+		if (s->type.dt == DT_I32)
+			return arena_printf(g->a, "(int32_t)%.0f", s->attr[2].f);
+		return arena_printf(g->a, "(rt_real)%.17g", s->attr[2].f);
+	}
+	FuseMap m;
+	if (!fuse_read_map(l->grp, ui, k, &m))
+		BUG("%%%d: no map for operand %d", u->id, k);
+	Lin lin = lin_of(&m, &s->type);
+	return arena_printf(g->a, "%s[%s]", v(g, s), lin_text(g, &lin, l->space->rank));
+}
+
+static const char *fn_name(const Loop *l, const char *base)
+{
+	return arena_printf(l->g->a, "%s%s", base, l->real_f ? "f" : "");
+}
+
+/* The expression of one member's value from its operands' (x is a member). */
+static const char *compute(Loop *l, int xi)
+{
+	CGen *g = l->g;
+	const Ins *x = l->grp->ins[xi];
+	const char *a = x->nargs > 0 ? operand_expr(l, xi, 0) : NULL;
+	const char *b = x->nargs > 1 && x->op != OP_concat ? operand_expr(l, xi, 1) : NULL;
+	
+	switch (x->op) {
+	case OP_store:
+	case OP_transpose:
+	case OP_expand:
+	case OP_slice: return a;
+	case OP_concat: {
+		Buf t = {0};
+		const char *at = coord_text(g, &l->grp->map[xi].at[x->attr[0].i]);
+		int64_t end = 0;
+		buf_putc(&t, '(');
+		for (int k = 0; k < x->nargs; k++) {
+			end += x->args[k]->type.dim[x->attr[0].i];
+			if (k + 1 < x->nargs)
+				buf_printf(&t, "%s < %lld ? %s : ", at, (long long)end, operand_expr(l, xi, k));
+			else
+				buf_printf(&t, "%s)", operand_expr(l, xi, k));
+		}
+		const char *s = arena_strdup(g->a, t.p);
+		buf_free(&t);
+		return s;
+	}
+	default: return elem_expr(l, x, a, b);
+	}
+}
+
+/* An elementwise op of x applied to operand expressions a and b. */
+static const char *elem_expr(Loop *l, const Ins *x, const char *a, const char *b)
+{
+	CGen *g = l->g;
+	bool i32 = x->nargs > 0 && x->args[0]->type.dt == DT_I32;
+	switch (x->op) {
+	case OP_add: return i32 ? arena_printf(g->a, "rt_i32_add(%s, %s)", a, b) : arena_printf(g->a, "(%s + %s)", a, b);
+	case OP_sub: return i32 ? arena_printf(g->a, "rt_i32_sub(%s, %s)", a, b) : arena_printf(g->a, "(%s - %s)", a, b);
+	case OP_mul: return i32 ? arena_printf(g->a, "rt_i32_mul(%s, %s)", a, b) : arena_printf(g->a, "(%s * %s)", a, b);
+	case OP_div: return i32 ? arena_printf(g->a, "rt_i32_div(%s, %s)", a, b) : arena_printf(g->a, "(%s / %s)", a, b);
+	case OP_pow:
+		return i32 ? arena_printf(g->a, "rt_i32_pow(%s, %s)", a, b) : arena_printf(g->a, "%s(%s, %s)", fn_name(l, "pow"), a, b);
+	case OP_maximum:
+		return i32 ? arena_printf(g->a, "(%s > %s ? %s : %s)", a, b, a, b) : arena_printf(g->a, "rt_e_max(%s, %s)", a, b);
+	case OP_minimum:
+		return i32 ? arena_printf(g->a, "(%s < %s ? %s : %s)", a, b, a, b) : arena_printf(g->a, "rt_e_min(%s, %s)", a, b);
+	case OP_eq: return arena_printf(g->a, "(%s == %s ? (rt_real)1 : (rt_real)0)", a, b);
+	case OP_lt: return arena_printf(g->a, "(%s < %s ? (rt_real)1 : (rt_real)0)", a, b);
+	case OP_neg: return i32 ? arena_printf(g->a, "rt_i32_neg(%s)", a) : arena_printf(g->a, "(-%s)", a);
+	case OP_exp:
+	case OP_log:
+	case OP_sqrt:
+	case OP_tanh: return arena_printf(g->a, "%s(%s)", fn_name(l, op_info(x->op)->name), a);
+	case OP_rsqrt: return arena_printf(g->a, "((rt_real)1 / %s(%s))", fn_name(l, "sqrt"), a);
+	case OP_sigmoid: return arena_printf(g->a, "((rt_real)1 / ((rt_real)1 + %s(-%s)))", fn_name(l, "exp"), a);
+	case OP_relu: return i32 ? arena_printf(g->a, "(%s > 0 ? %s : 0)", a, a) : arena_printf(g->a, "rt_e_relu(%s)", a);
+	case OP_abs:
+		return i32 ? arena_printf(g->a, "(%s < 0 ? rt_i32_neg(%s) : %s)", a, a, a)
+		           : arena_printf(g->a, "%s(%s)", fn_name(l, "fabs"), a);
+	case OP_gelu: return arena_printf(g->a, "gelu_(%s)", a);
+	case OP_gelu_grad: return arena_printf(g->a, "gelu_grad_(%s, %s)", a, b);
+	case OP_cast:
+		if (x->type.dt == x->args[0]->type.dt)
+			return a;
+		return x->type.dt == DT_I32 ? arena_printf(g->a, "rt_i32_of_real(%s)", a) : arena_printf(g->a, "(rt_real)%s", a);
+	default: break;
+	}
+	cgen_fail(g, x, "the C target cannot fuse '%s' into a loop", op_info(x->op)->name);
+	return "0";
+}
+
+static const char *value_expr(Loop *l, const Ins *x)
+{
+	int xi = member_index(l, x);
+	if (l->inl[xi])
+		return compute(l, xi);
+	return arena_printf(l->g->a, "t%d", x->id);
+}
+
+/* Which members are computed inside the expression that reads them: those read only
+ * through an operand of a concat (their coordinates are valid only there). */
+static void mark_inline(Loop *l)
+{
+	const FuseGroup *grp = l->grp;
+	for (int i = l->c->hi - 1; i >= l->c->lo; i--) {
+		const Ins *x = grp->ins[i];
+		if (l->fn->need[x->id] || x->op == OP_store)
+			continue;
+		bool any = false, all = true;
+		for (int j = i + 1; j < l->c->hi; j++) {
+			const Ins *u = grp->ins[j];
+			for (int k = 0; k < u->nargs; k++)
+				if (src_of(u->args[k]) == x) {
+					any = true;
+					all &= u->op == OP_concat || l->inl[j];
+				}
+		}
+		l->inl[i] = any && all;
+	}
+}
+
+/* A generated loop over the group's space (or one MULTI part's): a kernel function in
+ * the optimised section, called from the function being emitted. */
+static void emit_loop(CGen *g, Fn *fn, const Call *c, const Type *space, const char *name, Buf *kbody)
+{
+	const FuseGroup *grp = c->g;
+	Loop l = {g, fn, c, grp, space, arena_alloc(g->a, sizeof(bool) * (size_t)(grp->nins + 1)), g->float_bytes == 4};
+	mark_inline(&l);
+	/* the body, for one point c0..c(r-1) of the space */
+	Buf body = {0};
+	for (int i = c->lo; i < c->hi; i++) {
+		const Ins *x = grp->ins[i];
+		if (l.inl[i])
+			continue;
+		Lin w = lin_of(&grp->map[i], &x->type);
+		if (x->op == OP_store) {
+			buf_printf(&body, "\t\t\ts%d[%s] = %s;\n", x->id, lin_text(g, &w, space->rank), operand_expr(&l, i, 0));
+			continue;
+		}
+		buf_printf(&body, "\t\t\tconst %s t%d = %s; /* %s */\n", ctype(x), x->id, compute(&l, i), op_info(x->op)->name);
+		if (fn->need[x->id])
+			buf_printf(&body, "\t\t\tv%d[%s] = t%d;\n", x->id, lin_text(g, &w, space->rank), x->id);
+	}
+	/* parameters: outputs, stores' slots, inputs */
+	Buf params = {0}, args = {0};
+	for (int i = c->lo; i < c->hi; i++) {
+		const Ins *x = grp->ins[i];
+		if (x->op == OP_store) {
+			buf_printf(&params, ", rt_real *s%d", x->id);
+			buf_printf(&args, ", %s", state_slab(g, x, x->attr[1].s));
+		} else if (fn->need[x->id] && !l.inl[i]) {
+			declare(g, fn, x);
+			buf_printf(&params, ", %s *v%d", ctype(x), x->id);
+			buf_printf(&args, ", %s", v(g, x));
+		}
+	}
+	for (int i = c->lo; i < c->hi; i++)
+		for (int k = 0; k < grp->ins[i]->nargs; k++) {
+			const Ins *s = src_of(grp->ins[i]->args[k]);
+			if (member_index(&l, s) >= 0 || const_full(fn, s))
+				continue;
+			bool dup = false;
+			for (int i2 = c->lo; i2 <= i && !dup; i2++)
+				for (int k2 = 0; k2 < (i2 < i ? grp->ins[i2]->nargs : k); k2++)
+					dup |= src_of(grp->ins[i2]->args[k2]) == s;
+			if (dup)
+				continue;
+			declare(g, fn, s);
+			buf_printf(&params, ", const %s *v%d", ctype(s), s->id);
+			buf_printf(&args, ", %s", v(g, s));
+		}
+	/* the function: rows of the space in parallel, the last axis in blocks, vectorised */
+	int r = space->rank;
+	buf_printf(kbody, "int %s(int64_t B%s)\n{\n\t(void)B;\n", name, params.p ? params.p : "");
+	buf_printf(&((CTarget *)g->target_state)->protos, "int %s(int64_t B%s);\n", name, params.p ? params.p : "");
+	Buf outer = {0};
+	for (int d = 0; d < r; d++)
+		buf_printf(kbody, "\tconst int64_t n%d = %s;\n", d, space->dim[d] == DIM_B ? "B" : arena_printf(g->a, "%lld", (long long)space->dim[d]));
+	if (r == 0) {
+		buf_printf(kbody, "\t{\n\t\t{\n%s\t\t}\n\t}\n\treturn 0;\n}\n\n", body.p ? body.p : "");
+	} else {
+		for (int d = 0; d < r - 1; d++)
+			buf_printf(&outer, " * n%d", d);
+		int L = r - 1;
+		buf_printf(kbody,
+		           "\tconst int64_t blocks = (n%d + %d - 1) / %d, tasks = blocks%s;\n"
+		           "#pragma omp parallel for schedule(static) if (tasks * n%d > %d)\n"
+		           "\tfor (int64_t task = 0; task < tasks; task++) {\n"
+		           "\t\tint64_t rest = task / blocks;\n",
+		           L, 4096, 4096, outer.p ? outer.p : "", L, 32768);
+		for (int d = L - 1; d >= 0; d--)
+			buf_printf(kbody, "\t\tconst int64_t c%d = rest %% n%d;\n\t\trest /= n%d;\n\t\t(void)c%d;\n", d, d, d, d);
+		buf_printf(kbody,
+		           "\t\tconst int64_t lo = task %% blocks * 4096, hi = lo + 4096 < n%d ? lo + 4096 : n%d;\n"
+		           "#pragma omp simd\n"
+		           "\t\tfor (int64_t c%d = lo; c%d < hi; c%d++) {\n%s\t\t}\n\t}\n\treturn 0;\n}\n\n",
+		           L, L, L, L, L, body.p ? body.p : "");
+	}
+	buf_free(&outer);
+	buf_printf(&args, "%s", "");
+	int sid = site(g, grp->kind == FUSE_LOOP ? "loop" : arena_printf(g->a, "loop (%s)", fuse_kind_name(grp->kind)),
+	               arena_printf(g->a, "kernel %d: %s", grp->id, ops_list(g, grp, c->lo, c->hi)), grp->ins[c->hi - 1]->loc);
+	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind), ops_list(g, grp, c->lo, c->hi));
+	buf_printf(g->out, "\tRUN(%d, %s(B%s));\n", sid, name, args.p ? args.p : "");
+	for (int i = c->lo; i < c->hi; i++)
+		if (fn->need[grp->ins[i]->id] && grp->ins[i]->type.dt != DT_I32 && grp->ins[i]->op != OP_store)
+			anomaly(g, grp->ins[i], v(g, grp->ins[i]));
+	buf_free(&body);
+	buf_free(&params);
+	buf_free(&args);
+}
+
+/* "%12 add, %13 gelu" (the first 8, then how many more). */
+static const char *ops_list(CGen *g, const FuseGroup *grp, int lo, int hi)
+{
+	Buf b = {0};
+	for (int i = lo; i < hi && i < lo + 8; i++)
+		buf_printf(&b, "%s%%%d %s", i > lo ? ", " : "", grp->ins[i]->id, op_info(grp->ins[i]->op)->name);
+	if (hi - lo > 8)
+		buf_printf(&b, ", ... (%d ops)", hi - lo);
+	const char *s = arena_strdup(g->a, b.p ? b.p : "");
+	buf_free(&b);
+	return s;
+}
+
+/* The slab and element offset of a parameter's slot. */
+static void slab_of(CGen *g, const Ins *ins, const char *slot, int *slab, int64_t *off)
+{
+	const Param *p = ins->attr[0].g;
+	*slab = strcmp(slot, "param") == 0 ? 0 : strcmp(slot, "grad") == 0 ? 1 : strcmp(slot, "m") == 0 ? 2 : 3;
+	*off = g->state_offset[p->index * 2 + (*slab != 0)];
+}
+
+/* MULTI: one loop over the elements of every part, in chunks spread over the threads;
+ * each part's tensors (its parameter's slots) come from a table. The parts have the
+ * same ops, so the body is part 0's. */
+static bool emit_multi(CGen *g, Fn *fn, const Call *c, const char *name, Buf *kbody)
+{
+	const FuseGroup *grp = c->g;
+	int n0 = grp->part[1] - grp->part[0];
+	for (int i = 0; i < grp->nins; i++)
+		if (fn->need[grp->ins[i]->id])
+			return false; /* a part's value lives on: loop by loop */
+	/* the slots: each param, state or store operand of part 0, in order */
+	int nslot = 0, *slot_kind = arena_alloc(g->a, sizeof(int) * (size_t)(4 * n0 + 4));
+	const Ins **slot_ins = arena_alloc(g->a, sizeof(Ins *) * (size_t)(4 * n0 + 4));
+	int *slot_of = arena_alloc(g->a, sizeof(int) * (size_t)(g->f->next_id + 1));
+	for (int j = 0; j < n0; j++) {
+		const Ins *x = grp->ins[j];
+		const Ins *cands[IR_MAX_ATTRS + 4];
+		int nc = 0;
+		for (int k = 0; k < x->nargs; k++)
+			cands[nc++] = src_of(x->args[k]);
+		if (x->op == OP_store)
+			cands[nc++] = x;
+		for (int k = 0; k < nc; k++) {
+			const Ins *s = cands[k];
+			if (s->op != OP_param && s->op != OP_state && s->op != OP_store)
+				continue;
+			bool dup = false;
+			for (int t = 0; t < nslot && !dup; t++)
+				dup = slot_ins[t] == s;
+			if (dup)
+				continue;
+			slot_of[s->id] = nslot;
+			slot_kind[nslot] = j * 8 + (s == x ? IR_MAX_ATTRS + 1 : k);
+			slot_ins[nslot++] = s;
+		}
+	}
+	/* the table: per part, each slot's element offset; then the chunks */
+	buf_printf(kbody, "static const int64_t %s_at[%d][%d] = {\n", name, grp->nparts, nslot ? nslot : 1);
+	int64_t nchunks = 0;
+	for (int p = 0; p < grp->nparts; p++) {
+		buf_puts(kbody, "\t{");
+		for (int t = 0; t < nslot; t++) {
+			int j = slot_kind[t] / 8, k = slot_kind[t] % 8;
+			const Ins *x = grp->ins[grp->part[p] + j];
+			const Ins *s = k == IR_MAX_ATTRS + 1 ? x : src_of(x->args[k]);
+			int slab;
+			int64_t off;
+			slab_of(g, s, s->op == OP_param ? "param" : s->attr[1].s, &slab, &off);
+			buf_printf(kbody, "%s%lld", t ? ", " : "", (long long)off);
+		}
+		const Loc *loc = &grp->ins[grp->part[p]]->loc;
+		buf_printf(kbody, "%s}, /* %s */\n", nslot ? "" : "0",
+		           loc->file ? arena_printf(g->a, "%s:%d", c_comment(g, loc->file), loc->line) : "");
+		nchunks += (type_numel(&grp->part_space[p], 1) + 16383) / 16384;
+	}
+	buf_printf(kbody, "};\n\n/* part, first element, elements */\nstatic const int64_t %s_chunk[%lld][3] = {\n", name,
+	           (long long)nchunks);
+	for (int p = 0; p < grp->nparts; p++) {
+		int64_t n = type_numel(&grp->part_space[p], 1);
+		for (int64_t lo = 0; lo < n; lo += 16384)
+			buf_printf(kbody, "\t{%d, %lld, %lld},\n", p, (long long)lo, (long long)(n - lo < 16384 ? n - lo : 16384));
+	}
+	buf_puts(kbody, "};\n\n");
+	/* the body over element i of a part, from part 0's ops */
+	Buf params = {0}, args = {0}, body = {0};
+	for (int j = 0; j < n0; j++)
+		for (int k = 0; k < grp->ins[j]->nargs; k++) {
+			const Ins *s = src_of(grp->ins[j]->args[k]);
+			if (s->op != OP_scalar)
+				continue;
+			bool dup = false;
+			for (int j2 = 0; j2 <= j && !dup; j2++)
+				for (int k2 = 0; k2 < (j2 < j ? grp->ins[j2]->nargs : k); k2++)
+					dup |= src_of(grp->ins[j2]->args[k2]) == s;
+			if (dup)
+				continue;
+			declare(g, fn, s);
+			buf_printf(&params, ", const rt_real *v%d", s->id);
+			buf_printf(&args, ", %s", v(g, s));
+		}
+	bool real_f = g->float_bytes == 4;
+	for (int j = 0; j < n0; j++) {
+		const Ins *x = grp->ins[j];
+		const char *opnd[IR_MAX_ATTRS + 4];
+		for (int k = 0; k < x->nargs && k < IR_MAX_ATTRS + 4; k++) {
+			const Ins *s = src_of(x->args[k]);
+			if (s->op == OP_param || s->op == OP_state)
+				opnd[k] = arena_printf(g->a, "p%d[i]", slot_of[s->id]);
+			else if (s->op == OP_scalar)
+				opnd[k] = arena_printf(g->a, "v%d[0]", s->id);
+			else if (s->op == OP_full)
+				opnd[k] = arena_printf(g->a, "(rt_real)%.17g", s->attr[2].f);
+			else
+				opnd[k] = arena_printf(g->a, "t%d", s->id);
+		}
+		const char *e;
+		switch (x->op) {
+		case OP_store: buf_printf(&body, "\t\t\tp%d[i] = %s;\n", slot_of[x->id], opnd[0]); continue;
+		case OP_add: e = arena_printf(g->a, "(%s + %s)", opnd[0], opnd[1]); break;
+		case OP_sub: e = arena_printf(g->a, "(%s - %s)", opnd[0], opnd[1]); break;
+		case OP_mul: e = arena_printf(g->a, "(%s * %s)", opnd[0], opnd[1]); break;
+		case OP_div: e = arena_printf(g->a, "(%s / %s)", opnd[0], opnd[1]); break;
+		case OP_sqrt: e = arena_printf(g->a, "%s(%s)", real_f ? "sqrtf" : "sqrt", opnd[0]); break;
+		case OP_neg: e = arena_printf(g->a, "(-%s)", opnd[0]); break;
+		case OP_maximum: e = arena_printf(g->a, "rt_e_max(%s, %s)", opnd[0], opnd[1]); break;
+		case OP_minimum: e = arena_printf(g->a, "rt_e_min(%s, %s)", opnd[0], opnd[1]); break;
+		default: return false; /* anything else: loop by loop */
+		}
+		if (x->type.dt != DT_F32 && x->type.dt != DT_F64)
+			return false;
+		buf_printf(&body, "\t\t\tconst rt_real t%d = %s; /* %s */\n", x->id, e, op_info(x->op)->name);
+	}
+	buf_printf(&((CTarget *)g->target_state)->protos, "int %s(RtState *st%s);\n", name, params.p ? params.p : "");
+	buf_printf(kbody, "int %s(RtState *st%s)\n{\n#pragma omp parallel for schedule(static)\n"
+	                  "\tfor (int64_t k = 0; k < %lld; k++) {\n\t\tconst int64_t *at = %s_at[%s_chunk[k][0]];\n",
+	           name, params.p ? params.p : "", (long long)nchunks, name, name);
+	for (int t = 0; t < nslot; t++) {
+		int slab;
+		int64_t off;
+		const Ins *s = slot_ins[t];
+		slab_of(g, s, s->op == OP_param ? "param" : s->attr[1].s, &slab, &off);
+		const char *base[4] = {"st->params", "st->grad", "st->m", "st->v"};
+		buf_printf(kbody, "\t\trt_real *p%d = %s + at[%d]; /* %s */\n", t, base[slab], t,
+		           s->op == OP_param ? "param" : s->attr[1].s);
+	}
+	buf_printf(kbody, "\t\tconst int64_t lo = %s_chunk[k][1], hi = lo + %s_chunk[k][2];\n#pragma omp simd\n"
+	                  "\t\tfor (int64_t i = lo; i < hi; i++) {\n%s\t\t}\n\t}\n\treturn 0;\n}\n\n",
+	           name, name, body.p ? body.p : "");
+	int sid = site(g, "multi", arena_printf(g->a, "kernel %d: %d parts of %s", grp->id, grp->nparts,
+	                                       ops_list(g, grp, 0, n0)), grp->ins[0]->loc);
+	buf_printf(g->out, "\t/* kernel %d (multi): %d parts of %s */\n", grp->id, grp->nparts, ops_list(g, grp, 0, n0));
+	buf_printf(g->out, "\tRUN(%d, %s(st%s));\n", sid, name, args.p ? args.p : "");
+	buf_free(&params);
+	buf_free(&args);
+	buf_free(&body);
+	return true;
+}
+
+/* A product added into its gradient slot by the BLAS. */
+static void emit_accum(CGen *g, Fn *fn, const Call *c)
+{
+	const FuseGroup *grp = c->g;
+	const Ins *mm = grp->ins[0], *st = grp->ins[2];
+	const Ins *x = mm->args[0], *y = mm->args[1];
+	declare(g, fn, x);
+	declare(g, fn, y);
+	buf_printf(g->out, "\t/* kernel %d (matmul): %s, accumulated into the slot */\n", grp->id, ops_list(g, grp, 0, 3));
+	int sid = site(g, op_info(mm->op)->name, arena_printf(g->a, "kernel %d: %s", grp->id, ops_list(g, grp, 0, 3)),
+	               mm->loc);
+	buf_printf(g->out, "\tRUN(%d, rt_%s_add(%s, %s, %s, %s, %s, %lld, %lld));\n", sid, op_info(mm->op)->name,
+	           state_slab(g, st, st->attr[1].s), v(g, x), v(g, y), shape(g, x), shape(g, y), (long long)mm->attr[0].i,
+	           (long long)mm->attr[1].i);
+	anomaly(g, st, state_slab(g, st, st->attr[1].s));
+}
+
+/* ---------- attention ---------- */
+
+/* Can the C target run an ATTENTION group per batch element, each value a block in
+ * cache: loop members at the identity of the rows' space, reading blocks of that space
+ * or scalars; the row op along the last axis; products whose operands are whole blocks. */
+static bool attention_ok(const Fn *fn, const FuseGroup *grp)
+{
+	const Type *sp = &grp->space;
+	if (sp->rank < 3 || grp->nparts)
+		return false;
+	FuseMap id;
+	memset(&id, 0, sizeof id);
+	id.rank = sp->rank;
+	for (int d = 0; d < sp->rank; d++) {
+		id.at[d].n = 1;
+		id.at[d].dim[0] = d;
+		id.at[d].coef[0] = 1;
+	}
+	Lin ident = lin_of(&id, sp);
+	for (int i = 0; i < grp->nins; i++) {
+		const Ins *x = grp->ins[i];
+		if (x->type.dt != DT_F32 && x->type.dt != DT_F64)
+			return false;
+		if (op_info(x->op)->kind == KIND_MATMUL) {
+			if (x->op != OP_matmul)
+				return false;
+			continue;
+		}
+		if (x->op == OP_softmax || x->op == OP_softmax_grad) {
+			if (!type_eq(&x->type, sp))
+				return false;
+			continue;
+		}
+		if (op_info(x->op)->kind != KIND_ELEMWISE || x->op == OP_cast || !type_eq(&x->type, sp))
+			return false;
+		Lin w = lin_of(&grp->map[i], &x->type);
+		if (!lin_eq(&w, &ident))
+			return false;
+		for (int k = 0; k < x->nargs; k++) {
+			const Ins *s = src_of(x->args[k]);
+			FuseMap m;
+			if (!fuse_read_map(grp, i, k, &m))
+				return false;
+			Lin r = lin_of(&m, &s->type), zero = {0};
+			if (!lin_eq(&r, &ident) && !(lin_eq(&r, &zero) && type_numel(&s->type, 1) == 1))
+				return false;
+			if (const_full(fn, s) && type_numel(&s->type, 1) != 1)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Elements of one batch element's block of x (its last two axes). */
+static int64_t block_of(const Ins *x)
+{
+	return x->type.dim[x->type.rank - 2] * x->type.dim[x->type.rank - 1];
+}
+
+static bool member_of(const FuseGroup *grp, const Ins *x)
+{
+	for (int i = 0; i < grp->nins; i++)
+		if (grp->ins[i] == x)
+			return true;
+	return false;
+}
+
+/* The block a member or an input has for batch element `be`, or a scalar. */
+static const char *attn_operand(CGen *g, const FuseGroup *grp, const Ins *s)
+{
+	if (member_of(grp, s))
+		return arena_printf(g->a, "b%d", s->id);
+	if (type_numel(&s->type, 1) == 1)
+		return arena_printf(g->a, "v%d", s->id);
+	return arena_printf(g->a, "(v%d + be * %lld)", s->id, (long long)block_of(s));
+}
+
+/* ATTENTION: one task per batch element (the rows' leading axes): its products through
+ * the BLAS on one thread, its softmax rows and elementwise ops, every block it makes in
+ * the thread's scratch (in cache), but the values others read, written to memory. */
+static void emit_attention(CGen *g, Fn *fn, const Call *c, const char *name, Buf *kbody)
+{
+	const FuseGroup *grp = c->g;
+	const Type *sp = &grp->space;
+	CTarget *ct = g->target_state;
+	Buf params = {0}, args = {0}, body = {0};
+	int64_t scratch = 0;
+	int64_t *at = arena_alloc(g->a, sizeof *at * (size_t)(grp->nins + 1));
+	for (int i = 0; i < grp->nins; i++) {
+		const Ins *x = grp->ins[i];
+		if (fn->need[x->id]) {
+			declare(g, fn, x);
+			buf_printf(&params, ", rt_real *v%d", x->id);
+			buf_printf(&args, ", %s", v(g, x));
+		} else {
+			at[i] = scratch;
+			scratch += block_of(x);
+		}
+	}
+	/* inputs: blocks, or scalars */
+	for (int i = 0; i < grp->nins; i++)
+		for (int k = 0; k < grp->ins[i]->nargs; k++) {
+			const Ins *s = src_of(grp->ins[i]->args[k]);
+			bool dup = false;
+			for (int j = 0; j < grp->nins && !dup; j++)
+				dup = grp->ins[j] == s;
+			for (int i2 = 0; i2 <= i && !dup; i2++)
+				for (int k2 = 0; k2 < (i2 < i ? grp->ins[i2]->nargs : k); k2++)
+					dup |= src_of(grp->ins[i2]->args[k2]) == s;
+			if (dup || const_full(fn, s))
+				continue;
+			declare(g, fn, s);
+			buf_printf(&params, ", const %s *v%d", ctype(s), s->id);
+			buf_printf(&args, ", %s", v(g, s));
+		}
+	/* block pointers of this batch element */
+	for (int i = 0; i < grp->nins; i++) {
+		const Ins *x = grp->ins[i];
+		if (fn->need[x->id])
+			buf_printf(&body, "\t\t\trt_real *b%d = v%d + be * %lld;\n", x->id, x->id, (long long)block_of(x));
+		else
+			buf_printf(&body, "\t\t\trt_real *b%d = scratch + %lld;\n", x->id, (long long)at[i]);
+	}
+	int64_t rows = sp->dim[sp->rank - 2], cols = sp->dim[sp->rank - 1];
+	for (int i = 0; i < grp->nins; i++) {
+		const Ins *x = grp->ins[i];
+		buf_printf(&body, "\t\t\t/* %%%d = %s */\n", x->id, op_info(x->op)->name);
+		if (x->op == OP_matmul) {
+			const Ins *a = src_of(x->args[0]), *b = src_of(x->args[1]);
+			const Type *ta = &x->args[0]->type, *tb = &x->args[1]->type;
+			int64_t ar = ta->dim[ta->rank - 2], ac = ta->dim[ta->rank - 1], br = tb->dim[tb->rank - 2],
+			        bc = tb->dim[tb->rank - 1];
+			int64_t m = x->attr[0].i ? ac : ar, k = x->attr[0].i ? ar : ac, n = x->attr[1].i ? br : bc;
+			buf_printf(&body, "\t\t\trt_gemm(%lld, %lld, %lld, %lld, %lld, %s, %lld, %s, %lld, 0, b%d, %lld);\n",
+			           (long long)x->attr[0].i, (long long)x->attr[1].i, (long long)m, (long long)n, (long long)k,
+			           attn_operand(g, grp, a), (long long)ac, attn_operand(g, grp, b), (long long)bc, x->id, (long long)n);
+		} else if (x->op == OP_softmax) {
+			buf_printf(&body, "\t\t\trt_softmax_rows(b%d, %s, %lld, %lld);\n", x->id, attn_operand(g, grp, src_of(x->args[0])),
+			           (long long)rows, (long long)cols);
+		} else if (x->op == OP_softmax_grad) {
+			buf_printf(&body, "\t\t\trt_softmax_grad_rows(b%d, %s, %s, %lld, %lld);\n", x->id,
+			           attn_operand(g, grp, src_of(x->args[0])), attn_operand(g, grp, src_of(x->args[1])), (long long)rows, (long long)cols);
+		} else {
+			Loop l = {g, fn, c, grp, sp, arena_alloc(g->a, sizeof(bool) * (size_t)(grp->nins + 1)), g->float_bytes == 4};
+			Call one = {CALL_LOOP, grp, NULL, i, i + 1};
+			l.c = &one;
+			/* operands at element e of the block */
+			const char *ops[2] = {"0", "0"};
+			for (int k = 0; k < x->nargs && k < 2; k++) {
+				const Ins *s = src_of(x->args[k]);
+				ops[k] = member_of(grp, s)               ? arena_printf(g->a, "b%d[e]", s->id)
+				         : const_full(fn, s)             ? arena_printf(g->a, "(rt_real)%.17g", s->attr[2].f)
+				         : type_numel(&s->type, 1) == 1 ? arena_printf(g->a, "v%d[0]", s->id)
+				                                         : arena_printf(g->a, "v%d[be * %lld + e]", s->id,
+				                                                        (long long)block_of(s));
+			}
+			buf_printf(&body, "#pragma omp simd\n\t\t\tfor (int64_t e = 0; e < %lld; e++)\n\t\t\t\tb%d[e] = %s;\n",
+			           (long long)block_of(x), x->id, elem_expr(&l, x, ops[0], ops[1]));
+		}
+	}
+	Buf lead = {0};
+	for (int d = 0; d < sp->rank - 2; d++)
+		buf_printf(&lead, "%s%s", d ? " * " : "", sp->dim[d] == DIM_B ? "B" : arena_printf(g->a, "%lld", (long long)sp->dim[d]));
+	buf_printf(&ct->protos, "int %s(int64_t B%s);\n", name, params.p ? params.p : "");
+	buf_printf(kbody,
+	           "int %s(int64_t B%s)\n{\n"
+	           "\tconst int64_t batch = %s; /* one task each: its blocks stay in cache */\n"
+	           "\tint failed = 0;\n"
+	           "#pragma omp parallel\n"
+	           "\t{\n"
+	           "\t\trt_real *scratch = malloc(sizeof(rt_real) * %lld);\n"
+	           "#pragma omp for schedule(static)\n"
+	           "\t\tfor (int64_t be = 0; be < batch; be++) {\n"
+	           "\t\t\tif (!scratch) {\n"
+	           "#pragma omp atomic write\n"
+	           "\t\t\t\tfailed = 1;\n"
+	           "\t\t\t\tcontinue;\n"
+	           "\t\t\t}\n%s"
+	           "\t\t}\n"
+	           "\t\tfree(scratch);\n"
+	           "\t}\n"
+	           "\treturn failed ? RT_CPU_ENOMEM : 0;\n}\n\n",
+	           name, params.p ? params.p : "", lead.p, (long long)(scratch ? scratch : 1), body.p);
+	int sid = site(g, "attention", arena_printf(g->a, "kernel %d: %s", grp->id, ops_list(g, grp, 0, grp->nins)),
+	               grp->root->loc);
+	buf_printf(g->out, "\t/* kernel %d (attention): %s */\n", grp->id, ops_list(g, grp, 0, grp->nins));
+	buf_printf(g->out, "\tRUN(%d, %s(B%s));\n", sid, name, args.p ? args.p : "");
+	for (int i = 0; i < grp->nins; i++)
+		if (fn->need[grp->ins[i]->id])
+			anomaly(g, grp->ins[i], v(g, grp->ins[i]));
+	buf_free(&lead);
+	buf_free(&params);
+	buf_free(&args);
+	buf_free(&body);
+}
+
 /* ---------- functions ---------- */
 
 /* A recipe's step: int NAME(RtState *st, int64_t B, const rt_real *images,
@@ -349,14 +1375,18 @@ static void emit_ins(CGen *g, const Ins *ins)
  * rt_real *const *outs), its results copied to outs[]. */
 static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 {
+	CTarget *ct = g->target_state;
 	bool is_step = kind != FUNC_UPDATE;
 	g->f = f;
-	g->plan = memplan_func(g->a, f, batch, g->float_bytes);
+	Fn *fn = plan_func(g, f, batch);
+	if (!fn)
+		return;
 	cgen_plan_fits(g, f, batch);
 	buf_printf(g->out, "\n/* @%s", c_comment(g, f->name));
 	if (f->loc.file)
 		buf_printf(g->out, ", from %s:%d", c_comment(g, f->loc.file), f->loc.line);
-	buf_printf(g->out, "; activations %lld bytes at batch %lld. */\n", (long long)g->plan->size, (long long)batch);
+	buf_printf(g->out, "; %d kernels; activations %lld bytes at batch %lld. */\n", fn->fp->kernels,
+	           (long long)g->plan->size, (long long)batch);
 	if (kind == FUNC_STEP)
 		buf_printf(g->out, "static int %s(RtState *st, int64_t B, const rt_real *images, const int32_t *labels, "
 		                   "rt_real *results)\n{\n",
@@ -372,6 +1402,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 		const Ins *ins = f->body.p[i];
 		if (ins->op != OP_arg)
 			continue;
+		fn->declared[ins->id] = true;
 		if (!is_step || narg > 1) {
 			cgen_fail(g, ins, "the C target passes a step at most two arguments: the images and the labels");
 			continue;
@@ -387,12 +1418,51 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 		cgen_fail(g, NULL, "the C target runs models of one argument (the images); @%s takes %d", f->name, narg);
 	if (is_step && narg < 1)
 		buf_puts(g->out, "\t(void)images;\n");
-	for (int i = 0; i < f->body.n; i++)
-		if (f->body.p[i]->op != OP_arg)
-			emit_ins(g, f->body.p[i]);
+	for (int i = 0; i < f->body.n; i++) {
+		const Ins *ins = f->body.p[i];
+		if (ins->op != OP_scalar)
+			continue;
+		if (strcmp(ins->attr[0].s, "batch") && strcmp(ins->attr[0].s, "lr") && strcmp(ins->attr[0].s, "adamw_decay") &&
+		    strcmp(ins->attr[0].s, "adam_neg_step_size") && strcmp(ins->attr[0].s, "adam_bc2_sqrt"))
+			cgen_fail(g, ins, "the C target has no host scalar '%s'", ins->attr[0].s);
+		cgen_comment(g, ins, "");
+		declare(g, fn, ins);
+		buf_printf(g->out, "\t%s[0] = st->s.%s;\n", v(g, ins), ins->attr[0].s);
+	}
+	int seq = 0;
+	for (int k = 0; k < fn->calls.n; k++) {
+		const Call *c = &fn->calls.p[k];
+		const char *name = c->kind == CALL_LOOP || c->kind == CALL_MULTI || c->kind == CALL_ATTN
+		                       ? arena_printf(g->a, "%s_k%d_%d", c_name(g, f->name), c->g->id, seq++)
+		                       : NULL;
+		switch (c->kind) {
+		case CALL_RUNTIME:
+			for (int j = 0; j < c->ins->nargs; j++)
+				declare(g, fn, c->ins->args[j]);
+			if (memplan_needs_buffer(c->ins))
+				declare(g, fn, c->ins);
+			emit_runtime(g, c->ins);
+			break;
+		case CALL_ACCUM: emit_accum(g, fn, c); break;
+		case CALL_ATTN: emit_attention(g, fn, c, name, &ct->kernels); break;
+		case CALL_LOOP:
+			emit_loop(g, fn, c, &c->g->space, name, &ct->kernels);
+			break;
+		case CALL_MULTI:
+			if (emit_multi(g, fn, c, name, &ct->kernels))
+				break;
+			for (int p = 0; p < c->g->nparts; p++) { /* part by part */
+				Call part = {CALL_LOOP, c->g, NULL, c->g->part[p], c->g->part[p + 1]};
+				const char *pname = arena_printf(g->a, "%s_%d", name, p);
+				emit_loop(g, fn, &part, &c->g->part_space[p], pname, &ct->kernels);
+			}
+			break;
+		}
+	}
 	for (int i = 0; i < f->rets.n; i++) {
 		const Ins *r = f->rets.p[i];
 		const char *what = f->ret_names.p[i] ? c_comment(g, f->ret_names.p[i]) : "";
+		declare(g, fn, r);
 		if (kind == FUNC_MODEL)
 			buf_printf(g->out, "\tmemcpy(outs[%d], %s, sizeof(%s) * (size_t)(%s)); /* %s */\n", i, v(g, r), ctype(r),
 			           numel(g, &r->type), what);
@@ -638,36 +1708,94 @@ void cgen_tables(CGen *g, const char *source, const char *device)
 	           device);
 }
 
-bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, Arena *a, Diag *d)
+MemPlan *codegen_c_plan(const Module *m, const Func *f, int64_t batch, bool use_double, bool naive_memory, Arena *a,
+                        Diag *d)
 {
+	CTarget ct = {0};
+	CGen g = {.m = m, .a = a, .d = d, .float_bytes = use_double ? 8 : 4, .target = "C", .target_state = &ct,
+	          .naive_memory = naive_memory};
+	Fn *fn = plan_func(&g, f, batch);
+	return fn ? (MemPlan *)g.plan : NULL;
+}
+
+/* The optimised section's preamble: GELU and its gradient as cpu.c computes them, with
+ * erff and expf from glibc's vector library where GCC can call it from a simd loop. */
+static const char kernels_preamble[] =
+	"#include <math.h>\n#include <stdlib.h>\n"
+	"#if defined(__GNUC__) && !defined(__clang__) && defined(_OPENMP) && defined(__GLIBC__) && "
+	"!defined(MAEC_NO_LIBMVEC)\n"
+	"#if __GLIBC_PREREQ(2, 35)\n"
+	"float erff(float) __attribute__((simd(\"notinbranch\")));\n"
+	"float expf(float) __attribute__((simd(\"notinbranch\")));\n"
+	"#endif\n"
+	"#endif\n\n"
+	"static inline rt_real gelu_(rt_real x)\n{\n"
+	"\treturn x * (rt_real)0.5 * ((rt_real)1 + ERF(x * (rt_real)RT_SQRT1_2));\n}\n\n"
+	"static inline rt_real gelu_grad_(rt_real x, rt_real dy)\n{\n"
+	"\trt_real cdf = (rt_real)0.5 * ((rt_real)1 + ERF(x * (rt_real)RT_SQRT1_2));\n"
+	"\trt_real pdf = (rt_real)RT_INV_SQRT_2PI * EXP(x * x * (rt_real)-0.5);\n"
+	"\treturn dy * (cdf + x * pdf);\n}\n\n";
+
+bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, bool naive_memory, Arena *a, Diag *d)
+{
+	CTarget ct = {0};
 	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = use_double ? 8 : 4, .target = "C",
-	          .slab = {"st->params", "st->grad", "st->m", "st->v"}, .emit_func = emit_func_c};
+	          .slab = {"st->params", "st->grad", "st->m", "st->v"}, .emit_func = emit_func_c, .target_state = &ct,
+	          .naive_memory = naive_memory};
 	buf_printf(out,
 	           "/* Generated by maec %s from %s. Do not edit: change the model and run maec again.\n"
 	           " *\n"
-	           " * Build: cc -O3 -march=native -fopenmp -I<maec>/runtime this.c <maec>/runtime/{cpu,trainer,\n"
-	           " *        guard,philox,init,randperm,safetensors,cifar,idx,util}.c -lopenblas -lz -lm\n"
-	           " * (maec FILE.dsl -o NAME does this). Run: NAME RECIPE --data DIR; NAME --help.\n"
+	           " * Build (maec FILE.dsl -o NAME does this): the fused kernels with optimisation, the rest\n"
+	           " * without (it is straight-line calls), then link with maec's trainer library:\n"
+	           " *   cc -O3 -march=native -fopenmp -DMAEC_KERNELS -I<maec>/runtime -c this.c -o kernels.o\n"
+	           " *   cc -fopenmp -I<maec>/runtime this.c kernels.o libmaec_trainer_float.a -lopenblas -lz -lm\n"
+	           " * Run: NAME RECIPE --data DIR; NAME --help.\n"
 	           " */\n"
 	           "#include <stdio.h>\n#include <string.h>\n\n#include \"trainer.h\"\n\n"
 	           "_Static_assert(sizeof(rt_real) == %d, \"this trainer was generated for %s: build it with "
-	           "-DMAEC_REAL=%s\");\n\n"
-	           "/* A failing kernel names its op and the DSL line it came from. */\n"
-	           "#define CHECK(call, where, op)                                                         \\\n"
+	           "-DMAEC_REAL=%s\");\n",
+	           MAEC_VERSION, c_comment(&g, source), g.float_bytes, use_double ? "double" : "float",
+	           use_double ? "double" : "float");
+	/* The functions first, into their own buffer: the kernels and the table of call sites
+	 * go before them. */
+	Buf body = {0};
+	g.out = &body;
+	cgen_tables(&g, source, "NULL");
+	g.out = out;
+	buf_printf(out, "\n/* The fused kernels (kernel=N in the IR), one function each. */\n%s",
+	           ct.protos.p ? ct.protos.p : "");
+	buf_printf(out, "\n#ifdef MAEC_KERNELS\n\n#define ERF %s\n#define EXP %s\n%s%s", use_double ? "erf" : "erff",
+	           use_double ? "exp" : "expf", kernels_preamble, ct.kernels.p ? ct.kernels.p : "");
+	buf_printf(out,
+	           "#else /* the trainer */\n\n"
+	           "/* Every kernel call: timed with --profile, and a failing one names its op and the\n"
+	           " * DSL line it came from (prof_sites[site]). */\n"
+	           "#define RUN(site, call)                                                                \\\n"
 	           "\tdo {                                                                               \\\n"
+	           "\t\tdouble t_ = st->prof ? rt_prof_now() : 0;                                      \\\n"
 	           "\t\tint rc_ = (call);                                                            \\\n"
 	           "\t\tif (rc_ != RT_CPU_OK) {                                                      \\\n"
-	           "\t\t\tfprintf(stderr, \"%%s: %%s: %%s\\n\", where, op, rt_cpu_strerror(rc_));         \\\n"
+	           "\t\t\tfprintf(stderr, \"%%s: %%s: %%s\\n\", prof_sites[site].where, prof_sites[site].ops, \\\n"
+	           "\t\t\t        rt_cpu_strerror(rc_));                                               \\\n"
 	           "\t\t\treturn 1;                                                                \\\n"
 	           "\t\t}                                                                            \\\n"
+	           "\t\tif (st->prof)                                                                \\\n"
+	           "\t\t\trt_prof_add(st->prof, &prof_sites[site], t_);                             \\\n"
 	           "\t} while (0)\n"
 	           "/* --detect-anomaly: the first kernel whose result holds a NaN or an infinity stops the run. */\n"
 	           "#define ANOMALY(out, n, where, op)                                                     \\\n"
 	           "\tdo {                                                                               \\\n"
 	           "\t\tif (st->detect_anomaly && rt_anomaly(out, n, where, op))                          \\\n"
 	           "\t\t\treturn 1;                                                                    \\\n"
-	           "\t} while (0)\n",
-	           MAEC_VERSION, c_comment(&g, source), g.float_bytes, use_double ? "double" : "float", use_double ? "double" : "float");
-	cgen_tables(&g, source, "NULL");
+	           "\t} while (0)\n");
+	buf_printf(out, "\n/* The kernel call sites: function, kernel, IR ops, DSL location. */\n"
+	                "static const RtProfSite prof_sites[] = {\n%s};\n",
+	           ct.sites.p ? ct.sites.p : "\t{-1, NULL, NULL, NULL, NULL},\n");
+	buf_putn(out, body.p ? body.p : "", body.n);
+	buf_puts(out, "\n#endif /* MAEC_KERNELS */\n");
+	buf_free(&body);
+	buf_free(&ct.sites);
+	buf_free(&ct.kernels);
+	buf_free(&ct.protos);
 	return !g.failed;
 }

@@ -24,6 +24,7 @@ struct CGen {
 	const MemPlan *plan;   /* of the function being emitted */
 	const Func *f;
 	int float_bytes;
+	bool naive_memory;     /* -fno-memplan: every value its own buffer */
 	bool failed;
 	/* Writes a function (its kind's signature, runtime/trainer.h) and sets plan. */
 	void (*emit_func)(CGen *g, const Func *f, FuncKind kind, int64_t batch);

@@ -3,11 +3,18 @@
 #define MAEC_CODEGEN_H
 
 #include "ir.h"
+#include "passes.h"
 
 /* c.c: the C trainer (OpenMP + CBLAS), linked with runtime/, computing in float or (for
  * gradient checks) double. Reports through d and returns false if the module uses what
  * the target cannot emit. */
-bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, Arena *a, Diag *d);
+bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, bool naive_memory, Arena *a,
+               Diag *d);
+
+/* c.c: the activation plan of f as the C target runs it (kernels, views, buffers in
+ * place), at batch `batch`; NULL after a message if f's kernel=N groups are invalid. */
+MemPlan *codegen_c_plan(const Module *m, const Func *f, int64_t batch, bool use_double, bool naive_memory, Arena *a,
+                        Diag *d);
 
 /* cuda.c: the CUDA trainer (C++ host code for nvcc, its kernels compiled at start by
  * NVRTC, cuBLAS), linked with runtime/ (gpu.h); float only. fuse: runs of elementwise

@@ -15,6 +15,7 @@ static const Pass passes[] = {
 	{"autodiff", pass_autodiff, "adds @R.grad: each recipe's loss and its parameter gradients"},
 	{"optim", pass_optim, "@R.grad -> @R.step (gradient accumulation) and @R.update (AdamW)"},
 	{"dce", pass_dce, "removes instructions whose results are never used"},
+	{"fuse", pass_fuse, "groups each function into kernels (kernel=N): loops, epilogues, attention, multi-tensor"},
 };
 enum { NPASSES = sizeof passes / sizeof *passes };
 
@@ -31,6 +32,9 @@ typedef struct Options {
 	bool use_double; /* --real=double */
 	const char *target; /* --target: "c" (default), "cuda", "cuda-emu" */
 	bool report_memory; /* --report=memory */
+	bool report_fusion; /* --report=fusion */
+	bool no_fuse;       /* -fno-fuse: every instruction its own kernel */
+	bool no_memplan;    /* -fno-memplan: every value its own buffer */
 } Options;
 
 typedef struct Timing {
@@ -117,6 +121,37 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* --report=fusion: what the fuse pass decides for each function, and why it left each
+ * producer -> consumer pair apart. */
+static void report_fusion(Compilation *c)
+{
+	Arena *scratch = arena_new();
+	for (int i = 0; i < c->module->funcs.n; i++) {
+		Buf b = {0};
+		fuse_report(&b, fuse_func(scratch, c->module->funcs.p[i], &fuse_all));
+		fwrite(b.p, 1, b.n, stdout);
+		buf_free(&b);
+	}
+	arena_free(scratch);
+}
+
+/* IR text may carry kernel=N (the fuse pass's groups): they must describe kernels. */
+static bool verify_kernels(Compilation *c)
+{
+	Arena *scratch = arena_new();
+	bool ok = true;
+	for (int i = 0; i < c->module->funcs.n; i++) {
+		const Func *f = c->module->funcs.p[i];
+		bool any = false;
+		for (int k = 0; k < f->body.n && !any; k++)
+			any = f->body.p[k]->kernel != 0;
+		if (any && !fuse_plan(scratch, f, &c->diag))
+			ok = false;
+	}
+	arena_free(scratch);
+	return ok;
+}
+
 /* Source text -> verified IR -> passes. Returns false if anything was reported. */
 static bool compile(Compilation *c)
 {
@@ -149,7 +184,13 @@ static bool compile(Compilation *c)
 	}
 	if (!c->module || !verify(c, "the front end") || !dump(c, "elaborate"))
 		return false;
+	if (has_suffix(c->opt.input, ".ir") && !verify_kernels(c))
+		return false;
 	for (int i = 0; i < NPASSES; i++) {
+		if (passes[i].run == pass_fuse && c->opt.no_fuse)
+			continue;
+		if (passes[i].run == pass_fuse && c->opt.report_fusion)
+			report_fusion(c);
 		t = now_ms();
 		passes[i].run(c->module);
 		timed(c, passes[i].name, t);
@@ -159,8 +200,9 @@ static bool compile(Compilation *c)
 	return true;
 }
 
-static void print_stats(const Compilation *c)
+static bool print_stats(Compilation *c)
 {
+	double stats_ms = 0;
 	const Module *m = c->module;
 	for (int i = 0; i < m->funcs.n; i++) {
 		const Func *f = m->funcs.p[i];
@@ -202,6 +244,25 @@ static void print_stats(const Compilation *c)
 		if (model && batch && micro && epochs)
 			printf("recipe %s: model %s, batch %lld in micro-batches of %lld, %lld epochs\n", r->name, model->val.s,
 			       (long long)batch->val.i, (long long)micro->val.i, (long long)epochs->val.i);
+		const Func *step = module_find_func(m, arena_printf(c->arena, "%s.step", r->name));
+		const Func *update = module_find_func(m, arena_printf(c->arena, "%s.update", r->name));
+		if (!step || !update || !micro || micro->val.kind != RV_INT)
+			continue;
+		/* kernels per training step: one micro-batch's step and the update */
+		double t = now_ms();
+		FusePlan *ps = fuse_plan(c->arena, step, &c->diag), *pu = fuse_plan(c->arena, update, &c->diag);
+		MemPlan *mp = codegen_c_plan(m, step, micro->val.i, false, c->opt.no_memplan, c->arena, &c->diag);
+		if (!ps || !pu || !mp)
+			return false;
+		printf("  step (forward, backward, accumulation) %.3f GFLOP/image, %.3f of them in matrix products\n",
+		       func_flops(step, false) / 1e9, func_flops(step, true) / 1e9);
+		printf("  kernels per training step %d (unfused %d): step %d, update %d\n", ps->kernels + pu->kernels,
+		       ps->unfused + pu->unfused, ps->kernels, pu->kernels);
+		printf("  activations at micro-batch %lld: planned %.1f MiB, lower bound %.1f MiB, efficiency %.3f "
+		       "(naive %.1f MiB)\n",
+		       (long long)micro->val.i, mp->size / 1048576.0, mp->lower_bound / 1048576.0,
+		       mp->size ? (double)mp->lower_bound / (double)mp->size : 1.0, mp->naive / 1048576.0);
+		stats_ms += now_ms() - t;
 	}
 	double total = 0, front = -1;
 	printf("compile time:");
@@ -211,7 +272,9 @@ static void print_stats(const Compilation *c)
 		if (front < 0 && strcmp(c->times[i].phase, "verify") == 0)
 			front = total; /* the first verify ends the front end */
 	}
-	printf("\nfront end to verified IR %.2f ms; total %.2f ms\n", front, total);
+	printf(", plans for --stats %.2f ms\nfront end to verified IR %.2f ms; total %.2f ms\n", stats_ms, front,
+	       total + stats_ms);
+	return true;
 }
 
 /* -o: the trainer's source (NAME.c, NAME.cu), and the executable when the name has
@@ -224,7 +287,8 @@ static bool write_trainer(Compilation *c)
 	const char *file = build ? arena_printf(c->arena, "%s.%s", out, cuda ? "cu" : "c") : out;
 	Buf b = {0};
 	bool ok = cuda ? codegen_cuda(&b, c->module, c->opt.input, true, c->arena, &c->diag)
-	               : codegen_c(&b, c->module, c->opt.input, c->opt.use_double, c->arena, &c->diag);
+	               : codegen_c(&b, c->module, c->opt.input, c->opt.use_double, c->opt.no_memplan, c->arena,
+	                         &c->diag);
 	if (ok)
 		ok = write_text(file, b.p, b.n);
 	buf_free(&b);
@@ -256,7 +320,9 @@ static bool report_memory(Compilation *c)
 		if (!f || !mb || mb->val.kind != RV_INT)
 			continue;
 		int64_t batch = mb->val.i;
-		MemPlan *p = memplan_func(c->arena, f, batch, 4);
+		MemPlan *p = codegen_c_plan(m, f, batch, false, c->opt.no_memplan, c->arena, &c->diag);
+		if (!p)
+			return false;
 		if (p->too_big) {
 			diag_error(&c->diag, (Loc){0}, "@%s: the activations at batch %lld need more than " MEMPLAN_MAX_TEXT
 			           ", more than any machine holds: lower the recipe's batch or micro_batch",
@@ -268,6 +334,10 @@ static bool report_memory(Compilation *c)
 		       f->name, (long long)batch, p->lower_bound / 1048576.0, p->size / 1048576.0,
 		       p->size ? (double)p->lower_bound / (double)p->size : 1.0, p->naive / 1048576.0,
 		       p->naive ? (double)p->size / (double)p->naive : 0.0);
+		if (!c->opt.no_memplan)
+			printf("  offsets in schedule order %.1f MiB, largest first %.1f MiB: kept %s; %d values in place of an "
+			       "input\n",
+			       p->size_in_order / 1048576.0, p->size_by_size / 1048576.0, p->ordering, p->inplace);
 		qsort(p->peak, (size_t)p->npeak, sizeof *p->peak, cmp_bytes_desc);
 		printf("  largest live at the peak:\n");
 		for (int k = 0; k < p->npeak && k < 10; k++) {
@@ -294,6 +364,9 @@ static void usage(FILE *f)
 	        "options:\n"
 	        "  --stats              parameter counts, forward GFLOP/image and compile time per phase\n"
 	        "  --report=memory      each recipe step's activation plan: lower bound, planned, naive, peak\n"
+	        "  --report=fusion      each function's kernels (kind, ops, DSL lines) and the pairs left apart\n"
+	        "  -fno-fuse            no fusion: every instruction its own kernel\n"
+	        "  -fno-memplan         no memory planning: every value its own buffer\n"
 	        "  --dump-ir            print the final IR (docs/ir.md)\n"
 	        "  --dump-after=STAGE   print the IR after STAGE: elaborate, a pass, or all\n"
 	        "  --dump-dir=DIR       write the IR after every stage to DIR/NN-STAGE.ir\n"
@@ -390,6 +463,12 @@ static int parse_args(int argc, char **argv, Options *o)
 			exit(0);
 		} else if (strcmp(a, "--report=memory") == 0) {
 			o->report_memory = true;
+		} else if (strcmp(a, "--report=fusion") == 0) {
+			o->report_fusion = true;
+		} else if (strcmp(a, "-fno-fuse") == 0) {
+			o->no_fuse = true;
+		} else if (strcmp(a, "-fno-memplan") == 0) {
+			o->no_memplan = true;
 		} else if (strcmp(a, "--stats") == 0) {
 			o->stats = true;
 		} else if (strcmp(a, "--dump-ir") == 0) {
@@ -493,7 +572,7 @@ int main(int argc, char **argv)
 	if (ok && c.opt.output)
 		ok = write_trainer(&c);
 	if (ok && c.opt.stats)
-		print_stats(&c);
+		ok = print_stats(&c);
 	if (ok && c.opt.report_memory)
 		ok = report_memory(&c);
 	if (c.diag.errors)

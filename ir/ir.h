@@ -171,6 +171,7 @@ struct Ins {
 	Ins **args;
 	Attr attr[IR_MAX_ATTRS];
 	Loc loc;
+	int kernel; /* the kernel the fuse pass put it in (kernel=N), 0 for none */
 };
 
 typedef enum InitKind {

@@ -58,6 +58,8 @@ void ins_print(Buf *b, const Ins *ins)
 		case ATTR_DTYPE: buf_puts(b, dtype_name((DType)at->i)); break;
 		}
 	}
+	if (ins->kernel)
+		buf_printf(b, " kernel=%d", ins->kernel);
 	print_loc(b, ins->loc);
 }
 

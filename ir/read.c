@@ -740,12 +740,25 @@ static bool read_attr_value(Reader *r, Op op, int k, Attr *at)
 	return true;
 }
 
-/* {name '=' value}, each attribute of the op exactly once, in any order. */
-static bool read_attrs(Reader *r, Op op, Attr *attr, uint32_t op_lo, uint32_t op_hi)
+/* {name '=' value}, each attribute of the op exactly once, in any order, and the
+ * kernel=N that any instruction may carry (the fuse pass's groups). */
+static bool read_attrs(Reader *r, Op op, Attr *attr, int *kernel, uint32_t op_lo, uint32_t op_hi)
 {
 	const OpInfo *oi = op_info(op);
 	bool seen[IR_MAX_ATTRS] = {0};
 	while (r->tok.kind == T_WORD) {
+		if (strcmp(r->tok.s, "kernel") == 0 && op_attr_index(op, "kernel") < 0) {
+			if (*kernel)
+				return syntax_error(r, "attribute 'kernel' is given twice");
+			next(r);
+			if (!expect_punct(r, '=', "after 'kernel'"))
+				return false;
+			if (r->tok.kind != T_INT || r->tok.i < 1 || r->tok.i >= IR_MAX_ID)
+				return syntax_error(r, "kernel takes a number from 1 to %d, found %s", IR_MAX_ID - 1, tok_desc(r));
+			*kernel = (int)r->tok.i;
+			next(r);
+			continue;
+		}
 		int k = op_attr_index(op, r->tok.s);
 		if (k < 0) {
 			Suggest sg = {.name = r->tok.s};
@@ -841,11 +854,13 @@ static Ins *read_ins_body(Reader *r, int id)
 	}
 	Attr attr[IR_MAX_ATTRS] = {0};
 	Loc loc;
-	if (!read_attrs(r, op, attr, op_lo, op_hi) || !end_of_item(r, "the instruction", &loc))
+	int kernel = 0;
+	if (!read_attrs(r, op, attr, &kernel, op_lo, op_hi) || !end_of_item(r, "the instruction", &loc))
 		return NULL;
 
 	Ins *ins = ins_new(r->m, r->func, op, args.p, args.n, loc);
 	ins->id = id;
+	ins->kernel = kernel;
 	memcpy(ins->attr, attr, sizeof attr);
 	return check_ins_type(r, ins, &declared, type_lo, type_hi, op_lo, op_hi) ? ins : NULL;
 }

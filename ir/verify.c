@@ -307,6 +307,31 @@ static void verify_rets(Verifier *v, const Func *f, const Place *places)
 	}
 }
 
+/* The instructions of one kernel (kernel=N, the fuse pass's groups) are adjacent. */
+static void verify_kernels(Verifier *v, const Func *f)
+{
+	int max = 0;
+	for (int i = 0; i < f->body.n; i++) {
+		if (f->body.p[i]->kernel < 0 || f->body.p[i]->kernel >= IR_MAX_ID) {
+			fail_ins(v, f, f->body.p[i], "has kernel number %d", f->body.p[i]->kernel);
+			return;
+		}
+		if (f->body.p[i]->kernel > max)
+			max = f->body.p[i]->kernel;
+	}
+	if (max == 0)
+		return;
+	bool *done = arena_alloc(v->scratch, sizeof *done * (size_t)(max + 1));
+	for (int i = 0; i < f->body.n; i++) {
+		int k = f->body.p[i]->kernel;
+		if (k == 0 || (i > 0 && f->body.p[i - 1]->kernel == k))
+			continue;
+		if (done[k])
+			fail_ins(v, f, f->body.p[i], "is in kernel %d, whose instructions are not adjacent in @%s", k, f->name);
+		done[k] = true;
+	}
+}
+
 static void verify_func(Verifier *v, const Func *f, int index)
 {
 	if (!f->name) {
@@ -337,6 +362,7 @@ static void verify_func(Verifier *v, const Func *f, int index)
 	for (int i = 0; i < n; i++)
 		verify_ins(v, f, places, i, typed, &args_done);
 	verify_rets(v, f, places);
+	verify_kernels(v, f);
 }
 
 static void verify_rval(Verifier *v, const Recipe *r, const RSetting *s, const RVal *val)

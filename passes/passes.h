@@ -17,7 +17,17 @@ void pass_autodiff(Module *m);
 /* optim.c */
 void pass_optim(Module *m);
 
-/* memplan.c: an analysis, not a transformation. */
+/* memplan.c: an analysis, not a transformation. A backend describes how it runs a
+ * function, one MemStep per kernel call; the plan places every value a step writes. */
+typedef struct MemStep {
+	const Ins **defs;    /* the values it writes (a buffer each) */
+	int ndefs;
+	const Ins **uses;    /* the values it reads (reshape views resolved to their source) */
+	int nuses;
+	const Ins **inplace; /* pairs (out, in): out may take in's bytes if in dies at this step */
+	int ninplace;
+} MemStep;
+
 typedef struct MemPlan {
 	int64_t *offset;     /* byte offset of each value in the slab, by id; -1: no buffer */
 	int64_t size;        /* the slab */
@@ -25,14 +35,130 @@ typedef struct MemPlan {
 	int64_t naive;       /* every value its own buffer */
 	const Ins **peak;    /* the values live when lower_bound is reached */
 	int npeak;
+	int peak_step;
+	int inplace;         /* values that took an input's bytes */
+	const char *ordering; /* the one kept: "schedule order", "largest first", or "none" */
+	int64_t size_in_order, size_by_size;
 	bool too_big;        /* a size passed MEMPLAN_MAX_BYTES (sizes stop there): no machine holds it */
 } MemPlan;
 #define MEMPLAN_MAX_BYTES ((int64_t)1 << 52) /* 4 PiB */
 #define MEMPLAN_MAX_TEXT "4 PiB"
+MemPlan *memplan_steps(Arena *a, const Func *f, const MemStep *steps, int nsteps, int64_t batch, int float_bytes,
+                       bool naive);
+/* Every instruction a kernel of its own, no view, nothing in place. */
 MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes);
 bool memplan_needs_buffer(const Ins *ins);
+int64_t memplan_bytes(const Ins *ins, int64_t batch, int float_bytes); /* aligned */
 
 /* dce.c */
 void pass_dce(Module *m);
+
+/* fuse.c: groups each function's instructions into kernels. The contract, the rule and
+ * what each kind means for a backend are at the top of fuse.c. The pass writes the
+ * groups into the IR (kernel=N, members contiguous); fuse_plan reads them back, with
+ * what a backend needs to emit each kernel. */
+typedef enum FuseKind {
+	FUSE_ALIAS,     /* a reshape: a view of its operand's buffer, no kernel */
+	FUSE_CONST,     /* a `full` that every reader computes in its own loop: no kernel */
+	FUSE_SINGLE,    /* one op with no fusion: a product, reduction or opaque op alone */
+	FUSE_LOOP,      /* elementwise, broadcast and injective ops over one iteration space */
+	FUSE_REDUCE,    /* a reduction or normalisation with an elementwise prologue on its
+	                 * operands and (row ops) an epilogue on its result */
+	FUSE_MATMUL,    /* a matrix product with an elementwise epilogue on its result */
+	FUSE_ATTENTION, /* product, row softmax (or its gradient), products: per batch element */
+	FUSE_MULTI,     /* one loop repeated over many independent tensors (the optimizer) */
+	FUSE__N
+} FuseKind;
+
+typedef enum FuseWhy {
+	WHY_SPACE,     /* different iteration spaces: a broadcast producer, an axis split */
+	WHY_DUPLICATE, /* the producer would be computed more than once, or only in part */
+	WHY_CYCLE,     /* a path leaves the kernel and comes back into it */
+	WHY_REDUCTION, /* reduction boundary: both sides hold a reduction or a product */
+	WHY_MATMUL,    /* operand of a product: the BLAS reads it from memory */
+	WHY_OPAQUE,    /* an op that needs all of its input at once (sort, gather, ...) */
+	WHY_BACKEND,   /* this kind of fusion is switched off (FuseOptions) */
+	WHY__N
+} FuseWhy;
+
+/* One coordinate of a value at loop point c: off + sum of coef[k] * c[dim[k]]. */
+typedef struct FuseIndex {
+	int64_t off;
+	int n;
+	int dim[IR_MAX_RANK];
+	int64_t coef[IR_MAX_RANK];
+} FuseIndex;
+
+/* Where a kernel reads or writes a value (of `rank` coordinates) at loop point c. */
+typedef struct FuseMap {
+	int rank;
+	FuseIndex at[IR_MAX_RANK];
+} FuseMap;
+
+typedef struct FuseGroup {
+	int id;          /* the IR's kernel=N; 0 for ALIAS and CONST */
+	FuseKind kind;
+	Ins *root;       /* the product, the reduction, the last product (ATTENTION), or the
+	                  * loop's last instruction */
+	Ins **ins;       /* the members, in schedule order */
+	int nins;
+	Ins **outs;      /* members whose values others read, or returned: written to memory */
+	int nouts;
+	Ins **inputs;    /* values the members read from outside (reshapes resolved to their source) */
+	int ninputs;
+	/* LOOP, MULTI (each part) and the loops of REDUCE, MATMUL, ATTENTION: the iteration
+	 * space (a shape every reshape in the kernel only merges, batch B included) and, by
+	 * position in ins, each member's coordinates at a point of it. Members that no loop
+	 * computes (the products, reductions) have rank -1. */
+	Type space;
+	FuseMap *map;
+	/* MULTI: part k is ins[part[k] .. part[k + 1]), each with its own space and maps. */
+	int nparts;
+	int *part;
+	Type *part_space;
+} FuseGroup;
+
+typedef struct FuseReject {
+	const Ins *producer, *consumer;
+	FuseWhy why;
+} FuseReject;
+
+typedef struct FusePlan {
+	const Func *f;
+	FuseGroup *groups; /* in schedule order */
+	int ngroups;
+	int *group_of;     /* by instruction id: its group, -1 for arguments, parameters, state, scalars */
+	FuseReject *rejects;
+	int nrejects;
+	int kernels;       /* groups that are kernels (not ALIAS or CONST) */
+	int unfused;       /* kernels with every instruction its own */
+} FusePlan;
+
+typedef struct FuseOptions {
+	bool epilogues; /* products with elementwise epilogues */
+	bool reductions; /* reductions with prologues and epilogues */
+	bool attention;
+	bool multi_tensor;
+} FuseOptions;
+
+extern const FuseOptions fuse_all; /* everything on */
+
+const char *fuse_kind_name(FuseKind k);
+const char *fuse_why_name(FuseWhy w);
+/* Decides the groups of f (an analysis: f is not changed). */
+FusePlan *fuse_func(Arena *a, const Func *f, const FuseOptions *opt);
+/* The plan that f's kernel=N annotations describe (all ALIAS/CONST/SINGLE/LOOP when f has
+ * none); no rejections. NULL, after a message to d, if the annotations are not a valid
+ * plan (a kernel that is not convex, or whose loop has no iteration space). */
+FusePlan *fuse_plan(Arena *a, const Func *f, Diag *d);
+/* The coordinates at which member g->ins[i] reads its operand k, in the shape of the
+ * value the operand's reshapes view, at a point of g's space (of its part's, for MULTI).
+ * False when the member is a product, which reads its operands whole. */
+bool fuse_read_map(const FuseGroup *g, int i, int k, FuseMap *out);
+/* Writes p into its function: kernel=N on the members, each kernel's members adjacent. */
+void fuse_apply(Module *m, Func *f, const FusePlan *p);
+void pass_fuse(Module *m);
+/* The report: each kernel with its kind, ops and DSL lines; each rejection. */
+void fuse_report(Buf *b, const FusePlan *p);
 
 #endif

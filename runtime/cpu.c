@@ -151,6 +151,7 @@ static inline real gelu1(real x)
 #if __GLIBC_PREREQ(2, 35)
 #define VEC_ERFF 1
 float erff(float) __attribute__((simd("notinbranch")));
+float expf(float) __attribute__((simd("notinbranch")));
 #endif
 #endif
 
@@ -679,6 +680,41 @@ static bool none_reduced(const Groups *g)
 	return true;
 }
 
+/* Column sums of [outer, r, inner] with the rows in ROW_BLOCKS blocks, each task summing
+ * whole rows of its block (up to WIDE columns: contiguous reads) in double, the blocks
+ * added in order: enough tasks for the threads when the columns alone are few. False
+ * when the scratch memory is not to be had. */
+enum { ROW_BLOCKS = 16, WIDE = 1024 };
+
+static bool col_sums_blocked(real *out, const real *x, int64_t outer, int64_t r, int64_t inner, double scale)
+{
+	int64_t nc = (inner + WIDE - 1) / WIDE, rb = (r + ROW_BLOCKS - 1) / ROW_BLOCKS;
+	double *part = malloc(sizeof *part * (size_t)(outer * ROW_BLOCKS * inner));
+	if (!part)
+		return false;
+#pragma omp parallel for schedule(static)
+	for (int64_t t = 0; t < outer * ROW_BLOCKS * nc; t++) {
+		int64_t c = t % nc, b = t / nc % ROW_BLOCKS, o = t / nc / ROW_BLOCKS;
+		int64_t j0 = c * WIDE, w = MIN(WIDE, inner - j0), k0 = b * rb, k1 = MIN(r, k0 + rb);
+		double *acc = part + (o * ROW_BLOCKS + b) * inner + j0;
+		for (int64_t j = 0; j < w; j++)
+			acc[j] = 0;
+		const real *p = x + (o * r + k0) * inner + j0;
+		for (int64_t k = k0; k < k1; k++, p += inner)
+			for (int64_t j = 0; j < w; j++)
+				acc[j] += (double)p[j];
+	}
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t j = 0; j < inner; j++) {
+			double sum = 0;
+			for (int b = 0; b < ROW_BLOCKS; b++)
+				sum += part[(o * ROW_BLOCKS + b) * inner + j];
+			out[o * inner + j] = (real)(sum * scale);
+		}
+	free(part);
+	return true;
+}
+
 static void sum_real(real *out, const real *x, const Groups *g, double scale)
 {
 	int64_t outer, r, inner;
@@ -702,6 +738,9 @@ static void sum_real(real *out, const real *x, const Groups *g, double scale)
 #pragma omp parallel for schedule(static) if (g->in_n > PAR_MIN)
 		for (int64_t o = 0; o < outer; o++)
 			out[o] = (real)(run_sum(x + o * r, r, false) * scale);
+	} else if (outer * ((inner + COLS - 1) / COLS) < ROW_BLOCKS && r >= 4 * ROW_BLOCKS &&
+	           col_sums_blocked(out, x, outer, r, inner, scale)) {
+		/* few column blocks, many rows: the rows in blocks too (a bias's gradient) */
 	} else { /* columns: blocks of COLS of them, each summed down the rows in order */
 		int64_t nc = (inner + COLS - 1) / COLS;
 #pragma omp parallel for schedule(static) if (g->in_n > PAR_MIN)
@@ -875,6 +914,21 @@ static inline void softmax_line(real *o, const real *x, int64_t n, int64_t s)
 {
 	real m = line_max(x, n, s);
 	double sum;
+#ifdef VEC_ERFF
+	if (s == 1 && sizeof(real) == sizeof(float)) { /* the exps through the vector expf */
+		float *of = (float *)(void *)o;
+		const float *xf = (const float *)(const void *)x;
+		float mf = (float)m;
+#pragma omp simd
+		for (int64_t k = 0; k < n; k++)
+			of[k] = expf(xf[k] - mf);
+		sum = lanes_sum(o, n);
+		double inv = 1.0 / sum;
+		for (int64_t k = 0; k < n; k++)
+			o[k] = (real)((double)o[k] * inv);
+		return;
+	}
+#endif
 	SUM8(sum, n, k, (double)(o[k * s] = exp(x[k * s] - m)));
 	double inv = 1.0 / sum;
 	for (int64_t k = 0; k < n; k++)
@@ -937,6 +991,18 @@ static int along(LineOp op, real *out, const real *x, const real *dy, int rank, 
 		}
 	}
 	return RT_CPU_OK;
+}
+
+void rt_softmax_rows(real *out, const real *x, int64_t rows, int64_t n)
+{
+	for (int64_t r = 0; r < rows; r++)
+		softmax_line(out + r * n, x + r * n, n, 1);
+}
+
+void rt_softmax_grad_rows(real *out, const real *y, const real *dy, int64_t rows, int64_t n)
+{
+	for (int64_t r = 0; r < rows; r++)
+		softmax_grad_line(out + r * n, y + r * n, dy + r * n, n, 1);
 }
 
 int rt_softmax(real *out, const real *x, int rank, const int64_t *dims, int axis)
@@ -1104,6 +1170,12 @@ static void gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const real *a,
 		(int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
+void rt_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const real *a, int64_t lda, const real *b, int64_t ldb,
+             real beta, real *c, int64_t ldc)
+{
+	gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+
 static bool fits_int(int64_t v)
 {
 	return v <= INT_MAX;
@@ -1160,8 +1232,23 @@ static double batch_limit(void)
 	return 65536.0 * 4;
 }
 
+static int matmul_beta(real *out, const real *a, const real *b, int rank_a, const int64_t *dims_a, int rank_b,
+                       const int64_t *dims_b, int ta, int tb, real beta);
+
 int rt_matmul(real *out, const real *a, const real *b, int rank_a, const int64_t *dims_a, int rank_b,
               const int64_t *dims_b, int ta, int tb)
+{
+	return matmul_beta(out, a, b, rank_a, dims_a, rank_b, dims_b, ta, tb, 0);
+}
+
+int rt_matmul_add(real *out, const real *a, const real *b, int rank_a, const int64_t *dims_a, int rank_b,
+                  const int64_t *dims_b, int ta, int tb)
+{
+	return matmul_beta(out, a, b, rank_a, dims_a, rank_b, dims_b, ta, tb, 1);
+}
+
+static int matmul_beta(real *out, const real *a, const real *b, int rank_a, const int64_t *dims_a, int rank_b,
+                       const int64_t *dims_b, int ta, int tb, real beta)
 {
 	Mm mm;
 	TRY(mm_shape(&mm, rank_a, dims_a, rank_b, dims_b, ta, tb));
@@ -1172,7 +1259,7 @@ int rt_matmul(real *out, const real *a, const real *b, int rank_a, const int64_t
 	if (batch == 1 || (b_single && !ta && bc.rank <= 1)) { /* one GEMM: a's rows stacked */
 		if (!fits_int(batch * mm.m))
 			return RT_CPU_ESHAPE;
-		gemm(ta, tb, batch * mm.m, mm.n, mm.k, a, mm.lda, b, mm.ldb, 0, out, mm.n);
+		gemm(ta, tb, batch * mm.m, mm.n, mm.k, a, mm.lda, b, mm.ldb, beta, out, mm.n);
 		return RT_CPU_OK;
 	}
 	bool small = (double)mm.m * (double)mm.n * (double)mm.k <= batch_limit();
@@ -1186,13 +1273,28 @@ int rt_matmul(real *out, const real *a, const real *b, int rank_a, const int64_t
 			oa += c * bc.sa[i];
 			ob += c * bc.sb[i];
 		}
-		gemm(ta, tb, mm.m, mm.n, mm.k, a + oa * sa, mm.lda, b + ob * sb, mm.ldb, 0, out + t * so, mm.n);
+		gemm(ta, tb, mm.m, mm.n, mm.k, a + oa * sa, mm.lda, b + ob * sb, mm.ldb, beta, out + t * so, mm.n);
 	}
 	return RT_CPU_OK;
 }
 
+static int matmul_reduce_beta(real *out, const real *a, const real *b, int rank_a, const int64_t *dims_a, int rank_b,
+                              const int64_t *dims_b, int ta, int tb, real beta);
+
 int rt_matmul_reduce(real *out, const real *a, const real *b, int rank_a, const int64_t *dims_a, int rank_b,
                      const int64_t *dims_b, int ta, int tb)
+{
+	return matmul_reduce_beta(out, a, b, rank_a, dims_a, rank_b, dims_b, ta, tb, 0);
+}
+
+int rt_matmul_reduce_add(real *out, const real *a, const real *b, int rank_a, const int64_t *dims_a, int rank_b,
+                         const int64_t *dims_b, int ta, int tb)
+{
+	return matmul_reduce_beta(out, a, b, rank_a, dims_a, rank_b, dims_b, ta, tb, 1);
+}
+
+static int matmul_reduce_beta(real *out, const real *a, const real *b, int rank_a, const int64_t *dims_a, int rank_b,
+                              const int64_t *dims_b, int ta, int tb, real beta)
 {
 	Mm mm;
 	TRY(mm_shape(&mm, rank_a, dims_a, rank_b, dims_b, ta, tb));
@@ -1204,17 +1306,17 @@ int rt_matmul_reduce(real *out, const real *a, const real *b, int rank_a, const 
 	int64_t batch = prod(dims_a, 0, rank_a - 2);
 	if (batch == 0) {
 		for (int64_t i = 0; i < mm.m * mm.n; i++)
-			out[i] = 0;
+			out[i] = beta * out[i];
 		return RT_CPU_OK;
 	}
 	if (ta && !tb) { /* [batch*K, M]^T @ [batch*K, N] */
 		if (!fits_int(batch * mm.k))
 			return RT_CPU_ESHAPE;
-		gemm(1, 0, mm.m, mm.n, batch * mm.k, a, mm.lda, b, mm.ldb, 0, out, mm.n);
+		gemm(1, 0, mm.m, mm.n, batch * mm.k, a, mm.lda, b, mm.ldb, beta, out, mm.n);
 		return RT_CPU_OK;
 	}
 	for (int64_t t = 0; t < batch; t++)
-		gemm(ta, tb, mm.m, mm.n, mm.k, a + t * mm.m * mm.k, mm.lda, b + t * mm.k * mm.n, mm.ldb, t ? 1 : 0, out,
+		gemm(ta, tb, mm.m, mm.n, mm.k, a + t * mm.m * mm.k, mm.lda, b + t * mm.k * mm.n, mm.ldb, t ? 1 : beta, out,
 		     mm.n);
 	return RT_CPU_OK;
 }

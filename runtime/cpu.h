@@ -209,6 +209,76 @@ int rt_scatter_add(rt_real *out, const rt_real *dy, const int32_t *idx, int rank
 int rt_argsort(int32_t *out, const rt_real *x, int rank, const int64_t *dims, int axis);
 int rt_argsort_i32(int32_t *out, const int32_t *x, int rank, const int64_t *dims, int axis);
 
+/* matmul and matmul_reduce that add their product to out (BLAS beta = 1): the fused
+ * accumulation of a gradient into its slot. Shapes as above. */
+int rt_matmul_add(rt_real *out, const rt_real *a, const rt_real *b, int rank_a, const int64_t *dims_a, int rank_b,
+                  const int64_t *dims_b, int ta, int tb);
+int rt_matmul_reduce_add(rt_real *out, const rt_real *a, const rt_real *b, int rank_a, const int64_t *dims_a,
+                         int rank_b, const int64_t *dims_b, int ta, int tb);
+
+/* Serial pieces for the fused kernels maec generates (each called by one thread, on
+ * data it owns): one GEMM, C = op(A) op(B) + beta C, row-major, through the CBLAS (which
+ * runs it on the calling thread inside a parallel region); and softmax and its gradient
+ * along rows of n contiguous elements, as rt_softmax and rt_softmax_grad compute them. */
+void rt_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const rt_real *a, int64_t lda, const rt_real *b,
+             int64_t ldb, rt_real beta, rt_real *c, int64_t ldc);
+void rt_softmax_rows(rt_real *out, const rt_real *x, int64_t rows, int64_t n);
+void rt_softmax_grad_rows(rt_real *out, const rt_real *y, const rt_real *dy, int64_t rows, int64_t n);
+
+/* One element of the elementwise ops, for the loops maec generates from fused groups:
+ * the same formulas as the kernels above (and PyTorch's). */
+#define RT_SQRT1_2 0.70710678118654752440      /* 1/sqrt(2) */
+#define RT_INV_SQRT_2PI 0.39894228040143267794 /* 1/sqrt(2 pi) */
+static inline rt_real rt_e_max(rt_real x, rt_real y)
+{
+	return x != x || y != y ? x + y : x > y ? x : y; /* NaN in either gives NaN */
+}
+static inline rt_real rt_e_min(rt_real x, rt_real y)
+{
+	return x != x || y != y ? x + y : x < y ? x : y;
+}
+static inline rt_real rt_e_relu(rt_real x)
+{
+	return x > 0 || x != x ? x : 0;
+}
+static inline int32_t rt_i32_neg(int32_t x)
+{
+	return (int32_t)(0u - (uint32_t)x);
+}
+static inline int32_t rt_i32_add(int32_t x, int32_t y)
+{
+	return (int32_t)((uint32_t)x + (uint32_t)y);
+}
+static inline int32_t rt_i32_sub(int32_t x, int32_t y)
+{
+	return (int32_t)((uint32_t)x - (uint32_t)y);
+}
+static inline int32_t rt_i32_mul(int32_t x, int32_t y)
+{
+	return (int32_t)((uint32_t)x * (uint32_t)y);
+}
+static inline int32_t rt_i32_div(int32_t x, int32_t y)
+{
+	return y == 0 ? 0 : y == -1 ? rt_i32_neg(x) : x / y;
+}
+static inline int32_t rt_i32_pow(int32_t x, int32_t e)
+{
+	if (e < 0)
+		return x == 1 ? 1 : x == -1 ? (e % 2 ? -1 : 1) : 0;
+	uint32_t r = 1, b = (uint32_t)x;
+	for (uint32_t k = (uint32_t)e; k; k >>= 1) {
+		if (k & 1)
+			r *= b;
+		b *= b;
+	}
+	return (int32_t)r;
+}
+static inline int32_t rt_i32_of_real(rt_real x)
+{
+	double v = (double)x; /* NaN and values outside int32 give INT32_MIN, as x86 */
+	return v > -2147483649.0 && v < 2147483648.0 ? (int32_t)v : INT32_MIN;
+}
+
 #ifdef __cplusplus
 }
 #endif

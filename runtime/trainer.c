@@ -30,6 +30,7 @@ typedef struct Options {
 	bool eval_only; /* the `eval` command */
 	const char *data, *dump, *dump_steps, *out, *from, *resume;
 	int64_t steps, epochs, batch, micro_batch, seed, threads, warmup, log_every, limit;
+	bool profile; /* --profile */
 	double lr;
 	RtPrecision precision;
 	double checkpoint_every; /* seconds between checkpoints within an epoch; 0: at epoch ends only */
@@ -80,7 +81,9 @@ static void usage(const RtProgram *p, FILE *f)
 	           "  --vis-every N       a reconstruction picture every N steps too (default: each epoch only)\n"
 	           "  --limit N           train on the first N images of the training split only\n"
 	           "  --dump-step FILE    write the first step's inputs, gradients and parameters (safetensors)\n"
-	           "  --dump-steps FILE   write every step's inputs and loss, and the parameters before the first\n");
+	           "  --dump-steps FILE   write every step's inputs and loss, and the parameters before the first\n"
+	           "  --profile           time every kernel; print the time per step by kind, DSL line and call site\n"
+	           "                      (the first step, warm-up, is not counted when there are more)\n");
 }
 
 static int bad(const char *fmt, const char *a, const char *b)
@@ -139,6 +142,10 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 		}
 		if (strcmp(f, "--quiet") == 0 || strcmp(f, "--overwrite") == 0) {
 			*(f[2] == 'q' ? &o->quiet : &o->overwrite) = true;
+			continue;
+		}
+		if (strcmp(f, "--profile") == 0) {
+			o->profile = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -1562,6 +1569,11 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	st.v = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's second moments");
 	const RtModelDesc *model = &p->models[r->model];
 	st.detect_anomaly = o.detect_anomaly;
+	int64_t prof_from = 0; /* --profile: the optimizer steps before this one are warm-up, not counted */
+	if (o.profile && !(st.prof = rt_prof_new())) {
+		fprintf(stderr, "trainer: out of memory for --profile\n");
+		return 1;
+	}
 	if (!p->device)
 		st.act = alloc_or_die((size_t)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes),
 		                      "the activations");
@@ -1733,6 +1745,10 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			if (r->update(&st))
 				return 1;
 			double dt = now_s() - t0; /* the step's compute and its data loading */
+			if (st.prof && opt_step == res.opt_step + 1 && (o.steps < 0 || o.steps > opt_step)) {
+				rt_prof_reset(st.prof); /* the first step pays for first touches of memory */
+				prof_from = opt_step;
+			}
 			double per_step = (now_s() - run_t0) / (double)(opt_step - run_first_step);
 			RtProgressStep ps = {.epoch = epoch, .epochs = o.epochs, .step = opt_step,
 			                     .epoch_step = opt_step - epoch_first, .epoch_steps = epoch_last - epoch_first,
@@ -1819,6 +1835,10 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		dump_params(&steps_dump, p, r, "param_final.", st.params, false);
 		if (dump_write(&steps_dump, p, r, o.batch, mb, lrs, opt_step, o.dump_steps))
 			return 1;
+	}
+	if (st.prof) {
+		rt_prof_print(st.prof, stdout, opt_step - (prof_from ? prof_from : res.opt_step));
+		rt_prof_free(st.prof);
 	}
 	free(lrs);
 	rt_runlog_close(log);

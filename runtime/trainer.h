@@ -14,6 +14,7 @@
 
 #include "cpu.h"
 #include "maec_rt.h"
+#include "profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -76,6 +77,7 @@ struct RtState {
 	RtPrecision precision;
 	void *dev;         /* the device backend's state */
 	int detect_anomaly; /* --detect-anomaly: the C target's kernels check their outputs (rt_anomaly) */
+	RtProfile *prof;   /* --profile: kernel times (profile.h); NULL: not timed */
 };
 
 typedef enum RtSchedule { RT_WARMUP_COSINE, RT_WARMUP_COSINE_ITER, RT_CONSTANT } RtSchedule;

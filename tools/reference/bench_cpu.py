@@ -13,7 +13,8 @@ loading is not timed (the batch is random, uniform in [-1, 1]). After --warmup u
 
   pytorch pretrain config=full batch=64 threads=1 images_per_s=9.87 step_s=6.485 steps=5 torch=1.13.0
 
-(key=value fields, for bench/cpu.sh to parse; step_s is the median step time).
+(key=value fields, for bench/cpu.sh to parse; step_s is the median step time; images_per_s_min and
+images_per_s_max, of the slowest and the fastest step, follow).
 """
 import argparse
 import os
@@ -64,7 +65,7 @@ def bench(recipe, cfg, batch, steps, warmup):
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
 
 
 def main():
@@ -91,9 +92,12 @@ def main():
             p.error("--recipes: unknown recipe %r" % r)
     torch.set_num_threads(args.threads)
     for r in recipes:
-        s = bench(r, cfg, args.batch, args.steps, args.warmup)
-        print("pytorch %s config=%s batch=%d threads=%d images_per_s=%.2f step_s=%.4f steps=%d torch=%s"
-              % (r, args.config + "".join("," + x for x in args.set), args.batch, args.threads, args.batch / s, s, args.steps, torch.__version__),
+        times = bench(r, cfg, args.batch, args.steps, args.warmup)
+        s = statistics.median(times)
+        print("pytorch %s config=%s batch=%d threads=%d images_per_s=%.2f step_s=%.4f steps=%d torch=%s "
+              "images_per_s_min=%.2f images_per_s_max=%.2f"
+              % (r, args.config + "".join("," + x for x in args.set), args.batch, args.threads, args.batch / s, s,
+                 args.steps, torch.__version__, args.batch / max(times), args.batch / min(times)),
               flush=True)
 
 
