@@ -1,8 +1,9 @@
 /* fuzz_safetensors: libFuzzer harness for the safetensors reader (runtime/safetensors.c).
  *
  * Every input must give either a tensor set whose views lie inside the input, or a
- * message; never a crash, a leak or a silent failure. Built with -DMAEC_FUZZ=ON (clang):
- *   fuzz_safetensors -max_len=4096 CORPUS_DIR
+ * message; never a crash, a leak or a silent failure. Built with -DMAEC_FUZZ=ON (clang) by
+ * tests/fuzz/CMakeLists.txt; seeds in tests/fuzz/corpus/safetensors (tests/fuzz/README.md):
+ *   fuzz_safetensors -dict=tests/fuzz/safetensors.dict -max_len=8192 CORPUS_DIR
  */
 #include <stdio.h>
 #include <stdlib.h>
