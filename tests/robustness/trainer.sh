@@ -123,7 +123,9 @@ fi
 # run never stopped. Checkpoints every epoch (16 steps) and every 0.1 s within.
 run=("${t[@]}" train "${common[@]}" --limit 512 --epochs 150 --checkpoint-every 0.0017)
 name=kill.whole
+t0=$(date +%s%N)
 "${run[@]}" --out "$out/whole" >"$out/$name.log" 2>&1 && ok $name || fail $name "the uninterrupted run failed"
+whole_ms=$((($(date +%s%N) - t0) / 1000000))
 name=kill.resume
 RANDOM=${MAEC_KILL_SEED:-$$}
 kills=0
@@ -137,7 +139,10 @@ for attempt in $(seq 1 30); do
 		"${run[@]}" --out "$out/killed" >>"$out/$name.log" 2>&1 &
 	fi
 	pid=$!
-	sleep "$((RANDOM % 2500 + 300))e-3"
+	# a random moment within the first 5 to 60 % of the uninterrupted run's time (a resumed
+	# run, which has less left to do, may finish first: then the loop ends)
+	delay=$((whole_ms * (5 + RANDOM % 56) / 100))
+	sleep "$((delay > 20 ? delay : 20))e-3"
 	if kill -9 "$pid" 2>/dev/null; then
 		kills=$((kills + 1))
 		echo "-- killed after a random delay" >>"$out/$name.log"
@@ -150,7 +155,7 @@ want=$(cut -d, -f1-5 "$out/whole/metrics.csv" | md5sum)
 got=$(cut -d, -f1-5 "$out/killed/metrics.csv" | md5sum)
 partial=$(find "$out/killed" -name '*.tmp.*' | wc -l)
 if [ "$kills" -ge 1 ] && [ "$want" = "$got" ] && [ "$partial" -eq 0 ]; then
-	ok "$name ($kills kills, $resumes resumes, $(($(wc -l <"$out/whole/metrics.csv") - 1)) steps identical)"
+	ok "$name ($kills kills in a run of $whole_ms ms, $resumes resumes, $(($(wc -l <"$out/whole/metrics.csv") - 1)) steps identical)"
 else
 	fail $name "$kills kills, $partial half-written files left; metrics differ from the uninterrupted run: $(diff <(cut -d, -f1-5 "$out/whole/metrics.csv") <(cut -d, -f1-5 "$out/killed/metrics.csv") | head -5)"
 fi
