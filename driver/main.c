@@ -286,7 +286,7 @@ static bool write_trainer(Compilation *c)
 	bool build = !has_suffix(out, ".c") && !has_suffix(out, ".cu");
 	const char *file = build ? arena_printf(c->arena, "%s.%s", out, cuda ? "cu" : "c") : out;
 	Buf b = {0};
-	bool ok = cuda ? codegen_cuda(&b, c->module, c->opt.input, true, c->arena, &c->diag)
+	bool ok = cuda ? codegen_cuda(&b, c->module, c->opt.input, !c->opt.no_fuse, c->arena, &c->diag)
 	               : codegen_c(&b, c->module, c->opt.input, c->opt.use_double, c->opt.no_memplan, c->arena,
 	                         &c->diag);
 	if (ok)
