@@ -17,6 +17,7 @@
 #endif
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -140,22 +141,41 @@ int64_t rt_host_memory(void)
 	return pages > 0 && size > 0 ? (int64_t)pages * size : -1;
 }
 
-void rt_remove_partial(const char *dir, const char *recipe)
+/* NAME.tmp.PID: a file an atomic write (rt_st_write, png.c, plot.c) had not renamed yet. */
+static bool is_partial(const char *name)
+{
+	const char *t = strstr(name, ".tmp.");
+	if (!t || !t[5])
+		return false;
+	for (t += 5; *t; t++)
+		if (*t < '0' || *t > '9')
+			return false;
+	return true;
+}
+
+static void remove_partial_in(const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
-	size_t n = strlen(recipe);
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		/* RECIPE.safetensors.tmp.PID, RECIPE.optim.next.safetensors.tmp.PID (rt_st_write) */
-		const char *name = e->d_name;
-		if (strncmp(name, recipe, n) != 0 || name[n] != '.' || !strstr(name + n, ".safetensors.tmp."))
+		if (!is_partial(e->d_name))
 			continue;
-		char *path = rt_format("%s/%s", dir, name);
+		char *path = rt_format("%s/%s", dir, e->d_name);
 		if (path && unlink(path) == 0)
 			printf("resume: removed %s, a file the stopped run had not finished writing\n", path);
 		free(path);
 	}
 	closedir(d);
+}
+
+void rt_remove_partial(const char *dir, const char *recipe)
+{
+	(void)recipe; /* every write of a run is atomic the same way: checkpoints, pictures, curves */
+	remove_partial_in(dir);
+	char *images = rt_format("%s/images", dir);
+	if (images)
+		remove_partial_in(images);
+	free(images);
 }

@@ -12,7 +12,8 @@ const char *rt_nonfinite_name(double x);              /* "nan", "inf" or "-inf" 
 int rt_write_indexes(const char *path, const char *what, const int64_t *idx, int64_t n);
 /* Keeps metrics.csv's header and the complete rows of steps up to last_step. */
 int rt_metrics_truncate(const char *path, int64_t last_step);
-/* Removes DIR/RECIPE.*.safetensors.tmp.PID: checkpoint files a killed run left half written. */
+/* Removes DIR/NAME.tmp.PID and DIR/images/NAME.tmp.PID: the checkpoints, pictures and curves a
+ * killed run left half written. */
 void rt_remove_partial(const char *dir, const char *recipe);
 int64_t rt_host_memory(void); /* bytes of physical memory, or -1 if unknown */
 
