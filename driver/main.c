@@ -334,6 +334,12 @@ static bool report_memory(Compilation *c)
 		       f->name, (long long)batch, p->lower_bound / 1048576.0, p->size / 1048576.0,
 		       p->size ? (double)p->lower_bound / (double)p->size : 1.0, p->naive / 1048576.0,
 		       p->naive ? (double)p->size / (double)p->naive : 0.0);
+		int64_t every = 0; /* every IR value its own buffer, reshapes too: no fusion, no views */
+		for (int k = 0; k < f->body.n; k++)
+			if (memplan_needs_buffer(f->body.p[k]))
+				every += memplan_bytes(f->body.p[k], batch, 4);
+		printf("  every IR value its own buffer (no fusion, no views): %.1f MiB (planned/that %.3f)\n",
+		       every / 1048576.0, every ? (double)p->size / (double)every : 0.0);
 		if (!c->opt.no_memplan)
 			printf("  offsets in schedule order %.1f MiB, largest first %.1f MiB: kept %s; %d values in place of an "
 			       "input\n",
