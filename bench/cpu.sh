@@ -37,7 +37,7 @@ else
 fi
 
 stat3() { # min median max of the numbers on stdin
-	sort -g | awk '{a[NR] = $1} END {printf "%.2f %.2f %.2f", a[1], (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[NR]}'
+	sort -g | awk '{a[NR] = $1} END {printf "%.2f %.2f %.2f\n", a[1], (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[NR]}'
 }
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 

@@ -3,10 +3,10 @@
  * Requires: a verified function (any stage; the training step after optim is the user).
  * Guarantees (fuse_func): a partition of the instructions into groups, each a kernel a
  *   backend emits as one unit, or a view (ALIAS) or constant (CONST) that needs none:
- *   - every group can run at one point of the schedule: at the position of its last
- *     member, all of its inputs are made and none of its results is read earlier (so the
- *     groups, in that order, are a valid schedule; reads of optimizer state come before
- *     the kernel that stores into the same slot);
+ *   - every group can run at one point of the schedule: right after the groups it reads
+ *     (not before its first member's place), and before every group that reads one of
+ *     its results; ordered by those points the groups are a valid schedule, and reads of
+ *     optimizer state come before the kernel that stores into the same slot;
  *   - in the loops of a group (LOOP, MULTI, the prologue and epilogue of REDUCE, the
  *     epilogue of MATMUL, the rows of ATTENTION) every member is computed exactly once
  *     per point of the iteration space, at coordinates that are affine in the loop's (a
@@ -33,10 +33,11 @@
  *     consumers over its result as its epilogue (bias, GELU, residual; never a prologue:
  *     BLAS reads operands from memory); a reduction takes the loops that make its
  *     operands as its prologue and, for the row ops whose result has its input's shape,
- *     elementwise consumers as its epilogue. A producer may keep other readers
- *     (multi-output fusion: a forward activation the backward reads is written once);
- *     its post-dominator chain is what joins the group, and a reader that would have to
- *     run between the two halves of the group makes the merge a rejection.
+ *     elementwise consumers as its epilogue. When every reader of the producer is in
+ *     the consumer's group, the group post-dominates it (TVM's rule); a producer may also
+ *     keep readers outside (multi-output fusion: a forward activation the backward
+ *     reads is written once, by the kernel that computes it), and then the merge stands
+ *     only if those readers can still run after the whole group.
  *   - then a product feeding a row softmax (or its gradient) along its last axis whose
  *     result feeds products batched over the same leading axes joins them into one
  *     ATTENTION group (scores, softmax, weighted sum; or their backward), which the
@@ -385,7 +386,6 @@ typedef struct Fuser {
 	Ins **cand;
 	int ncand;
 	FuseMap *map;   /* by candidate index */
-	bool *have;
 	Type space;
 	double cand_t;  /* where the candidate would run */
 } Fuser;
@@ -898,7 +898,6 @@ static Fuser *fuser_new(Arena *a, const Func *f, const FuseOptions *opt)
 	fz->cidx = arena_alloc(a, sizeof *fz->cidx * (size_t)nid);
 	fz->cand = arena_alloc(a, sizeof *fz->cand * (size_t)n);
 	fz->map = arena_alloc(a, sizeof *fz->map * (size_t)n);
-	fz->have = arena_alloc(a, sizeof *fz->have * (size_t)n);
 	for (int i = 0; i < f->body.n; i++) {
 		Ins *x = f->body.p[i];
 		fz->pos[x->id] = i;
