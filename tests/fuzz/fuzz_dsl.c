@@ -1,7 +1,8 @@
 /* fuzz_dsl.c: libFuzzer harness for the front end (tests/fuzz/README.md).
  *
  * The input is a DSL file. It goes through the driver's stages: parse_source,
- * elaborate, module_verify, then each pass (autodiff, optim, dce) and module_verify.
+ * elaborate, module_verify, then each pass (autodiff, optim, dce, fuse) and
+ * module_verify; after fuse, every function's kernel=N groups read back as a plan.
  * Errors in the input are fine
  * (their messages go to /dev/null); what must hold for every input:
  *   - no crash, leak, hang or sanitizer report anywhere in the front end;
@@ -37,6 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pass_dce(m);
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the IR fails the verifier after dce");
+		pass_fuse(m);
+		if (!module_verify(m, &d))
+			fuzz_fail_verify(m, "the IR fails the verifier after fuse");
+		for (int i = 0; i < m->funcs.n; i++)
+			if (!fuse_plan(a, m->funcs.p[i], &d))
+				fuzz_fail_verify(m, "the fuse pass's kernels do not read back as a plan");
 	}
 	arena_free(a);
 	return 0;

@@ -1,7 +1,8 @@
 /* fuzz_ir.c: libFuzzer harness for the IR reader (tests/fuzz/README.md).
  *
  * The input is an IR text file. It goes through module_read and, when that succeeds,
- * module_verify. Errors in the input are fine (their messages go to /dev/null); what
+ * module_verify, and, when that succeeds, each function's kernel=N groups through
+ * fuse_plan (which may refuse them, with a message, but must not crash). Errors in the input are fine (their messages go to /dev/null); what
  * must hold for every input:
  *   - no crash, leak, hang or sanitizer report in the reader or the verifier;
  *   - a module that reads prints as text that reads back without an error and prints
@@ -12,6 +13,7 @@
  * AddressSanitizer sees any read past the end of the file.
  */
 #include "fuzz.h"
+#include "passes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,8 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Diag d;
 	diag_init(&d, a, fuzz_sink());
 	Module *m = module_read(a, &d, diag_add_file(&d, "fuzz.ir", (const char *)data, size));
-	if (m)
-		fuzz_round_trip(m, "from a module that reads", module_verify(m, &d));
+	if (m) {
+		bool ok = module_verify(m, &d);
+		fuzz_round_trip(m, "from a module that reads", ok);
+		for (int i = 0; ok && i < m->funcs.n; i++)
+			fuse_plan(a, m->funcs.p[i], &d);
+	}
 	arena_free(a);
 	return 0;
 }
