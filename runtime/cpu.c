@@ -238,11 +238,6 @@ int rt_unary(RtUnaryOp op, real *out, const real *x, int rank, const int64_t *di
 	return RT_CPU_OK;
 }
 
-static inline int32_t neg_i32(int32_t x)
-{
-	return (int32_t)(0u - (uint32_t)x); /* wraps: -INT32_MIN = INT32_MIN */
-}
-
 int rt_unary_i32(RtUnaryOp op, int32_t *out, const int32_t *x, int rank, const int64_t *dims)
 {
 	int64_t n;
@@ -252,7 +247,7 @@ int rt_unary_i32(RtUnaryOp op, int32_t *out, const int32_t *x, int rank, const i
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
 	for (int64_t i = 0; i < n; i++) {
 		int32_t v = x[i];
-		out[i] = op == RT_OP_NEG ? neg_i32(v) : op == RT_OP_RELU ? (v > 0 ? v : 0) : (v < 0 ? neg_i32(v) : v);
+		out[i] = op == RT_OP_NEG ? rt_i32_neg(v) : op == RT_OP_RELU ? (v > 0 ? v : 0) : (v < 0 ? rt_i32_neg(v) : v);
 	}
 	return RT_CPU_OK;
 }
@@ -428,33 +423,11 @@ BIN_FN(min_r, real, real, NANMIN(x, y))
 BIN_FN(eq_r, real, real, x == y ? (real)1 : (real)0)
 BIN_FN(lt_r, real, real, x < y ? (real)1 : (real)0)
 
-static inline int32_t div_i32(int32_t x, int32_t y)
-{
-	if (y == 0)
-		return 0;
-	if (y == -1)
-		return neg_i32(x);
-	return x / y;
-}
-
-static inline int32_t pow_i32(int32_t x, int32_t e)
-{
-	if (e < 0)
-		return x == 1 ? 1 : x == -1 ? (e % 2 ? -1 : 1) : 0;
-	uint32_t r = 1, b = (uint32_t)x;
-	for (uint32_t k = (uint32_t)e; k; k >>= 1) {
-		if (k & 1)
-			r *= b;
-		b *= b;
-	}
-	return (int32_t)r;
-}
-
 BIN_FN(add_i, int32_t, int32_t, (int32_t)((uint32_t)x + (uint32_t)y))
 BIN_FN(sub_i, int32_t, int32_t, (int32_t)((uint32_t)x - (uint32_t)y))
 BIN_FN(mul_i, int32_t, int32_t, (int32_t)((uint32_t)x * (uint32_t)y))
-BIN_FN(div_i, int32_t, int32_t, div_i32(x, y))
-BIN_FN(pow_i, int32_t, int32_t, pow_i32(x, y))
+BIN_FN(div_i, int32_t, int32_t, rt_i32_div(x, y))
+BIN_FN(pow_i, int32_t, int32_t, rt_i32_pow(x, y))
 BIN_FN(max_i, int32_t, int32_t, x > y ? x : y)
 BIN_FN(min_i, int32_t, int32_t, x < y ? x : y)
 BIN_FN(eq_i, real, int32_t, x == y ? (real)1 : (real)0)

@@ -243,7 +243,7 @@ static inline rt_real rt_e_relu(rt_real x)
 }
 static inline int32_t rt_i32_neg(int32_t x)
 {
-	return (int32_t)(0u - (uint32_t)x);
+	return (int32_t)(0u - (uint32_t)x); /* wraps: -INT32_MIN = INT32_MIN */
 }
 static inline int32_t rt_i32_add(int32_t x, int32_t y)
 {

@@ -224,35 +224,48 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* NVRTC on the kernel source for sm_<arch>, with ptxas's resource report when `report`:
+ * its log in *log (malloc'd, NULL when empty) and, when cubin is not NULL and it compiled,
+ * the cubin in *cubin (malloc'd). Returns NVRTC's status of the compilation, or of the
+ * first call that failed. */
+static nvrtcResult nvrtc_run(const char *src, int arch, bool report, char **log, char **cubin, size_t *n)
+{
+	*log = NULL;
+	nvrtcProgram prog;
+	nvrtcResult rc = nvrtcCreateProgram(&prog, src, "maec_kernels.cu", 0, NULL, NULL);
+	if (rc != NVRTC_SUCCESS)
+		return rc;
+	char arch_opt[64];
+	snprintf(arch_opt, sizeof arch_opt, "--gpu-architecture=sm_%d", arch);
+	const char *opts[] = {arch_opt, "--std=c++17", "--ptxas-options=-v"};
+	rc = nvrtcCompileProgram(prog, report ? 3 : 2, opts);
+	size_t log_n = 0;
+	if (nvrtcGetProgramLogSize(prog, &log_n) == NVRTC_SUCCESS && log_n > 1 && (*log = calloc(log_n + 1, 1)))
+		nvrtcGetProgramLog(prog, *log);
+	if (rc == NVRTC_SUCCESS && cubin) {
+		rc = nvrtcGetCUBINSize(prog, n);
+		if (rc == NVRTC_SUCCESS && !(*cubin = malloc(*n)))
+			rc = NVRTC_ERROR_OUT_OF_MEMORY;
+		if (rc == NVRTC_SUCCESS)
+			rc = nvrtcGetCUBIN(prog, *cubin);
+	}
+	nvrtcDestroyProgram(&prog);
+	return rc;
+}
+
 /* NVRTC: the kernel source to a cubin for sm_<arch> (malloc'd in *out). */
 static int nvrtc_compile(const char *src, int arch, char **out, size_t *n)
 {
-	nvrtcProgram prog;
-	NVRTC(nvrtcCreateProgram(&prog, src, "maec_kernels.cu", 0, NULL, NULL));
-	char arch_opt[64];
-	snprintf(arch_opt, sizeof arch_opt, "--gpu-architecture=sm_%d", arch);
-	const char *opts[] = {arch_opt, "--std=c++17"};
-	nvrtcResult rc = nvrtcCompileProgram(prog, 2, opts);
-	size_t log_n = 0;
-	if (nvrtcGetProgramLogSize(prog, &log_n) == NVRTC_SUCCESS && log_n > 1) {
-		char *log = malloc(log_n);
-		if (log && nvrtcGetProgramLog(prog, log) == NVRTC_SUCCESS)
-			fprintf(stderr, "trainer: NVRTC says:\n%s\n", log);
-		free(log);
-	}
+	char *log;
+	*out = NULL;
+	nvrtcResult rc = nvrtc_run(src, arch, false, &log, out, n);
+	if (log)
+		fprintf(stderr, "trainer: NVRTC says:\n%s\n", log);
+	free(log);
 	if (rc != NVRTC_SUCCESS) {
-		nvrtcDestroyProgram(&prog);
-		return nvrtc_fail(rc, "nvrtcCompileProgram", __LINE__);
+		free(*out);
+		return nvrtc_fail(rc, "compiling the kernels", __LINE__);
 	}
-	NVRTC(nvrtcGetCUBINSize(prog, n));
-	*out = malloc(*n);
-	if (!*out) {
-		nvrtcDestroyProgram(&prog);
-		fprintf(stderr, "trainer: out of host memory for the kernels\n");
-		return 1;
-	}
-	NVRTC(nvrtcGetCUBIN(prog, *out));
-	NVRTC(nvrtcDestroyProgram(&prog));
 	return 0;
 }
 
@@ -456,19 +469,10 @@ static int name_after(const char *line, const char *key, char *out, size_t cap)
 static int kernels_for(int arch, bool verbose)
 {
 	const RtGpuProgram *gp = &rt_gpu_program;
-	nvrtcProgram prog;
-	NVRTC(nvrtcCreateProgram(&prog, gp->kernels, "maec_kernels.cu", 0, NULL, NULL));
-	char arch_opt[64];
-	snprintf(arch_opt, sizeof arch_opt, "--gpu-architecture=sm_%d", arch);
-	const char *opts[] = {arch_opt, "--std=c++17", "--ptxas-options=-v"};
+	char *log;
 	double t0 = now_s();
-	nvrtcResult rc = nvrtcCompileProgram(prog, 3, opts);
+	nvrtcResult rc = nvrtc_run(gp->kernels, arch, true, &log, NULL, NULL);
 	double dt = now_s() - t0;
-	size_t log_n = 0;
-	char *log = NULL;
-	if (nvrtcGetProgramLogSize(prog, &log_n) == NVRTC_SUCCESS && (log = calloc(log_n + 1, 1)))
-		nvrtcGetProgramLog(prog, log);
-	nvrtcDestroyProgram(&prog);
 	KernelInfo *k = calloc((size_t)gp->nkernels + 1, sizeof *k);
 	int nk = 0, warnings = 0;
 	KernelInfo *cur = NULL;

@@ -4,6 +4,8 @@
 #   refuses NAME STATUS MESSAGE COMMAND...   passes when COMMAND exits with STATUS ('nonzero':
 #                                            any failure) and its output holds MESSAGE
 #   finish                                   prints "N passed, M failed"; fails on failures
+#   need_cifar_and_torch                     exits 77 (ctest's skip) without CIFAR-10 in $data
+#                                            or torch for $py
 # Each command's output goes to $out/NAME.log, and its end is shown when a check fails.
 passed=0
 failed=0
@@ -39,4 +41,14 @@ refuses() {
 finish() {
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
+}
+need_cifar_and_torch() {
+	if [ ! -f "$data/data_batch_1.bin" ]; then
+		echo "SKIP: no CIFAR-10 binary files in $data (set MAEC_DATA)"
+		exit 77
+	fi
+	if ! "$py" -c "import torch" 2>/dev/null; then
+		echo "SKIP: $py cannot import torch (apt-get install python3-torch)"
+		exit 77
+	fi
 }

@@ -48,14 +48,7 @@ if [ "$mode" = compile ]; then
 	exit
 fi
 
-if [ ! -f "$data/data_batch_1.bin" ]; then
-	echo "SKIP: no CIFAR-10 binary files in $data (set MAEC_DATA)"
-	exit 77
-fi
-if ! "$py" -c "import torch" 2>/dev/null; then
-	echo "SKIP: $py cannot import torch (apt-get install python3-torch)"
-	exit 77
-fi
+need_cifar_and_torch
 pair() { # name dsl recipe step-args -- maec-args...: one step of both trainers, compared
 	local name=$1 dsl=$2 recipe=$3 args=$4
 	shift 5

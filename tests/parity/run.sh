@@ -10,20 +10,13 @@ out=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data=${MAEC_DATA:-$root/../shared/data/cifar10}
 py=/usr/bin/python3
-if [ ! -f "$data/data_batch_1.bin" ]; then
-	echo "SKIP: no CIFAR-10 binary files in $data (set MAEC_DATA)"
-	exit 77
-fi
-if ! "$py" -c "import torch" 2>/dev/null; then
-	echo "SKIP: $py cannot import torch (apt-get install python3-torch)"
-	exit 77
-fi
+# shellcheck source=../lib.sh
+. "$root/tests/lib.sh"
+need_cifar_and_torch
 mkdir -p "$out"
 # run directories are never reused unless asked (--overwrite): start from none
 rm -rf "$out/ck" "$out/ft" "$out/whole" "$out/split" "$out/broken"
 ref=$root/tools/reference
-# shellcheck source=../lib.sh
-. "$root/tests/lib.sh"
 
 "$maec" "$root/models/mae.dsl" -o "$out/mae"
 for recipe in pretrain finetune linprobe; do
