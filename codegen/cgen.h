@@ -31,6 +31,9 @@ struct CGen {
 	void *target_state;
 };
 
+/* cuda_prelude.c: the top of every CUDA trainer's kernel source */
+extern const char cuda_prelude[];
+
 /* c.c */
 FMT(3, 4) void cgen_fail(CGen *g, const Ins *ins, const char *fmt, ...);
 const char *c_name(CGen *g, const char *name);  /* an identifier made of name */

@@ -28,65 +28,6 @@ enum {
 	MAX_OPERANDS = 16,  /* RT_GPU_MAX_OPERANDS of runtime/gpu.h: outputs and inputs of a launch */
 };
 
-/* The top of the kernel source: what every kernel uses, and the host emulation's
- * stand-ins for CUDA's built-ins (runtime/gpu_emu.c compiles the source as C++). */
-static const char MAEC_CUDA_PRELUDE[] =
-	"/* maec kernels: extern \"C\" __global__ void NAME(i64 B, RtPtrs p, int site) (runtime/gpu.h). */\n"
-	"#ifdef __CUDACC__\n"
-	"#define MAEC_KERNEL extern \"C\" __global__ void\n"
-	"#define MAEC_DEV __device__ __forceinline__\n"
-	"#define MAEC_GLOBAL __device__\n"
-	"#else /* the host emulation: a kernel's threads run one after another */\n"
-	"#include <math.h>\n"
-	"#include <string.h>\n"
-	"#define MAEC_KERNEL extern \"C\" void\n"
-	"#define MAEC_DEV static inline\n"
-	"#define MAEC_GLOBAL\n"
-	"struct maec_dim3 {\n\tunsigned x, y, z;\n};\n"
-	"extern \"C\" {\nmaec_dim3 threadIdx, blockIdx, blockDim, gridDim;\n}\n"
-	"MAEC_DEV int atomicCAS(int *p, int cmp, int v)\n{\n\tconst int o = *p;\n\tif (o == cmp)\n\t\t*p = v;\n\treturn o;\n}\n"
-	"MAEC_DEV float atomicAdd(float *p, float v)\n{\n\tconst float o = *p;\n\t*p = o + v;\n\treturn o;\n}\n"
-	"MAEC_DEV float __int_as_float(int i)\n{\n\tfloat f;\n\tmemcpy(&f, &i, 4);\n\treturn f;\n}\n"
-	"#endif\n"
-	"typedef long long i64;\n"
-	"struct RtPtrs {\n\tvoid *p[16];\n};\n"
-	"extern \"C\" {\nMAEC_GLOBAL int maec_error; /* 1 + the site of the first bad index */\n}\n"
-	"#ifdef __CUDACC__\n"
-	"#define MAEC_WARP 32\n"
-	"MAEC_DEV double maec_warp_sum(double v)\n{\n"
-	"\tfor (int o = 16; o > 0; o >>= 1)\n\t\tv += __shfl_xor_sync(0xffffffffu, v, o);\n\treturn v;\n}\n"
-	"MAEC_DEV float maec_warp_max(float v)\n{\n"
-	"\tfor (int o = 16; o > 0; o >>= 1) {\n\t\tconst float w = __shfl_xor_sync(0xffffffffu, v, o);\n"
-	"\t\tv = w > v || w != w ? w : v;\n\t}\n\treturn v;\n}\n"
-	"#else /* a warp of one thread */\n"
-	"#define MAEC_WARP 1\n"
-	"MAEC_DEV double maec_warp_sum(double v)\n{\n\treturn v;\n}\n"
-	"MAEC_DEV float maec_warp_max(float v)\n{\n\treturn v;\n}\n"
-	"#endif\n"
-	"/* a warp per row: every lane of a warp runs the same rows, so the shuffles see them all */\n"
-	"#define MAEC_WARP_LOOP(row, rows) for (i64 row = ((i64)blockIdx.x * blockDim.x + threadIdx.x) / MAEC_WARP; "
-	"row < (rows); row += (i64)gridDim.x * blockDim.x / MAEC_WARP)\n"
-	"#define MAEC_LOOP(i, n) for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)gridDim.x * blockDim.x)\n"
-	"MAEC_DEV void maec_fail(int site)\n{\n\tatomicCAS(&maec_error, 0, site + 1);\n}\n"
-	"MAEC_DEV float maec_inf(void)\n{\n\treturn __int_as_float(0x7f800000);\n}\n"
-	"MAEC_DEV float maec_nan(void)\n{\n\treturn __int_as_float(0x7fc00000);\n}\n"
-	"/* the exact gelu, in PyTorch's order, and its derivative times dy (runtime/cpu.c) */\n"
-	"MAEC_DEV float maec_gelu(float x)\n{\n\treturn x * 0.5f * (1.0f + erff(x * 0.70710678118654752440f));\n}\n"
-	"MAEC_DEV float maec_gelu_grad(float x, float dy)\n{\n"
-	"\tconst float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752440f));\n"
-	"\tconst float pdf = 0.39894228040143267794f * expf(x * x * -0.5f);\n"
-	"\treturn dy * (cdf + x * pdf);\n}\n"
-	"/* real -> i32 truncates; NaN and out-of-range give INT32_MIN (x86, so PyTorch on x86) */\n"
-	"MAEC_DEV int maec_f32_to_i32(float x)\n{\n\tconst double v = (double)x;\n"
-	"\treturn v > -2147483649.0 && v < 2147483648.0 ? (int)v : (-2147483647 - 1);\n}\n"
-	"MAEC_DEV int maec_div_i32(int x, int y)\n{\n"
-	"\treturn y == 0 ? 0 : y == -1 ? (int)(0u - (unsigned)x) : x / y;\n}\n"
-	"MAEC_DEV int maec_pow_i32(int x, int e)\n{\n"
-	"\tif (e < 0)\n\t\treturn x == 1 ? 1 : x == -1 ? (e % 2 ? -1 : 1) : 0;\n"
-	"\tunsigned r = 1, b = (unsigned)x;\n"
-	"\tfor (unsigned k = (unsigned)e; k; k >>= 1) {\n\t\tif (k & 1)\n\t\t\tr *= b;\n\t\tb *= b;\n\t}\n"
-	"\treturn (int)r;\n}\n";
-
 typedef struct KernelSet {
 	Buf src;           /* every kernel's text */
 	const char **names;
@@ -1566,7 +1507,7 @@ bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, Aren
 	buf_puts(&rest, "\n/* Every kernel, compiled at start by NVRTC for the device (runtime/gpu_cuda.c). */\n"
 	                "static const char kernels_source[] =\n");
 	Buf prelude = {0};
-	buf_printf(&prelude, "%s%s", MAEC_CUDA_PRELUDE, k.src.p ? k.src.p : "");
+	buf_printf(&prelude, "%s%s", cuda_prelude, k.src.p ? k.src.p : "");
 	/* as a string literal, a line per source line */
 	const char *s = prelude.p;
 	while (*s) {
