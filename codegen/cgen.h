@@ -34,6 +34,27 @@ struct CGen {
 /* cuda_prelude.c: the top of every CUDA trainer's kernel source */
 extern const char cuda_prelude[];
 
+/* cost.c: the records of what the CUDA target emits, for the cost model (cost.def). A
+ * record is one kernel launch, cuBLAS product, device copy or piece of host work of a
+ * function at its batch; cost_site writes its entry of the trainer's site-cost table. */
+typedef enum CostKind {
+#define DEVICE(...)
+#define KIND(id, name, bw, flop) COST_##id,
+#define PARAM(...)
+#include "cost.def"
+} CostKind;
+typedef struct CostRec CostRec;
+CostRec *cost_begin(CostLog *log, CostKind kind, const Func *f, const Ins *ins, int64_t batch, int64_t threads);
+void cost_op(CostRec *r, const Ins *ins);    /* a member: its name, DSL line, FLOPs (ops.def) */
+void cost_label(CostRec *r, const Ins *ins); /* its name and DSL line only */
+void cost_read(CostRec *r, const Ins *x);    /* x's bytes at the batch, once per kernel */
+void cost_write(CostRec *r, const Ins *x);
+void cost_bytes(CostRec *r, const void *key, int64_t bytes, bool write); /* other memory, once per key */
+void cost_gemm(CostRec *r, const Ins *ins);  /* a product: its GEMM plan's FLOPs, launches, operands */
+void cost_host_randperm(CostLog *log, const Func *f, const Ins *ins, int64_t batch);
+void cost_host_copy(CostLog *log, const Func *f, const Ins *ins, int64_t batch);
+void cost_site(Buf *b, const CostRec *r, int device); /* r NULL: a site without device work */
+
 /* c.c */
 FMT(3, 4) void cgen_fail(CGen *g, const Ins *ins, const char *fmt, ...);
 const char *c_name(CGen *g, const char *name);  /* an identifier made of name */

@@ -16,10 +16,25 @@ bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, b
 MemPlan *codegen_c_plan(const Module *m, const Func *f, int64_t batch, bool use_double, bool naive_memory, Arena *a,
                         Diag *d);
 
+/* cost.c: the CUDA target's cost model (cost.def: the devices and efficiencies). A log
+ * holds what codegen_cuda emitted; cost_report prints, for each recipe's step and update,
+ * every kernel's bytes, FLOPs, roofline and estimated time, the totals, the costliest
+ * kernels and the host work on the step's critical path (rt_randperm measured on this
+ * host's CPU when `measure`). */
+typedef struct CostLog CostLog;
+typedef enum CostPrecision { COST_FP32, COST_TF32, COST_BF16 } CostPrecision; /* RtPrecision's order */
+CostLog *cost_log_new(Arena *a);
+void cost_log_free(CostLog *log);
+int cost_device(const char *name); /* its index in cost.def ("h200", "h100"), or -1 */
+bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, CostPrecision p, bool measure);
+
 /* cuda.c: the CUDA trainer (C++ host code for nvcc, its kernels compiled at start by
  * NVRTC, cuBLAS), linked with runtime/ (gpu.h); float only. fuse: runs of elementwise
- * instructions of one shape become one kernel each. */
-bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, Arena *a, Diag *d);
+ * instructions of one shape become one kernel each. Every launch, product, copy and piece
+ * of host work is recorded in `log` (NULL: a log of its own), and the trainer's site table
+ * carries each one's estimate on `device` (cost_device) for MAEC_PROFILE. */
+bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, int device, CostLog *log, Arena *a,
+                  Diag *d);
 
 /* build.c: compiles a generated C trainer with the system C compiler and the runtime's
  * sources into the executable `exe`, its tensors in float or (use_double, for gradient

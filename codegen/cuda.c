@@ -15,6 +15,10 @@
  * and carrying the DSL line of its first use. Every launch passes its site, so a kernel
  * that finds bad data names the op and DSL line of the instruction.
  *
+ * Every launch, product, copy and piece of host work is also a record of the cost model
+ * (cost.c: its bytes, FLOPs and kind, as emitted), so that --report=cost is the schedule
+ * the trainer runs; the site table carries each one's estimate for MAEC_PROFILE.
+ *
  * Numerics follow runtime/cpu.c: the same formulas, sums of reductions, softmax,
  * layernorm and cross-entropy in double. One thread computes one output element (or one
  * line of a softmax or layernorm); long reductions run in two kernels over fixed chunks,
@@ -44,6 +48,12 @@ typedef struct KernelSet {
 	 * in the activation slab, whose plan may give their bytes to values made earlier. */
 	int64_t *io_off;
 	bool fuse;         /* elementwise runs into one kernel each */
+	/* The cost model's records (cost.c): the next site's, consumed by site(); the site
+	 * table's estimates on `device`. */
+	CostLog *log;
+	CostRec *rec;
+	int device;
+	Buf site_costs;
 } KernelSet;
 
 static KernelSet *ks(CGen *g)
@@ -126,7 +136,33 @@ static int site(CGen *g, const Ins *ins)
 	                                                 ins->loc.line, ins->loc.col)
 	                                  : op_info(ins->op)->name;
 	buf_printf(&k->sites, "\t%s,\n", c_str(g, where));
+	cost_site(&k->site_costs, k->rec, k->device);
+	k->rec = NULL;
 	return k->nsites++;
+}
+
+/* The cost record of the next launch (cost.c): of kind `kind` over `threads` threads at
+ * the function's batch, running ins. */
+static CostRec *cost_new(CGen *g, CostKind kind, const Ins *ins, int64_t threads)
+{
+	KernelSet *k = ks(g);
+	k->rec = cost_begin(k->log, kind, g->f, ins, k->batch, threads);
+	return k->rec;
+}
+
+/* ... that writes ins and reads its operands. */
+static CostRec *cost_ins(CGen *g, CostKind kind, const Ins *ins, int64_t threads)
+{
+	CostRec *r = cost_new(g, kind, ins, threads);
+	cost_write(r, ins);
+	for (int a = 0; a < ins->nargs; a++)
+		cost_read(r, ins->args[a]);
+	return r;
+}
+
+static int64_t numel_at(CGen *g, const Type *t)
+{
+	return type_numel(t, ks(g)->batch);
 }
 
 /* Host code: a launch of kernel ki over `threads` threads with the values' addresses. */
@@ -353,6 +389,7 @@ static void elementwise(CGen *g, const Ins *ins, const char *expr)
 	buf_printf(&b, "\t\tout[i] = %s;\n\t}\n}\n", expr);
 	int ki = kernel(g, ins, op_info(ins->op)->name, b.p);
 	buf_free(&b);
+	cost_ins(g, COST_loop, ins, numel_at(g, &ins->type));
 	launch(g, ins, ki, numel(g, &ins->type), ins->nargs + 1, ptrs);
 }
 
@@ -365,6 +402,7 @@ static void fill(CGen *g, const Ins *ins, const char *value)
 	int ki = kernel(g, ins, "fill", b.p);
 	buf_free(&b);
 	const char *ptrs[] = {v(g, ins)};
+	cost_write(cost_new(g, COST_fill, ins, numel_at(g, &ins->type)), ins);
 	launch(g, ins, ki, numel(g, &ins->type), 1, ptrs);
 }
 
@@ -387,6 +425,7 @@ static void gather_copy(CGen *g, const Ins *ins, const char *base, const char *c
 	int ki = kernel(g, ins, base, b.p);
 	buf_free(&b);
 	const char *ptrs[] = {v(g, ins), v(g, ins->args[0])};
+	cost_ins(g, COST_move, ins, numel_at(g, t));
 	launch(g, ins, ki, numel(g, t), 2, ptrs);
 }
 
@@ -429,6 +468,9 @@ static void slice(CGen *g, const Ins *ins)
 	int ki = kernel(g, ins, "slice", b.p);
 	buf_free(&b);
 	const char *ptrs[] = {v(g, ins), v(g, ins->args[0])};
+	CostRec *r = cost_new(g, COST_move, ins, numel_at(g, t));
+	cost_write(r, ins);
+	cost_bytes(r, ins->args[0], numel_at(g, t) * 4, false); /* only the part taken is read */
 	launch(g, ins, ki, numel(g, t), 2, ptrs);
 }
 
@@ -461,6 +503,7 @@ static void concat(CGen *g, const Ins *ins)
 	buf_puts(&b, "\t}\n}\n");
 	int ki = kernel(g, ins, "concat", b.p);
 	buf_free(&b);
+	cost_ins(g, COST_move, ins, numel_at(g, t));
 	launch(g, ins, ki, numel(g, t), ins->nargs + 1, ptrs);
 }
 
@@ -496,6 +539,14 @@ static void gather_like(CGen *g, const Ins *ins, bool scatter)
 	int ki = kernel(g, ins, scatter ? "scatter_add" : "gather", b.p);
 	buf_free(&b);
 	const char *ptrs[] = {v(g, ins), v(g, x), v(g, idx)};
+	if (scatter) {
+		cost_ins(g, COST_scatter, ins, numel_at(g, it));
+	} else { /* a gather reads of x only the elements it takes, as many as it writes */
+		CostRec *r = cost_new(g, COST_gather, ins, numel_at(g, it));
+		cost_write(r, ins);
+		cost_bytes(r, x, numel_at(g, it) * 4, false);
+		cost_read(r, idx);
+	}
 	launch(g, ins, ki, numel(g, it), 3, ptrs);
 }
 
@@ -633,6 +684,7 @@ static void reduce(CGen *g, const Ins *ins)
 		           O, R, acc_t, init, vt, step, op == OP_max ? "maec_warp_max(acc)" : "maec_warp_sum(acc)", finish);
 		int ki = kernel(g, ins, arena_printf(g->a, "%s_rows", name), b.p);
 		const char *ptrs[] = {v(g, ins), v(g, x)};
+		cost_ins(g, COST_reduce, ins, o_max * 32);
 		launch(g, ins, ki, arena_printf(g->a, "%s * 32", O), 2, ptrs);
 		buf_free(&b);
 		return;
@@ -660,6 +712,7 @@ static void reduce(CGen *g, const Ins *ins)
 		buf_printf(&b, "\t\tout[o] = %s;\n\t}\n}\n", finish);
 		int ki = kernel(g, ins, name, b.p);
 		const char *ptrs[] = {v(g, ins), v(g, x)};
+		cost_ins(g, COST_reduce, ins, o_max);
 		launch(g, ins, ki, O, 2, ptrs);
 	} else {
 		/* Stage 1: partial[c * O + o] over chunk c of the reduced elements, C chunks of L
@@ -700,7 +753,17 @@ static void reduce(CGen *g, const Ins *ins)
 		const char *p1[] = {"rt_gpu_scratch(st)", v(g, x)}, *p2[] = {v(g, ins), "rt_gpu_scratch(st)"};
 		const char *ct = arena_printf(g->a, "((%d + %s - 1) / %s)", TARGET_THREADS, O, O);
 		const char *cr = arena_printf(g->a, "((%s + %d - 1) / %d)", R, MIN_CHUNK, MIN_CHUNK);
+		/* the costs: stage 1 reads x and writes the partial sums, stage 2 reads them */
+		int64_t ct_n = (TARGET_THREADS + o_max - 1) / o_max, cr_n = (r_max + MIN_CHUNK - 1) / MIN_CHUNK;
+		int64_t parts = o_max * (ct_n < cr_n ? ct_n : cr_n), part_bytes = parts * 8;
+		CostRec *c1 = cost_new(g, COST_partial, ins, parts);
+		cost_read(c1, x);
+		cost_bytes(c1, &ks(g)->scratch_bytes, part_bytes, true);
 		launch(g, ins, k1, arena_printf(g->a, "%s * (%s < %s ? %s : %s)", O, ct, cr, ct, cr), 2, p1);
+		CostRec *c2 = cost_new(g, COST_chunks, NULL, warp ? o_max * 32 : o_max);
+		cost_label(c2, ins);
+		cost_bytes(c2, &ks(g)->scratch_bytes, part_bytes, false);
+		cost_write(c2, ins);
 		launch(g, ins, k2, warp ? arena_printf(g->a, "%s * 32", O) : O, 2, p2);
 		int64_t bytes = (TARGET_THREADS + o_max) * 8; /* O * C <= O * ceil(TARGET / O) */
 		if (bytes > ks(g)->scratch_bytes)
@@ -726,6 +789,7 @@ static void along(CGen *g, const Ins *ins, int axis, const char *base, const cha
 	int ki = kernel(g, ins, base, b.p);
 	buf_free(&b);
 	const char *ptrs[] = {v(g, ins), v(g, ins->args[0]), nin > 1 ? v(g, ins->args[1]) : NULL};
+	cost_ins(g, COST_line, ins, numel_at(g, &lines));
 	launch(g, ins, ki, numel(g, &lines), nin + 1, ptrs);
 }
 
@@ -744,6 +808,7 @@ static void rows_warp(CGen *g, const Ins *ins, const char *base, const Type *row
 	int ki = kernel(g, ins, base, b.p);
 	buf_free(&b);
 	const char *ptrs[] = {v(g, ins), v(g, ins->args[0]), nin > 1 ? v(g, ins->args[1]) : NULL};
+	cost_ins(g, COST_row, ins, numel_at(g, rows) * 32);
 	launch(g, ins, ki, arena_printf(g->a, "%s * 32", numel(g, rows)), nin + 1, ptrs);
 }
 
@@ -821,6 +886,7 @@ static void argsort(CGen *g, const Ins *ins)
 	int ki = kernel(g, ins, "argsort", b.p);
 	buf_free(&b);
 	const char *ptrs[] = {v(g, ins), v(g, ins->args[0])};
+	cost_ins(g, COST_argsort, ins, numel_at(g, t));
 	launch(g, ins, ki, numel(g, t), 2, ptrs);
 }
 
@@ -901,6 +967,7 @@ static void cross_entropy(CGen *g, const Ins *ins, bool grad)
 	int ki = kernel(g, ins, grad ? "cross_entropy_grad" : "cross_entropy", b.p);
 	buf_free(&b);
 	const char *ptrs[] = {v(g, ins), v(g, ins->args[0]), v(g, ins->args[1]), grad ? v(g, ins->args[2]) : NULL};
+	cost_ins(g, grad ? COST_line : COST_serial, ins, !grad ? 1 : t->dim[0] == DIM_B ? ks(g)->batch : t->dim[0]);
 	launch(g, ins, ki, grad ? dim(g, t->dim[0]) : "1", grad ? 4 : 3, ptrs);
 }
 
@@ -909,6 +976,9 @@ static void cross_entropy(CGen *g, const Ins *ins, bool grad)
 /* A device copy of x's elements. */
 static void copy(CGen *g, const Ins *ins, const char *dst, const Ins *x)
 {
+	CostRec *r = cost_new(g, COST_copy, ins, 0);
+	cost_read(r, x);
+	cost_bytes(r, ins, numel_at(g, &x->type) * 4, true);
 	buf_printf(g->out, "\tTRY(rt_gpu_copy(st, %s, %s, 4 * (size_t)(%s), %d));\n", dst, v(g, x), numel(g, &x->type),
 	           site(g, ins));
 }
@@ -957,6 +1027,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 			           prod(g, x->type.dim, 0, x->type.rank), float_lit(g, x->attr[2].f));
 			int ki = kernel(g, ins, "fill", b.p);
 			buf_free(&b);
+			cost_bytes(cost_new(g, COST_fill, ins, numel_at(g, &x->type)), ins, numel_at(g, &x->type) * 4, true);
 			launch(g, ins, ki, numel(g, &x->type), 1, ptrs);
 			return;
 		}
@@ -1012,6 +1083,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 		buf_puts(g->out, "\t{\n");
 		dims_local(g, "da", &x->type);
 		dims_local(g, "db", &ins->args[1]->type);
+		cost_gemm(cost_new(g, COST_gemm, ins, 0), ins);
 		buf_printf(g->out, "\t\tTRY(rt_gpu_matmul(st, %s, %s, %s, %d, da, %d, db, %lld, %lld, %d, %d));\n\t}\n",
 		           v(g, ins), v(g, x), v(g, ins->args[1]), x->type.rank, ins->args[1]->type.rank,
 		           (long long)ins->attr[0].i, (long long)ins->attr[1].i, ins->op == OP_matmul_reduce, site(g, ins));
@@ -1315,6 +1387,21 @@ static int fuse_run(CGen *g, const Func *f, int i, const int *uses, const bool *
 	                                    : arena_printf(g->a, "fused (%s)", ops.p);
 	buf_free(&ops);
 	buf_printf(&k->sites, "\t%s,\n", c_str(g, where));
+	/* the cost: every member's FLOPs, the members written, the stores, the inputs */
+	CostRec *cr = cost_new(g, COST_fused, NULL, numel_at(g, r->shape));
+	for (int m = 0; m < r->nmember; m++) {
+		cost_op(cr, r->member[m]);
+		if (r->written[m])
+			cost_write(cr, r->member[m]);
+	}
+	for (int q = 0; q < r->nstore; q++) {
+		cost_label(cr, r->store[q]);
+		cost_bytes(cr, r->store[q], numel_at(g, &r->store[q]->args[0]->type) * 4, true);
+	}
+	for (int e = 0; e < r->next; e++)
+		cost_read(cr, r->ext[e]);
+	cost_site(&k->site_costs, cr, k->device);
+	k->rec = NULL;
 	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
 	for (int q = 0; q < np; q++)
 		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", ptrs[q]);
@@ -1341,6 +1428,7 @@ static void emit_inputs(CGen *g, const Func *f, FuncKind kind)
 			bool label = narg++ == 1;
 			if (label != (ins->type.dt == DT_I32))
 				cgen_fail(g, ins, "the CUDA target expects f32 images and then i32 labels");
+			cost_host_copy(ks(g)->log, f, ins, ks(g)->batch);
 			buf_printf(g->out, "\tTRY(rt_gpu_to_device(st, %s, %s, 4 * (size_t)(%s), %d));\n", at,
 			           label ? "labels" : "images", numel(g, &ins->type), site(g, ins));
 		} else if (ins->op == OP_randperm) {
@@ -1351,6 +1439,7 @@ static void emit_inputs(CGen *g, const Func *f, FuncKind kind)
 			}
 			Type rows = *t;
 			rows.rank--;
+			cost_host_randperm(ks(g)->log, f, ins, ks(g)->batch);
 			buf_printf(g->out,
 			           "\t{\n\t\tconst int64_t rows = %s, n = %lld;\n"
 			           "\t\tint32_t *perm = (int32_t *)malloc(sizeof(int32_t) * (size_t)(rows * n));\n"
@@ -1364,6 +1453,7 @@ static void emit_inputs(CGen *g, const Func *f, FuncKind kind)
 			if (strcmp(s, "batch") && strcmp(s, "lr") && strcmp(s, "adamw_decay") && strcmp(s, "adam_neg_step_size") &&
 			    strcmp(s, "adam_bc2_sqrt"))
 				cgen_fail(g, ins, "the CUDA target has no host scalar '%s'", s);
+			cost_host_copy(ks(g)->log, f, ins, ks(g)->batch);
 			buf_printf(g->out, "\t{\n\t\tconst float s_ = st->s.%s;\n\t\tTRY(rt_gpu_to_device(st, %s, &s_, 4, %d));\n\t}\n",
 			           s, at, site(g, ins));
 		}
@@ -1470,9 +1560,10 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	g->f = NULL;
 }
 
-bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, Arena *a, Diag *d)
+bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, int device, CostLog *log, Arena *a,
+                  Diag *d)
 {
-	KernelSet k = {.fuse = fuse};
+	KernelSet k = {.fuse = fuse, .log = log ? log : cost_log_new(a), .device = device};
 	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = 4, .target = "CUDA",
 	          .slab = {"P", "G", "M", "V"}, .emit_func = emit_func_cuda, .target_state = &k};
 	buf_printf(out,
@@ -1527,7 +1618,14 @@ bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, Aren
 	buf_printf(&rest, "};\n\n/* Each launch's op and DSL line, for messages. */\nstatic const char *const sites[] = {\n%s%s};\n",
 	           k.sites.p ? k.sites.p : "", k.nsites ? "" : "\tNULL,\n");
 	buf_printf(&rest,
-	           "\nconst RtGpuProgram rt_gpu_program = {\n\tkernels_source, kernel_names, %d, sites, %d, %lld, %lld, %lld, %d,\n};\n",
+	           "\n/* Each site's estimate (codegen/cost.c, on the device maec was given): the batch it was\n"
+	           " * planned for, DRAM bytes, FLOPs, and microseconds in fp32, tf32 and bf16; zeros for\n"
+	           " * host work. MAEC_PROFILE prints them beside the measured times. */\n"
+	           "static const RtGpuSiteCost site_costs[] = {\n%s%s};\n",
+	           k.site_costs.p ? k.site_costs.p : "", k.nsites ? "" : "\t{0, 0, 0, {0, 0, 0}},\n");
+	buf_printf(&rest,
+	           "\nconst RtGpuProgram rt_gpu_program = {\n\tkernels_source, kernel_names, %d, sites, %d, %lld, %lld, %lld, %d,\n"
+	           "\tsite_costs,\n};\n",
 	           k.n, k.nsites, (long long)k.act_bytes, (long long)k.io_bytes, (long long)k.scratch_bytes, k.ngraphs);
 	/* splice: the enum at the placeholder */
 	const char *ph = "#include \"@KERNEL_ENUM@\"\n";
@@ -1543,5 +1641,8 @@ bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, Aren
 	buf_free(&prelude);
 	buf_free(&k.src);
 	buf_free(&k.sites);
+	buf_free(&k.site_costs);
+	if (!log)
+		cost_log_free(k.log);
 	return !g.failed;
 }

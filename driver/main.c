@@ -33,6 +33,9 @@ typedef struct Options {
 	const char *target; /* --target: "c" (default), "cuda", "cuda-emu" */
 	bool report_memory; /* --report=memory */
 	bool report_fusion; /* --report=fusion */
+	bool report_cost;   /* --report=cost: the CUDA target's cost model */
+	int device;         /* --device: codegen/cost.def's index (h200 default) */
+	int precision;      /* --precision: the products' in --report=cost (CostPrecision) */
 	bool no_fuse;       /* -fno-fuse: every instruction its own kernel */
 	bool no_memplan;    /* -fno-memplan: every value its own buffer */
 } Options;
@@ -286,7 +289,7 @@ static bool write_trainer(Compilation *c)
 	bool build = !has_suffix(out, ".c") && !has_suffix(out, ".cu");
 	const char *file = build ? arena_printf(c->arena, "%s.%s", out, cuda ? "cu" : "c") : out;
 	Buf b = {0};
-	bool ok = cuda ? codegen_cuda(&b, c->module, c->opt.input, !c->opt.no_fuse, c->arena, &c->diag)
+	bool ok = cuda ? codegen_cuda(&b, c->module, c->opt.input, !c->opt.no_fuse, c->opt.device, NULL, c->arena, &c->diag)
 	               : codegen_c(&b, c->module, c->opt.input, c->opt.use_double, c->opt.no_memplan, c->arena,
 	                         &c->diag);
 	if (ok)
@@ -295,6 +298,20 @@ static bool write_trainer(Compilation *c)
 	if (ok && build)
 		ok = cuda ? build_cuda_trainer(file, out, c->opt.verbose, strcmp(target, "cuda-emu") == 0)
 		          : build_c_trainer(file, out, c->opt.verbose, c->opt.use_double);
+	return ok;
+}
+
+/* --report=cost: every kernel the CUDA target launches for each recipe's step and update,
+ * estimated on --device (codegen/cost.c). */
+static bool report_cost(Compilation *c)
+{
+	CostLog *log = cost_log_new(c->arena);
+	Buf b = {0};
+	bool ok = codegen_cuda(&b, c->module, c->opt.input, !c->opt.no_fuse, c->opt.device, log, c->arena, &c->diag);
+	buf_free(&b);
+	if (ok)
+		ok = cost_report(stdout, log, c->module, c->opt.device, (CostPrecision)c->opt.precision, true);
+	cost_log_free(log);
 	return ok;
 }
 
@@ -371,6 +388,10 @@ static void usage(FILE *f)
 	        "  --stats              parameter counts, forward GFLOP/image and compile time per phase\n"
 	        "  --report=memory      each recipe step's activation plan: lower bound, planned, naive, peak\n"
 	        "  --report=fusion      each function's kernels (kind, ops, DSL lines) and the pairs left apart\n"
+	        "  --report=cost        with --target=cuda: each kernel of each recipe's step and update, its bytes,\n"
+	        "                       FLOPs, roofline and estimated time on --device, the step's totals and host work\n"
+	        "  --device=D           the device of the cost model: h200 (default) or h100 (codegen/cost.def)\n"
+	        "  --precision=P        the products' precision in --report=cost: tf32 (default), fp32 or bf16\n"
 	        "  -fno-fuse            no fusion: every instruction its own kernel\n"
 	        "  -fno-memplan         no memory planning: every value its own buffer\n"
 	        "  --dump-ir            print the final IR (docs/ir.md)\n"
@@ -471,6 +492,19 @@ static int parse_args(int argc, char **argv, Options *o)
 			o->report_memory = true;
 		} else if (strcmp(a, "--report=fusion") == 0) {
 			o->report_fusion = true;
+		} else if (strcmp(a, "--report=cost") == 0) {
+			o->report_cost = true;
+		} else if ((v = opt_value(argc, argv, &i, "--device"))) {
+			if ((o->device = cost_device(v)) < 0) {
+				fprintf(stderr, "maec: unknown device '%s': h200 or h100\n", v);
+				return 2;
+			}
+		} else if ((v = opt_value(argc, argv, &i, "--precision"))) {
+			if (strcmp(v, "fp32") && strcmp(v, "tf32") && strcmp(v, "bf16")) {
+				fprintf(stderr, "maec: unknown precision '%s': fp32, tf32 or bf16\n", v);
+				return 2;
+			}
+			o->precision = strcmp(v, "fp32") == 0 ? COST_FP32 : strcmp(v, "tf32") == 0 ? COST_TF32 : COST_BF16;
 		} else if (strcmp(a, "-fno-fuse") == 0) {
 			o->no_fuse = true;
 		} else if (strcmp(a, "-fno-memplan") == 0) {
@@ -541,6 +575,10 @@ static int parse_args(int argc, char **argv, Options *o)
 		        cuda ? ".cu" : ".c");
 		return 2;
 	}
+	if (o->report_cost && !cuda) {
+		fprintf(stderr, "maec: --report=cost estimates the CUDA target: add --target=cuda\n");
+		return 2;
+	}
 	if (cuda && o->use_double) {
 		fprintf(stderr, "maec: --real=double is for the C target; the CUDA target computes in float (--precision)\n");
 		return 2;
@@ -553,6 +591,8 @@ int main(int argc, char **argv)
 	Compilation c = {0};
 	Define defines[64];
 	c.opt.defines = defines;
+	c.opt.device = cost_device("h200");
+	c.opt.precision = COST_TF32;
 	int rc = parse_args(argc, argv, &c.opt);
 	if (rc)
 		return rc;
@@ -581,6 +621,8 @@ int main(int argc, char **argv)
 		ok = print_stats(&c);
 	if (ok && c.opt.report_memory)
 		ok = report_memory(&c);
+	if (ok && c.opt.report_cost)
+		ok = report_cost(&c);
 	if (c.diag.errors)
 		fprintf(stderr, "%d error%s\n", c.diag.errors, c.diag.errors == 1 ? "" : "s");
 	arena_free(c.arena);

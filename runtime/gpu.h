@@ -36,6 +36,14 @@ typedef struct RtPtrs {
 	void *p[RT_GPU_MAX_OPERANDS];
 } RtPtrs;
 
+/* A site's estimate by the compiler's cost model (codegen/cost.c): at the batch the
+ * function was planned for, its DRAM bytes, FLOPs and microseconds per RtPrecision;
+ * zeros for host work. */
+typedef struct RtGpuSiteCost {
+	int64_t batch;
+	double bytes, flops, est_us[3];
+} RtGpuSiteCost;
+
 /* What a generated trainer tells the device side. */
 typedef struct RtGpuProgram {
 	const char *kernels;            /* the CUDA C++ source of every kernel */
@@ -47,6 +55,7 @@ typedef struct RtGpuProgram {
 	int64_t io_bytes;               /* the largest function's arguments (images, labels) */
 	int64_t scratch_bytes;          /* the largest two-stage reduction's partial sums */
 	int ngraphs;                    /* functions that may be captured as CUDA graphs */
+	const RtGpuSiteCost *site_costs; /* per site, for MAEC_PROFILE */
 } RtGpuProgram;
 
 /* The device addresses both implementations keep, first in their state (st->dev). */

@@ -20,7 +20,7 @@ typedef struct T {
 
 /* The plans need the site table only in messages. */
 static const char *const sites[] = {"matmul test.dsl:1:1"};
-const RtGpuProgram rt_gpu_program = {"", NULL, 0, sites, 1, 0, 0, 0, 0};
+const RtGpuProgram rt_gpu_program = {"", NULL, 0, sites, 1, 0, 0, 0, 0, NULL};
 
 /* C = op(A) op(B) + beta C, column-major, as cuBLAS defines it. */
 static void gemm_ref(const RtGemm *e, const float *A, const float *B, float *C)
