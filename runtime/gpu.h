@@ -5,9 +5,8 @@
  * are cuBLAS calls. Two implementations of this interface exist:
  *   gpu_cuda.c  the real one: CUDA runtime, NVRTC, cuBLAS, CUDA graphs;
  *   gpu_emu.c   an emulation on the host for tests without a GPU: the same kernel source
- *               compiled by the host C++ compiler (the kernels' threads run one after
- *               another), the same matrix-product plans run through CBLAS in cuBLAS's
- *               column-major convention, the same cache.
+ *               run by the block-level emulator (simt.h), the same matrix-product plans
+ *               run through CBLAS in cuBLAS's column-major convention, the same cache.
  *
  * Kernels all have one signature, so launching, graph capture and the emulation need no
  * per-kernel code:
@@ -77,6 +76,7 @@ char *rt_gpu_scratch(RtState *st);
 float *rt_gpu_slab(RtState *st, int which); /* 0 params, 1 grad, 2 m, 3 v */
 
 /* Kernel `kernel` over `threads` threads (grid-stride loops: the grid is capped). */
+#define RT_GPU_BLOCK 256
 int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtPtrs *p, int site);
 
 /* matmul and matmul_reduce of runtime/cpu.h (rt_matmul, rt_matmul_reduce) on the device,
@@ -120,6 +120,13 @@ int rt_gemm_plan(RtGemm *g, int max, int rank_a, const int64_t *dims_a, int rank
  * it is not local); *n the count. NULL after printing why (the site names the op). */
 RtGemm *rt_gemm_plan_for(RtGemm *local, int nlocal, int *n, int rank_a, const int64_t *dims_a, int rank_b,
                          const int64_t *dims_b, int ta, int tb, int reduce, int site);
+
+/* The blocks of a launch of `threads` threads in blocks of RT_GPU_BLOCK on a device of
+ * `sms` multiprocessors: enough for every thread, at most 16 a multiprocessor (the
+ * kernels' grid-stride loops do the rest). */
+unsigned rt_gpu_grid(int64_t threads, int sms);
+
+/* ---- cache.c: the kernel cache, on the host ---- */
 
 /* FNV-1a of a buffer, chained from h (start with RT_HASH_INIT), for the kernel cache. */
 #define RT_HASH_INIT 0xcbf29ce484222325ull

@@ -1,45 +1,36 @@
 /* gpu_emu.c: gpu.h on the host, so that a CUDA trainer's generated code and kernels run
- * where there is no GPU (tests, CI). It is not a simulator of the hardware: it checks what
- * the code generator can get wrong — kernel text, index arithmetic, operand order, the
- * matrix-product plans in cuBLAS's convention, slab offsets, copies between host and
- * device slabs — by computing the same function.
+ * where there is no GPU (tests, CI): what the code generator can get wrong — kernel text,
+ * index arithmetic, warp and block cooperation, operand order, the matrix-product plans in
+ * cuBLAS's convention, slab offsets, copies between host and device slabs — shows as a
+ * different result or a failed launch.
  *
- *   - The kernel source is compiled by the host C++ compiler ($CXX, else c++) into a
- *     shared object, cached like the CUDA side's cubins, and loaded with dlopen. Its
- *     prelude defines threadIdx, blockIdx, blockDim and gridDim as variables; a launch
- *     runs its threads one after another, over a small grid (3 blocks of 32 threads), so
- *     the kernels' grid-stride loops are exercised. The kernels have no shared memory or
- *     barriers, so running their threads in sequence computes what the device does.
+ *   - The kernel source runs on the block-level emulator (simt.c): compiled by the host
+ *     C++ compiler, cached like the CUDA side's cubins, each launch with the block size
+ *     and grid of gpu_cuda.c (rt_gpu_grid) on a device of EMU_SMS multiprocessors, so the
+ *     grid-stride loops go round; blocks run on MAEC_EMU_THREADS host threads (default:
+ *     the online processors, at most 8).
  *   - "Device" slabs are separate host allocations: push and pull copy as on a GPU.
  *   - Matrix products run the plans of rt_gemm_plan through CBLAS in column-major order,
  *     with the parameters cuBLAS gets.
  */
-#include <dlfcn.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cblas.h>
 
 #include "gpu.h"
-
-typedef void (*EmuKernel)(long long B, RtPtrs p, int site);
-typedef struct Dim3 {
-	unsigned x, y, z;
-} Dim3;
+#include "simt.h"
 
 typedef struct RtGpu {
 	RtGpuSlabs s; /* first: gpu_plan.c's accessors read it */
-	void *so;
-	EmuKernel *kern;
-	Dim3 *thread, *block, *block_dim, *grid_dim;
+	Simt *m;
+	SimtKernel *kern;
 	int *error;
 } RtGpu;
 
-enum { EMU_BLOCK = 32, EMU_GRID = 3 };
+enum { EMU_SMS = 2 };
 
 static RtGpu *gpu(RtState *st)
 {
@@ -54,70 +45,21 @@ static void *zalloc(size_t n, const char *what)
 	return p;
 }
 
-/* Runs argv (no shell); 0 on success. */
-static int run(char *const *argv)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		fprintf(stderr, "trainer: cannot run '%s': %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
-/* The kernels as a shared object: from the cache, or compiled into it. */
-static char *compile(const RtGpuProgram *gp)
-{
-	const char *cxx = getenv("CXX");
-	if (!cxx || !*cxx)
-		cxx = "c++";
-	uint64_t h = rt_hash(RT_HASH_INIT, gp->kernels, strlen(gp->kernels));
-	h = rt_hash(h, cxx, strlen(cxx));
-	h = rt_hash(h, "emu-1", 5);
-	char *dir = rt_cache_dir();
-	char *tmpdir = NULL;
-	if (!dir) { /* no cache: a private temporary directory */
-		char tmpl[] = "/tmp/maec-emu-XXXXXX";
-		if (!mkdtemp(tmpl)) {
-			fprintf(stderr, "trainer: cannot create a temporary directory: %s\n", strerror(errno));
-			return NULL;
-		}
-		dir = tmpdir = rt_format("%s", tmpl);
-	}
-	char *so = rt_format("%s/%016llx.emu.so", dir, (unsigned long long)h);
-	if (access(so, R_OK) != 0) {
-		char *src = rt_format("%s/%016llx.%ld.emu.cpp", dir, (unsigned long long)h, (long)getpid());
-		char *tmp = rt_format("%s.tmp.so", src);
-		int ok = rt_cache_write(src, gp->kernels, strlen(gp->kernels)) == 0;
-		char *argv[] = {(char *)cxx, "-std=c++17", "-O1", "-shared", "-fPIC", "-w", "-x", "c++", src, "-o", tmp, NULL};
-		ok = ok && run(argv) == 0 && rename(tmp, so) == 0;
-		remove(src);
-		remove(tmp);
-		free(src);
-		free(tmp);
-		if (!ok) {
-			fprintf(stderr, "trainer: the host C++ compiler '%s' failed on the kernels\n", cxx);
-			free(so);
-			so = NULL;
-		}
-	}
-	free(dir);
-	(void)tmpdir;
-	return so;
-}
-
 static void *sym(RtGpu *g, const char *name)
 {
-	void *p = dlsym(g->so, name);
+	void *p = simt_symbol(g->m, name);
 	if (!p)
 		fprintf(stderr, "trainer: the emulated kernels have no '%s'\n", name);
 	return p;
+}
+
+static int host_threads(void)
+{
+	const char *env = getenv("MAEC_EMU_THREADS");
+	if (env && *env)
+		return atoi(env);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
 static void emu_close(RtState *st);
@@ -130,20 +72,10 @@ static int emu_open(RtState *st, const RtProgram *p)
 		return 1;
 	st->dev = g;
 	printf("device: none; the CUDA kernels run emulated on the host (%d kernels)\n", gp->nkernels);
-	char *so = compile(gp);
-	if (!so)
+	if (!(g->m = simt_open(gp->kernels, host_threads(), "trainer")))
 		return 1;
-	g->so = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-	if (!g->so) {
-		fprintf(stderr, "trainer: cannot load '%s': %s\n", so, dlerror());
-		free(so);
-		return 1;
-	}
-	free(so);
 	g->kern = zalloc(sizeof *g->kern * (size_t)gp->nkernels, "the kernel table");
-	if (!g->kern || !(g->thread = sym(g, "threadIdx")) || !(g->block = sym(g, "blockIdx")) ||
-	    !(g->block_dim = sym(g, "blockDim")) || !(g->grid_dim = sym(g, "gridDim")) ||
-	    !(g->error = sym(g, "maec_error")))
+	if (!g->kern || !(g->error = sym(g, "maec_error")))
 		return 1;
 	for (int i = 0; i < gp->nkernels; i++) {
 		void *f = sym(g, gp->kernel_names[i]);
@@ -193,8 +125,7 @@ static void emu_close(RtState *st)
 	free(g->s.io);
 	free(g->s.scratch);
 	free(g->kern);
-	if (g->so)
-		dlclose(g->so);
+	simt_close(g->m);
 	free(g);
 	st->dev = NULL;
 }
@@ -204,11 +135,11 @@ static int emu_kernels(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	char *so = compile(&rt_gpu_program);
-	if (!so)
+	Simt *m = simt_open(rt_gpu_program.kernels, 1, "trainer");
+	if (!m)
 		return 1;
-	printf("host emulation: %d kernels compiled into %s\n", rt_gpu_program.nkernels, so);
-	free(so);
+	printf("host emulation: %d kernels compiled and loaded\n", rt_gpu_program.nkernels);
+	simt_close(m);
 	return 0;
 }
 
@@ -219,16 +150,11 @@ int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtP
 	RtGpu *g = gpu(st);
 	if (threads <= 0)
 		return 0;
-	int64_t blocks = (threads + EMU_BLOCK - 1) / EMU_BLOCK;
-	unsigned grid = blocks < EMU_GRID ? (unsigned)blocks : EMU_GRID;
-	g->block_dim->x = EMU_BLOCK;
-	g->grid_dim->x = grid;
-	for (unsigned b = 0; b < grid; b++)
-		for (unsigned t = 0; t < EMU_BLOCK; t++) {
-			g->block->x = b;
-			g->thread->x = t;
-			g->kern[kernel]((long long)B, *p, site);
-		}
+	SimtDim grid = {rt_gpu_grid(threads, EMU_SMS), 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
+	if (simt_launch(g->m, rt_gpu_program.kernel_names[kernel], g->kern[kernel], grid, block, 0, (long long)B, p, site)) {
+		fprintf(stderr, "trainer: %s (launched for %s)\n", simt_error(g->m), rt_gpu_site(site));
+		return 1;
+	}
 	return 0;
 }
 

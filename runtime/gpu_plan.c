@@ -1,6 +1,6 @@
 /* gpu_plan.c: the host-side logic of the device interface (gpu.h) that both of its
- * implementations share: matrix-product plans in cuBLAS's convention, the kernel cache's
- * files, hashing. Nothing here touches a device, so tests/runtime/test_gpu_plan.c checks
+ * implementations share: matrix-product plans in cuBLAS's convention, launch shapes, the
+ * device addresses of the slabs (the kernel cache is cache.c). Nothing here touches a device, so tests/runtime/test_gpu_plan.c checks
  * it on any machine. */
 #include <errno.h>
 #include <stdio.h>
@@ -165,81 +165,12 @@ float *rt_gpu_slab(RtState *st, int which)
 	return slabs(st)->slab[which];
 }
 
-/* ---------- the kernel cache ---------- */
+/* ---------- launches ---------- */
 
-uint64_t rt_hash(uint64_t h, const void *p, size_t n)
+unsigned rt_gpu_grid(int64_t threads, int sms)
 {
-	const unsigned char *s = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static int make_dirs(char *path)
-{
-	for (char *s = path + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		int rc = mkdir(path, 0777);
-		*s = '/';
-		if (rc && errno != EEXIST)
-			return -1;
-	}
-	return mkdir(path, 0777) && errno != EEXIST ? -1 : 0;
-}
-
-char *rt_cache_dir(void)
-{
-	const char *env = getenv("MAEC_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	char *dir = env && *env ? rt_format("%s", env)
-	            : xdg && *xdg ? rt_format("%s/maec", xdg)
-	            : home && *home ? rt_format("%s/.cache/maec", home)
-	                            : NULL;
-	if (dir && make_dirs(dir)) {
-		fprintf(stderr, "trainer: note: cannot create the kernel cache '%s' (%s): kernels are compiled every start\n",
-		        dir, strerror(errno));
-		free(dir);
-		return NULL;
-	}
-	return dir;
-}
-
-void *rt_cache_read(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *p = NULL;
-	size_t len = 0;
-	if (fseek(f, 0, SEEK_END) == 0) {
-		long end = ftell(f);
-		if (end > 0 && fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)end)) &&
-		    fread(p, 1, (size_t)end, f) == (size_t)end)
-			len = (size_t)end;
-	}
-	fclose(f);
-	if (!len) {
-		free(p);
-		return NULL;
-	}
-	*n = len;
-	return p;
-}
-
-int rt_cache_write(const char *path, const void *p, size_t n)
-{
-	char *tmp = rt_format("%s.%ld.tmp", path, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	int ok = f && fwrite(p, 1, n, f) == n;
-	ok = f && fclose(f) == 0 && ok;
-	ok = ok && rename(tmp, path) == 0;
-	if (!ok)
-		remove(tmp);
-	free(tmp);
-	return ok ? 0 : -1;
+	int64_t blocks = (threads + RT_GPU_BLOCK - 1) / RT_GPU_BLOCK, cap = (int64_t)sms * 16;
+	return (unsigned)(blocks < cap ? blocks : cap);
 }
 
 const char *rt_gpu_site(int site)
