@@ -11,7 +11,11 @@
  *
  * MAEC_PROFILE=1 times every launch, GEMM and copy with CUDA events (graphs off) and prints,
  * when the trainer ends, the time per step of each op kind and of the costliest sites,
- * leaving out each site's first run.
+ * leaving out each site's first run: beside each site its measured time, the compiler's
+ * estimate (codegen/cost.c, in the generated site_costs table) and the achieved GB/s and
+ * TFLOP/s; and the wall time per function run (host work, the launches, the wait) beside
+ * its device time, so that the host's gaps show. MAEC_PROFILE_OUT=FILE writes every site's
+ * comparison there as CSV (tests/gpu/run.sh keeps it under bench/results/).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,6 +55,13 @@ typedef struct RtGpu {
 	double *site_ms;
 	int64_t *site_calls;
 	bool *site_seen;
+	int64_t *site_B;  /* the batch each site last ran at */
+	int precision;    /* RtPrecision: which of the estimates applies */
+	int64_t run_B;    /* the batch of the function in flight */
+	/* wall time from one function's end (rt_gpu_finish) to the next's, and the device
+	 * time of the events in between, over the runs counted (no site seen first) */
+	double wall_ms, dev_ms, last_end;
+	int64_t runs;
 } RtGpu;
 
 static RtGpu *gpu(RtState *st)
@@ -90,9 +101,19 @@ static void prof_end(RtGpu *g, int site)
 	cudaEventRecord(g->ev[g->nev++], g->stream);
 }
 
-/* After a synchronisation: the event pairs' times into the sites' totals. */
+static double wall_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* After a synchronisation: the event pairs' times into the sites' totals, and this
+ * function run's wall time since the previous one ended beside its device time. */
 static void prof_collect(RtGpu *g)
 {
+	double end = wall_now_ms(), dev = 0;
+	bool first = false;
 	for (int i = 0; g->profile && i + 1 < g->nev; i += 2) {
 		float ms = 0;
 		int site = g->ev_site[i + 1];
@@ -101,12 +122,52 @@ static void prof_collect(RtGpu *g)
 			continue;
 		if (!g->site_seen[site]) { /* a site's first run pays for loading cuBLAS's kernels */
 			g->site_seen[site] = true;
+			first = true;
 			continue;
 		}
 		g->site_ms[site] += ms;
 		g->site_calls[site]++;
+		g->site_B[site] = g->run_B;
+		dev += ms;
 	}
+	if (!first && g->last_end > 0 && g->nev > 0) {
+		g->wall_ms += end - g->last_end;
+		g->dev_ms += dev;
+		g->runs++;
+	}
+	g->last_end = end;
 	g->nev = 0;
+}
+
+/* A site's estimate when it ran at the batch it was estimated for, else -1. */
+static double site_estimate_us(const RtGpu *g, int site)
+{
+	const RtGpuSiteCost *c = rt_gpu_program.site_costs ? &rt_gpu_program.site_costs[site] : NULL;
+	if (!c || c->batch == 0 || c->batch != g->site_B[site])
+		return -1;
+	return c->est_us[g->precision];
+}
+
+/* MAEC_PROFILE_OUT: every site measured, as CSV. */
+static void prof_csv(const RtGpu *g, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "trainer: MAEC_PROFILE_OUT: cannot write '%s'\n", path);
+		return;
+	}
+	fprintf(f, "site,where,calls,batch,measured_us,estimated_us,bytes,flops,achieved_gbs,achieved_tflops\n");
+	for (int i = 0; i < rt_gpu_program.nsites; i++) {
+		if (!g->site_calls[i])
+			continue;
+		const RtGpuSiteCost *c = rt_gpu_program.site_costs ? &rt_gpu_program.site_costs[i] : NULL;
+		double us = 1e3 * g->site_ms[i] / (double)g->site_calls[i], est = site_estimate_us(g, i);
+		double bytes = c ? c->bytes : 0, flops = c ? c->flops : 0;
+		fprintf(f, "%d,\"%s\",%lld,%lld,%.3f,%.3f,%.0f,%.0f,%.1f,%.3f\n", i, rt_gpu_program.sites[i],
+		        (long long)g->site_calls[i], (long long)g->site_B[i], us, est, bytes, flops, us > 0 ? bytes / us / 1e3 : 0,
+		        us > 0 ? flops / us / 1e6 : 0);
+	}
+	fclose(f);
 }
 
 static int cmp_ms_desc(const void *a, const void *b)
@@ -160,11 +221,27 @@ static void prof_report(RtGpu *g)
 	for (int i = 0; i < n; i++)
 		order[i] = &g->site_ms[i];
 	qsort(order, (size_t)n, sizeof *order, cmp_ms_desc);
-	printf("  the costliest sites:\n");
+	printf("  the costliest sites (per call: measured, the compiler's estimate, achieved rates):\n");
 	for (int j = 0; j < n && j < 15 && *order[j] > 0; j++) {
 		int i = (int)(order[j] - g->site_ms);
-		printf("  %10.3f ms  %s\n", g->site_ms[i] / (double)steps, gp->sites[i]);
+		double us = 1e3 * g->site_ms[i] / (double)(g->site_calls[i] ? g->site_calls[i] : 1), est = site_estimate_us(g, i);
+		const RtGpuSiteCost *c = gp->site_costs ? &gp->site_costs[i] : NULL;
+		printf("  %10.3f ms  %9.1f us, estimate ", g->site_ms[i] / (double)steps, us);
+		if (est >= 0)
+			printf("%9.1f us", est);
+		else
+			printf("%12s", "-");
+		printf(", %7.1f GB/s %7.2f TFLOP/s  %s\n", c && us > 0 ? c->bytes / us / 1e3 : 0,
+		       c && us > 0 ? c->flops / us / 1e6 : 0, gp->sites[i]);
 	}
+	if (g->runs) /* the runs counted are those of the steps counted */
+		printf("  wall time per micro-batch %.3f ms (%lld function runs in all), device time %.3f ms: %.3f ms of "
+		       "host work and gaps between the device's work\n",
+		       g->wall_ms / (double)steps, (long long)g->runs, g->dev_ms / (double)steps,
+		       (g->wall_ms - g->dev_ms) / (double)steps);
+	const char *csv = getenv("MAEC_PROFILE_OUT");
+	if (csv && *csv)
+		prof_csv(g, csv);
 done:
 	free(kind_ms);
 	free(order);
@@ -359,7 +436,9 @@ static int cuda_open(RtState *st, const RtProgram *p)
 	g->site_ms = calloc((size_t)gp->nsites + 1, sizeof *g->site_ms);
 	g->site_calls = calloc((size_t)gp->nsites + 1, sizeof *g->site_calls);
 	g->site_seen = calloc((size_t)gp->nsites + 1, sizeof *g->site_seen);
-	if (!g->site_ms || !g->site_calls || !g->site_seen)
+	g->site_B = calloc((size_t)gp->nsites + 1, sizeof *g->site_B);
+	g->precision = st->precision;
+	if (!g->site_ms || !g->site_calls || !g->site_seen || !g->site_B)
 		return 1;
 	g->graph = calloc((size_t)(gp->ngraphs ? gp->ngraphs : 1) * GRAPHS_PER_FUNC, sizeof *g->graph);
 	if (!g->graph)
@@ -412,6 +491,7 @@ static void cuda_close(RtState *st)
 	free(g->site_ms);
 	free(g->site_calls);
 	free(g->site_seen);
+	free(g->site_B);
 	for (int i = 0; i < rt_gpu_program.ngraphs * GRAPHS_PER_FUNC && g->graph; i++)
 		if (g->graph[i].exec)
 			cudaGraphExecDestroy(g->graph[i].exec);
@@ -638,6 +718,7 @@ int rt_gpu_to_host(RtState *st, void *dst, const void *src, size_t bytes, int si
 int rt_gpu_run(RtState *st, int graph, int64_t B, int (*fn)(RtState *st, int64_t B))
 {
 	RtGpu *g = gpu(st);
+	g->run_B = B;
 	if (!g->graphs)
 		return fn(st, B);
 	Graph *slot = NULL, *mine = g->graph + graph * GRAPHS_PER_FUNC;

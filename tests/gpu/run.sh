@@ -8,11 +8,13 @@
 #      gradients 1e-4, parameters after AdamW 1e-5), and against the PyTorch reference
 #      (tools/reference/check_step.py), for pretraining (one and two micro-batches),
 #      fine-tuning, linear probing and the official-options model;
-#   3. bench/gpu.py: images/s of pretraining at batch 512 against PyTorch eager and
+#   3. a profile (MAEC_PROFILE=1): each kernel measured beside the compiler's estimate,
+#      saved under bench/results/ (the file is named when the run ends);
+#   4. bench/gpu.py: images/s of pretraining at batch 512 against PyTorch eager and
 #      torch.compile, fp32/tf32/bf16, with peak device memory.
 # Logs go to $MAEC_GPU_OUT (default /tmp/maec-gpu-out); where $OUT is set (the device tool
-# brings back what the command leaves there, at most 8 files), summary.txt, bench.json and
-# logs.tar.gz are copied there. Exit status: failed checks.
+# brings back what the command leaves there, at most 8 files), summary.txt, bench.json,
+# the profile's CSV and logs.tar.gz are copied there. Exit status: failed checks.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -100,10 +102,15 @@ for f in "$out"/parity_*.log; do
 	grep -E "^(loss|logits|grad|params)|ok:|FAIL" "$f" | head -12
 done
 
-# Where the time goes: every launch, GEMM and copy timed (MAEC_PROFILE=1, graphs off).
-MAEC_PROFILE=1 timeout 120 "$work/mae" pretrain --data "$work/random" --batch 512 --steps 3 --precision tf32 \
-	--out "$work/runs/profile" >"$out/profile.log" 2>&1 || note "FAIL  profile (see profile.log)"
+# Where the time goes: every launch, GEMM and copy timed (MAEC_PROFILE=1, graphs off), each
+# beside the compiler's estimate (maec --report=cost); every site's comparison is kept as
+# bench/results/DEVICE-DATE-profile.csv (and in $OUT), to refit codegen/cost.def from.
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr 'A-Z ' 'a-z-' | sed 's/^nvidia-//')
+prof_csv=bench/results/${gpu:-gpu}-$(date +%Y-%m-%d)-profile.csv
+MAEC_PROFILE=1 MAEC_PROFILE_OUT="$out/profile.csv" timeout 120 "$work/mae" pretrain --data "$work/random" --batch 512 \
+	--steps 3 --precision tf32 --out "$work/runs/profile" >"$out/profile.log" 2>&1 || note "FAIL  profile (see profile.log)"
 sed -n '/^profile/,$p' "$out/profile.log"
+cp "$out/profile.csv" "$prof_csv" 2>/dev/null && echo "profile against the estimates: $prof_csv"
 
 # The benchmark.
 steps=12 warmup=3
@@ -133,5 +140,6 @@ tar -czf "$out/logs.tar.gz" -C "$out" --exclude=logs.tar.gz --exclude=summary.tx
 if [ -n "${OUT:-}" ] && [ "$OUT" != "$out" ]; then
 	cp "$out/summary.txt" "$out/logs.tar.gz" "$OUT/" 2>/dev/null
 	cp "$out/bench.json" "$OUT/" 2>/dev/null
+	cp "$out/profile.csv" "$OUT/$(basename "$prof_csv")" 2>/dev/null
 fi
 exit "$failed"
