@@ -493,6 +493,20 @@ bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, Cos
 			fprintf(out, "  at the recipe's batch %lld (%lld micro-batches, one update): %.2f ms, %.0f images/s\n",
 			        (long long)batch->val.i, (long long)k, whole / 1e3, (double)batch->val.i / whole * 1e6);
 		}
+		/* by kind, in cost.def's order */
+		fprintf(out, "  by kind (kernels, estimate ms, share):");
+		for (int kd = 0; kd < (int)(sizeof kinds / sizeof *kinds); kd++) {
+			int nk = 0;
+			double us = 0;
+			for (int j = 0; j < ntop; j++)
+				if ((int)toprec[j]->kind == kd) {
+					nk++;
+					us += top[j][0];
+				}
+			if (nk)
+				fprintf(out, " %s %d %.3f %.1f%%;", kinds[kd].name, nk, us / 1e3, 100 * us / all.est_us);
+		}
+		fputc('\n', out);
 		qsort(top, (size_t)ntop, sizeof *top, cmp_est_desc);
 		fprintf(out, "  the costliest kernels:\n");
 		for (int j = 0; j < ntop && j < 10; j++) {
