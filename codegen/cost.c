@@ -88,6 +88,7 @@ struct CostRec {
 	double mm_flops, cc_flops; /* products' FLOPs; the other ops' */
 	int launches;
 	int64_t rows, n;   /* randperm's */
+	int row;           /* its number in the report's table of its function */
 };
 
 enum { HOST_RANDPERM = 1, HOST_COPY = 2 };
@@ -374,10 +375,13 @@ static void print_totals(FILE *out, const char *what, const Totals *t)
 
 static const char *const precision_names[] = {"fp32", "tf32", "bf16"};
 
+/* (estimate, index) pairs: the largest estimate first, then in schedule order */
 static int cmp_est_desc(const void *a, const void *b)
 {
-	double x = ((const double *)a)[0], y = ((const double *)b)[0];
-	return x < y ? 1 : x > y ? -1 : (((const double *)a)[1] > ((const double *)b)[1]) - (((const double *)a)[1] < ((const double *)b)[1]);
+	const double *x = a, *y = b;
+	if (x[0] != y[0])
+		return x[0] < y[0] ? 1 : -1;
+	return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
 /* One function's rows and totals; its host work added to host_us. */
@@ -402,6 +406,7 @@ static void report_func(FILE *out, const CostLog *log, const Func *f, const Devi
 		        (long long)r->read, (long long)r->written, flops_tc(r, p), flops_cc(r, p), roofline_us(r, d, p), est,
 		        r->what.p ? r->what.p : "", r->lines.p ? r->lines.p : "-");
 		totals_add(&mine, r, d, p);
+		log->rec[i]->row = k;
 		top[*ntop][0] = est;
 		top[*ntop][1] = *ntop;
 		toprec[*ntop] = r;
@@ -511,8 +516,8 @@ bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, Cos
 		fprintf(out, "  the costliest kernels:\n");
 		for (int j = 0; j < ntop && j < 10; j++) {
 			const CostRec *r = toprec[(int)top[j][1]];
-			fprintf(out, "  %9.2f us %5.1f%%  %-12s @%s  %s  %s\n", top[j][0], 100 * top[j][0] / all.est_us,
-			        kinds[r->kind].name, r->f->name, r->what.p ? r->what.p : "", r->lines.p ? r->lines.p : "-");
+			fprintf(out, "  %9.2f us %5.1f%%  %-12s @%s #%d  %s  %s\n", top[j][0], 100 * top[j][0] / all.est_us,
+			        kinds[r->kind].name, r->f->name, r->row, r->what.p ? r->what.p : "", r->lines.p ? r->lines.p : "-");
 		}
 	}
 	free(top);
