@@ -25,9 +25,10 @@
  * threads at once (simt_open's `threads`), so a kernel's blocks must not depend on each
  * other's order, as on the device.
  *
- * How: the source is compiled with simt_cuda.h in front and -fsanitize=thread, whose
- * per-access hooks (defined by simt_cuda.h, no sanitizer runtime) call access() below; the
- * thread-local block of the module on the host thread is the shared memory. Fibers switch
+ * How: the source is compiled with simt_cuda.h in front and, when it has __shared__
+ * memory, -fsanitize=thread, whose per-access hooks (defined by simt_cuda.h, no sanitizer
+ * runtime) call access() below; the thread-local block of the module on the host thread is
+ * the shared memory. Fibers switch
  * with a few instructions (x86-64 assembly below; ucontext elsewhere, which is slower).
  */
 #define _GNU_SOURCE
@@ -360,11 +361,12 @@ static void api_warp(const char *op, int line, unsigned mask, void *payload,
 	Exec *e = self;
 	const int t = e->cur, lane = t % 32;
 	Warp *wp = &e->warps[t / 32];
-	char me[48];
-	thread_name(me, sizeof me, e, t);
-	if (!(mask >> lane & 1))
+	if (!(mask >> lane & 1)) {
+		char me[48];
+		thread_name(me, sizeof me, e, t);
 		fail("%s at line %d: thread %s (lane %d) gives the mask 0x%08x, which leaves out the lane itself", op, line,
 		     me, lane, mask);
+	}
 	if (mask & ~warp_lanes(e, t / 32))
 		fail("%s at line %d: the mask 0x%08x names lanes the block does not have (its last warp has lanes 0x%08x)", op,
 		     line, mask, warp_lanes(e, t / 32));
@@ -373,7 +375,7 @@ static void api_warp(const char *op, int line, unsigned mask, void *payload,
 	Group *g = NULL;
 	for (int i = 0; i < wp->ng && !g; i++) {
 		Group *o = &wp->g[i];
-		if (o->mask == mask && o->fn == fn && strcmp(o->op, op) == 0 && !(o->arrived >> lane & 1))
+		if (o->mask == mask && o->fn == fn && (o->op == op || strcmp(o->op, op) == 0) && !(o->arrived >> lane & 1))
 			g = o;
 	}
 	if (!g) {
@@ -392,7 +394,7 @@ static void api_warp(const char *op, int line, unsigned mask, void *payload,
 	if (fn && fn(g->payload, mask, msg, sizeof msg))
 		fail("%s at line %d: %s", op, line, msg);
 	const int base = t / 32 * 32;
-	int sync = strcmp(op, "__syncwarp") == 0;
+	const int sync = fn && strcmp(op, "__syncwarp") == 0;
 	if (sync)
 		wp->gen++;
 	for (int l = 0; l < 32; l++)
@@ -788,7 +790,7 @@ static char *compile(const char *source, const char *defs, const char *dir, cons
 	h = rt_hash(h, defs, strlen(defs));
 	h = rt_hash(h, rt_simt_cuda_h, strlen(rt_simt_cuda_h));
 	h = rt_hash(h, cxx, strlen(cxx));
-	h = rt_hash(h, "simt-1", 6);
+	h = rt_hash(h, "simt-2", 6);
 	char *so = rt_format("%s/%016llx.simt.so", dir, (unsigned long long)h);
 	if (access(so, R_OK) == 0)
 		return so;
@@ -802,7 +804,10 @@ static char *compile(const char *source, const char *defs, const char *dir, cons
 	         rt_cache_write(src, full, strlen(full)) == 0;
 	for (int i = 0; i < 3; i++)
 		ok = ok && rt_cache_write(stubs[i], stub, sizeof stub - 1) == 0;
-	char *cc[] = {(char *)cxx, "-std=c++17", "-O2", "-fPIC", "-fno-exceptions", "-fsanitize=thread",
+	/* Source without shared memory has nothing for the access hooks to check: it runs
+	 * uninstrumented, several times faster. */
+	char *sanitize = strstr(source, "__shared__") ? "-fsanitize=thread" : "-fno-sanitize=all";
+	char *cc[] = {(char *)cxx, "-std=c++17", "-O2", "-fPIC", "-fno-exceptions", sanitize,
 	              "-w", "-include", shim, "-I", inc, "-x", "c++", "-c", src, "-o", obj, NULL};
 	char *ld[] = {(char *)cxx, "-shared", obj, "-o", tmp, NULL};
 	ok = ok && run(cc) == 0 && run(ld) == 0 && rename(tmp, so) == 0;

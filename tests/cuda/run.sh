@@ -5,11 +5,13 @@
 #                             ptxas's registers and spills printed); the trainer, run on a
 #                             machine without a GPU, says so and exits 1.
 #   run.sh emulated MAEC OUT  the CUDA trainers built for the host emulation
-#                             (runtime/gpu_emu.c) against the C trainers, one step each, on
-#                             CIFAR-10: the MAE recipes and the official-options model on a
-#                             small configuration, and the gradient-check programs, whose
-#                             losses use every differentiable op (tools/reference/
-#                             compare_dumps.py); the MAE dumps also against PyTorch
+#                             (runtime/gpu_emu.c: the kernels on the block-level emulator,
+#                             runtime/simt.c) against the C trainers, one step each: the MAE
+#                             recipes and the official-options model at full size on
+#                             CIFAR-10, the Fashion-MNIST model, and the gradient-check
+#                             programs, whose losses use every differentiable op
+#                             (tools/reference/compare_dumps.py: loss, gradients, each
+#                             trainer's AdamW step); the MAE dumps also against PyTorch
 #                             (check_step.py). Exit 77 (skipped) without CIFAR-10 or torch.
 set -euo pipefail
 mode=$1
@@ -49,6 +51,9 @@ if [ "$mode" = compile ]; then
 fi
 
 need_cifar_and_torch
+# OpenBLAS's OpenMP threads would spin between the products on the cores the emulator runs
+# its blocks on.
+export OMP_WAIT_POLICY=passive
 pair() { # name dsl recipe step-args -- maec-args...: one step of both trainers, compared
 	local name=$1 dsl=$2 recipe=$3 args=$4
 	shift 5
@@ -57,24 +62,35 @@ pair() { # name dsl recipe step-args -- maec-args...: one step of both trainers,
 		check "$name.build.cuda" "$maec" "$dsl" "$@" -o "$out/$name-cuda" --target=cuda-emu
 	fi
 	# shellcheck disable=SC2086
-	check "$name.$recipe.c" "$out/$name-c" "$recipe" --data "$data" --steps 1 $args --out "$out/runs/$name-c-$recipe" \
-		--dump-step "$out/$name-$recipe-c.st"
+	check "$name.$recipe.c" "$out/$name-c" "$recipe" --data "${pair_data:-$data}" --steps 1 $args \
+		--out "$out/runs/$name-c-$recipe" --dump-step "$out/$name-$recipe-c.st"
 	# shellcheck disable=SC2086
-	check "$name.$recipe.cuda" "$out/$name-cuda" "$recipe" --data "$data" --steps 1 $args \
+	check "$name.$recipe.cuda" "$out/$name-cuda" "$recipe" --data "${pair_data:-$data}" --steps 1 $args \
 		--out "$out/runs/$name-cuda-$recipe" --dump-step "$out/$name-$recipe-cuda.st"
 	check "$name.$recipe.cuda-vs-c" "$py" "$ref/compare_dumps.py" "$out/$name-$recipe-cuda.st" "$out/$name-$recipe-c.st"
 }
+# trainers and dumps of an earlier run (of other sizes) are not reused
+find "$out" -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
 mkdir -p "$out/runs"
-small=(-Ddim=64 -Denc_depth=2 -Ddec_depth=1 -Dheads=2)
-pair mae "$root/models/mae.dsl" pretrain "--batch 16 --micro-batch 8" -- "${small[@]}"
-pair mae "$root/models/mae.dsl" finetune "--batch 8" -- "${small[@]}"
-pair mae "$root/models/mae.dsl" linprobe "--batch 8" -- "${small[@]}"
+# models/mae.dsl at full size (width 192, 12 + 4 blocks, 257 tokens): pretraining with two
+# micro-batches, fine-tuning, the linear probe; each CUDA step also against PyTorch.
+pair mae "$root/models/mae.dsl" pretrain "--batch 4 --micro-batch 2" --
+pair mae "$root/models/mae.dsl" finetune "--batch 2" --
+pair mae "$root/models/mae.dsl" linprobe "--batch 2" --
 for recipe in pretrain finetune linprobe; do
 	check "mae.$recipe.cuda-vs-pytorch" "$py" "$ref/check_step.py" "$out/mae-$recipe-cuda.st"
 done
-official=(-Ddim=64 -Ddepth=2 -Ddec_dim=32 -Ddec_depth=1 -Dheads=2 -Ddec_heads=2)
-pair official "$root/models/mae-official.dsl" pretrain "--batch 8" -- "${official[@]}"
+# the official options at full size (width 192, 12 blocks; decoder 128 wide, 4 blocks)
+pair official "$root/models/mae-official.dsl" pretrain "--batch 2" --
 check "official.pretrain.cuda-vs-pytorch" "$py" "$ref/check_step.py" "$out/official-pretrain-cuda.st"
+# the Fashion-MNIST model, when Debian's dataset-fashion-mnist is installed
+fashion=${MAEC_FASHION_DATA:-/usr/share/datasets/fashion-mnist}
+if [ -f "$fashion/train-images-idx3-ubyte.gz" ] || [ -f "$fashion/train-images-idx3-ubyte" ]; then
+	pair_data=$fashion pair fashion "$root/models/mae-fashion.dsl" pretrain "--batch 2" --
+	pair_data=$fashion pair fashion "$root/models/mae-fashion.dsl" finetune "--batch 2" --
+else
+	echo "skip fashion: no Fashion-MNIST in $fashion (apt-get install dataset-fashion-mnist)"
+fi
 for dsl in "$root"/tests/gradcheck/*.dsl; do
 	pair "grad-$(basename "$dsl" .dsl)" "$dsl" check "--batch 2" --
 done
