@@ -29,7 +29,7 @@
 
 #include "gpu.h"
 
-enum { BLOCK = 256, GRAPHS_PER_FUNC = 4, WORKSPACE = 32 << 20 };
+enum { GRAPHS_PER_FUNC = 4, WORKSPACE = 32 << 20 };
 
 typedef struct Graph {
 	int64_t B;
@@ -647,11 +647,10 @@ int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtP
 	RtGpu *g = gpu(st);
 	if (threads <= 0)
 		return 0;
-	int64_t blocks = (threads + BLOCK - 1) / BLOCK, cap = (int64_t)g->sms * 16;
 	long long b = (long long)B;
 	RtPtrs ptrs = *p;
 	void *args[] = {&b, &ptrs, &site};
-	dim3 grid = {blocks < cap ? (unsigned)blocks : (unsigned)cap, 1, 1}, block = {BLOCK, 1, 1};
+	dim3 grid = {rt_gpu_grid(threads, g->sms), 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
 	prof_begin(g);
 	CU(cudaLaunchKernel((const void *)g->kern[kernel], grid, block, args, 0, g->stream), site);
 	prof_end(g, site);
