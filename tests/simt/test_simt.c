@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "simt.h"
+#include "source.h"
 
 static int passed, failed;
 static Simt *mod;
@@ -279,16 +280,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: test_simt KERNELS.cu\n");
 		return 2;
 	}
-	FILE *f = fopen(argv[1], "rb");
 	static char src[1 << 16];
-	size_t n = f ? fread(src, 1, sizeof src - 1, f) : 0;
-	if (!f || n == 0 || n == sizeof src - 1) {
-		fprintf(stderr, "test_simt: cannot read '%s'\n", argv[1]);
+	if (!(source = read_source("test_simt", argv[1], src, sizeof src)))
 		return 2;
-	}
-	fclose(f);
-	src[n] = 0;
-	source = src;
 	for (int threads = 1; threads <= 2; threads++) {
 		printf("-- blocks on %d host thread%s\n", threads, threads > 1 ? "s" : "");
 		if (!(mod = simt_open(src, threads, "test_simt")))

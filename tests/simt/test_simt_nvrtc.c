@@ -9,21 +9,17 @@
 
 #include <nvrtc.h>
 
+#include "source.h"
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
 		fprintf(stderr, "usage: test_simt_nvrtc KERNELS.cu CUDA-INCLUDE-DIR ARCH...\n");
 		return 2;
 	}
-	FILE *f = fopen(argv[1], "rb");
 	static char src[1 << 16];
-	size_t n = f ? fread(src, 1, sizeof src - 1, f) : 0;
-	if (!f || n == 0 || n == sizeof src - 1) {
-		fprintf(stderr, "test_simt_nvrtc: cannot read '%s'\n", argv[1]);
+	if (!read_source("test_simt_nvrtc", argv[1], src, sizeof src))
 		return 2;
-	}
-	fclose(f);
-	src[n] = 0;
 	int passed = 0, failed = 0;
 	for (int i = 3; i < argc; i++) {
 		char arch[64], inc[4096];
