@@ -272,15 +272,16 @@ static void race(Exec *e, size_t word, int other, const char *did, const char *d
 	     word * 4, (void *)(e->lo + word * 4), a, did, b, does);
 }
 
-static void check_word(Exec *e, size_t w, int write)
+/* whole: the access covers all 4 bytes of the word */
+static void check_word(Exec *e, size_t w, int write, int whole)
 {
 	Shadow *s = &e->shadow[w];
 	const int t = e->cur;
 	const unsigned gen = e->warps[t / 32].gen;
 	if (s->serial != e->serial) { /* the block's first access */
 		*s = (Shadow){.serial = e->serial, .writer = NONE, .reader = NONE};
-		if (!write)
-			memset(e->lo + 4 * w, 0xff, 4); /* never written: NaN */
+		if (!write || !whole)
+			memset(e->lo + 4 * w, 0xff, 4); /* never written: NaN; a partial write keeps the rest so */
 	}
 	if (s->writer != NONE && s->wepoch == e->epoch && s->writer != t && !ordered_by_syncwarp(e, s->writer, t, s->wgen))
 		race(e, w, s->writer, "wrote", write ? "writes" : "reads");
@@ -318,8 +319,9 @@ static void api_access(const void *p, unsigned n, int write)
 			fail("%s byte %llu of the dynamic shared memory '%s', beyond the launch's %zu bytes",
 			     write ? "writes" : "reads", (unsigned long long)d, e->m->dyn_names[i], e->m->dyn_bytes);
 	}
-	for (size_t w = off / 4; w <= (off + (n ? n : 1) - 1) / 4 && w < e->size / 4; w++)
-		check_word(e, w, write);
+	const size_t end = off + (n ? n : 1);
+	for (size_t w = off / 4; w <= (end - 1) / 4 && w < e->size / 4; w++)
+		check_word(e, w, write, 4 * w >= off && 4 * w + 4 <= end);
 }
 
 static void api_barrier(int line)

@@ -126,14 +126,19 @@ KERNEL wmma_tf32(long long B, RtPtrs p, int site)
 	wmma::store_matrix_sync(F(0), c, 16, wmma::mem_col_major);
 }
 
-/* shared memory no thread wrote reads as NaN */
+/* shared memory no thread wrote reads as NaN, also the bytes beside a byte written */
 KERNEL unwritten_shared(long long B, RtPtrs p, int site)
 {
 	__shared__ float tile[64];
-	if (threadIdx.x == 0)
+	__shared__ unsigned char bytes[4];
+	if (threadIdx.x == 0) {
 		tile[1] = 1.0f;
+		bytes[0] = 7;
+	}
 	__syncthreads();
 	F(0)[threadIdx.x] = tile[threadIdx.x];
+	if (threadIdx.x == 1)
+		I(1)[0] = bytes[0] | bytes[1] << 8 | bytes[2] << 16 | bytes[3] << 24;
 }
 
 /* ---------- broken: each launch must fail, naming the kernel ---------- */

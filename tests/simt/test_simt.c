@@ -229,10 +229,11 @@ static void test_wmma(void)
 static void test_unwritten(void)
 {
 	float out[64];
-	void *p[] = {out};
-	if (!good("unwritten_shared", (SimtDim){1, 1, 1}, (SimtDim){64, 1, 1}, 0, 0, p, 1))
+	int word[1] = {0};
+	void *p[] = {out, word};
+	if (!good("unwritten_shared", (SimtDim){1, 1, 1}, (SimtDim){64, 1, 1}, 0, 0, p, 2))
 		return;
-	int ok = out[1] == 1.0f;
+	int ok = out[1] == 1.0f && (unsigned)word[0] == 0xffffff07u;
 	for (int i = 0; i < 64; i++)
 		ok &= i == 1 || isnan(out[i]);
 	verdict(ok, "unwritten_shared (NaN)", "out[0] %g", out[0]);
