@@ -275,6 +275,35 @@ static void broken(const char *name, unsigned threads, size_t dyn, const char *f
 		printf("     expected a message with: %s\n", want);
 }
 
+/* The broken kernels of kernels.cu: block size, dynamic shared bytes, the message's text
+ * (%d: the line of the source that has `mark`). */
+typedef struct Broken {
+	const char *name;
+	unsigned threads;
+	size_t dyn;
+	const char *want, *mark;
+} Broken;
+
+static const Broken broken_kernels[] = {
+	{"race_no_barrier", 256, 0, "thread (0,0,0) read it and thread (1,0,0) writes it with no __syncthreads() between",
+	 ""},
+	{"barrier_divergent", 32, 0,
+	 "__syncthreads() at line %d is reached by 16 of the block's 32 threads: thread (16,0,0) returned without "
+	 "reaching it",
+	 "/* half */"},
+	{"barrier_two_sites", 32, 0, "divergent __syncthreads(): thread (0,0,0) waits at the one of line %d", "/* first */"},
+	{"shfl_mask_reads_outside", 32, 0,
+	 "__shfl_xor_sync at line %d: lane 0 reads lane 16, which the mask 0x0000ffff leaves out", "/* outside */"},
+	{"shfl_mask_leaves_out_caller", 32, 0,
+	 "__shfl_sync at line %d: thread (16,0,0) (lane 16) gives the mask 0x0000ffff, which leaves out the lane itself",
+	 "0x0000ffffu, F(1)"},
+	{"shfl_lane_returns", 32, 0,
+	 "__shfl_sync at line %d with mask 0xffffffff: lane 5 (thread (5,0,0)) returned without reaching it",
+	 "/* after return */"},
+	{"dynamic_overflow", 64, 64 * sizeof(float), "of the dynamic shared memory 'part', beyond the launch's 256 bytes",
+	 ""},
+};
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -294,24 +323,10 @@ int main(int argc, char **argv)
 		test_atomics();
 		test_wmma();
 		test_unwritten();
-		broken("race_no_barrier", 256, 0,
-		       "thread (0,0,0) read it and thread (1,0,0) writes it with no __syncthreads() between", "");
-		broken("barrier_divergent", 32, 0,
-		       "__syncthreads() at line %d is reached by 16 of the block's 32 threads: thread (16,0,0) returned "
-		       "without reaching it",
-		       "/* half */");
-		broken("barrier_two_sites", 32, 0, "divergent __syncthreads(): thread (0,0,0) waits at the one of line %d", "/* first */");
-		broken("shfl_mask_reads_outside", 32, 0,
-		       "__shfl_xor_sync at line %d: lane 0 reads lane 16, which the mask 0x0000ffff leaves out", "/* outside */");
-		broken("shfl_mask_leaves_out_caller", 32, 0,
-		       "__shfl_sync at line %d: thread (16,0,0) (lane 16) gives the mask 0x0000ffff, which leaves out the lane "
-		       "itself",
-		       "0x0000ffffu, F(1)");
-		broken("shfl_lane_returns", 32, 0,
-		       "__shfl_sync at line %d with mask 0xffffffff: lane 5 (thread (5,0,0)) returned without reaching it",
-		       "/* after return */");
-		broken("dynamic_overflow", 64, 64 * sizeof(float),
-		       "of the dynamic shared memory 'part', beyond the launch's 256 bytes", "");
+		for (size_t i = 0; i < sizeof broken_kernels / sizeof broken_kernels[0]; i++) {
+			const Broken *k = &broken_kernels[i];
+			broken(k->name, k->threads, k->dyn, k->want, k->mark);
+		}
 		simt_close(mod);
 	}
 	printf("%d passed, %d failed\n", passed, failed);
