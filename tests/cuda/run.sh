@@ -80,14 +80,15 @@ pair mae "$root/models/mae.dsl" linprobe "--batch 2" --
 for recipe in pretrain finetune linprobe; do
 	check "mae.$recipe.cuda-vs-pytorch" "$py" "$ref/check_step.py" "$out/mae-$recipe-cuda.st"
 done
-# the official options at full size (width 192, 12 blocks; decoder 128 wide, 4 blocks)
-pair official "$root/models/mae-official.dsl" pretrain "--batch 2" --
+# the official options at full size (width 192, 12 blocks; decoder 128 wide, 4 blocks);
+# without warm-up, so that the first step's learning rate, and AdamW's update, is not 0
+pair official "$root/models/mae-official.dsl" pretrain "--batch 2 --warmup 0" --
 check "official.pretrain.cuda-vs-pytorch" "$py" "$ref/check_step.py" "$out/official-pretrain-cuda.st"
 # the Fashion-MNIST model, when Debian's dataset-fashion-mnist is installed
 fashion=${MAEC_FASHION_DATA:-/usr/share/datasets/fashion-mnist}
 if [ -f "$fashion/train-images-idx3-ubyte.gz" ] || [ -f "$fashion/train-images-idx3-ubyte" ]; then
-	pair_data=$fashion pair fashion "$root/models/mae-fashion.dsl" pretrain "--batch 2" --
-	pair_data=$fashion pair fashion "$root/models/mae-fashion.dsl" finetune "--batch 2" --
+	pair_data=$fashion pair fashion "$root/models/mae-fashion.dsl" pretrain "--batch 2 --warmup 0" --
+	pair_data=$fashion pair fashion "$root/models/mae-fashion.dsl" finetune "--batch 2 --warmup 0" --
 else
 	echo "skip fashion: no Fashion-MNIST in $fashion (apt-get install dataset-fashion-mnist)"
 fi
