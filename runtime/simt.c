@@ -179,6 +179,8 @@ typedef struct Exec {
 	Shadow *shadow;
 	unsigned serial;
 	char *dyn[MAX_DYNAMIC];
+	int bound;          /* lo, size, dyn are those of `thread` */
+	pthread_t thread;
 	/* the launch */
 	SimtKernel k;
 	long long B;
@@ -204,7 +206,15 @@ struct Simt {
 	long long nblocks;
 	long long next; /* the next block to run (atomic) */
 	int stop;       /* a block failed (atomic) */
+	int threads_now; /* the host threads this launch uses */
+	/* the worker threads, exec[1 ...]: started once, woken for each launch */
 	pthread_mutex_t lock;
+	pthread_cond_t go, done;
+	pthread_t *workers;
+	int nworkers;
+	unsigned launch;  /* launches so far */
+	int busy;         /* workers still running this launch */
+	int quit;
 };
 
 static __thread Exec *self; /* the block this host thread runs */
@@ -553,6 +563,8 @@ static int run_block(Exec *e)
 /* This host thread's shared memory: the module's thread-local block. */
 static int bind_exec(Simt *m, Exec *e)
 {
+	if (e->bound && pthread_equal(e->thread, pthread_self()))
+		return 0;
 	m->tls(); /* the block exists once touched */
 	void *lo = NULL;
 	if (dlinfo(m->so, RTLD_DI_TLS_DATA, &lo) != 0 || !lo) {
@@ -572,6 +584,8 @@ static int bind_exec(Simt *m, Exec *e)
 		}
 	}
 	e->m = m;
+	e->thread = pthread_self();
+	e->bound = 1;
 	return 0;
 }
 
@@ -600,15 +614,47 @@ static void run_blocks(Simt *m, Exec *e)
 	self = NULL;
 }
 
+/* A worker: for each launch that uses it, its share of the blocks. */
 static void *worker(void *arg)
 {
 	Exec *e = arg;
-	if (bind_exec(e->m, e)) {
-		__atomic_store_n(&e->m->stop, 1, __ATOMIC_RELAXED);
-		return NULL;
+	Simt *m = e->m;
+	const int index = (int)(e - m->exec);
+	unsigned seen = 0;
+	pthread_mutex_lock(&m->lock);
+	for (;;) {
+		while (m->launch == seen && !m->quit)
+			pthread_cond_wait(&m->go, &m->lock);
+		if (m->quit)
+			break;
+		seen = m->launch;
+		if (index >= m->threads_now)
+			continue;
+		pthread_mutex_unlock(&m->lock);
+		if (bind_exec(m, e) == 0)
+			run_blocks(m, e);
+		else
+			__atomic_store_n(&m->stop, 1, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&m->lock);
+		if (--m->busy == 0)
+			pthread_cond_signal(&m->done);
 	}
-	run_blocks(e->m, e);
+	pthread_mutex_unlock(&m->lock);
 	return NULL;
+}
+
+/* Starts the workers the first time a launch wants them. */
+static void start_workers(Simt *m)
+{
+	if (m->workers || m->threads < 2)
+		return;
+	m->workers = calloc((size_t)m->threads - 1, sizeof *m->workers);
+	for (int i = 1; m->workers && i < m->threads; i++) {
+		m->exec[i].m = m;
+		if (pthread_create(&m->workers[m->nworkers], NULL, worker, &m->exec[i]) != 0)
+			break;
+		m->nworkers++;
+	}
 }
 
 int simt_launch(Simt *m, const char *name, SimtKernel k, SimtDim grid, SimtDim block, size_t dynamic_shared,
@@ -650,17 +696,24 @@ int simt_launch(Simt *m, const char *name, SimtKernel k, SimtDim grid, SimtDim b
 			return 1;
 		}
 	}
-	pthread_t tid[64];
-	int started = 0;
-	for (int i = 1; i < threads; i++)
-		if (pthread_create(&tid[started], NULL, worker, &m->exec[i]) == 0)
-			started++;
+	if (threads > 1)
+		start_workers(m);
+	if (threads > m->nworkers + 1)
+		threads = m->nworkers + 1; /* fewer workers could be started */
+	pthread_mutex_lock(&m->lock);
+	m->threads_now = threads;
+	m->busy = threads - 1;
+	m->launch++;
+	pthread_cond_broadcast(&m->go);
+	pthread_mutex_unlock(&m->lock);
 	if (bind_exec(m, &m->exec[0]) == 0)
 		run_blocks(m, &m->exec[0]);
 	else
-		m->stop = 1;
-	for (int i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
+		__atomic_store_n(&m->stop, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&m->lock);
+	while (m->busy)
+		pthread_cond_wait(&m->done, &m->lock);
+	pthread_mutex_unlock(&m->lock);
 	return m->stop;
 }
 
@@ -837,6 +890,8 @@ Simt *simt_open(const char *source, int threads, const char *who)
 	if (!m)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->go, NULL);
+	pthread_cond_init(&m->done, NULL);
 	m->threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
 	m->exec = calloc((size_t)m->threads, sizeof *m->exec);
 	char *defs = dynamic_defs(m, source, who);
@@ -885,6 +940,13 @@ void simt_close(Simt *m)
 {
 	if (!m)
 		return;
+	pthread_mutex_lock(&m->lock);
+	m->quit = 1;
+	pthread_cond_broadcast(&m->go);
+	pthread_mutex_unlock(&m->lock);
+	for (int i = 0; i < m->nworkers; i++)
+		pthread_join(m->workers[i], NULL);
+	free(m->workers);
 	long page = sysconf(_SC_PAGESIZE);
 	for (int i = 0; m->exec && i < m->threads; i++) {
 		Exec *e = &m->exec[i];
@@ -899,6 +961,8 @@ void simt_close(Simt *m)
 		free(m->dyn_names[i]);
 	if (m->so)
 		dlclose(m->so);
+	pthread_cond_destroy(&m->go);
+	pthread_cond_destroy(&m->done);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
