@@ -57,6 +57,41 @@ const char *c_comment(CGen *g, const char *s)
 	return r;
 }
 
+/* "n + b * B" */
+static const char *nb(CGen *g, int64_t n, int64_t b)
+{
+	if (b == 0)
+		return arena_printf(g->a, "%lld", (long long)n);
+	if (n == 0)
+		return arena_printf(g->a, "%lld * B", (long long)b);
+	return arena_printf(g->a, "(%lld + %lld * B)", (long long)n, (long long)b);
+}
+
+const char *cgen_lin_text(CGen *g, const SchedLin *l, int rank)
+{
+	Buf b = {0};
+	for (int d = 0; d < rank; d++)
+		if (l->n[d] || l->b[d])
+			buf_printf(&b, "%sc%d * %s", b.n ? " + " : "", d, nb(g, l->n[d], l->b[d]));
+	if (l->n[IR_MAX_RANK] || l->b[IR_MAX_RANK] || !b.n)
+		buf_printf(&b, "%s%s", b.n ? " + " : "", nb(g, l->n[IR_MAX_RANK], l->b[IR_MAX_RANK]));
+	const char *s = arena_strdup(g->a, b.p);
+	buf_free(&b);
+	return s;
+}
+
+const char *cgen_coord_text(CGen *g, const FuseIndex *x)
+{
+	Buf b = {0};
+	for (int k = 0; k < x->n; k++)
+		buf_printf(&b, "%sc%d * %lld", b.n ? " + " : "", x->dim[k], (long long)x->coef[k]);
+	if (x->off || !b.n)
+		buf_printf(&b, "%s%lld", b.n ? " + " : "", (long long)x->off);
+	const char *s = arena_strdup(g->a, b.p);
+	buf_free(&b);
+	return s;
+}
+
 void cgen_plan_fits(CGen *g, const Func *f, int64_t batch)
 {
 	if (g->plan->too_big)
@@ -133,6 +168,7 @@ typedef struct CTarget {
 	int nsites;
 	Buf kernels; /* the generated kernels: the optimised part of the file */
 	Buf protos;  /* their prototypes */
+	bool *declared; /* by id, in the function being emitted: its C pointer is declared */
 } CTarget;
 
 /* A new entry of prof_sites[]: the function, the kernel's kind, the ops it runs and the
@@ -352,348 +388,31 @@ static void emit_runtime(CGen *g, const Ins *ins)
 
 /* ---------- the kernel calls of a function ---------- */
 
-/* How the C target runs a fusion group: its runtime kernels (one op, the products and
- * reductions of a group), loops it generates over the group's space (its loop members
- * between those), one loop over many tensors (MULTI), or a product added into the
- * gradient slot by the BLAS itself (a product whose epilogue is the accumulation). */
-typedef enum CallKind { CALL_RUNTIME, CALL_LOOP, CALL_MULTI, CALL_ACCUM, CALL_ATTN } CallKind;
-
-typedef struct Call {
-	CallKind kind;
-	const FuseGroup *g;
-	const Ins *ins; /* RUNTIME: the instruction; ACCUM: the product */
-	int lo, hi;     /* LOOP: the members g->ins[lo..hi); MULTI: the parts, [lo, hi) */
-} Call;
-
-typedef struct Fn {
-	const Func *f;
-	const FusePlan *fp;
-	VEC(Call) calls;
-	int *call_of;   /* by id: the call that computes it; -1 */
-	bool *need;     /* by id: it lives in the activation slab */
-	bool *filled;   /* by id, for fulls: a fill call materialises it */
-	bool *declared; /* by id: its C pointer is declared */
-	MemStep *steps; /* 0: the host scalars; 1 + k: call k */
-	int nsteps;
-} Fn;
-
-static bool is_free(const Ins *x)
+/* The schedule of f (passes/lower.c) and its memory plan, which g->plan becomes. NULL
+ * (after a message) if its kernel=N groups are not a valid plan. */
+static Schedule *plan_func(CGen *g, const Func *f, int64_t batch)
 {
-	return x->op == OP_arg || x->op == OP_param || x->op == OP_state || x->op == OP_scalar || x->op == OP_reshape ||
-	       x->op == OP_full;
-}
-
-static const Ins *src_of(const Ins *x)
-{
-	while (x->op == OP_reshape)
-		x = x->args[0];
-	return x;
-}
-
-static bool is_anchor_op(const Ins *x)
-{
-	return op_info(x->op)->kind == KIND_MATMUL || op_info(x->op)->kind == KIND_REDUCE;
-}
-
-/* A full its loops compute as a constant (not filled into memory). */
-static bool const_full(const Fn *fn, const Ins *s)
-{
-	return s->op == OP_full && !fn->filled[s->id];
-}
-
-static void add_call(CGen *g, Fn *fn, Call c)
-{
-	/* a runtime kernel reads a constant from memory: fill it first */
-	if (c.kind == CALL_RUNTIME || c.kind == CALL_ACCUM)
-		for (int k = 0; k < c.ins->nargs; k++) {
-			const Ins *s = src_of(c.ins->args[k]);
-			if (const_full(fn, s)) {
-				fn->filled[s->id] = true;
-				add_call(g, fn, (Call){CALL_RUNTIME, NULL, s, 0, 0});
-			}
-		}
-	int k = fn->calls.n;
-	vec_push(g->a, fn->calls, c);
-	if (c.kind == CALL_RUNTIME)
-		fn->call_of[c.ins->id] = k;
-	else if (c.kind == CALL_LOOP)
-		for (int i = c.lo; i < c.hi; i++)
-			fn->call_of[c.g->ins[i]->id] = k;
-	else
-		for (int i = 0; i < c.g->nins; i++)
-			fn->call_of[c.g->ins[i]->id] = k;
-}
-
-/* A product whose only use is `store(add(state, product))` into the same slot: the BLAS
- * adds it into the slot (beta = 1). */
-static bool accumulates(const FuseGroup *g)
-{
-	if (g->kind != FUSE_MATMUL || g->nins != 3 || g->nouts != 0)
-		return false;
-	const Ins *mm = g->ins[0], *add = g->ins[1], *st = g->ins[2];
-	if (!is_anchor_op(mm) || op_info(mm->op)->kind != KIND_MATMUL || add->op != OP_add || st->op != OP_store ||
-	    src_of(st->args[0]) != add || mm->type.dt != DT_F32)
-		return false;
-	for (int k = 0; k < 2; k++) {
-		const Ins *s = src_of(add->args[k]), *o = src_of(add->args[1 - k]);
-		if (o == mm && s->op == OP_state && s->attr[0].g == st->attr[0].g && strcmp(s->attr[1].s, st->attr[1].s) == 0 &&
-		    type_numel(&s->type, 1) == type_numel(&mm->type, 1) && type_eq(&add->type, &add->args[1 - k]->type))
-			return true;
-	}
-	return false;
-}
-
-/* Does x read a full that loops inline (so a runtime kernel cannot take it)? */
-static bool reads_const(const Fn *fn, const Ins *x)
-{
-	for (int k = 0; k < x->nargs; k++)
-		if (const_full(fn, src_of(x->args[k])))
-			return true;
-	return false;
-}
-
-/* A group, member by member: its products and reductions through the runtime, the runs
- * of loop members between them as generated loops. */
-static void split_group(CGen *g, Fn *fn, const FuseGroup *grp)
-{
-	for (int i = 0; i < grp->nins;) {
-		if (is_anchor_op(grp->ins[i])) {
-			add_call(g, fn, (Call){CALL_RUNTIME, grp, grp->ins[i], 0, 0});
-			i++;
-			continue;
-		}
-		int j = i;
-		while (j < grp->nins && !is_anchor_op(grp->ins[j]))
-			j++;
-		add_call(g, fn, (Call){CALL_LOOP, grp, NULL, i, j});
-		i = j;
-	}
-}
-
-static bool attention_ok(const Fn *fn, const FuseGroup *grp);
-
-static void build_calls(CGen *g, Fn *fn)
-{
-	const FusePlan *fp = fn->fp;
-	for (int gi = 0; gi < fp->ngroups; gi++) {
-		const FuseGroup *grp = &fp->groups[gi];
-		switch (grp->kind) {
-		case FUSE_ALIAS:
-		case FUSE_CONST: break;
-		case FUSE_SINGLE:
-			if (grp->ins[0]->op == OP_full)
-				fn->filled[grp->ins[0]->id] = true;
-			add_call(g, fn, (Call){CALL_RUNTIME, grp, grp->ins[0], 0, 0});
-			break;
-		case FUSE_LOOP:
-			if (grp->nins == 1 && !reads_const(fn, grp->ins[0]))
-				add_call(g, fn, (Call){CALL_RUNTIME, grp, grp->ins[0], 0, 0});
-			else
-				add_call(g, fn, (Call){CALL_LOOP, grp, NULL, 0, grp->nins});
-			break;
-		case FUSE_MULTI: add_call(g, fn, (Call){CALL_MULTI, grp, NULL, 0, grp->nparts}); break;
-		case FUSE_MATMUL:
-			if (accumulates(grp)) {
-				add_call(g, fn, (Call){CALL_ACCUM, grp, grp->ins[0], 0, 0});
-				break;
-			}
-			split_group(g, fn, grp);
-			break;
-		case FUSE_ATTENTION:
-			if (attention_ok(fn, grp)) {
-				add_call(g, fn, (Call){CALL_ATTN, grp, NULL, 0, grp->nins});
-				break;
-			}
-			split_group(g, fn, grp);
-			break;
-		case FUSE_REDUCE: split_group(g, fn, grp); break;
-		case FUSE__N: BUG("fusion kind");
-		}
-	}
-}
-
-/* The instructions a call computes. */
-static int call_members(const Fn *fn, const Call *c, const Ins ***out)
-{
-	(void)fn;
-	if (c->kind == CALL_RUNTIME) {
-		*out = (const Ins **)&c->ins;
-		return 1;
-	}
-	if (c->kind == CALL_LOOP) {
-		*out = (const Ins **)c->g->ins + c->lo;
-		return c->hi - c->lo;
-	}
-	*out = (const Ins **)c->g->ins;
-	return c->g->nins;
-}
-
-/* Affine offsets: n + b * B, per loop dimension, and the constant. */
-typedef struct Lin {
-	int64_t n[IR_MAX_RANK + 1], b[IR_MAX_RANK + 1]; /* [IR_MAX_RANK]: the constant */
-} Lin;
-
-/* The element offset of coordinates m in a contiguous tensor of shape t. */
-static Lin lin_of(const FuseMap *m, const Type *t)
-{
-	Lin l = {0};
-	int64_t stride = 1;
-	int sb = 0; /* the stride holds B */
-	for (int k = t->rank - 1; k >= 0; k--) {
-		const FuseIndex *x = &m->at[k];
-		int64_t *dst = sb ? l.b : l.n;
-		dst[IR_MAX_RANK] += x->off * stride;
-		for (int i = 0; i < x->n; i++)
-			dst[x->dim[i]] += x->coef[i] * stride;
-		if (t->dim[k] == DIM_B)
-			sb = 1;
-		else
-			stride *= t->dim[k];
-	}
-	return l;
-}
-
-static bool lin_eq(const Lin *x, const Lin *y)
-{
-	return memcmp(x, y, sizeof *x) == 0;
-}
-
-/* Which values each call writes to memory, and the memory steps. */
-static void plan_memory(CGen *g, Fn *fn)
-{
-	const Func *f = fn->f;
-	Arena *a = g->a;
-	for (int k = 0; k < fn->calls.n; k++) {
-		const Call *c = &fn->calls.p[k];
-		const Ins **mem;
-		int n = call_members(fn, c, &mem);
-		if (c->kind == CALL_RUNTIME && memplan_needs_buffer(c->ins))
-			fn->need[c->ins->id] = true;
-		for (int i = 0; i < n; i++)
-			for (int j = 0; j < mem[i]->nargs; j++) {
-				const Ins *s = src_of(mem[i]->args[j]);
-				if (!is_free(s) || fn->filled[s->id])
-					if (fn->call_of[s->id] != k && fn->call_of[s->id] >= 0)
-						fn->need[s->id] = true;
-			}
-	}
-	for (int i = 0; i < f->rets.n; i++)
-		fn->need[src_of(f->rets.p[i])->id] = true;
-	fn->nsteps = fn->calls.n + 1;
-	fn->steps = arena_alloc(a, sizeof *fn->steps * (size_t)(fn->nsteps + 1));
-	MemStep *s0 = &fn->steps[0];
-	s0->defs = arena_alloc(a, sizeof *s0->defs * (size_t)(f->body.n + 1));
-	for (int i = 0; i < f->body.n; i++)
-		if (f->body.p[i]->op == OP_scalar)
-			s0->defs[s0->ndefs++] = f->body.p[i];
-	for (int k = 0; k < fn->calls.n; k++) {
-		const Call *c = &fn->calls.p[k];
-		MemStep *st = &fn->steps[k + 1];
-		const Ins **mem;
-		int n = call_members(fn, c, &mem), cap = 0;
-		for (int i = 0; i < n; i++)
-			cap += mem[i]->nargs + 1;
-		st->defs = arena_alloc(a, sizeof *st->defs * (size_t)(n + 1));
-		st->uses = arena_alloc(a, sizeof *st->uses * (size_t)(cap + 1));
-		for (int i = 0; i < n; i++) {
-			if (fn->need[mem[i]->id] && fn->call_of[mem[i]->id] == k)
-				st->defs[st->ndefs++] = mem[i];
-			for (int j = 0; j < mem[i]->nargs; j++) {
-				const Ins *s = src_of(mem[i]->args[j]);
-				if (fn->need[s->id] || s->op == OP_scalar)
-					st->uses[st->nuses++] = s;
-			}
-		}
-		st->inplace = arena_alloc(a, sizeof *st->inplace * (size_t)(2 * (st->ndefs * st->nuses + cap) + 2));
-		/* In place: a runtime kernel that allows it (cpu.h), a loop that reads the input
-		 * exactly where it writes the output. */
-		if (c->kind == CALL_RUNTIME && (unary_ops[c->ins->op] || binary_ops[c->ins->op] || c->ins->op == OP_gelu_grad)) {
-			for (int j = 0; j < c->ins->nargs; j++) {
-				const Ins *s = src_of(c->ins->args[j]);
-				if (fn->need[s->id] && s->op != OP_scalar && type_eq(&c->ins->args[j]->type, &c->ins->type) &&
-				    s->type.dt == c->ins->type.dt) {
-					st->inplace[2 * st->ninplace] = c->ins;
-					st->inplace[2 * st->ninplace++ + 1] = s;
-				}
-			}
-		}
-		bool concat = false; /* members a concat reads are computed where it reads them: not in place */
-		for (int i = 0; c->kind == CALL_LOOP && i < n; i++)
-			concat |= mem[i]->op == OP_concat;
-		if (c->kind == CALL_LOOP && !concat) {
-			const FuseGroup *grp = c->g;
-			for (int d = 0; d < st->ndefs; d++) {
-				const Ins *o = st->defs[d];
-				int oi = c->lo;
-				while (grp->ins[oi] != o)
-					oi++;
-				Lin w = lin_of(&grp->map[oi], &o->type);
-				for (int u = 0; u < st->nuses; u++) {
-					const Ins *in = st->uses[u];
-					if (in->op == OP_scalar || in->type.dt != o->type.dt ||
-					    type_numel(&in->type, 1) != type_numel(&o->type, 1))
-						continue;
-					bool same = true, seen = false;
-					for (int i = c->lo; i < c->hi && same; i++)
-						for (int j = 0; j < grp->ins[i]->nargs && same; j++) {
-							if (src_of(grp->ins[i]->args[j]) != in)
-								continue;
-							FuseMap rm;
-							Lin r;
-							/* read where o is written, and before it is (members run in order) */
-							same = i <= oi && fuse_read_map(grp, i, j, &rm) &&
-							       (r = lin_of(&rm, &in->type), lin_eq(&r, &w));
-							seen = true;
-						}
-					if (same && seen) {
-						st->inplace[2 * st->ninplace] = o;
-						st->inplace[2 * st->ninplace++ + 1] = in;
-					}
-				}
-			}
-		}
-	}
-}
-
-static Fn *fn_new(CGen *g, const Func *f, const FusePlan *fp)
-{
-	Fn *fn = arena_alloc(g->a, sizeof *fn);
-	int nid = f->next_id + 1;
-	fn->f = f;
-	fn->fp = fp;
-	fn->call_of = arena_alloc(g->a, sizeof *fn->call_of * (size_t)nid);
-	for (int i = 0; i < nid; i++)
-		fn->call_of[i] = -1;
-	fn->need = arena_alloc(g->a, sizeof *fn->need * (size_t)nid);
-	fn->filled = arena_alloc(g->a, sizeof *fn->filled * (size_t)nid);
-	fn->declared = arena_alloc(g->a, sizeof *fn->declared * (size_t)nid);
-	return fn;
-}
-
-/* The calls and the memory plan of f. NULL (after a message) if its kernel=N groups
- * are not a valid plan. */
-static Fn *plan_func(CGen *g, const Func *f, int64_t batch)
-{
-	const FusePlan *fp = fuse_plan(g->a, f, g->d);
-	if (!fp) {
+	Schedule *fn = lower_func(g->a, f, &lower_c, batch, g->float_bytes, g->naive_memory, g->d);
+	if (!fn) {
 		g->failed = true;
 		return NULL;
 	}
-	Fn *fn = fn_new(g, f, fp);
-	build_calls(g, fn);
-	plan_memory(g, fn);
-	g->plan = memplan_steps(g->a, f, fn->steps, fn->nsteps, batch, g->float_bytes, g->naive_memory);
+	CTarget *ct = g->target_state;
+	ct->declared = arena_alloc(g->a, sizeof *ct->declared * (size_t)(f->next_id + 1));
+	memset(ct->declared, 0, sizeof *ct->declared * (size_t)(f->next_id + 1));
+	g->plan = fn->plan;
 	return fn;
 }
 
 /* ---------- declarations ---------- */
 
 /* Declares x's C pointer (and what it views) before its first use. */
-static void declare(CGen *g, Fn *fn, const Ins *x)
+static void declare(CGen *g, Schedule *fn, const Ins *x)
 {
-	if (fn->declared[x->id])
+	bool *declared = ((CTarget *)g->target_state)->declared;
+	if (declared[x->id])
 		return;
-	fn->declared[x->id] = true;
+	declared[x->id] = true;
 	switch (x->op) {
 	case OP_arg: return; /* at the top */
 	case OP_param:
@@ -719,8 +438,8 @@ static void declare(CGen *g, Fn *fn, const Ins *x)
 
 typedef struct Loop {
 	CGen *g;
-	Fn *fn;
-	const Call *c;
+	Schedule *fn;
+	const SchedCall *c;
 	const FuseGroup *grp;
 	const Type *space;
 	bool *inl;    /* by member index: computed inside the expression that reads it */
@@ -735,41 +454,6 @@ static int member_index(const Loop *l, const Ins *x)
 	return -1;
 }
 
-/* "n + b * B" */
-static const char *nb(CGen *g, int64_t n, int64_t b)
-{
-	if (b == 0)
-		return arena_printf(g->a, "%lld", (long long)n);
-	if (n == 0)
-		return arena_printf(g->a, "%lld * B", (long long)b);
-	return arena_printf(g->a, "(%lld + %lld * B)", (long long)n, (long long)b);
-}
-
-static const char *lin_text(CGen *g, const Lin *l, int rank)
-{
-	Buf b = {0};
-	for (int d = 0; d < rank; d++)
-		if (l->n[d] || l->b[d])
-			buf_printf(&b, "%sc%d * %s", b.n ? " + " : "", d, nb(g, l->n[d], l->b[d]));
-	if (l->n[IR_MAX_RANK] || l->b[IR_MAX_RANK] || !b.n)
-		buf_printf(&b, "%s%s", b.n ? " + " : "", nb(g, l->n[IR_MAX_RANK], l->b[IR_MAX_RANK]));
-	const char *s = arena_strdup(g->a, b.p);
-	buf_free(&b);
-	return s;
-}
-
-static const char *coord_text(CGen *g, const FuseIndex *x)
-{
-	Buf b = {0};
-	for (int k = 0; k < x->n; k++)
-		buf_printf(&b, "%sc%d * %lld", b.n ? " + " : "", x->dim[k], (long long)x->coef[k]);
-	if (x->off || !b.n)
-		buf_printf(&b, "%s%lld", b.n ? " + " : "", (long long)x->off);
-	const char *s = arena_strdup(g->a, b.p);
-	buf_free(&b);
-	return s;
-}
-
 static const char *value_expr(Loop *l, const Ins *x);
 static const char *elem_expr(Loop *l, const Ins *x, const char *a, const char *b);
 static const char *ops_list(CGen *g, const FuseGroup *grp, int lo, int hi);
@@ -779,10 +463,10 @@ static const char *operand_expr(Loop *l, int ui, int k)
 {
 	CGen *g = l->g;
 	const Ins *u = l->grp->ins[ui];
-	const Ins *s = src_of(u->args[k]);
+	const Ins *s = sched_src(u->args[k]);
 	if (member_index(l, s) >= 0)
 		return value_expr(l, s);
-	if (const_full(l->fn, s)) {
+	if (sched_const_full(l->fn, s)) {
 		if (s->type.dt == DT_I32)
 			return arena_printf(g->a, "(int32_t)%.0f", s->attr[2].f);
 		return arena_printf(g->a, "(rt_real)%.17g", s->attr[2].f);
@@ -790,8 +474,8 @@ static const char *operand_expr(Loop *l, int ui, int k)
 	FuseMap m;
 	if (!fuse_read_map(l->grp, ui, k, &m))
 		BUG("%%%d: no map for operand %d", u->id, k);
-	Lin lin = lin_of(&m, &s->type);
-	return arena_printf(g->a, "%s[%s]", v(g, s), lin_text(g, &lin, l->space->rank));
+	SchedLin lin = sched_lin(&m, &s->type);
+	return arena_printf(g->a, "%s[%s]", v(g, s), cgen_lin_text(g, &lin, l->space->rank));
 }
 
 static const char *fn_name(const Loop *l, const char *base)
@@ -814,7 +498,7 @@ static const char *compute(Loop *l, int xi)
 	case OP_slice: return a;
 	case OP_concat: {
 		Buf t = {0};
-		const char *at = coord_text(g, &l->grp->map[xi].at[x->attr[0].i]);
+		const char *at = cgen_coord_text(g, &l->grp->map[xi].at[x->attr[0].i]);
 		int64_t end = 0;
 		buf_putc(&t, '(');
 		for (int k = 0; k < x->nargs; k++) {
@@ -881,49 +565,27 @@ static const char *value_expr(Loop *l, const Ins *x)
 	return arena_printf(l->g->a, "t%d", x->id);
 }
 
-/* Which members are computed inside the expression that reads them: those read only
- * through an operand of a concat (their coordinates are valid only there). */
-static void mark_inline(Loop *l)
-{
-	const FuseGroup *grp = l->grp;
-	for (int i = l->c->hi - 1; i >= l->c->lo; i--) {
-		const Ins *x = grp->ins[i];
-		if (l->fn->need[x->id] || x->op == OP_store)
-			continue;
-		bool any = false, all = true;
-		for (int j = i + 1; j < l->c->hi; j++) {
-			const Ins *u = grp->ins[j];
-			for (int k = 0; k < u->nargs; k++)
-				if (src_of(u->args[k]) == x) {
-					any = true;
-					all &= u->op == OP_concat || l->inl[j];
-				}
-		}
-		l->inl[i] = any && all;
-	}
-}
-
 /* A generated loop over the group's space (or one MULTI part's): a kernel function in
  * the optimised section, called from the function being emitted. */
-static void emit_loop(CGen *g, Fn *fn, const Call *c, const Type *space, const char *name, Buf *kbody)
+static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *space, const char *name, Buf *kbody)
 {
 	const FuseGroup *grp = c->g;
 	Loop l = {g, fn, c, grp, space, arena_alloc(g->a, sizeof(bool) * (size_t)(grp->nins + 1)), g->float_bytes == 4};
-	mark_inline(&l);
+	sched_inline(fn, c, l.inl);
 	/* the body, for one point c0..c(r-1) of the space */
 	Buf body = {0};
 	for (int i = c->lo; i < c->hi; i++) {
 		const Ins *x = grp->ins[i];
 		if (l.inl[i])
 			continue;
-		Lin w = lin_of(&grp->map[i], &x->type);
+		SchedLin w = sched_lin(&grp->map[i], &x->type);
 		if (x->op == OP_store) {
-			buf_printf(&body, "\t\t\ts%d[%s] = %s;\n", x->id, lin_text(g, &w, space->rank), operand_expr(&l, i, 0));
+			buf_printf(&body, "\t\t\ts%d[%s] = %s;\n", x->id, cgen_lin_text(g, &w, space->rank), operand_expr(&l, i, 0));
 			continue;
 		}
 		buf_printf(&body, "\t\t\tconst %s t%d = %s; /* %s */\n", ctype(x), x->id, compute(&l, i), op_info(x->op)->name);
 		if (fn->need[x->id])
-			buf_printf(&body, "\t\t\tv%d[%s] = t%d;\n", x->id, lin_text(g, &w, space->rank), x->id);
+			buf_printf(&body, "\t\t\tv%d[%s] = t%d;\n", x->id, cgen_lin_text(g, &w, space->rank), x->id);
 	}
 	/* parameters: outputs, stores' slots, inputs */
 	Buf params = {0}, args = {0};
@@ -940,13 +602,13 @@ static void emit_loop(CGen *g, Fn *fn, const Call *c, const Type *space, const c
 	}
 	for (int i = c->lo; i < c->hi; i++)
 		for (int k = 0; k < grp->ins[i]->nargs; k++) {
-			const Ins *s = src_of(grp->ins[i]->args[k]);
-			if (member_index(&l, s) >= 0 || const_full(fn, s))
+			const Ins *s = sched_src(grp->ins[i]->args[k]);
+			if (member_index(&l, s) >= 0 || sched_const_full(fn, s))
 				continue;
 			bool dup = false;
 			for (int i2 = c->lo; i2 <= i && !dup; i2++)
 				for (int k2 = 0; k2 < (i2 < i ? grp->ins[i2]->nargs : k); k2++)
-					dup |= src_of(grp->ins[i2]->args[k2]) == s;
+					dup |= sched_src(grp->ins[i2]->args[k2]) == s;
 			if (dup)
 				continue;
 			declare(g, fn, s);
@@ -1018,7 +680,7 @@ static void slab_of(CGen *g, const Ins *ins, const char *slot, int *slab, int64_
 /* MULTI: one loop over the elements of every part, in chunks spread over the threads;
  * each part's tensors (its parameter's slots) come from a table. The parts have the
  * same ops, so the body is part 0's. */
-static bool emit_multi(CGen *g, Fn *fn, const Call *c, const char *name, Buf *kbody)
+static bool emit_multi(CGen *g, Schedule *fn, const SchedCall *c, const char *name, Buf *kbody)
 {
 	const FuseGroup *grp = c->g;
 	int n0 = grp->part[1] - grp->part[0];
@@ -1034,7 +696,7 @@ static bool emit_multi(CGen *g, Fn *fn, const Call *c, const char *name, Buf *kb
 		const Ins *cands[IR_MAX_ATTRS + 4];
 		int nc = 0;
 		for (int k = 0; k < x->nargs; k++)
-			cands[nc++] = src_of(x->args[k]);
+			cands[nc++] = sched_src(x->args[k]);
 		if (x->op == OP_store)
 			cands[nc++] = x;
 		for (int k = 0; k < nc; k++) {
@@ -1059,7 +721,7 @@ static bool emit_multi(CGen *g, Fn *fn, const Call *c, const char *name, Buf *kb
 		for (int t = 0; t < nslot; t++) {
 			int j = slot_kind[t] / 8, k = slot_kind[t] % 8;
 			const Ins *x = grp->ins[grp->part[p] + j];
-			const Ins *s = k == IR_MAX_ATTRS + 1 ? x : src_of(x->args[k]);
+			const Ins *s = k == IR_MAX_ATTRS + 1 ? x : sched_src(x->args[k]);
 			int slab;
 			int64_t off;
 			slab_of(g, s, s->op == OP_param ? "param" : s->attr[1].s, &slab, &off);
@@ -1082,13 +744,13 @@ static bool emit_multi(CGen *g, Fn *fn, const Call *c, const char *name, Buf *kb
 	Buf params = {0}, args = {0}, body = {0};
 	for (int j = 0; j < n0; j++)
 		for (int k = 0; k < grp->ins[j]->nargs; k++) {
-			const Ins *s = src_of(grp->ins[j]->args[k]);
+			const Ins *s = sched_src(grp->ins[j]->args[k]);
 			if (s->op != OP_scalar)
 				continue;
 			bool dup = false;
 			for (int j2 = 0; j2 <= j && !dup; j2++)
 				for (int k2 = 0; k2 < (j2 < j ? grp->ins[j2]->nargs : k); k2++)
-					dup |= src_of(grp->ins[j2]->args[k2]) == s;
+					dup |= sched_src(grp->ins[j2]->args[k2]) == s;
 			if (dup)
 				continue;
 			declare(g, fn, s);
@@ -1100,7 +762,7 @@ static bool emit_multi(CGen *g, Fn *fn, const Call *c, const char *name, Buf *kb
 		const Ins *x = grp->ins[j];
 		const char *opnd[IR_MAX_ATTRS + 4];
 		for (int k = 0; k < x->nargs && k < IR_MAX_ATTRS + 4; k++) {
-			const Ins *s = src_of(x->args[k]);
+			const Ins *s = sched_src(x->args[k]);
 			if (s->op == OP_param || s->op == OP_state)
 				opnd[k] = arena_printf(g->a, "p%d[i]", slot_of[s->id]);
 			else if (s->op == OP_scalar)
@@ -1154,7 +816,7 @@ static bool emit_multi(CGen *g, Fn *fn, const Call *c, const char *name, Buf *kb
 }
 
 /* A product added into its gradient slot by the BLAS. */
-static void emit_accum(CGen *g, Fn *fn, const Call *c)
+static void emit_accum(CGen *g, Schedule *fn, const SchedCall *c)
 {
 	const FuseGroup *grp = c->g;
 	const Ins *mm = grp->ins[0], *st = grp->ins[2];
@@ -1171,57 +833,6 @@ static void emit_accum(CGen *g, Fn *fn, const Call *c)
 }
 
 /* ---------- attention ---------- */
-
-/* Can the C target run an ATTENTION group per batch element, each value a block in
- * cache: loop members at the identity of the rows' space, reading blocks of that space
- * or scalars; the row op along the last axis; products whose operands are whole blocks. */
-static bool attention_ok(const Fn *fn, const FuseGroup *grp)
-{
-	const Type *sp = &grp->space;
-	if (sp->rank < 3 || grp->nparts)
-		return false;
-	FuseMap id;
-	memset(&id, 0, sizeof id);
-	id.rank = sp->rank;
-	for (int d = 0; d < sp->rank; d++) {
-		id.at[d].n = 1;
-		id.at[d].dim[0] = d;
-		id.at[d].coef[0] = 1;
-	}
-	Lin ident = lin_of(&id, sp);
-	for (int i = 0; i < grp->nins; i++) {
-		const Ins *x = grp->ins[i];
-		if (x->type.dt != DT_F32 && x->type.dt != DT_F64)
-			return false;
-		if (op_info(x->op)->kind == KIND_MATMUL) {
-			if (x->op != OP_matmul)
-				return false;
-			continue;
-		}
-		if (x->op == OP_softmax || x->op == OP_softmax_grad) {
-			if (!type_eq(&x->type, sp))
-				return false;
-			continue;
-		}
-		if (op_info(x->op)->kind != KIND_ELEMWISE || x->op == OP_cast || !type_eq(&x->type, sp))
-			return false;
-		Lin w = lin_of(&grp->map[i], &x->type);
-		if (!lin_eq(&w, &ident))
-			return false;
-		for (int k = 0; k < x->nargs; k++) {
-			const Ins *s = src_of(x->args[k]);
-			FuseMap m;
-			if (!fuse_read_map(grp, i, k, &m))
-				return false;
-			Lin r = lin_of(&m, &s->type), zero = {0};
-			if (!lin_eq(&r, &ident) && !(lin_eq(&r, &zero) && type_numel(&s->type, 1) == 1))
-				return false;
-			if (const_full(fn, s) && type_numel(&s->type, 1) != 1)
-				return false;
-		}
-	}
-	return true;
-}
 
 /* Elements of one batch element's block of x (its last two axes). */
 static int64_t block_of(const Ins *x)
@@ -1250,7 +861,7 @@ static const char *attn_operand(CGen *g, const FuseGroup *grp, const Ins *s)
 /* ATTENTION: one task per batch element (the rows' leading axes): its products through
  * the BLAS on one thread, its softmax rows and elementwise ops, every block it makes in
  * the thread's scratch (in cache), but the values others read, written to memory. */
-static void emit_attention(CGen *g, Fn *fn, const Call *c, const char *name, Buf *kbody)
+static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char *name, Buf *kbody)
 {
 	const FuseGroup *grp = c->g;
 	const Type *sp = &grp->space;
@@ -1272,14 +883,14 @@ static void emit_attention(CGen *g, Fn *fn, const Call *c, const char *name, Buf
 	/* inputs: blocks, or scalars */
 	for (int i = 0; i < grp->nins; i++)
 		for (int k = 0; k < grp->ins[i]->nargs; k++) {
-			const Ins *s = src_of(grp->ins[i]->args[k]);
+			const Ins *s = sched_src(grp->ins[i]->args[k]);
 			bool dup = false;
 			for (int j = 0; j < grp->nins && !dup; j++)
 				dup = grp->ins[j] == s;
 			for (int i2 = 0; i2 <= i && !dup; i2++)
 				for (int k2 = 0; k2 < (i2 < i ? grp->ins[i2]->nargs : k); k2++)
-					dup |= src_of(grp->ins[i2]->args[k2]) == s;
-			if (dup || const_full(fn, s))
+					dup |= sched_src(grp->ins[i2]->args[k2]) == s;
+			if (dup || sched_const_full(fn, s))
 				continue;
 			declare(g, fn, s);
 			buf_printf(&params, ", const %s *v%d", ctype(s), s->id);
@@ -1298,7 +909,7 @@ static void emit_attention(CGen *g, Fn *fn, const Call *c, const char *name, Buf
 		const Ins *x = grp->ins[i];
 		buf_printf(&body, "\t\t\t/* %%%d = %s */\n", x->id, op_info(x->op)->name);
 		if (x->op == OP_matmul) {
-			const Ins *a = src_of(x->args[0]), *b = src_of(x->args[1]);
+			const Ins *a = sched_src(x->args[0]), *b = sched_src(x->args[1]);
 			const Type *ta = &x->args[0]->type, *tb = &x->args[1]->type;
 			int64_t ar = ta->dim[ta->rank - 2], ac = ta->dim[ta->rank - 1], br = tb->dim[tb->rank - 2],
 			        bc = tb->dim[tb->rank - 1];
@@ -1307,21 +918,21 @@ static void emit_attention(CGen *g, Fn *fn, const Call *c, const char *name, Buf
 			           (long long)x->attr[0].i, (long long)x->attr[1].i, (long long)m, (long long)n, (long long)k,
 			           attn_operand(g, grp, a), (long long)ac, attn_operand(g, grp, b), (long long)bc, x->id, (long long)n);
 		} else if (x->op == OP_softmax) {
-			buf_printf(&body, "\t\t\trt_softmax_rows(b%d, %s, %lld, %lld);\n", x->id, attn_operand(g, grp, src_of(x->args[0])),
+			buf_printf(&body, "\t\t\trt_softmax_rows(b%d, %s, %lld, %lld);\n", x->id, attn_operand(g, grp, sched_src(x->args[0])),
 			           (long long)rows, (long long)cols);
 		} else if (x->op == OP_softmax_grad) {
 			buf_printf(&body, "\t\t\trt_softmax_grad_rows(b%d, %s, %s, %lld, %lld);\n", x->id,
-			           attn_operand(g, grp, src_of(x->args[0])), attn_operand(g, grp, src_of(x->args[1])), (long long)rows, (long long)cols);
+			           attn_operand(g, grp, sched_src(x->args[0])), attn_operand(g, grp, sched_src(x->args[1])), (long long)rows, (long long)cols);
 		} else {
 			Loop l = {g, fn, c, grp, sp, arena_alloc(g->a, sizeof(bool) * (size_t)(grp->nins + 1)), g->float_bytes == 4};
-			Call one = {CALL_LOOP, grp, NULL, i, i + 1};
+			SchedCall one = {SCHED_LOOP, grp, NULL, i, i + 1};
 			l.c = &one;
 			/* operands at element e of the block */
 			const char *ops[2] = {"0", "0"};
 			for (int k = 0; k < x->nargs && k < 2; k++) {
-				const Ins *s = src_of(x->args[k]);
+				const Ins *s = sched_src(x->args[k]);
 				ops[k] = member_of(grp, s)               ? arena_printf(g->a, "b%d[e]", s->id)
-				         : const_full(fn, s)             ? arena_printf(g->a, "(rt_real)%.17g", s->attr[2].f)
+				         : sched_const_full(fn, s)             ? arena_printf(g->a, "(rt_real)%.17g", s->attr[2].f)
 				         : type_numel(&s->type, 1) == 1 ? arena_printf(g->a, "v%d[0]", s->id)
 				                                         : arena_printf(g->a, "v%d[be * %lld + e]", s->id,
 				                                                        (long long)block_of(s));
@@ -1378,7 +989,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	CTarget *ct = g->target_state;
 	bool is_step = kind != FUNC_UPDATE;
 	g->f = f;
-	Fn *fn = plan_func(g, f, batch);
+	Schedule *fn = plan_func(g, f, batch);
 	if (!fn)
 		return;
 	cgen_plan_fits(g, f, batch);
@@ -1402,7 +1013,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 		const Ins *ins = f->body.p[i];
 		if (ins->op != OP_arg)
 			continue;
-		fn->declared[ins->id] = true;
+		ct->declared[ins->id] = true;
 		if (!is_step || narg > 1) {
 			cgen_fail(g, ins, "the C target passes a step at most two arguments: the images and the labels");
 			continue;
@@ -1431,28 +1042,28 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	}
 	int seq = 0;
 	for (int k = 0; k < fn->calls.n; k++) {
-		const Call *c = &fn->calls.p[k];
-		const char *name = c->kind == CALL_LOOP || c->kind == CALL_MULTI || c->kind == CALL_ATTN
+		const SchedCall *c = &fn->calls.p[k];
+		const char *name = c->kind == SCHED_LOOP || c->kind == SCHED_MULTI || c->kind == SCHED_ATTN
 		                       ? arena_printf(g->a, "%s_k%d_%d", c_name(g, f->name), c->g->id, seq++)
 		                       : NULL;
 		switch (c->kind) {
-		case CALL_RUNTIME:
+		case SCHED_RUNTIME:
 			for (int j = 0; j < c->ins->nargs; j++)
 				declare(g, fn, c->ins->args[j]);
 			if (memplan_needs_buffer(c->ins))
 				declare(g, fn, c->ins);
 			emit_runtime(g, c->ins);
 			break;
-		case CALL_ACCUM: emit_accum(g, fn, c); break;
-		case CALL_ATTN: emit_attention(g, fn, c, name, &ct->kernels); break;
-		case CALL_LOOP:
+		case SCHED_ACCUM: emit_accum(g, fn, c); break;
+		case SCHED_ATTN: emit_attention(g, fn, c, name, &ct->kernels); break;
+		case SCHED_LOOP:
 			emit_loop(g, fn, c, &c->g->space, name, &ct->kernels);
 			break;
-		case CALL_MULTI:
+		case SCHED_MULTI:
 			if (emit_multi(g, fn, c, name, &ct->kernels))
 				break;
 			for (int p = 0; p < c->g->nparts; p++) { /* part by part */
-				Call part = {CALL_LOOP, c->g, NULL, c->g->part[p], c->g->part[p + 1]};
+				SchedCall part = {SCHED_LOOP, c->g, NULL, c->g->part[p], c->g->part[p + 1]};
 				const char *pname = arena_printf(g->a, "%s_%d", name, p);
 				emit_loop(g, fn, &part, &c->g->part_space[p], pname, &ct->kernels);
 			}
@@ -1714,7 +1325,7 @@ MemPlan *codegen_c_plan(const Module *m, const Func *f, int64_t batch, bool use_
 	CTarget ct = {0};
 	CGen g = {.m = m, .a = a, .d = d, .float_bytes = use_double ? 8 : 4, .target = "C", .target_state = &ct,
 	          .naive_memory = naive_memory};
-	Fn *fn = plan_func(&g, f, batch);
+	Schedule *fn = plan_func(&g, f, batch);
 	return fn ? (MemPlan *)g.plan : NULL;
 }
 

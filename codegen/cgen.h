@@ -62,6 +62,10 @@ const char *c_str(CGen *g, const char *s);      /* a C string literal of s */
 /* s as text inside a comment of the generated code: a file name or a name from the input
  * must not end the comment ("*" "/") or bring a control byte; those become '?'. */
 const char *c_comment(CGen *g, const char *s);
+/* An element offset (sched_lin) over loop coordinates c0.., B by its name; one coordinate
+ * of a FuseMap. */
+const char *cgen_lin_text(CGen *g, const SchedLin *l, int rank);
+const char *cgen_coord_text(CGen *g, const FuseIndex *x);
 /* A diagnostic when g->plan, f's at batch, is larger than any machine (MemPlan.too_big). */
 void cgen_plan_fits(CGen *g, const Func *f, int64_t batch);
 /* A C array literal of n dimensions or attribute values (B, the batch, by its name), or

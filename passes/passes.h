@@ -161,4 +161,71 @@ void pass_fuse(Module *m);
 /* The report: each kernel with its kind, ops and DSL lines; each rejection. */
 void fuse_report(Buf *b, const FusePlan *p);
 
+/* lower.c: the kernels a target runs for a function, in order, each with the values it
+ * reads and writes, and the memory plan over them. The contract is at the top of lower.c;
+ * both targets emit a schedule call by call. */
+typedef enum SchedKind {
+	SCHED_RUNTIME, /* one instruction through a runtime kernel (a product, a reduction, one op) */
+	SCHED_LOOP,    /* a generated loop: the members g->ins[lo..hi) over the group's space */
+	SCHED_MULTI,   /* one loop over many tensors: the parts [lo, hi) of a MULTI group */
+	SCHED_ACCUM,   /* a product added into its gradient slot by the BLAS (beta = 1) */
+	SCHED_ATTN,    /* an ATTENTION group, per batch element */
+} SchedKind;
+
+typedef struct SchedCall {
+	SchedKind kind;
+	const FuseGroup *g; /* NULL for a fill the schedule added */
+	const Ins *ins;     /* RUNTIME: the instruction; ACCUM: the product */
+	int lo, hi;
+} SchedCall;
+
+/* What a target can run as one kernel; where it cannot, the group is split and the
+ * schedule says why. */
+typedef struct LowerOptions {
+	const char *target; /* "C", "CUDA": for the reasons */
+	bool attention;     /* ATTENTION groups as one kernel */
+	bool accumulate;    /* products added into their slot by the BLAS */
+} LowerOptions;
+extern const LowerOptions lower_c, lower_cuda;
+
+typedef struct SchedSplit {
+	const FuseGroup *g;
+	const char *why;
+} SchedSplit;
+
+typedef struct Schedule {
+	const Func *f;
+	const FusePlan *fp;
+	VEC(SchedCall) calls;
+	int *call_of;   /* by id: the call that computes it; -1 */
+	bool *need;     /* by id: it lives in the activation slab */
+	bool *filled;   /* by id, for fulls: a call fills it into memory (else loops inline it) */
+	MemStep *steps; /* 0: the host scalars; 1 + k: call k */
+	int nsteps;
+	MemPlan *plan;
+	VEC(SchedSplit) splits; /* groups the target could not run as one kernel */
+} Schedule;
+
+/* Affine element offsets in a contiguous tensor: n + b * B per loop dimension, and the
+ * constant at [IR_MAX_RANK]. */
+typedef struct SchedLin {
+	int64_t n[IR_MAX_RANK + 1], b[IR_MAX_RANK + 1];
+} SchedLin;
+
+/* f's schedule for a target at `batch`; NULL (after a message) if its kernel=N groups are
+ * not a valid plan. naive: every value its own buffer (-fno-memplan). */
+Schedule *lower_func(Arena *a, const Func *f, const LowerOptions *opt, int64_t batch, int float_bytes, bool naive,
+                     Diag *d);
+void lower_print(Buf *b, const Schedule *s, const char *target); /* --dump-after=lower */
+const char *sched_kind_name(SchedKind k);
+int sched_members(const SchedCall *c, const Ins ***out); /* the instructions a call computes */
+const Ins *sched_src(const Ins *x);                      /* through reshape views */
+bool sched_is_free(const Ins *x);                        /* no kernel: arg, param, state, scalar, reshape, full */
+bool sched_const_full(const Schedule *s, const Ins *x);  /* a full the loops compute inline */
+/* By member index of a LOOP call: the members computed only where a concat that reads
+ * them needs them (their coordinates are valid only there). */
+void sched_inline(const Schedule *s, const SchedCall *c, bool *inl);
+SchedLin sched_lin(const FuseMap *m, const Type *t);      /* the offset of coordinates m in t */
+bool sched_lin_eq(const SchedLin *x, const SchedLin *y);
+
 #endif

@@ -1,0 +1,438 @@
+/* lower.c: the kernels a target runs for a function, in order, and where their values live.
+ *
+ * Requires: a verified function whose kernel=N groups are a valid plan (fuse_plan), the
+ *   target's abilities (LowerOptions), the largest batch it runs with and its float size.
+ * Guarantees (lower_func): a schedule that both targets emit call by call, unchanged:
+ *   - every kernel group of the plan becomes one call (SCHED_LOOP, SCHED_MULTI, SCHED_ACCUM,
+ *     SCHED_ATTN, or SCHED_RUNTIME for a group of one op), except where the target says it
+ *     cannot run the group's kind as one kernel: then the group is split into its products
+ *     and reductions (each a SCHED_RUNTIME call) and the runs of loop members between them
+ *     (each a SCHED_LOOP over the group's space), and `split` counts it, with the reason;
+ *   - calls are in a valid order (the plan's, members in order inside a group); a `full`
+ *     that a runtime kernel reads from memory is filled by a call of its own just before;
+ *   - need[id]: the value is written to the activation slab, because a later call reads
+ *     it or the function returns it; every other member lives only in its call's
+ *     registers. Reshapes are views: no call, the source's bytes (sched_src);
+ *   - the memory plan (memplan.c) over one step per call (step 0: the host scalars), with
+ *     the in-place writes a call allows: an elementwise runtime kernel over an input of its
+ *     own shape, a loop that reads the input exactly where it writes the output.
+ * Invalidates: nothing; the IR is not changed.
+ *
+ * The report of the schedule (lower_print) is what --dump-after=lower shows: one line per
+ * call, its kind, group, members and the values it writes.
+ */
+#include <string.h>
+
+#include "passes.h"
+
+const LowerOptions lower_c = {.target = "C", .attention = true, .accumulate = true};
+const LowerOptions lower_cuda = {.target = "CUDA", .attention = false, .accumulate = true};
+
+const char *sched_kind_name(SchedKind k)
+{
+	static const char *const names[] = {"runtime", "loop", "multi", "accum", "attention"};
+	return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}
+
+bool sched_is_free(const Ins *x)
+{
+	return x->op == OP_arg || x->op == OP_param || x->op == OP_state || x->op == OP_scalar || x->op == OP_reshape ||
+	       x->op == OP_full;
+}
+
+const Ins *sched_src(const Ins *x)
+{
+	while (x->op == OP_reshape)
+		x = x->args[0];
+	return x;
+}
+
+static bool is_anchor_op(const Ins *x)
+{
+	return op_info(x->op)->kind == KIND_MATMUL || op_info(x->op)->kind == KIND_REDUCE;
+}
+
+bool sched_const_full(const Schedule *s, const Ins *x)
+{
+	return x->op == OP_full && !s->filled[x->id];
+}
+
+static void add_call(Arena *a, Schedule *s, SchedCall c)
+{
+	/* a runtime kernel reads a constant from memory: fill it first */
+	if (c.kind == SCHED_RUNTIME || c.kind == SCHED_ACCUM)
+		for (int k = 0; k < c.ins->nargs; k++) {
+			const Ins *x = sched_src(c.ins->args[k]);
+			if (sched_const_full(s, x)) {
+				s->filled[x->id] = true;
+				add_call(a, s, (SchedCall){SCHED_RUNTIME, NULL, x, 0, 0});
+			}
+		}
+	int k = s->calls.n;
+	vec_push(a, s->calls, c);
+	if (c.kind == SCHED_RUNTIME)
+		s->call_of[c.ins->id] = k;
+	else if (c.kind == SCHED_LOOP)
+		for (int i = c.lo; i < c.hi; i++)
+			s->call_of[c.g->ins[i]->id] = k;
+	else
+		for (int i = 0; i < c.g->nins; i++)
+			s->call_of[c.g->ins[i]->id] = k;
+}
+
+/* A product whose only use is `store(add(state, product))` into the same slot: the BLAS
+ * adds it into the slot (beta = 1). */
+static bool accumulates(const FuseGroup *g)
+{
+	if (g->kind != FUSE_MATMUL || g->nins != 3 || g->nouts != 0)
+		return false;
+	const Ins *mm = g->ins[0], *add = g->ins[1], *st = g->ins[2];
+	if (op_info(mm->op)->kind != KIND_MATMUL || add->op != OP_add || st->op != OP_store ||
+	    sched_src(st->args[0]) != add || mm->type.dt != DT_F32)
+		return false;
+	for (int k = 0; k < 2; k++) {
+		const Ins *s = sched_src(add->args[k]), *o = sched_src(add->args[1 - k]);
+		if (o == mm && s->op == OP_state && s->attr[0].g == st->attr[0].g && strcmp(s->attr[1].s, st->attr[1].s) == 0 &&
+		    type_numel(&s->type, 1) == type_numel(&mm->type, 1) && type_eq(&add->type, &add->args[1 - k]->type))
+			return true;
+	}
+	return false;
+}
+
+/* Does x read a full that loops inline (so a runtime kernel cannot take it)? */
+static bool reads_const(const Schedule *s, const Ins *x)
+{
+	for (int k = 0; k < x->nargs; k++)
+		if (sched_const_full(s, sched_src(x->args[k])))
+			return true;
+	return false;
+}
+
+/* A group, member by member: its products and reductions through the runtime, the runs
+ * of loop members between them as generated loops. */
+static void split_group(Arena *a, Schedule *s, const FuseGroup *grp)
+{
+	for (int i = 0; i < grp->nins;) {
+		if (is_anchor_op(grp->ins[i])) {
+			add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[i], 0, 0});
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < grp->nins && !is_anchor_op(grp->ins[j]))
+			j++;
+		add_call(a, s, (SchedCall){SCHED_LOOP, grp, NULL, i, j});
+		i = j;
+	}
+}
+
+SchedLin sched_lin(const FuseMap *m, const Type *t)
+{
+	SchedLin l = {0};
+	int64_t stride = 1;
+	int sb = 0; /* the stride holds B */
+	for (int k = t->rank - 1; k >= 0; k--) {
+		const FuseIndex *x = &m->at[k];
+		int64_t *dst = sb ? l.b : l.n;
+		dst[IR_MAX_RANK] += x->off * stride;
+		for (int i = 0; i < x->n; i++)
+			dst[x->dim[i]] += x->coef[i] * stride;
+		if (t->dim[k] == DIM_B)
+			sb = 1;
+		else
+			stride *= t->dim[k];
+	}
+	return l;
+}
+
+bool sched_lin_eq(const SchedLin *x, const SchedLin *y)
+{
+	return memcmp(x, y, sizeof *x) == 0;
+}
+
+/* Can an ATTENTION group run per batch element, each value a block: loop members at the
+ * identity of the rows' space, reading blocks of that space or scalars; the row op along
+ * the last axis; products whose operands are whole blocks. NULL, or why not. */
+static const char *attention_blocks(const Schedule *s, const FuseGroup *grp)
+{
+	const Type *sp = &grp->space;
+	if (sp->rank < 3 || grp->nparts)
+		return "the rows' space has fewer than 3 axes";
+	FuseMap id;
+	memset(&id, 0, sizeof id);
+	id.rank = sp->rank;
+	for (int d = 0; d < sp->rank; d++) {
+		id.at[d].n = 1;
+		id.at[d].dim[0] = d;
+		id.at[d].coef[0] = 1;
+	}
+	SchedLin ident = sched_lin(&id, sp);
+	for (int i = 0; i < grp->nins; i++) {
+		const Ins *x = grp->ins[i];
+		if (x->type.dt != DT_F32 && x->type.dt != DT_F64)
+			return "a member is not floating-point";
+		if (op_info(x->op)->kind == KIND_MATMUL) {
+			if (x->op != OP_matmul)
+				return "a product reduces over its batch";
+			continue;
+		}
+		if (x->op == OP_softmax || x->op == OP_softmax_grad) {
+			if (!type_eq(&x->type, sp))
+				return "the softmax is not over the rows' space";
+			continue;
+		}
+		if (op_info(x->op)->kind != KIND_ELEMWISE || x->op == OP_cast || !type_eq(&x->type, sp))
+			return "a loop member is not elementwise over the rows' space";
+		SchedLin w = sched_lin(&grp->map[i], &x->type);
+		if (!sched_lin_eq(&w, &ident))
+			return "a loop member is written at other coordinates";
+		for (int k = 0; k < x->nargs; k++) {
+			const Ins *v = sched_src(x->args[k]);
+			FuseMap m;
+			if (!fuse_read_map(grp, i, k, &m))
+				return "a loop member has no read map";
+			SchedLin r = sched_lin(&m, &v->type), zero = {0};
+			if (!sched_lin_eq(&r, &ident) && !(sched_lin_eq(&r, &zero) && type_numel(&v->type, 1) == 1))
+				return "an operand is read other than as a block or a scalar";
+			if (sched_const_full(s, v) && type_numel(&v->type, 1) != 1)
+				return "an operand is a constant that is not a scalar";
+		}
+	}
+	return NULL;
+}
+
+static void note_split(Arena *a, Schedule *s, const FuseGroup *grp, const char *why)
+{
+	vec_push(a, s->splits, ((SchedSplit){grp, why}));
+}
+
+static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
+{
+	const FusePlan *fp = s->fp;
+	for (int gi = 0; gi < fp->ngroups; gi++) {
+		const FuseGroup *grp = &fp->groups[gi];
+		switch (grp->kind) {
+		case FUSE_ALIAS:
+		case FUSE_CONST: break;
+		case FUSE_SINGLE:
+			if (grp->ins[0]->op == OP_full)
+				s->filled[grp->ins[0]->id] = true;
+			add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[0], 0, 0});
+			break;
+		case FUSE_LOOP:
+			if (grp->nins == 1 && !reads_const(s, grp->ins[0]))
+				add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[0], 0, 0});
+			else
+				add_call(a, s, (SchedCall){SCHED_LOOP, grp, NULL, 0, grp->nins});
+			break;
+		case FUSE_MULTI: add_call(a, s, (SchedCall){SCHED_MULTI, grp, NULL, 0, grp->nparts}); break;
+		case FUSE_MATMUL:
+			if (accumulates(grp) && opt->accumulate) {
+				add_call(a, s, (SchedCall){SCHED_ACCUM, grp, grp->ins[0], 0, 0});
+				break;
+			}
+			split_group(a, s, grp);
+			break;
+		case FUSE_ATTENTION: {
+			const char *why = opt->attention ? attention_blocks(s, grp)
+			                                 : arena_printf(a, "the %s target has no attention kernel", opt->target);
+			if (!why) {
+				add_call(a, s, (SchedCall){SCHED_ATTN, grp, NULL, 0, grp->nins});
+				break;
+			}
+			note_split(a, s, grp, why);
+			split_group(a, s, grp);
+			break;
+		}
+		case FUSE_REDUCE: split_group(a, s, grp); break;
+		case FUSE__N: BUG("fusion kind");
+		}
+	}
+}
+
+int sched_members(const SchedCall *c, const Ins ***out)
+{
+	if (c->kind == SCHED_RUNTIME) {
+		*out = (const Ins **)&c->ins;
+		return 1;
+	}
+	if (c->kind == SCHED_LOOP) {
+		*out = (const Ins **)c->g->ins + c->lo;
+		return c->hi - c->lo;
+	}
+	*out = (const Ins **)c->g->ins;
+	return c->g->nins;
+}
+
+void sched_inline(const Schedule *s, const SchedCall *c, bool *inl)
+{
+	const FuseGroup *grp = c->g;
+	for (int i = c->hi - 1; i >= c->lo; i--) {
+		const Ins *x = grp->ins[i];
+		inl[i] = false;
+		if (s->need[x->id] || x->op == OP_store)
+			continue;
+		bool any = false, all = true;
+		for (int j = i + 1; j < c->hi; j++) {
+			const Ins *u = grp->ins[j];
+			for (int k = 0; k < u->nargs; k++)
+				if (sched_src(u->args[k]) == x) {
+					any = true;
+					all &= u->op == OP_concat || inl[j];
+				}
+		}
+		inl[i] = any && all;
+	}
+}
+
+/* Does a runtime kernel of this op allow its output over an input of the same shape? */
+static bool runtime_inplace(const Ins *ins)
+{
+	return op_info(ins->op)->kind == KIND_ELEMWISE && ins->op != OP_cast;
+}
+
+/* Which values each call writes to memory, and the memory steps. */
+static void plan_memory(Arena *a, Schedule *s)
+{
+	const Func *f = s->f;
+	for (int k = 0; k < s->calls.n; k++) {
+		const SchedCall *c = &s->calls.p[k];
+		const Ins **mem;
+		int n = sched_members(c, &mem);
+		if (c->kind == SCHED_RUNTIME && memplan_needs_buffer(c->ins))
+			s->need[c->ins->id] = true;
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < mem[i]->nargs; j++) {
+				const Ins *x = sched_src(mem[i]->args[j]);
+				if (!sched_is_free(x) || s->filled[x->id])
+					if (s->call_of[x->id] != k && s->call_of[x->id] >= 0)
+						s->need[x->id] = true;
+			}
+	}
+	for (int i = 0; i < f->rets.n; i++)
+		s->need[sched_src(f->rets.p[i])->id] = true;
+	s->nsteps = s->calls.n + 1;
+	s->steps = arena_alloc(a, sizeof *s->steps * (size_t)(s->nsteps + 1));
+	MemStep *s0 = &s->steps[0];
+	s0->defs = arena_alloc(a, sizeof *s0->defs * (size_t)(f->body.n + 1));
+	for (int i = 0; i < f->body.n; i++)
+		if (f->body.p[i]->op == OP_scalar)
+			s0->defs[s0->ndefs++] = f->body.p[i];
+	for (int k = 0; k < s->calls.n; k++) {
+		const SchedCall *c = &s->calls.p[k];
+		MemStep *st = &s->steps[k + 1];
+		const Ins **mem;
+		int n = sched_members(c, &mem), cap = 0;
+		for (int i = 0; i < n; i++)
+			cap += mem[i]->nargs + 1;
+		st->defs = arena_alloc(a, sizeof *st->defs * (size_t)(n + 1));
+		st->uses = arena_alloc(a, sizeof *st->uses * (size_t)(cap + 1));
+		for (int i = 0; i < n; i++) {
+			if (s->need[mem[i]->id] && s->call_of[mem[i]->id] == k)
+				st->defs[st->ndefs++] = mem[i];
+			for (int j = 0; j < mem[i]->nargs; j++) {
+				const Ins *x = sched_src(mem[i]->args[j]);
+				if (s->need[x->id] || x->op == OP_scalar)
+					st->uses[st->nuses++] = x;
+			}
+		}
+		st->inplace = arena_alloc(a, sizeof *st->inplace * (size_t)(2 * (st->ndefs * st->nuses + cap) + 2));
+		if (c->kind == SCHED_RUNTIME && runtime_inplace(c->ins)) {
+			for (int j = 0; j < c->ins->nargs; j++) {
+				const Ins *x = sched_src(c->ins->args[j]);
+				if (s->need[x->id] && x->op != OP_scalar && type_eq(&c->ins->args[j]->type, &c->ins->type) &&
+				    x->type.dt == c->ins->type.dt) {
+					st->inplace[2 * st->ninplace] = c->ins;
+					st->inplace[2 * st->ninplace++ + 1] = x;
+				}
+			}
+		}
+		bool concat = false; /* members a concat reads are computed where it reads them: not in place */
+		for (int i = 0; c->kind == SCHED_LOOP && i < n; i++)
+			concat |= mem[i]->op == OP_concat;
+		if (c->kind != SCHED_LOOP || concat)
+			continue;
+		const FuseGroup *grp = c->g;
+		for (int d = 0; d < st->ndefs; d++) {
+			const Ins *o = st->defs[d];
+			int oi = c->lo;
+			while (grp->ins[oi] != o)
+				oi++;
+			SchedLin w = sched_lin(&grp->map[oi], &o->type);
+			for (int u = 0; u < st->nuses; u++) {
+				const Ins *in = st->uses[u];
+				if (in->op == OP_scalar || in->type.dt != o->type.dt || type_numel(&in->type, 1) != type_numel(&o->type, 1))
+					continue;
+				bool same = true, seen = false;
+				for (int i = c->lo; i < c->hi && same; i++)
+					for (int j = 0; j < grp->ins[i]->nargs && same; j++) {
+						if (sched_src(grp->ins[i]->args[j]) != in)
+							continue;
+						FuseMap rm;
+						SchedLin r;
+						/* read where o is written, and before it is (members run in order) */
+						same = i <= oi && fuse_read_map(grp, i, j, &rm) &&
+						       (r = sched_lin(&rm, &in->type), sched_lin_eq(&r, &w));
+						seen = true;
+					}
+				if (same && seen) {
+					st->inplace[2 * st->ninplace] = o;
+					st->inplace[2 * st->ninplace++ + 1] = in;
+				}
+			}
+		}
+	}
+}
+
+Schedule *lower_func(Arena *a, const Func *f, const LowerOptions *opt, int64_t batch, int float_bytes, bool naive,
+                     Diag *d)
+{
+	const FusePlan *fp = fuse_plan(a, f, d);
+	if (!fp)
+		return NULL;
+	Schedule *s = arena_alloc(a, sizeof *s);
+	memset(s, 0, sizeof *s);
+	int nid = f->next_id + 1;
+	s->f = f;
+	s->fp = fp;
+	s->call_of = arena_alloc(a, sizeof *s->call_of * (size_t)nid);
+	for (int i = 0; i < nid; i++)
+		s->call_of[i] = -1;
+	s->need = arena_alloc(a, sizeof *s->need * (size_t)nid);
+	s->filled = arena_alloc(a, sizeof *s->filled * (size_t)nid);
+	memset(s->need, 0, sizeof *s->need * (size_t)nid);
+	memset(s->filled, 0, sizeof *s->filled * (size_t)nid);
+	build_calls(a, s, opt);
+	plan_memory(a, s);
+	s->plan = memplan_steps(a, f, s->steps, s->nsteps, batch, float_bytes, naive);
+	return s;
+}
+
+void lower_print(Buf *b, const Schedule *s, const char *target)
+{
+	buf_printf(b, "@%s on the %s target: %d calls; activations %lld bytes (lower bound %lld)\n", s->f->name, target,
+	           s->calls.n, (long long)s->plan->size, (long long)s->plan->lower_bound);
+	for (int k = 0; k < s->calls.n; k++) {
+		const SchedCall *c = &s->calls.p[k];
+		const Ins **mem;
+		int n = sched_members(c, &mem);
+		buf_printf(b, "  %4d %-9s", k, sched_kind_name(c->kind));
+		if (c->g)
+			buf_printf(b, " kernel %d", c->g->id);
+		buf_puts(b, ":");
+		for (int i = 0; i < n && i < 8; i++)
+			buf_printf(b, " %%%d %s", mem[i]->id, op_info(mem[i]->op)->name);
+		if (n > 8)
+			buf_printf(b, " ... (%d ops)", n);
+		bool any = false;
+		for (int i = 0; i < n; i++)
+			if (s->need[mem[i]->id] && s->call_of[mem[i]->id] == k) {
+				buf_printf(b, "%s%%%d@%lld", any ? " " : "  -> ", mem[i]->id, (long long)s->plan->offset[mem[i]->id]);
+				any = true;
+			}
+		buf_putc(b, '\n');
+	}
+	for (int i = 0; i < s->splits.n; i++)
+		buf_printf(b, "  kernel %d (%s) split: %s\n", s->splits.p[i].g->id, fuse_kind_name(s->splits.p[i].g->kind),
+		           s->splits.p[i].why);
+}
