@@ -29,11 +29,12 @@ int cost_device(const char *name); /* its index in cost.def ("h200", "h100"), or
 bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, CostPrecision p, bool measure);
 
 /* cuda.c: the CUDA trainer (C++ host code for nvcc, its kernels compiled at start by
- * NVRTC, cuBLAS), linked with runtime/ (gpu.h); float only. fuse: runs of elementwise
- * instructions of one shape become one kernel each. Every launch, product, copy and piece
+ * NVRTC, cuBLAS), linked with runtime/ (gpu.h); float only. Each function runs its
+ * schedule (passes/lower.c: the fuse pass's kernels, lower_cuda's abilities) call by call;
+ * naive_memory: every value its own buffer (-fno-memplan). Every launch, product, copy and piece
  * of host work is recorded in `log` (NULL: a log of its own), and the trainer's site table
  * carries each one's estimate on `device` (cost_device) for MAEC_PROFILE. */
-bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, int device, CostLog *log, Arena *a,
+bool codegen_cuda(Buf *out, const Module *m, const char *source, bool naive_memory, int device, CostLog *log, Arena *a,
                   Diag *d);
 
 /* build.c: compiles a generated C trainer with the system C compiler and the runtime's

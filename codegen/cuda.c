@@ -29,7 +29,7 @@
 #include "cgen.h"
 
 enum {
-	MAX_OPERANDS = 16,  /* RT_GPU_MAX_OPERANDS of runtime/gpu.h: outputs and inputs of a launch */
+	MAX_OPERANDS = 32,  /* RT_GPU_MAX_OPERANDS of runtime/gpu.h: outputs and inputs of a launch */
 };
 
 typedef struct KernelSet {
@@ -47,7 +47,7 @@ typedef struct KernelSet {
 	 * host writes before the launches (arguments, permutations, scalars) live there, not
 	 * in the activation slab, whose plan may give their bytes to values made earlier. */
 	int64_t *io_off;
-	bool fuse;         /* elementwise runs into one kernel each */
+	bool *declared;    /* by value id of the function: its pointer is declared */
 	/* The cost model's records (cost.c): the next site's, consumed by site(); the site
 	 * table's estimates on `device`. */
 	CostLog *log;
@@ -1002,7 +1002,15 @@ static void dims_local(CGen *g, const char *name, const Type *t)
 	buf_puts(g->out, "};\n");
 }
 
-static bool same_shape(const Type *a, const Type *b);
+static bool same_shape(const Type *a, const Type *b)
+{
+	if (a->rank != b->rank)
+		return false;
+	for (int i = 0; i < a->rank; i++)
+		if (a->dim[i] != b->dim[i])
+			return false;
+	return true;
+}
 
 static void emit_ins(CGen *g, const Ins *ins)
 {
@@ -1013,10 +1021,6 @@ static void emit_ins(CGen *g, const Ins *ins)
 		return;
 	cgen_comment(g, ins, "");
 	switch (ins->op) {
-	case OP_param:
-	case OP_state:
-		buf_printf(g->out, "\tfloat *%s = %s;\n", v(g, ins), state_slab(g, ins, ins->op == OP_param ? "param" : ins->attr[1].s));
-		return;
 	case OP_store:
 		if (x->op == OP_full && x->type.dt == DT_F32 && same_shape(&x->type, &ins->args[0]->type)) {
 			/* a constant stored (the gradients zeroed): filled in place */
@@ -1033,25 +1037,9 @@ static void emit_ins(CGen *g, const Ins *ins)
 		}
 		copy(g, ins, state_slab(g, ins, ins->attr[1].s), x);
 		return;
-	default: break;
-	}
-	int64_t off = ks(g)->io_off[ins->id];
-	const char *slab = off >= 0 ? "io" : "act";
-	if (off < 0)
-		off = g->plan->offset[ins->id];
-	CHECK(off >= 0);
-	buf_printf(g->out, "\t%s *%s = (%s *)(%s + %lld);\n", i32 ? "int32_t" : "float", v(g, ins),
-	           i32 ? "int32_t" : "float", slab, (long long)off);
-	switch (ins->op) {
-	case OP_arg:
-	case OP_randperm:
-	case OP_scalar: return; /* written by the host before the launches */
+	case OP_randperm: return; /* drawn by the host before the launches */
 	case OP_full:
 		fill(g, ins, i32 ? arena_printf(g->a, "%.0f", ins->attr[2].f) : float_lit(g, ins->attr[2].f));
-		return;
-	case OP_reshape:
-		if (g->plan->offset[ins->id] != g->plan->offset[x->id])
-			copy(g, ins, v(g, ins), x);
 		return;
 	case OP_cast:
 		if (xi32 == i32)
@@ -1084,7 +1072,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 		dims_local(g, "da", &x->type);
 		dims_local(g, "db", &ins->args[1]->type);
 		cost_gemm(cost_new(g, COST_gemm, ins, 0), ins);
-		buf_printf(g->out, "\t\tTRY(rt_gpu_matmul(st, %s, %s, %s, %d, da, %d, db, %lld, %lld, %d, %d));\n\t}\n",
+		buf_printf(g->out, "\t\tTRY(rt_gpu_matmul(st, %s, %s, %s, %d, da, %d, db, %lld, %lld, %d, 0, %d));\n\t}\n",
 		           v(g, ins), v(g, x), v(g, ins->args[1]), x->type.rank, ins->args[1]->type.rank,
 		           (long long)ins->attr[0].i, (long long)ins->attr[1].i, ins->op == OP_matmul_reduce, site(g, ins));
 		return;
@@ -1112,7 +1100,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 	cgen_fail(g, ins, "the CUDA target cannot emit '%s'%s", oi->name, i32 ? " on i32 tensors" : "");
 }
 
-/* ---------- fused elementwise runs ---------- */
+/* ---------- generated loops ---------- */
 
 /* The expression of an elementwise instruction in its operands a and b, or NULL. */
 static const char *elementwise_expr(CGen *g, const Ins *ins)
@@ -1125,7 +1113,7 @@ static const char *elementwise_expr(CGen *g, const Ins *ins)
 	if (ins->op == OP_gelu_grad)
 		return "maec_gelu_grad(a, b)";
 	if (ins->op == OP_cast)
-		return xi32 == i32 ? NULL : xi32 ? "(float)a" : "maec_f32_to_i32(a)";
+		return xi32 == i32 ? "a" : xi32 ? "(float)a" : "maec_f32_to_i32(a)";
 	if (oi->nargs == 1)
 		return unary_expr(g, ins->op, i32);
 	if (oi->nargs == 2)
@@ -1133,281 +1121,301 @@ static const char *elementwise_expr(CGen *g, const Ins *ins)
 	return NULL;
 }
 
-/* Where a value's elements live: a slab (0-3 the parameter and state slabs, 4 the
- * activations, 5 the inputs) and a byte range; false for a value with no memory. */
-typedef struct Region {
-	int slab;
-	int64_t off, bytes;
-} Region;
+/* A SCHED_LOOP call (or one part of a MULTI): one thread per point of its space, every
+ * member computed in registers at the point, each read of memory through the member's
+ * affine map; the members others read are written, and the stores. */
+typedef struct Loop {
+	CGen *g;
+	const Schedule *s;
+	const SchedCall *c;
+	const FuseGroup *grp;
+	const Type *space;
+	bool *inl;            /* by member index: computed in the branch of the concat that reads it */
+	const Ins *in[MAX_OPERANDS]; /* the values read from memory, p.p[nout + k] */
+	int nin, nout;
+	const char *ptr[MAX_OPERANDS]; /* the launch's operands, host side */
+	int nptr;
+	bool full;            /* more operands than a launch takes */
+	bool used[IR_MAX_RANK]; /* the axes of the space an offset or a concat reads */
+} Loop;
 
-static bool region_of(CGen *g, const Ins *x, Region *r)
+static int loop_member(const Loop *l, const Ins *x)
 {
-	int64_t bytes = type_numel(&x->type, ks(g)->batch) * 4;
-	if (x->op == OP_param || x->op == OP_state) {
-		const Param *p = x->attr[0].g;
-		const char *slot = x->op == OP_param ? "param" : x->attr[1].s;
-		int k = strcmp(slot, "param") == 0 ? 0 : strcmp(slot, "grad") == 0 ? 1 : strcmp(slot, "m") == 0 ? 2 : 3;
-		*r = (Region){k, 4 * g->state_offset[p->index * 2 + (k > 0)], bytes};
-		return true;
-	}
-	if (ks(g)->io_off[x->id] >= 0) {
-		*r = (Region){5, ks(g)->io_off[x->id], bytes};
-		return true;
-	}
-	if (g->plan->offset[x->id] < 0)
-		return false;
-	*r = (Region){4, g->plan->offset[x->id], bytes};
-	return true;
-}
-
-/* A store's target: the slot of its parameter. */
-static Region store_region(CGen *g, const Ins *st)
-{
-	const Param *p = st->attr[0].g;
-	const char *slot = st->attr[1].s;
-	int k = strcmp(slot, "param") == 0 ? 0 : strcmp(slot, "grad") == 0 ? 1 : strcmp(slot, "m") == 0 ? 2 : 3;
-	return (Region){k, 4 * g->state_offset[p->index * 2 + (k > 0)], type_numel(&st->args[0]->type, ks(g)->batch) * 4};
-}
-
-/* Writing w while another thread may still read r: safe only when they are the same
- * elements read and written by the same thread (r read at its own index). */
-static bool clash(Region w, Region r, bool r_whole)
-{
-	if (w.slab != r.slab || w.off + w.bytes <= r.off || r.off + r.bytes <= w.off)
-		return false;
-	return !(w.off == r.off && w.bytes == r.bytes && r_whole);
-}
-
-static bool same_shape(const Type *a, const Type *b)
-{
-	if (a->rank != b->rank)
-		return false;
-	for (int i = 0; i < a->rank; i++)
-		if (a->dim[i] != b->dim[i])
-			return false;
-	return true;
-}
-
-enum { MAX_RUN = 64 };
-
-/* A run: its elementwise members and the stores of members' values, in program order. */
-typedef struct Run {
-	const Type *shape;
-	const Ins *item[2 * MAX_RUN];
-	int nitem;
-	/* of the first nitem items, after run_count: */
-	const Ins *member[2 * MAX_RUN], *store[2 * MAX_RUN], *ext[2 * MAX_RUN];
-	int nmember, nstore, next, store_of[2 * MAX_RUN];
-	bool written[2 * MAX_RUN];
-} Run;
-
-static int member_index(const Run *r, const Ins *x)
-{
-	for (int i = 0; i < r->nmember; i++)
-		if (r->member[i] == x)
+	for (int i = l->c->lo; i < l->c->hi; i++)
+		if (l->grp->ins[i] == x)
 			return i;
 	return -1;
 }
 
-static int ext_index(const Run *r, const Ins *x)
+static int loop_input(Loop *l, const Ins *x)
 {
-	for (int i = 0; i < r->next; i++)
-		if (r->ext[i] == x)
-			return i;
-	return -1;
+	for (int k = 0; k < l->nin; k++)
+		if (l->in[k] == x)
+			return k;
+	if (l->nptr == MAX_OPERANDS) {
+		l->full = true;
+		return 0;
+	}
+	l->in[l->nin] = x;
+	l->ptr[l->nptr++] = v(l->g, x);
+	return l->nin++;
 }
 
-/* A scalar constant (a rank-0 full) goes into the kernel as a literal, not an operand. */
-static bool literal(const Ins *x)
+static void loop_define(Loop *l, Buf *b, int xi, const char *tab);
+
+/* The element offset of coordinates m in a tensor of type t; notes the axes it uses. */
+static const char *loop_offset(Loop *l, const FuseMap *m, const Type *t)
 {
-	return x->op == OP_full && x->type.rank == 0 && x->type.dt == DT_F32;
+	SchedLin lin = sched_lin(m, t);
+	for (int d = 0; d < l->space->rank; d++)
+		l->used[d] |= lin.n[d] || lin.b[d];
+	return cgen_lin_text(l->g, &lin, l->space->rank);
 }
 
-/* The members, stores and external inputs of the run's first n items, the members
- * written (used after the run, or returned), and the launch's operand count. */
-static int run_count(Run *r, int n, const int *uses, const bool *returned)
+/* The value member ui reads as its operand k. */
+static const char *loop_operand(Loop *l, int ui, int k)
 {
-	r->nmember = r->nstore = r->next = 0;
-	for (int k = 0; k < n; k++) {
-		const Ins *ins = r->item[k];
-		if (ins->op == OP_store) {
-			r->store_of[r->nstore] = member_index(r, ins->args[0]);
-			r->store[r->nstore++] = ins;
+	CGen *g = l->g;
+	const Ins *u = l->grp->ins[ui], *x = sched_src(u->args[k]);
+	int xi = loop_member(l, x);
+	if (xi >= 0)
+		return arena_printf(g->a, "t%d", xi - l->c->lo);
+	if (sched_const_full(l->s, x))
+		return x->type.dt == DT_I32 ? arena_printf(g->a, "%.0f", x->attr[2].f) : float_lit(g, x->attr[2].f);
+	FuseMap m;
+	if (!fuse_read_map(l->grp, ui, k, &m))
+		BUG("%%%d: no map for operand %d", u->id, k);
+	return arena_printf(g->a, "x%d[%s]", loop_input(l, x), loop_offset(l, &m, &x->type));
+}
+
+/* The members a concat's operand k needs computed in its branch, then the operand. */
+static void loop_branch(Loop *l, Buf *b, int ci, int k, const char *tab)
+{
+	const Ins *cat = l->grp->ins[ci];
+	bool *want = arena_alloc(l->g->a, sizeof *want * (size_t)(ci + 1));
+	memset(want, 0, sizeof *want * (size_t)(ci + 1));
+	int x = loop_member(l, sched_src(cat->args[k]));
+	if (x >= 0 && l->inl[x])
+		want[x] = true;
+	for (int i = ci - 1; i >= l->c->lo; i--) /* what the wanted members read, transitively */
+		if (want[i])
+			for (int a = 0; a < l->grp->ins[i]->nargs; a++) {
+				int y = loop_member(l, sched_src(l->grp->ins[i]->args[a]));
+				if (y >= 0 && l->inl[y])
+					want[y] = true;
+			}
+	for (int i = l->c->lo; i < ci; i++)
+		if (want[i])
+			loop_define(l, b, i, tab);
+}
+
+/* Statements that define t<id> of member xi (its operands defined before). */
+static void loop_define(Loop *l, Buf *b, int xi, const char *tab)
+{
+	CGen *g = l->g;
+	const Ins *x = l->grp->ins[xi];
+	const char *ty = ktype(x);
+	const int t = xi - l->c->lo;
+	if (x->op == OP_concat) {
+		const FuseIndex *ax = &l->grp->map[xi].at[x->attr[0].i];
+		const char *at = cgen_coord_text(g, ax);
+		for (int k = 0; k < ax->n; k++)
+			l->used[ax->dim[k]] = true;
+		const char *in = arena_printf(g->a, "%s\t", tab);
+		buf_printf(b, "%s%s t%d; /* concat */\n", tab, ty, t);
+		int64_t end = 0;
+		for (int k = 0; k < x->nargs; k++) {
+			end += x->args[k]->type.dim[x->attr[0].i];
+			if (k + 1 < x->nargs)
+				buf_printf(b, "%s%sif (%s < %lld) {\n", tab, k ? "} else " : "", at, (long long)end);
+			else
+				buf_printf(b, "%s} else {\n", tab);
+			loop_branch(l, b, xi, k, in);
+			buf_printf(b, "%st%d = %s;\n", in, t, loop_operand(l, xi, k));
+		}
+		buf_printf(b, "%s}\n", tab);
+		return;
+	}
+	if (x->op == OP_transpose || x->op == OP_expand || x->op == OP_slice) {
+		buf_printf(b, "%sconst %s t%d = %s; /* %s */\n", tab, ty, t, loop_operand(l, xi, 0), op_info(x->op)->name);
+		return;
+	}
+	const char *e = elementwise_expr(g, x);
+	if (!e) {
+		cgen_fail(g, x, "the CUDA target cannot compute '%s' in a loop", op_info(x->op)->name);
+		return;
+	}
+	buf_printf(b, "%s%s t%d;\n%s{ /* %s */\n", tab, ty, t, tab, op_info(x->op)->name);
+	static const char names[] = "ab";
+	for (int k = 0; k < x->nargs; k++)
+		buf_printf(b, "%s\tconst %s %c = %s;\n", tab, ktype(x->args[k]), names[k], loop_operand(l, xi, k));
+	buf_printf(b, "%s\tt%d = %s;\n%s}\n", tab, t, e, tab);
+}
+
+/* "%12 add, %13 gelu" (the first 8, then how many more). */
+static const char *ops_list(CGen *g, const FuseGroup *grp, int lo, int hi)
+{
+	Buf b = {0};
+	for (int i = lo; i < hi && i < lo + 8; i++)
+		buf_printf(&b, "%s%%%d %s", i > lo ? ", " : "", grp->ins[i]->id, op_info(grp->ins[i]->op)->name);
+	if (hi - lo > 8)
+		buf_printf(&b, ", ... (%d ops)", hi - lo);
+	const char *s = arena_strdup(g->a, b.p ? b.p : "");
+	buf_free(&b);
+	return s;
+}
+
+static void declare(CGen *g, const Ins *x);
+
+static void emit_loop(CGen *g, const Schedule *s, const SchedCall *c, const Type *space)
+{
+	KernelSet *k = ks(g);
+	const FuseGroup *grp = c->g;
+	Loop l = {.g = g, .s = s, .c = c, .grp = grp, .space = space};
+	l.inl = arena_alloc(g->a, sizeof *l.inl * (size_t)(grp->nins + 1));
+	sched_inline(s, c, l.inl);
+	int call = s->call_of[grp->ins[c->lo]->id];
+	/* the outputs first: the members written, then the stores' slots */
+	Buf head = {0}, body = {0};
+	int *out = arena_alloc(g->a, sizeof *out * (size_t)(c->hi - c->lo));
+	for (int i = 0; i < c->hi - c->lo; i++)
+		out[i] = -1;
+	for (int i = c->lo; i < c->hi; i++) {
+		const Ins *x = grp->ins[i];
+		if (x->op == OP_store || !s->need[x->id] || s->call_of[x->id] != call)
+			continue;
+		declare(g, x);
+		out[i - c->lo] = l.nptr;
+		buf_printf(&head, "\t%s *o%d = (%s *)p.p[%d];\n", ktype(x), l.nptr, ktype(x), l.nptr);
+		l.ptr[l.nptr++] = v(g, x);
+	}
+	for (int i = c->lo; i < c->hi; i++) {
+		const Ins *x = grp->ins[i];
+		if (x->op != OP_store)
+			continue;
+		out[i - c->lo] = l.nptr;
+		buf_printf(&head, "\tfloat *o%d = (float *)p.p[%d];\n", l.nptr, l.nptr);
+		l.ptr[l.nptr++] = state_slab(g, x, x->attr[1].s);
+	}
+	l.nout = l.nptr;
+	for (int i = c->lo; i < c->hi && !l.full; i++) {
+		const Ins *x = grp->ins[i];
+		if (l.inl[i])
+			continue;
+		const char *w = loop_offset(&l, &grp->map[i], &x->type);
+		if (x->op == OP_store) {
+			buf_printf(&body, "\t\to%d[%s] = %s; /* store */\n", out[i - c->lo], w, loop_operand(&l, i, 0));
 			continue;
 		}
-		for (int a = 0; a < ins->nargs; a++)
-			if (member_index(r, ins->args[a]) < 0 && ext_index(r, ins->args[a]) < 0 && !literal(ins->args[a]))
-				r->ext[r->next++] = ins->args[a];
-		r->member[r->nmember++] = ins;
+		loop_define(&l, &body, i, "\t\t");
+		if (out[i - c->lo] >= 0)
+			buf_printf(&body, "\t\to%d[%s] = t%d;\n", out[i - c->lo], w, i - c->lo);
 	}
-	int operands = r->nstore + r->next;
-	for (int m = 0; m < r->nmember; m++) {
-		int inside = 0;
-		for (int k = 0; k < r->nmember; k++)
-			for (int a = 0; a < r->member[k]->nargs; a++)
-				inside += r->member[k]->args[a] == r->member[m];
-		for (int q = 0; q < r->nstore; q++)
-			inside += r->store_of[q] == m;
-		r->written[m] = uses[r->member[m]->id] > inside || returned[r->member[m]->id];
-		operands += r->written[m];
+	if (l.full) {
+		cgen_fail(g, grp->root, "kernel %d reads and writes more than the %d tensors a CUDA launch takes", grp->id,
+		          MAX_OPERANDS);
+		buf_free(&head);
+		buf_free(&body);
+		return;
 	}
-	return operands;
-}
-
-/* Whether ins can join the run: an elementwise instruction of the run's shape (or a store
- * of a member) whose writes no thread could make while another thread still reads the
- * same memory as an input of the run. */
-static bool run_accepts(CGen *g, Run *r, const Ins *ins, const int *uses, const bool *returned)
-{
-	if (r->nitem == 2 * MAX_RUN)
-		return false;
-	run_count(r, r->nitem, uses, returned);
-	Region w, x;
-	if (ins->op == OP_store) {
-		if (member_index(r, ins->args[0]) < 0)
-			return false;
-		w = store_region(g, ins);
-	} else if (!elementwise_expr(g, ins) || !same_shape(&ins->type, r->shape) || !region_of(g, ins, &w)) {
-		return false;
+	for (int e = 0; e < l.nin; e++) {
+		declare(g, l.in[e]);
+		buf_printf(&head, "\tconst %s *x%d = (const %s *)p.p[%d];\n", ktype(l.in[e]), e, ktype(l.in[e]), l.nout + e);
 	}
-	r->item[r->nitem++] = ins;
-	run_count(r, r->nitem, uses, returned);
-	bool ok = true;
-	for (int e = 0; e < r->next && ok; e++) /* this write against every input read */
-		ok = !(region_of(g, r->ext[e], &x) && clash(w, x, same_shape(&r->ext[e]->type, r->shape)));
-	for (int q = 0; q < r->nstore && ok && ins->op != OP_store; q++) /* its new inputs against the stores */
-		for (int a = 0; a < ins->nargs && ok; a++)
-			ok = member_index(r, ins->args[a]) >= 0 || literal(ins->args[a]) || !region_of(g, ins->args[a], &x) ||
-			     !clash(store_region(g, r->store[q]), x, same_shape(&ins->args[a]->type, r->shape));
-	if (!ok)
-		r->nitem--;
-	return ok;
-}
-
-/* Tries a run of elementwise instructions of one shape from body[i], fused into one
- * kernel: each thread computes an element of every member in registers and writes only
- * the members used after the run (and the stores' slots). Returns the index after the
- * run, or i when there is none worth a kernel of its own. `uses` counts each value's uses. */
-static int fuse_run(CGen *g, const Func *f, int i, const int *uses, const bool *returned)
-{
-	const Ins *first = f->body.p[i];
-	if (!elementwise_expr(g, first))
-		return i;
-	Run *r = arena_alloc(g->a, sizeof *r);
-	*r = (Run){.shape = &first->type};
-	int at[2 * MAX_RUN]; /* each item's index in the body */
-	for (int j = i; j < f->body.n; j++) {
-		const Ins *ins = f->body.p[j];
-		if (ins->op == OP_param || ins->op == OP_state)
-			continue; /* a pointer, no work */
-		if (!run_accepts(g, r, ins, uses, returned))
-			break;
-		at[r->nitem - 1] = j;
-	}
-	/* as many items as the launch's operands allow */
-	int n = r->nitem;
-	while (n > 0 && run_count(r, n, uses, returned) > MAX_OPERANDS)
-		n--;
-	run_count(r, n, uses, returned);
-	if (r->nmember + r->nstore < 2)
-		return i;
-	int end = at[n - 1] + 1;
-	/* Host code: the pointers the run passes over, the instructions, then one launch. */
-	for (int j = i; j < end; j++)
-		if (f->body.p[j]->op == OP_param || f->body.p[j]->op == OP_state)
-			emit_ins(g, f->body.p[j]);
-	Buf ops = {0};
-	for (int m = 0; m < r->nmember; m++) {
-		const Ins *ins = r->member[m];
-		cgen_comment(g, ins, r->written[m] ? "" : "  (in registers only)");
-		buf_printf(&ops, "%s%s", m ? " " : "", op_info(ins->op)->name);
-		if (r->written[m])
-			buf_printf(g->out, "\t%s *%s = (%s *)(act + %lld);\n", ins->type.dt == DT_I32 ? "int32_t" : "float", v(g, ins),
-			           ins->type.dt == DT_I32 ? "int32_t" : "float", (long long)g->plan->offset[ins->id]);
-	}
-	for (int q = 0; q < r->nstore; q++)
-		buf_printf(g->out, "\t/* %%%d = store %%%d into %s of %s */\n", r->store[q]->id, r->store[q]->args[0]->id,
-		           c_comment(g, r->store[q]->attr[1].s), c_comment(g, r->store[q]->attr[0].g->name));
-	/* The kernel. */
+	/* the kernel: the point's coordinates from the flat index, then the members */
 	Buf b = {0};
-	buf_printf(&b, "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n");
-	const char *ptrs[MAX_OPERANDS];
-	int np = 0;
-	for (int m = 0; m < r->nmember; m++)
-		if (r->written[m]) {
-			const char *t = ktype(r->member[m]);
-			buf_printf(&b, "\t%s *o%d = (%s *)p.p[%d];\n", t, np, t, np);
-			ptrs[np++] = v(g, r->member[m]);
-		}
-	int store_at = np;
-	for (int q = 0; q < r->nstore; q++) {
-		buf_printf(&b, "\tfloat *o%d = (float *)p.p[%d];\n", np, np);
-		ptrs[np++] = state_slab(g, r->store[q], r->store[q]->attr[1].s);
-	}
-	const Type *ops_t[MAX_OPERANDS] = {0};
-	for (int e = 0; e < r->next; e++) {
-		const char *t = ktype(r->ext[e]);
-		buf_printf(&b, "\tconst %s *x%d = (const %s *)p.p[%d];\n", t, e, t, np);
-		ptrs[np++] = v(g, r->ext[e]);
-		ops_t[e] = &r->ext[e]->type;
-	}
-	Bc bc;
-	bc_init(&bc, r->shape, r->next, ops_t);
-	bool need[IR_MAX_RANK];
-	bc_need(&bc, need);
-	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, bc.dim, 0, bc.rank));
-	coords(g, &b, "i", bc.dim, bc.rank, need);
-	for (int e = 0; e < r->next; e++)
-		buf_printf(&b, "\t\tconst %s e%d = x%d[%s];\n", ktype(r->ext[e]), e, e, bc_index(g, &bc, e));
-	for (int m = 0; m < r->nmember; m++) {
-		const Ins *ins = r->member[m];
-		buf_printf(&b, "\t\t%s t%d;\n\t\t{\n", ktype(ins), m);
-		static const char names[] = "ab";
-		for (int a = 0; a < ins->nargs; a++) {
-			const Ins *x = ins->args[a];
-			int k = member_index(r, x);
-			const char *val = k >= 0 ? arena_printf(g->a, "t%d", k)
-			                  : literal(x) ? float_lit(g, x->attr[2].f)
-			                               : arena_printf(g->a, "e%d", ext_index(r, x));
-			buf_printf(&b, "\t\t\tconst %s %c = %s;\n", ktype(x), names[a], val);
-		}
-		buf_printf(&b, "\t\t\tt%d = %s;\n\t\t}\n", m, elementwise_expr(g, ins));
-	}
-	for (int m = 0, o = 0; m < r->nmember; m++)
-		if (r->written[m])
-			buf_printf(&b, "\t\to%d[i] = t%d;\n", o++, m);
-	for (int q = 0; q < r->nstore; q++)
-		buf_printf(&b, "\t\to%d[i] = t%d;\n", store_at + q, r->store_of[q]);
-	buf_puts(&b, "\t}\n}\n");
-	int ki = kernel(g, first, "fused", b.p);
+	buf_printf(&b, "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n%s", head.p ? head.p : "");
+	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, space->dim, 0, space->rank));
+	coords(g, &b, "i", space->dim, space->rank, l.used);
+	buf_printf(&b, "%s\t}\n}\n", body.p ? body.p : "");
+	const Ins *root = grp->ins[c->hi - 1];
+	int ki = kernel(g, root, "loop", b.p);
 	buf_free(&b);
-	KernelSet *k = ks(g);
-	const char *where = first->loc.file ? arena_printf(g->a, "fused %s:%d:%d (%s)", first->loc.file, first->loc.line,
-	                                                   first->loc.col, ops.p)
-	                                    : arena_printf(g->a, "fused (%s)", ops.p);
-	buf_free(&ops);
+	buf_free(&head);
+	buf_free(&body);
+	/* the host side: the launch, its site and its cost */
+	const char *ops = ops_list(g, grp, c->lo, c->hi);
+	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind), ops);
+	CostRec *cr = cost_new(g, COST_fused, NULL, numel_at(g, space));
+	for (int i = c->lo; i < c->hi; i++) {
+		const Ins *x = grp->ins[i];
+		if (x->op == OP_store) {
+			cost_label(cr, x);
+			cost_bytes(cr, x, numel_at(g, &x->args[0]->type) * 4, true);
+			continue;
+		}
+		cost_op(cr, x);
+		if (s->need[x->id] && s->call_of[x->id] == call)
+			cost_write(cr, x);
+	}
+	for (int e = 0; e < l.nin; e++) { /* a map touches at most a point's worth of elements */
+		int64_t n = numel_at(g, &l.in[e]->type), pts = numel_at(g, space);
+		cost_bytes(cr, l.in[e], (n < pts ? n : pts) * 4, false);
+	}
+	const char *where = root->loc.file ? arena_printf(g->a, "loop %s:%d:%d (kernel %d: %s)", root->loc.file,
+	                                                  root->loc.line, root->loc.col, grp->id, ops)
+	                                   : arena_printf(g->a, "loop (kernel %d: %s)", grp->id, ops);
 	buf_printf(&k->sites, "\t%s,\n", c_str(g, where));
-	/* the cost: every member's FLOPs, the members written, the stores, the inputs */
-	CostRec *cr = cost_new(g, COST_fused, NULL, numel_at(g, r->shape));
-	for (int m = 0; m < r->nmember; m++) {
-		cost_op(cr, r->member[m]);
-		if (r->written[m])
-			cost_write(cr, r->member[m]);
-	}
-	for (int q = 0; q < r->nstore; q++) {
-		cost_label(cr, r->store[q]);
-		cost_bytes(cr, r->store[q], numel_at(g, &r->store[q]->args[0]->type) * 4, true);
-	}
-	for (int e = 0; e < r->next; e++)
-		cost_read(cr, r->ext[e]);
 	cost_site(&k->site_costs, cr, k->device);
 	k->rec = NULL;
 	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
-	for (int q = 0; q < np; q++)
-		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", ptrs[q]);
-	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %s, B, &p_, %d));\n\t}\n", k->names[ki],
-	           numel(g, r->shape), k->nsites++);
-	return end;
+	for (int q = 0; q < l.nptr; q++)
+		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", l.ptr[q]);
+	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %s, B, &p_, %d));\n\t}\n", k->names[ki], numel(g, space),
+	           k->nsites++);
+}
+
+/* A product added into its gradient slot (cuBLAS with beta = 1). */
+static void emit_accum(CGen *g, const SchedCall *c)
+{
+	const FuseGroup *grp = c->g;
+	const Ins *mm = grp->ins[0], *st = grp->ins[2], *x = mm->args[0], *y = mm->args[1];
+	declare(g, x);
+	declare(g, y);
+	buf_printf(g->out, "\t/* kernel %d (matmul): %s, accumulated into the slot */\n", grp->id, ops_list(g, grp, 0, 3));
+	cgen_comment(g, mm, "");
+	buf_puts(g->out, "\t{\n");
+	dims_local(g, "da", &x->type);
+	dims_local(g, "db", &y->type);
+	CostRec *r = cost_new(g, COST_gemm, mm, 0);
+	cost_gemm(r, mm);
+	cost_bytes(r, st, numel_at(g, &mm->type) * 4, false); /* beta = 1 reads the slot */
+	buf_printf(g->out, "\t\tTRY(rt_gpu_matmul(st, %s, %s, %s, %d, da, %d, db, %lld, %lld, %d, 1, %d));\n\t}\n",
+	           state_slab(g, st, st->attr[1].s), v(g, x), v(g, y), x->type.rank, y->type.rank, (long long)mm->attr[0].i,
+	           (long long)mm->attr[1].i, mm->op == OP_matmul_reduce, site(g, mm));
+}
+
+/* A value's pointer, declared before its first use: a slot of a parameter, a view of the
+ * value a reshape reads, a place in the io slab (what the host writes) or in the
+ * activations (where the schedule's memory plan puts it). */
+static void declare(CGen *g, const Ins *x)
+{
+	KernelSet *k = ks(g);
+	if (k->declared[x->id])
+		return;
+	k->declared[x->id] = true;
+	const char *ty = x->type.dt == DT_I32 ? "int32_t" : "float";
+	switch (x->op) {
+	case OP_param:
+	case OP_state:
+		buf_printf(g->out, "\tfloat *%s = %s;\n", v(g, x), state_slab(g, x, x->op == OP_param ? "param" : x->attr[1].s));
+		return;
+	case OP_reshape:
+		declare(g, x->args[0]);
+		buf_printf(g->out, "\t%s *%s = %s; /* reshape of %%%d: a view */\n", ty, v(g, x), v(g, x->args[0]),
+		           x->args[0]->id);
+		return;
+	default: break;
+	}
+	int64_t off = k->io_off[x->id];
+	const char *slab = off >= 0 ? "io" : "act";
+	if (off < 0)
+		off = g->plan->offset[x->id];
+	if (off < 0) {
+		cgen_fail(g, x, "the CUDA target has no buffer for %%%d (%s)", x->id, op_info(x->op)->name);
+		return;
+	}
+	buf_printf(g->out, "\t%s *%s = (%s *)(%s + %lld);\n", ty, v(g, x), ty, slab, (long long)off);
 }
 
 /* ---------- functions ---------- */
@@ -1472,7 +1480,12 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 {
 	KernelSet *k = ks(g);
 	g->f = f;
-	g->plan = memplan_func(g->a, f, batch, 4);
+	const Schedule *sc = lower_func(g->a, f, &lower_cuda, batch, 4, g->naive_memory, g->d);
+	if (!sc) {
+		g->failed = true;
+		return;
+	}
+	g->plan = sc->plan;
 	cgen_plan_fits(g, f, batch);
 	k->batch = batch;
 	if (g->plan->size > k->act_bytes)
@@ -1503,31 +1516,28 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	                   "\tfloat *P = rt_gpu_slab(st, 0), *G = rt_gpu_slab(st, 1), *M = rt_gpu_slab(st, 2), "
 	                   "*V = rt_gpu_slab(st, 3);\n\t(void)act;\n\t(void)io;\n\t(void)P;\n\t(void)G;\n\t(void)M;\n\t(void)V;\n",
 	           (long long)g->plan->size, (long long)batch, name);
-	/* each value's uses, for the fused runs */
-	int *uses = arena_alloc(g->a, sizeof *uses * (size_t)(max_id + 1));
-	bool *returned = arena_alloc(g->a, sizeof *returned * (size_t)(max_id + 1));
-	memset(uses, 0, sizeof *uses * (size_t)(max_id + 1));
-	memset(returned, 0, sizeof *returned * (size_t)(max_id + 1));
-	int *stored = arena_alloc(g->a, sizeof *stored * (size_t)(max_id + 1));
-	memset(stored, 0, sizeof *stored * (size_t)(max_id + 1));
-	for (int i = 0; i < f->body.n; i++)
-		for (int a = 0; a < f->body.p[i]->nargs; a++) {
-			uses[f->body.p[i]->args[a]->id]++;
-			stored[f->body.p[i]->args[a]->id] += f->body.p[i]->op == OP_store;
+	k->declared = arena_alloc(g->a, sizeof *k->declared * (size_t)(max_id + 1));
+	memset(k->declared, 0, sizeof *k->declared * (size_t)(max_id + 1));
+	for (int c = 0; c < sc->calls.n; c++) {
+		const SchedCall *call = &sc->calls.p[c];
+		switch (call->kind) {
+		case SCHED_RUNTIME:
+			for (int j = 0; j < call->ins->nargs; j++)
+				declare(g, call->ins->args[j]);
+			if (memplan_needs_buffer(call->ins))
+				declare(g, call->ins);
+			emit_ins(g, call->ins);
+			break;
+		case SCHED_LOOP: emit_loop(g, sc, call, &call->g->space); break;
+		case SCHED_MULTI:
+			for (int p = call->lo; p < call->hi; p++) { /* part by part */
+				const SchedCall part = {SCHED_LOOP, call->g, NULL, call->g->part[p], call->g->part[p + 1]};
+				emit_loop(g, sc, &part, &call->g->part_space[p]);
+			}
+			break;
+		case SCHED_ACCUM: emit_accum(g, call); break;
+		case SCHED_ATTN: BUG("the CUDA target's schedule has no attention calls (lower_cuda)");
 		}
-	for (int i = 0; i < f->rets.n; i++)
-		returned[f->rets.p[i]->id] = true;
-	for (int i = 0; i < f->body.n;) {
-		const Ins *ins = f->body.p[i];
-		if (ins->op == OP_full && ins->type.dt == DT_F32 && uses[ins->id] == stored[ins->id] && !returned[ins->id]) {
-			i++; /* only stored: each store fills its slot itself */
-			continue;
-		}
-		int next = ks(g)->fuse ? fuse_run(g, f, i, uses, returned) : i;
-		if (next == i)
-			emit_ins(g, f->body.p[i++]);
-		else
-			i = next;
 	}
 	buf_puts(g->out, "\treturn 0;\n}\n\n");
 	if (kind == FUNC_STEP)
@@ -1552,7 +1562,7 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 			continue;
 		}
 		buf_printf(g->out, "\tTRY(rt_gpu_to_host(st, %s, act + %lld, 4 * (size_t)(%s), -1)); /* %s */\n", dst,
-		           (long long)g->plan->offset[r->id], kind == FUNC_MODEL ? numel(g, &r->type) : "1", what);
+		           (long long)g->plan->offset[sched_src(r)->id], kind == FUNC_MODEL ? numel(g, &r->type) : "1", what);
 	}
 	if (kind == FUNC_STEP && f->rets.n == 0)
 		buf_puts(g->out, "\t(void)results;\n");
@@ -1560,11 +1570,11 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	g->f = NULL;
 }
 
-bool codegen_cuda(Buf *out, const Module *m, const char *source, bool fuse, int device, CostLog *log, Arena *a,
+bool codegen_cuda(Buf *out, const Module *m, const char *source, bool naive_memory, int device, CostLog *log, Arena *a,
                   Diag *d)
 {
-	KernelSet k = {.fuse = fuse, .log = log ? log : cost_log_new(a), .device = device};
-	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = 4, .target = "CUDA",
+	KernelSet k = {.log = log ? log : cost_log_new(a), .device = device};
+	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = 4, .naive_memory = naive_memory, .target = "CUDA",
 	          .slab = {"P", "G", "M", "V"}, .emit_func = emit_func_cuda, .target_state = &k};
 	buf_printf(out,
 	           "/* Generated by maec %s from %s. Do not edit: change the model and run maec again.\n"

@@ -11,7 +11,7 @@ const char cuda_prelude[] =
 	"#define MAEC_DEV __device__ __forceinline__\n"
 	"#define MAEC_GLOBAL __device__\n"
 	"typedef long long i64;\n"
-	"struct RtPtrs {\n\tvoid *p[16];\n};\n"
+	"struct RtPtrs {\n\tvoid *p[32];\n};\n"
 	"extern \"C\" {\nMAEC_GLOBAL int maec_error; /* 1 + the site of the first bad index */\n}\n"
 	"#define MAEC_WARP 32\n"
 	"MAEC_DEV double maec_warp_sum(double v)\n{\n"

@@ -289,7 +289,7 @@ static bool write_trainer(Compilation *c)
 	bool build = !has_suffix(out, ".c") && !has_suffix(out, ".cu");
 	const char *file = build ? arena_printf(c->arena, "%s.%s", out, cuda ? "cu" : "c") : out;
 	Buf b = {0};
-	bool ok = cuda ? codegen_cuda(&b, c->module, c->opt.input, !c->opt.no_fuse, c->opt.device, NULL, c->arena, &c->diag)
+	bool ok = cuda ? codegen_cuda(&b, c->module, c->opt.input, c->opt.no_memplan, c->opt.device, NULL, c->arena, &c->diag)
 	               : codegen_c(&b, c->module, c->opt.input, c->opt.use_double, c->opt.no_memplan, c->arena,
 	                         &c->diag);
 	if (ok)
@@ -307,7 +307,7 @@ static bool report_cost(Compilation *c)
 {
 	CostLog *log = cost_log_new(c->arena);
 	Buf b = {0};
-	bool ok = codegen_cuda(&b, c->module, c->opt.input, !c->opt.no_fuse, c->opt.device, log, c->arena, &c->diag);
+	bool ok = codegen_cuda(&b, c->module, c->opt.input, c->opt.no_memplan, c->opt.device, log, c->arena, &c->diag);
 	buf_free(&b);
 	if (ok)
 		ok = cost_report(stdout, log, c->module, c->opt.device, (CostPrecision)c->opt.precision, true);

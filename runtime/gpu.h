@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define RT_GPU_MAX_OPERANDS 16
+#define RT_GPU_MAX_OPERANDS 32
 typedef struct RtPtrs {
 	void *p[RT_GPU_MAX_OPERANDS];
 } RtPtrs;
@@ -80,9 +80,9 @@ float *rt_gpu_slab(RtState *st, int which); /* 0 params, 1 grad, 2 m, 3 v */
 int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtPtrs *p, int site);
 
 /* matmul and matmul_reduce of runtime/cpu.h (rt_matmul, rt_matmul_reduce) on the device,
- * in the precision of st->precision. */
+ * in the precision of st->precision; accumulate: added into out (rt_matmul_add). */
 int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int rank_a, const int64_t *dims_a,
-                  int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int site);
+                  int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int accumulate, int site);
 
 /* Copies on the trainer's stream: host to device (the host buffer may be reused at once),
  * device to device, device to host (waits for it). */
@@ -117,9 +117,10 @@ int rt_gemm_plan(RtGemm *g, int max, int rank_a, const int64_t *dims_a, int rank
                  int tb, int reduce);
 
 /* rt_gemm_plan into local[nlocal], or a malloc'd array when more are needed (free it when
- * it is not local); *n the count. NULL after printing why (the site names the op). */
+ * it is not local); *n the count; accumulate: every beta 1 (out += the product). NULL
+ * after printing why (the site names the op). */
 RtGemm *rt_gemm_plan_for(RtGemm *local, int nlocal, int *n, int rank_a, const int64_t *dims_a, int rank_b,
-                         const int64_t *dims_b, int ta, int tb, int reduce, int site);
+                         const int64_t *dims_b, int ta, int tb, int reduce, int accumulate, int site);
 
 /* The blocks of a launch of `threads` threads in blocks of RT_GPU_BLOCK on a device of
  * `sms` multiprocessors: enough for every thread, at most 16 a multiprocessor (the

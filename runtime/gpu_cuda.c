@@ -658,12 +658,12 @@ int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtP
 }
 
 int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int rank_a, const int64_t *dims_a,
-                  int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int site)
+                  int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int accumulate, int site)
 {
 	RtGpu *g = gpu(st);
 	RtGemm one[4];
 	int n;
-	RtGemm *plan = rt_gemm_plan_for(one, 4, &n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce, site);
+	RtGemm *plan = rt_gemm_plan_for(one, 4, &n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce, accumulate, site);
 	if (!plan)
 		return 1;
 	const float one_f = 1.0f;

@@ -123,7 +123,7 @@ int rt_gemm_plan(RtGemm *g, int max, int ra, const int64_t *da, int rb, const in
 }
 
 RtGemm *rt_gemm_plan_for(RtGemm *local, int nlocal, int *n, int rank_a, const int64_t *dims_a, int rank_b,
-                         const int64_t *dims_b, int ta, int tb, int reduce, int site)
+                         const int64_t *dims_b, int ta, int tb, int reduce, int accumulate, int site)
 {
 	RtGemm *plan = local;
 	*n = rt_gemm_plan(local, nlocal, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce);
@@ -135,6 +135,8 @@ RtGemm *rt_gemm_plan_for(RtGemm *local, int nlocal, int *n, int rank_a, const in
 			free(plan);
 		return NULL;
 	}
+	for (int i = 0; i < *n && accumulate; i++)
+		plan[i].beta = 1.0f;
 	return plan;
 }
 
