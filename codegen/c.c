@@ -669,8 +669,7 @@ static const char *ops_list(CGen *g, const FuseGroup *grp, int lo, int hi)
 	return s;
 }
 
-/* The slab and element offset of a parameter's slot. */
-static void slab_of(CGen *g, const Ins *ins, const char *slot, int *slab, int64_t *off)
+void cgen_slot(CGen *g, const Ins *ins, const char *slot, int *slab, int64_t *off)
 {
 	const Param *p = ins->attr[0].g;
 	*slab = strcmp(slot, "param") == 0 ? 0 : strcmp(slot, "grad") == 0 ? 1 : strcmp(slot, "m") == 0 ? 2 : 3;
@@ -724,7 +723,7 @@ static bool emit_multi(CGen *g, Schedule *fn, const SchedCall *c, const char *na
 			const Ins *s = k == IR_MAX_ATTRS + 1 ? x : sched_src(x->args[k]);
 			int slab;
 			int64_t off;
-			slab_of(g, s, s->op == OP_param ? "param" : s->attr[1].s, &slab, &off);
+			cgen_slot(g, s, s->op == OP_param ? "param" : s->attr[1].s, &slab, &off);
 			buf_printf(kbody, "%s%lld", t ? ", " : "", (long long)off);
 		}
 		const Loc *loc = &grp->ins[grp->part[p]]->loc;
@@ -797,7 +796,7 @@ static bool emit_multi(CGen *g, Schedule *fn, const SchedCall *c, const char *na
 		int slab;
 		int64_t off;
 		const Ins *s = slot_ins[t];
-		slab_of(g, s, s->op == OP_param ? "param" : s->attr[1].s, &slab, &off);
+		cgen_slot(g, s, s->op == OP_param ? "param" : s->attr[1].s, &slab, &off);
 		const char *base[4] = {"st->params", "st->grad", "st->m", "st->v"};
 		buf_printf(kbody, "\t\trt_real *p%d = %s + at[%d]; /* %s */\n", t, base[slab], t,
 		           s->op == OP_param ? "param" : s->attr[1].s);

@@ -1137,6 +1137,8 @@ typedef struct Loop {
 	int nptr;
 	bool full;            /* more operands than a launch takes */
 	bool used[IR_MAX_RANK]; /* the axes of the space an offset or a concat reads */
+	/* a MULTI part (emit_multi): every offset is the point's own index j in its part */
+	bool flat, bad;
 } Loop;
 
 static int loop_member(const Loop *l, const Ins *x)
@@ -1167,6 +1169,20 @@ static void loop_define(Loop *l, Buf *b, int xi, const char *tab);
 static const char *loop_offset(Loop *l, const FuseMap *m, const Type *t)
 {
 	SchedLin lin = sched_lin(m, t);
+	if (l->flat) { /* j when the map is the identity of the part's space, 0 for a scalar */
+		FuseMap id = {.rank = l->space->rank};
+		for (int d = 0; d < l->space->rank; d++)
+			id.at[d] = (FuseIndex){.n = 1, .dim = {d}, .coef = {1}};
+		SchedLin ident = sched_lin(&id, l->space), zero = {0};
+		for (int d = 0; d < l->space->rank; d++)
+			if (l->space->dim[d] == 1) /* its coordinate is always 0 */
+				lin.n[d] = lin.b[d] = ident.n[d] = ident.b[d] = 0;
+		if (sched_lin_eq(&lin, &ident) && type_numel(t, 1) == type_numel(l->space, 1))
+			return "j";
+		if (!sched_lin_eq(&lin, &zero) || type_numel(t, 1) != 1)
+			l->bad = true;
+		return "0";
+	}
 	for (int d = 0; d < l->space->rank; d++)
 		l->used[d] |= lin.n[d] || lin.b[d];
 	return cgen_lin_text(l->g, &lin, l->space->rank);
@@ -1216,6 +1232,10 @@ static void loop_define(Loop *l, Buf *b, int xi, const char *tab)
 	const Ins *x = l->grp->ins[xi];
 	const char *ty = ktype(x);
 	const int t = xi - l->c->lo;
+	if (x->op == OP_concat && l->flat) {
+		l->bad = true;
+		return;
+	}
 	if (x->op == OP_concat) {
 		const FuseIndex *ax = &l->grp->map[xi].at[x->attr[0].i];
 		const char *at = cgen_coord_text(g, ax);
@@ -1363,6 +1383,165 @@ static void emit_loop(CGen *g, const Schedule *s, const SchedCall *c, const Type
 		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", l.ptr[q]);
 	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %s, B, &p_, %d));\n\t}\n", k->names[ki], numel(g, space),
 	           k->nsites++);
+}
+
+/* A MULTI call as one kernel over the elements of all its parts, one after another: each
+ * thread finds its part in a table (its first element, then the offset of each tensor it
+ * reads or stores in its slab), and runs the part's body, which every part shares. False,
+ * with nothing emitted, when the parts differ in more than their parameters' slots. */
+static bool emit_multi(CGen *g, const Schedule *s, const SchedCall *c)
+{
+	KernelSet *k = ks(g);
+	const FuseGroup *grp = c->g;
+	int np = c->hi - c->lo;
+	Loop *L = arena_alloc(g->a, sizeof *L * (size_t)np);
+	SchedCall *parts = arena_alloc(g->a, sizeof *parts * (size_t)np);
+	const Ins ***st = arena_alloc(g->a, sizeof *st * (size_t)np);
+	int *nst = arena_alloc(g->a, sizeof *nst * (size_t)np);
+	Buf body0 = {0};
+	bool ok = true;
+	for (int p = 0; p < np && ok; p++) {
+		parts[p] = (SchedCall){SCHED_LOOP, grp, NULL, grp->part[c->lo + p], grp->part[c->lo + p + 1]};
+		Loop *l = &L[p];
+		*l = (Loop){.g = g, .s = s, .c = &parts[p], .grp = grp, .space = &grp->part_space[c->lo + p], .flat = true};
+		l->inl = arena_alloc(g->a, sizeof *l->inl * (size_t)(grp->nins + 1));
+		sched_inline(s, &parts[p], l->inl);
+		st[p] = arena_alloc(g->a, sizeof **st * (size_t)(parts[p].hi - parts[p].lo));
+		nst[p] = 0;
+		Buf b = {0};
+		for (int i = parts[p].lo; i < parts[p].hi && ok; i++) {
+			const Ins *x = grp->ins[i];
+			if (l->inl[i])
+				continue;
+			if (x->op == OP_store) {
+				const char *w = loop_offset(l, &grp->map[i], &x->type);
+				buf_printf(&b, "\t\to%d[%s] = %s; /* store */\n", nst[p], w, loop_operand(l, i, 0));
+				st[p][nst[p]++] = x;
+				continue;
+			}
+			ok = !s->need[x->id]; /* only the stores leave the kernel */
+			loop_define(l, &b, i, "\t\t");
+		}
+		ok = ok && !l->bad && !l->full && !g->failed;
+		if (p == 0)
+			body0 = b;
+		else {
+			ok = ok && nst[p] == nst[0] && l->nin == L[0].nin && strcmp(b.p ? b.p : "", body0.p ? body0.p : "") == 0;
+			buf_free(&b);
+		}
+	}
+	/* each input: the same value in every part (a scalar), or a slot of the same slab */
+	int nin = ok ? L[0].nin : 0, *slab = arena_alloc(g->a, sizeof *slab * (size_t)(nin + nst[0] + 1));
+	bool *shared = arena_alloc(g->a, sizeof *shared * (size_t)(nin + 1));
+	for (int e = 0; e < nin && ok; e++) {
+		shared[e] = np > 1 && L[1].in[e] == L[0].in[e];
+		for (int p = 0; p < np && ok; p++) {
+			const Ins *x = L[p].in[e];
+			int sl = -1;
+			int64_t off;
+			if (x->op == OP_param || x->op == OP_state)
+				cgen_slot(g, x, x->op == OP_param ? "param" : x->attr[1].s, &sl, &off);
+			ok = shared[e] ? x == L[0].in[e] : sl >= 0 && (p == 0 || sl == slab[e]);
+			slab[e] = sl;
+		}
+	}
+	for (int q = 0; q < (ok ? nst[0] : 0); q++) {
+		int64_t off;
+		for (int p = 0; p < np && ok; p++) {
+			int sl;
+			cgen_slot(g, st[p][q], st[p][q]->attr[1].s, &sl, &off);
+			ok = p == 0 || sl == slab[nin + q];
+			slab[nin + q] = sl;
+		}
+	}
+	if (!ok || np < 2 || nst[0] == 0) {
+		buf_free(&body0);
+		return false;
+	}
+	/* the table: per part its first element, its stores' offsets, its inputs' offsets */
+	int w = 1 + nst[0] + nin;
+	int64_t total = 0;
+	Buf b = {0};
+	buf_printf(&b, "__device__ const i64 @NAME@_parts[%d] = {\n", np * w);
+	for (int p = 0; p < np; p++) {
+		int64_t off;
+		int sl;
+		buf_printf(&b, "\t%lld,", (long long)total);
+		for (int q = 0; q < nst[0]; q++) {
+			cgen_slot(g, st[p][q], st[p][q]->attr[1].s, &sl, &off);
+			buf_printf(&b, " %lld,", (long long)off);
+		}
+		for (int e = 0; e < nin; e++) {
+			const Ins *x = L[p].in[e];
+			off = 0;
+			if (!shared[e])
+				cgen_slot(g, x, x->op == OP_param ? "param" : x->attr[1].s, &sl, &off);
+			buf_printf(&b, " %lld,", (long long)off);
+		}
+		buf_printf(&b, " /* %s */\n", c_comment(g, st[p][0]->attr[0].g->name));
+		total += type_numel(L[p].space, 1);
+	}
+	buf_printf(&b, "};\n\nMAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n"
+	               "\tfloat *const slab[4] = {(float *)p.p[0], (float *)p.p[1], (float *)p.p[2], (float *)p.p[3]};\n"
+	               "\tconst i64 n = %lld;\n\tMAEC_LOOP(i, n) {\n"
+	               "\t\tint lo = 0, hi = %d; /* the part: the last that starts at i or before */\n"
+	               "\t\twhile (hi - lo > 1) {\n\t\t\tconst int mid = (lo + hi) / 2;\n"
+	               "\t\t\tif (@NAME@_parts[mid * %d] <= i)\n\t\t\t\tlo = mid;\n\t\t\telse\n\t\t\t\thi = mid;\n\t\t}\n"
+	               "\t\tconst i64 *part = @NAME@_parts + lo * %d;\n\t\tconst i64 j = i - part[0];\n",
+	           (long long)total, np, w, w);
+	int nshared = 0;
+	for (int q = 0; q < nst[0]; q++)
+		buf_printf(&b, "\t\tfloat *o%d = slab[%d] + part[%d];\n", q, slab[nin + q], 1 + q);
+	for (int e = 0; e < nin; e++) {
+		const char *t = ktype(L[0].in[e]);
+		if (shared[e])
+			buf_printf(&b, "\t\tconst %s *x%d = (const %s *)p.p[%d];\n", t, e, t, 4 + nshared++);
+		else
+			buf_printf(&b, "\t\tconst float *x%d = slab[%d] + part[%d];\n", e, slab[e], 1 + nst[0] + e);
+	}
+	buf_printf(&b, "%s\t}\n}\n", body0.p ? body0.p : "");
+	const Ins *root = grp->ins[grp->part[c->lo + 1] - 1];
+	int ki = kernel(g, root, "multi", b.p);
+	buf_free(&b);
+	buf_free(&body0);
+	/* the host side */
+	const char *ops = ops_list(g, grp, parts[0].lo, parts[0].hi);
+	buf_printf(g->out, "\t/* kernel %d (multi): %d tensors, each %s */\n", grp->id, np, ops);
+	CostRec *cr = cost_new(g, COST_fused, NULL, total);
+	for (int p = 0; p < np; p++) {
+		for (int i = parts[p].lo; i < parts[p].hi; i++) {
+			const Ins *x = grp->ins[i];
+			if (x->op == OP_store) {
+				cost_label(cr, x);
+				cost_bytes(cr, x, type_numel(&x->args[0]->type, 1) * 4, true);
+			} else {
+				cost_op(cr, x);
+			}
+		}
+		for (int e = 0; e < nin; e++)
+			cost_read(cr, L[p].in[e]);
+	}
+	const char *ptrs[MAX_OPERANDS] = {g->slab[0], g->slab[1], g->slab[2], g->slab[3]};
+	int nptr = 4;
+	for (int e = 0; e < nin; e++)
+		if (shared[e]) {
+			declare(g, L[0].in[e]);
+			if (nptr == MAX_OPERANDS) {
+				cgen_fail(g, root, "kernel %d reads more than the %d tensors a CUDA launch takes", grp->id, MAX_OPERANDS);
+				return true;
+			}
+			ptrs[nptr++] = v(g, L[0].in[e]);
+		}
+	const char *where = arena_printf(g->a, "multi (kernel %d: %d tensors, each %s)", grp->id, np, ops);
+	buf_printf(&k->sites, "\t%s,\n", c_str(g, where));
+	cost_site(&k->site_costs, cr, k->device);
+	k->rec = NULL;
+	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
+	for (int q = 0; q < nptr; q++)
+		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", ptrs[q]);
+	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %lld, B, &p_, %d));\n\t}\n", k->names[ki],
+	           (long long)total, k->nsites++);
+	return true;
 }
 
 /* A product added into its gradient slot (cuBLAS with beta = 1). */
@@ -1530,6 +1709,8 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 			break;
 		case SCHED_LOOP: emit_loop(g, sc, call, &call->g->space); break;
 		case SCHED_MULTI:
+			if (emit_multi(g, sc, call))
+				break;
 			for (int p = call->lo; p < call->hi; p++) { /* part by part */
 				const SchedCall part = {SCHED_LOOP, call->g, NULL, call->g->part[p], call->g->part[p + 1]};
 				emit_loop(g, sc, &part, &call->g->part_space[p]);
