@@ -19,14 +19,13 @@ MemPlan *codegen_c_plan(const Module *m, const Func *f, int64_t batch, bool use_
 /* cost.c: the CUDA target's cost model (cost.def: the devices and efficiencies). A log
  * holds what codegen_cuda emitted; cost_report prints, for each recipe's step and update,
  * every kernel's bytes, FLOPs, roofline and estimated time, the totals, the costliest
- * kernels and the host work on the step's critical path (rt_randperm measured on this
- * host's CPU when `measure`). */
+ * kernels and the host work on the step's critical path (the copies before its launch). */
 typedef struct CostLog CostLog;
 typedef enum CostPrecision { COST_FP32, COST_TF32, COST_BF16 } CostPrecision; /* RtPrecision's order */
 CostLog *cost_log_new(Arena *a);
 void cost_log_free(CostLog *log);
 int cost_device(const char *name); /* its index in cost.def ("h200", "h100"), or -1 */
-bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, CostPrecision p, bool measure);
+bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, CostPrecision p);
 
 /* cuda.c: the CUDA trainer (C++ host code for nvcc, its kernels compiled at start by
  * NVRTC, cuBLAS), linked with runtime/ (gpu.h); float only. Each function runs its

@@ -11,17 +11,15 @@
  * launch. The report (maec --target=cuda --report=cost) is the schedule the trainer runs,
  * because it is made of what cuda.c emitted; the generated trainer carries each site's
  * estimate so that MAEC_PROFILE=1 prints it beside the measured time.
- * Host work (the masking permutations, the input copies) is on the step's critical path:
- * the host computes it before each function's graph launch, with the device idle. The
- * report measures rt_randperm on the host running maec, and says so.
+ * Host work (the input copies, the scalars and the permutations' key words) is on the step's
+ * critical path: the host does it before each function's graph launch, with the device
+ * idle. The masking permutations are drawn on the device (two kernels, cuda.c).
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cgen.h"
 #include "gpu.h"
-#include "maec_rt.h"
 
 /* gpu_plan.c, linked here for rt_gemm_plan, names sites of the trainer's program in its
  * messages; the compiler runs no program: an empty one. */
@@ -75,7 +73,7 @@ typedef struct Operand {
 
 struct CostRec {
 	CostKind kind;
-	int host;          /* 0 device work; HOST_RANDPERM, HOST_COPY */
+	int host;          /* 0 device work; HOST_COPY */
 	const Func *f;
 	int64_t batch, threads;
 	Buf what;          /* the ops, "add gelu" */
@@ -87,11 +85,10 @@ struct CostRec {
 	int64_t read, written;
 	double mm_flops, cc_flops; /* products' FLOPs; the other ops' */
 	int launches;
-	int64_t rows, n;   /* randperm's */
 	int row;           /* its number in the report's table of its function */
 };
 
-enum { HOST_RANDPERM = 1, HOST_COPY = 2 };
+enum { HOST_COPY = 1 };
 
 struct CostLog {
 	Arena *a;
@@ -236,20 +233,14 @@ void cost_gemm(CostRec *r, const Ins *ins)
 	cost_read(r, y);
 }
 
-void cost_host_randperm(CostLog *log, const Func *f, const Ins *ins, int64_t batch)
-{
-	CostRec *r = add(log, f, ins, batch);
-	r->host = HOST_RANDPERM;
-	r->n = ins->type.dim[ins->type.rank - 1];
-	r->rows = type_numel(&ins->type, batch) / (r->n ? r->n : 1);
-	cost_write(r, ins);
-}
-
-void cost_host_copy(CostLog *log, const Func *f, const Ins *ins, int64_t batch)
+void cost_host_copy(CostLog *log, const Func *f, const Ins *ins, int64_t batch, int64_t bytes)
 {
 	CostRec *r = add(log, f, ins, batch);
 	r->host = HOST_COPY;
-	cost_write(r, ins);
+	if (bytes < 0)
+		cost_write(r, ins);
+	else
+		cost_bytes(r, ins, bytes, true);
 }
 
 /* ---------- estimates ---------- */
@@ -288,7 +279,7 @@ static double estimate_us(const CostRec *r, const Device *d, CostPrecision p)
 	return m + params[P_LAUNCH_US] * r->launches;
 }
 
-/* Host work: a copy's fixed cost and rate; a permutation measured (see below). */
+/* Host work: a copy's fixed cost and rate. */
 static double host_copy_us(const CostRec *r)
 {
 	return params[P_HOST_COPY_US] + (double)r->written / (params[P_PCIE_GBS] * 1e3);
@@ -304,44 +295,6 @@ void cost_site(Buf *b, const CostRec *r, int device)
 	buf_printf(b, "\t{%lld, %.0f, %.0f, {%.2f, %.2f, %.2f}},\n", (long long)r->batch, (double)(r->read + r->written),
 	           r->mm_flops + r->cc_flops, estimate_us(r, d, COST_FP32), estimate_us(r, d, COST_TF32),
 	           estimate_us(r, d, COST_BF16));
-}
-
-/* ---------- host work, measured ---------- */
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-enum { HOST_RUNS = 5 };
-
-/* rt_randperm of the record's rows and length, as the trainer calls it before each step:
- * the median of HOST_RUNS runs on this process's CPU, in ms; -1 without the memory. */
-static double measure_randperm(const CostRec *r, double *lo, double *hi)
-{
-	int64_t n = r->rows * r->n;
-	int32_t *perm = malloc(sizeof *perm * (size_t)(n > 0 ? n : 1));
-	if (!perm)
-		return -1;
-	double t[HOST_RUNS];
-	for (int i = 0; i < HOST_RUNS; i++) {
-		double s = now_ms();
-		rt_randperm(perm, r->rows, r->n, 1234, RT_STREAM_OPS, (uint32_t)i);
-		t[i] = now_ms() - s;
-	}
-	free(perm);
-	qsort(t, HOST_RUNS, sizeof *t, cmp_double);
-	*lo = t[0];
-	*hi = t[HOST_RUNS - 1];
-	return t[HOST_RUNS / 2];
 }
 
 /* ---------- the report ---------- */
@@ -385,7 +338,7 @@ static int cmp_est_desc(const void *a, const void *b)
 }
 
 /* One function's rows and totals; its host work added to host_us. */
-static void report_func(FILE *out, const CostLog *log, const Func *f, const Device *d, CostPrecision p, bool measure,
+static void report_func(FILE *out, const CostLog *log, const Func *f, const Device *d, CostPrecision p,
                         Totals *t, double (*top)[2], int *ntop, const CostRec **toprec)
 {
 	int64_t batch = 0;
@@ -420,22 +373,10 @@ static void report_func(FILE *out, const CostLog *log, const Func *f, const Devi
 		const CostRec *r = log->rec[i];
 		if (r->f != f || !r->host)
 			continue;
-		if (r->host == HOST_COPY) {
-			double us = host_copy_us(r);
-			fprintf(out, "  host: copy of %s to the device, %lld B: %.3f ms estimated (%s)\n", r->what.p,
-			        (long long)r->written, us / 1e3, r->lines.p ? r->lines.p : "-");
-			mine.host_us += us;
-			continue;
-		}
-		double lo = 0, hi = 0, ms = measure ? measure_randperm(r, &lo, &hi) : -1;
-		fprintf(out, "  host: rt_randperm %lld x %lld (%s) and its copy, %lld B: ", (long long)r->rows, (long long)r->n,
-		        r->lines.p ? r->lines.p : "-", (long long)r->written);
-		if (ms >= 0)
-			fprintf(out, "%.2f ms measured on this host's CPU (median of %d runs, %.2f-%.2f) + %.3f ms copy estimated\n",
-			        ms, HOST_RUNS, lo, hi, host_copy_us(r) / 1e3);
-		else
-			fprintf(out, "not measured (--report=cost without measuring)\n");
-		mine.host_us += (ms > 0 ? ms * 1e3 : 0) + host_copy_us(r);
+		double us = host_copy_us(r);
+		fprintf(out, "  host: copy of %s to the device, %lld B: %.3f ms estimated (%s)\n", r->what.p,
+		        (long long)r->written, us / 1e3, r->lines.p ? r->lines.p : "-");
+		mine.host_us += us;
 	}
 	fprintf(out, "  host work on the critical path (before the graph launch, the graph's launch and the sync after "
 	             "it): %.3f ms\n",
@@ -451,7 +392,7 @@ static void report_func(FILE *out, const CostLog *log, const Func *f, const Devi
 	t->launches += mine.launches;
 }
 
-bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, CostPrecision p, bool measure)
+bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, CostPrecision p)
 {
 	const Device *d = &devices[device];
 	fprintf(out,
@@ -472,8 +413,8 @@ bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, Cos
 		fprintf(out, "\nrecipe %s at micro-batch %lld\n", rc->name, (long long)micro->val.i);
 		Totals st = {0}, up = {0};
 		int ntop = 0;
-		report_func(out, log, step, d, p, measure, &st, top, &ntop, toprec);
-		report_func(out, log, update, d, p, measure, &up, top, &ntop, toprec);
+		report_func(out, log, step, d, p, &st, top, &ntop, toprec);
+		report_func(out, log, update, d, p, &up, top, &ntop, toprec);
 		Totals all = st;
 		all.read += up.read;
 		all.written += up.written;

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "cgen.h"
+#include "maec_rt.h" /* RT_STREAM_OPS: the random streams of ops */
 
 enum {
 	MAX_OPERANDS = 32,  /* RT_GPU_MAX_OPERANDS of runtime/gpu.h: outputs and inputs of a launch */
@@ -890,6 +891,47 @@ static void argsort(CGen *g, const Ins *ins)
 	launch(g, ins, ki, numel(g, t), 2, ptrs);
 }
 
+/* randperm along the last axis, as rt_randperm draws it (runtime/randperm.c): each element's
+ * Philox key, then each element's rank among its row's (key, index) pairs, which is where
+ * its index goes. The keys and the seed and step words (written by the host before the
+ * step) follow the permutation in the io slab. */
+static void randperm(CGen *g, const Ins *ins)
+{
+	const Type *t = &ins->type;
+	int64_t n = t->dim[t->rank - 1], bytes = (numel_at(g, t) * 4 + 255) / 256 * 256;
+	const char *keys = arena_printf(g->a, "(char *)%s + %lld", v(g, ins), (long long)bytes);
+	const char *words = arena_printf(g->a, "(char *)%s + %lld", v(g, ins), (long long)(2 * bytes));
+	Buf b = {0};
+	buf_printf(&b,
+	           "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n"
+	           "\tunsigned *keys = (unsigned *)p.p[0];\n\tconst unsigned *w = (const unsigned *)p.p[1]; /* seed, step */\n"
+	           "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) keys[i] = maec_philox_key(w[0], w[1], %uu, w[2], "
+	           "(unsigned long long)i);\n}\n",
+	           prod(g, t->dim, 0, t->rank), (unsigned)(RT_STREAM_OPS + (uint32_t)ins->attr[2].i));
+	int ki = kernel(g, ins, "randperm_keys", b.p);
+	buf_free(&b);
+	CostRec *r = cost_new(g, COST_loop, ins, numel_at(g, t));
+	cost_bytes(r, ins, numel_at(g, t) * 4, true);
+	const char *kp[] = {keys, words};
+	launch(g, ins, ki, numel(g, t), 2, kp);
+	buf_printf(&b,
+	           "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n"
+	           "\tint *out = (int *)p.p[0];\n\tconst unsigned *keys = (const unsigned *)p.p[1];\n"
+	           "\tconst i64 total = %s, n = %lld;\n\tMAEC_LOOP(i, total) {\n"
+	           "\t\tconst i64 k = i %% n, row = i - k;\n\t\tconst unsigned key = keys[i];\n\t\ti64 rank = 0;\n"
+	           "\t\tfor (i64 q = 0; q < n; q++) {\n\t\t\tconst unsigned o = keys[row + q];\n"
+	           "\t\t\trank += o < key || (o == key && q < k);\n\t\t}\n"
+	           "\t\tout[row + rank] = (int)k;\n\t}\n}\n",
+	           prod(g, t->dim, 0, t->rank), (long long)n);
+	ki = kernel(g, ins, "randperm_rank", b.p);
+	buf_free(&b);
+	r = cost_new(g, COST_argsort, ins, numel_at(g, t));
+	cost_write(r, ins);
+	cost_bytes(r, keys, numel_at(g, t) * 4, false);
+	const char *rp[] = {v(g, ins), keys};
+	launch(g, ins, ki, numel(g, t), 2, rp);
+}
+
 /* softmax, log_softmax and their gradients: a warp per row when the axis is the last one
  * (contiguous rows), else a thread per strided line. */
 static void softmax_family(CGen *g, const Ins *ins)
@@ -1037,7 +1079,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 		}
 		copy(g, ins, state_slab(g, ins, ins->attr[1].s), x);
 		return;
-	case OP_randperm: return; /* drawn by the host before the launches */
+	case OP_randperm: randperm(g, ins); return;
 	case OP_full:
 		fill(g, ins, i32 ? arena_printf(g->a, "%.0f", ins->attr[2].f) : float_lit(g, ins->attr[2].f));
 		return;
@@ -1615,32 +1657,26 @@ static void emit_inputs(CGen *g, const Func *f, FuncKind kind)
 			bool label = narg++ == 1;
 			if (label != (ins->type.dt == DT_I32))
 				cgen_fail(g, ins, "the CUDA target expects f32 images and then i32 labels");
-			cost_host_copy(ks(g)->log, f, ins, ks(g)->batch);
+			cost_host_copy(ks(g)->log, f, ins, ks(g)->batch, -1);
 			buf_printf(g->out, "\tTRY(rt_gpu_to_device(st, %s, %s, 4 * (size_t)(%s), %d));\n", at,
 			           label ? "labels" : "images", numel(g, &ins->type), site(g, ins));
 		} else if (ins->op == OP_randperm) {
-			const Type *t = &ins->type;
-			if (ins->attr[1].i != t->rank - 1) {
+			if (ins->attr[1].i != ins->type.rank - 1) {
 				cgen_fail(g, ins, "the CUDA target draws permutations along the last axis only");
 				continue;
 			}
-			Type rows = *t;
-			rows.rank--;
-			cost_host_randperm(ks(g)->log, f, ins, ks(g)->batch);
+			cost_host_copy(ks(g)->log, f, ins, ks(g)->batch, 12);
 			buf_printf(g->out,
-			           "\t{\n\t\tconst int64_t rows = %s, n = %lld;\n"
-			           "\t\tint32_t *perm = (int32_t *)malloc(sizeof(int32_t) * (size_t)(rows * n));\n"
-			           "\t\tif (!perm)\n\t\t\treturn rt_gpu_oom(\"a permutation\");\n"
-			           "\t\trt_randperm(perm, rows, n, st->seed, RT_STREAM_OPS + %lld, st->rng_step);\n"
-			           "\t\tconst int status = rt_gpu_to_device(st, %s, perm, sizeof(int32_t) * (size_t)(rows * n), %d);\n"
-			           "\t\tfree(perm);\n\t\tTRY(status);\n\t}\n",
-			           numel(g, &rows), (long long)t->dim[t->rank - 1], (long long)ins->attr[2].i, at, site(g, ins));
+			           "\t{ /* the permutation's key words: drawn on the device (randperm) */\n"
+			           "\t\tconst uint32_t w_[3] = {(uint32_t)st->seed, (uint32_t)(st->seed >> 32), st->rng_step};\n"
+			           "\t\tTRY(rt_gpu_to_device(st, %s + %lld, w_, sizeof w_, %d));\n\t}\n",
+			           at, (long long)(2 * ((type_numel(&ins->type, ks(g)->batch) * 4 + 255) / 256 * 256)), site(g, ins));
 		} else if (ins->op == OP_scalar) {
 			const char *s = ins->attr[0].s;
 			if (strcmp(s, "batch") && strcmp(s, "lr") && strcmp(s, "adamw_decay") && strcmp(s, "adam_neg_step_size") &&
 			    strcmp(s, "adam_bc2_sqrt"))
 				cgen_fail(g, ins, "the CUDA target has no host scalar '%s'", s);
-			cost_host_copy(ks(g)->log, f, ins, ks(g)->batch);
+			cost_host_copy(ks(g)->log, f, ins, ks(g)->batch, -1);
 			buf_printf(g->out, "\t{\n\t\tconst float s_ = st->s.%s;\n\t\tTRY(rt_gpu_to_device(st, %s, &s_, 4, %d));\n\t}\n",
 			           s, at, site(g, ins));
 		}
@@ -1683,6 +1719,8 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 			continue;
 		k->io_off[ins->id] = io;
 		io += (type_numel(&ins->type, batch) * 4 + 255) / 256 * 256;
+		if (ins->op == OP_randperm) /* the keys, then the seed and step words (randperm) */
+			io += (type_numel(&ins->type, batch) * 4 + 255) / 256 * 256 + 256;
 	}
 	if (io > k->io_bytes)
 		k->io_bytes = io;

@@ -41,4 +41,13 @@ const char cuda_prelude[] =
 	"\tif (e < 0)\n\t\treturn x == 1 ? 1 : x == -1 ? (e % 2 ? -1 : 1) : 0;\n"
 	"\tunsigned r = 1, b = (unsigned)x;\n"
 	"\tfor (unsigned k = (unsigned)e; k; k >>= 1) {\n\t\tif (k & 1)\n\t\t\tr *= b;\n\t\tb *= b;\n\t}\n"
-	"\treturn (int)r;\n}\n";
+	"\treturn (int)r;\n}\n"
+	"/* Philox4x32-10's first word for (seed, stream, step, index): runtime/philox.c, word for word */\n"
+	"MAEC_DEV unsigned maec_philox_key(unsigned k0, unsigned k1, unsigned stream, unsigned step, "
+	"unsigned long long index)\n{\n"
+	"\tunsigned c0 = (unsigned)index, c1 = (unsigned)(index >> 32), c2 = stream, c3 = step;\n"
+	"\tfor (int round = 0; round < 10; round++) {\n"
+	"\t\tconst unsigned long long p0 = 0xD2511F53ull * c0, p1 = 0xCD9E8D57ull * c2;\n"
+	"\t\tc0 = (unsigned)(p1 >> 32) ^ c1 ^ k0;\n\t\tc2 = (unsigned)(p0 >> 32) ^ c3 ^ k1;\n"
+	"\t\tc1 = (unsigned)p1;\n\t\tc3 = (unsigned)p0;\n"
+	"\t\tk0 += 0x9E3779B9u;\n\t\tk1 += 0xBB67AE85u;\n\t}\n\treturn c0;\n}\n";

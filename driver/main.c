@@ -310,7 +310,7 @@ static bool report_cost(Compilation *c)
 	bool ok = codegen_cuda(&b, c->module, c->opt.input, c->opt.no_memplan, c->opt.device, log, c->arena, &c->diag);
 	buf_free(&b);
 	if (ok)
-		ok = cost_report(stdout, log, c->module, c->opt.device, (CostPrecision)c->opt.precision, true);
+		ok = cost_report(stdout, log, c->module, c->opt.device, (CostPrecision)c->opt.precision);
 	cost_log_free(log);
 	return ok;
 }

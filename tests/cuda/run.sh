@@ -12,7 +12,8 @@
 #                             programs, whose losses use every differentiable op
 #                             (tools/reference/compare_dumps.py: loss, gradients, each
 #                             trainer's AdamW step); the MAE dumps also against PyTorch
-#                             (check_step.py). Exit 77 (skipped) without CIFAR-10 or torch.
+#                             (check_step.py); the device's masking permutations against
+#                             rt_randperm's (randperm.dsl). Exit 77 (skipped) without CIFAR-10 or torch.
 set -euo pipefail
 mode=$1
 maec=$2
@@ -94,5 +95,18 @@ else
 fi
 for dsl in "$root"/tests/gradcheck/*.dsl; do
 	pair "grad-$(basename "$dsl" .dsl)" "$dsl" check "--batch 2" --
+done
+# the masking permutations the CUDA trainer draws on the device against rt_randperm's
+# (rows of 256, 64, 7 and 1; two micro-batches a step), for three seeds: the gradients
+# are sums of the permutations' elements, equal only if every element is in its place
+check randperm.build.c "$maec" "$root/tests/cuda/randperm.dsl" -o "$out/randperm-c"
+check randperm.build.cuda "$maec" "$root/tests/cuda/randperm.dsl" -o "$out/randperm-cuda" --target=cuda-emu
+for seed in 1 7 123456789; do
+	for t in c cuda; do
+		check "randperm.seed$seed.$t" "$out/randperm-$t" check --data "$data" --steps 1 --seed "$seed" \
+			--out "$out/runs/randperm-$t-$seed" --dump-step "$out/randperm-$seed-$t.st"
+	done
+	check "randperm.seed$seed.cuda-vs-c" "$py" "$ref/compare_dumps.py" "$out/randperm-$seed-cuda.st" \
+		"$out/randperm-$seed-c.st"
 done
 finish
