@@ -1318,16 +1318,6 @@ void cgen_tables(CGen *g, const char *source, const char *device)
 	           device);
 }
 
-MemPlan *codegen_c_plan(const Module *m, const Func *f, int64_t batch, bool use_double, bool naive_memory, Arena *a,
-                        Diag *d)
-{
-	CTarget ct = {0};
-	CGen g = {.m = m, .a = a, .d = d, .float_bytes = use_double ? 8 : 4, .target = "C", .target_state = &ct,
-	          .naive_memory = naive_memory};
-	Schedule *fn = plan_func(&g, f, batch);
-	return fn ? (MemPlan *)g.plan : NULL;
-}
-
 /* The optimised section's preamble: GELU and its gradient as cpu.c computes them, with
  * erff and expf from glibc's vector library where GCC can call it from a simd loop. */
 static const char kernels_preamble[] =

@@ -11,11 +11,6 @@
 bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, bool naive_memory, Arena *a,
                Diag *d);
 
-/* c.c: the activation plan of f as the C target runs it (kernels, views, buffers in
- * place), at batch `batch`; NULL after a message if f's kernel=N groups are invalid. */
-MemPlan *codegen_c_plan(const Module *m, const Func *f, int64_t batch, bool use_double, bool naive_memory, Arena *a,
-                        Diag *d);
-
 /* cost.c: the CUDA target's cost model (cost.def: the devices and efficiencies). A log
  * holds what codegen_cuda emitted; cost_report prints, for each recipe's step and update,
  * every kernel's bytes, FLOPs, roofline and estimated time, the totals, the costliest
@@ -26,6 +21,13 @@ CostLog *cost_log_new(Arena *a);
 void cost_log_free(CostLog *log);
 int cost_device(const char *name); /* its index in cost.def ("h200", "h100"), or -1 */
 bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, CostPrecision p);
+/* What the CUDA target runs for f: kernel launches, cuBLAS GEMMs, device copies, copies
+ * from the host, and the DRAM bytes the device moves. */
+typedef struct CostCounts {
+	int kernels, gemms, copies, host;
+	int64_t bytes;
+} CostCounts;
+void cost_counts(const CostLog *log, const Func *f, CostCounts *c);
 
 /* cuda.c: the CUDA trainer (C++ host code for nvcc, its kernels compiled at start by
  * NVRTC, cuBLAS), linked with runtime/ (gpu.h); float only. Each function runs its

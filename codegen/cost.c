@@ -299,6 +299,26 @@ void cost_site(Buf *b, const CostRec *r, int device)
 
 /* ---------- the report ---------- */
 
+void cost_counts(const CostLog *log, const Func *f, CostCounts *c)
+{
+	*c = (CostCounts){0};
+	for (int i = 0; i < log->n; i++) {
+		const CostRec *r = log->rec[i];
+		if (r->f != f)
+			continue;
+		if (r->host)
+			c->host++;
+		else if (r->kind == COST_gemm || r->kind == COST_gemm_batch)
+			c->gemms += r->launches;
+		else if (r->kind == COST_copy)
+			c->copies++;
+		else
+			c->kernels += r->launches;
+		if (!r->host)
+			c->bytes += r->read + r->written;
+	}
+}
+
 typedef struct Totals {
 	int64_t read, written;
 	double tc, cc, roof_us, est_us, host_us;

@@ -155,6 +155,44 @@ static bool verify_kernels(Compilation *c)
 	return ok;
 }
 
+/* The target's schedule of f (passes/lower.c) at `batch`, as its code generator makes it. */
+static Schedule *schedule(Compilation *c, const Func *f, int64_t batch)
+{
+	bool cuda = strncmp(c->opt.target, "cuda", 4) == 0;
+	return lower_func(c->arena, f, cuda ? &lower_cuda : &lower_c, batch, c->opt.use_double ? 8 : 4, c->opt.no_memplan,
+	                  &c->diag);
+}
+
+/* The lowering stage: each recipe's step and update as the chosen target runs them, at the
+ * recipe's micro-batch (the update at 1); --dump-after=lower prints them. */
+static bool lower(Compilation *c)
+{
+	const char *want = c->opt.dump_after;
+	bool print = want && (strcmp(want, "all") == 0 || strcmp(want, "lower") == 0);
+	const Module *m = c->module;
+	bool ok = true;
+	for (int i = 0; i < m->recipes.n && ok; i++) {
+		const Recipe *r = m->recipes.p[i];
+		const RSetting *mb = recipe_get(r, "micro_batch");
+		for (int k = 0; k < 2 && ok; k++) {
+			const Func *f = module_find_func(m, arena_printf(c->arena, "%s.%s", r->name, k ? "update" : "step"));
+			if (!f || !mb || mb->val.kind != RV_INT)
+				continue;
+			Schedule *s = schedule(c, f, k ? 1 : mb->val.i);
+			ok = s != NULL;
+			if (s && print) {
+				Buf b = {0};
+				if (i == 0 && k == 0)
+					buf_puts(&b, "# after lower\n");
+				lower_print(&b, s, strncmp(c->opt.target, "cuda", 4) == 0 ? "CUDA" : "C");
+				fwrite(b.p, 1, b.n, stdout);
+				buf_free(&b);
+			}
+		}
+	}
+	return ok;
+}
+
 /* Source text -> verified IR -> passes. Returns false if anything was reported. */
 static bool compile(Compilation *c)
 {
@@ -200,13 +238,28 @@ static bool compile(Compilation *c)
 		if (!verify(c, passes[i].name) || !dump(c, passes[i].name))
 			return false;
 	}
-	return true;
+	t = now_ms();
+	bool ok = lower(c);
+	timed(c, "lower", t);
+	return ok;
 }
 
 static bool print_stats(Compilation *c)
 {
-	double stats_ms = 0;
+	double stats_ms = 0, t0 = now_ms();
 	const Module *m = c->module;
+	CostLog *log = NULL; /* the CUDA target's launches, from its code generator */
+	if (strncmp(c->opt.target, "cuda", 4) == 0) {
+		log = cost_log_new(c->arena);
+		Buf b = {0};
+		bool ok = codegen_cuda(&b, m, c->opt.input, c->opt.no_memplan, c->opt.device, log, c->arena, &c->diag);
+		buf_free(&b);
+		if (!ok) {
+			cost_log_free(log);
+			return false;
+		}
+	}
+	stats_ms += now_ms() - t0;
 	for (int i = 0; i < m->funcs.n; i++) {
 		const Func *f = m->funcs.p[i];
 		if (!func_is_model(f))
@@ -254,9 +307,13 @@ static bool print_stats(Compilation *c)
 		/* kernels per training step: one micro-batch's step and the update */
 		double t = now_ms();
 		FusePlan *ps = fuse_plan(c->arena, step, &c->diag), *pu = fuse_plan(c->arena, update, &c->diag);
-		MemPlan *mp = codegen_c_plan(m, step, micro->val.i, false, c->opt.no_memplan, c->arena, &c->diag);
-		if (!ps || !pu || !mp)
+		Schedule *ss = schedule(c, step, micro->val.i);
+		if (!ps || !pu || !ss) {
+			if (log)
+				cost_log_free(log);
 			return false;
+		}
+		const MemPlan *mp = ss->plan;
 		printf("  step (forward, backward, accumulation) %.3f GFLOP/image, %.3f of them in matrix products\n",
 		       func_flops(step, false) / 1e9, func_flops(step, true) / 1e9);
 		printf("  kernels per training step %d (unfused %d): step %d, update %d\n", ps->kernels + pu->kernels,
@@ -265,8 +322,21 @@ static bool print_stats(Compilation *c)
 		       "(naive %.1f MiB)\n",
 		       (long long)micro->val.i, mp->size / 1048576.0, mp->lower_bound / 1048576.0,
 		       mp->size ? (double)mp->lower_bound / (double)mp->size : 1.0, mp->naive / 1048576.0);
+		if (log) {
+			CostCounts cs, cu;
+			cost_counts(log, step, &cs);
+			cost_counts(log, update, &cu);
+			int ops = cs.kernels + cs.gemms + cs.copies + cu.kernels + cu.gemms + cu.copies;
+			printf("  on the CUDA target at micro-batch %lld: %d device operations (step %d kernels, %d GEMMs, %d "
+			       "copies; update %d kernels, %d GEMMs, %d copies), %.1f GB of DRAM traffic estimated; host work "
+			       "before the launches: %d copies to the device\n",
+			       (long long)micro->val.i, ops, cs.kernels, cs.gemms, cs.copies, cu.kernels, cu.gemms, cu.copies,
+			       (double)(cs.bytes + cu.bytes) / 1e9, cs.host + cu.host);
+		}
 		stats_ms += now_ms() - t;
 	}
+	if (log)
+		cost_log_free(log);
 	double total = 0, front = -1;
 	printf("compile time:");
 	for (int i = 0; i < c->ntimes; i++) {
@@ -322,8 +392,8 @@ static int cmp_bytes_desc(const void *a, const void *b)
 	return bx < by ? 1 : bx > by ? -1 : x->id - y->id;
 }
 
-/* --report=memory: the activation plan of each recipe's step at its micro-batch, for the
- * C target's float tensors. */
+/* --report=memory: the activation plan of each recipe's step at its micro-batch, as the
+ * chosen target runs it (its schedule, passes/lower.c). */
 static bool report_memory(Compilation *c)
 {
 	const Module *m = c->module;
@@ -337,9 +407,10 @@ static bool report_memory(Compilation *c)
 		if (!f || !mb || mb->val.kind != RV_INT)
 			continue;
 		int64_t batch = mb->val.i;
-		MemPlan *p = codegen_c_plan(m, f, batch, false, c->opt.no_memplan, c->arena, &c->diag);
-		if (!p)
+		Schedule *s = schedule(c, f, batch);
+		if (!s)
 			return false;
+		MemPlan *p = s->plan;
 		if (p->too_big) {
 			diag_error(&c->diag, (Loc){0}, "@%s: the activations at batch %lld need more than " MEMPLAN_MAX_TEXT
 			           ", more than any machine holds: lower the recipe's batch or micro_batch",
@@ -395,7 +466,8 @@ static void usage(FILE *f)
 	        "  -fno-fuse            no fusion: every instruction its own kernel\n"
 	        "  -fno-memplan         no memory planning: every value its own buffer\n"
 	        "  --dump-ir            print the final IR (docs/ir.md)\n"
-	        "  --dump-after=STAGE   print the IR after STAGE: elaborate, a pass, or all\n"
+	        "  --dump-after=STAGE   print the IR after STAGE: elaborate, a pass, or all; lower: each recipe's\n"
+	        "                       step and update as the target runs them (calls, values written, offsets)\n"
 	        "  --dump-dir=DIR       write the IR after every stage to DIR/NN-STAGE.ir\n"
 	        "  --dot=FILE           write the final IR as a Graphviz graph (- for stdout)\n"
 	        "  --verify             only check the input; print nothing on success\n"
@@ -419,7 +491,7 @@ static void usage(FILE *f)
 
 static bool valid_stage(const char *s)
 {
-	if (strcmp(s, "all") == 0 || strcmp(s, "elaborate") == 0)
+	if (strcmp(s, "all") == 0 || strcmp(s, "elaborate") == 0 || strcmp(s, "lower") == 0)
 		return true;
 	for (int i = 0; i < NPASSES; i++)
 		if (strcmp(passes[i].name, s) == 0)

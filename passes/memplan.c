@@ -329,24 +329,3 @@ MemPlan *memplan_steps(Arena *a, const Func *f, const MemStep *steps, int nsteps
 		mp->offset[val[i]->id] = b[buf[val[i]->id]].off;
 	return mp;
 }
-
-/* Every instruction that needs a buffer is a step of its own, reading its operands. */
-MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes)
-{
-	MemStep *steps = arena_alloc(a, sizeof *steps * (size_t)(f->body.n + 1));
-	int n = 0;
-	for (int i = 0; i < f->body.n; i++) {
-		Ins *x = f->body.p[i];
-		if (!memplan_needs_buffer(x) && x->op != OP_store)
-			continue;
-		MemStep *s = &steps[n++];
-		if (memplan_needs_buffer(x)) {
-			s->defs = arena_alloc(a, sizeof *s->defs);
-			s->defs[0] = x;
-			s->ndefs = 1;
-		}
-		s->uses = (const Ins **)x->args;
-		s->nuses = x->nargs;
-	}
-	return memplan_steps(a, f, steps, n, batch, float_bytes, false);
-}

@@ -45,8 +45,6 @@ typedef struct MemPlan {
 #define MEMPLAN_MAX_TEXT "4 PiB"
 MemPlan *memplan_steps(Arena *a, const Func *f, const MemStep *steps, int nsteps, int64_t batch, int float_bytes,
                        bool naive);
-/* Every instruction a kernel of its own, no view, nothing in place. */
-MemPlan *memplan_func(Arena *a, const Func *f, int64_t batch, int float_bytes);
 bool memplan_needs_buffer(const Ins *ins);
 int64_t memplan_bytes(const Ins *ins, int64_t batch, int float_bytes); /* aligned */
 
