@@ -1055,6 +1055,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 			break;
 		case SCHED_ACCUM: emit_accum(g, fn, c); break;
 		case SCHED_ATTN: emit_attention(g, fn, c, name, &ct->kernels); break;
+		case SCHED_ROW: BUG("the C target's schedule has no row calls (lower_c)");
 		case SCHED_LOOP:
 			emit_loop(g, fn, c, &c->g->space, name, &ct->kernels);
 			break;

@@ -957,30 +957,41 @@ static void softmax_family(CGen *g, const Ins *ins)
 
 /* layernorm and its gradient over the last axis, a warp per row: the mean, then the
  * biased variance around it, in double (two passes, as runtime/cpu.c). */
-static void layernorm(CGen *g, const Ins *ins, bool grad)
+/* layernorm's (or its gradient's) code for the row `row` of a warp: its statistics, over x
+ * (and dy) at the pointers named xp (dp); then *value, element k's result. */
+static const char *layernorm_row(CGen *g, const Ins *ins, bool grad, const char *xp, const char *dp, const char **value)
 {
-	const Type *t = &ins->args[0]->type;
 	Buf b = {0};
 	buf_printf(&b,
-	           "\t\tconst double eps = %.17g;\n\t\tconst float *x = x0 + row * n;\n"
+	           "\t\tconst double eps = %.17g;\n\t\tconst float *x = %s + row * n;\n"
 	           "\t\tdouble mean = 0, var = 0;\n\t\t" LANES "\n\t\t\tmean += (double)x[k];\n"
 	           "\t\tmean = maec_warp_sum(mean) / (double)n;\n\t\t" LANES " {\n"
 	           "\t\t\tconst double d = (double)x[k] - mean;\n\t\t\tvar += d * d;\n\t\t}\n"
 	           "\t\tconst double rstd = 1.0 / sqrt(maec_warp_sum(var) / (double)n + eps);\n",
-	           ins->attr[0].f);
-	if (!grad)
-		buf_puts(&b, "\t\t" LANES "\n\t\t\to[k] = (float)(((double)x[k] - mean) * rstd);\n");
-	else
-		buf_puts(&b, "\t\tconst float *dy = x1 + row * n;\n\t\tdouble sg = 0, sgx = 0;\n"
-		             "\t\t" LANES " {\n\t\t\tsg += (double)dy[k];\n"
-		             "\t\t\tsgx += (double)dy[k] * (((double)x[k] - mean) * rstd);\n\t\t}\n"
-		             "\t\tconst double mg = maec_warp_sum(sg) / (double)n, mgx = maec_warp_sum(sgx) / (double)n;\n"
-		             "\t\t" LANES " {\n\t\t\tconst double xh = ((double)x[k] - mean) * rstd;\n"
-		             "\t\t\to[k] = (float)(rstd * ((double)dy[k] - mg - xh * mgx));\n\t\t}\n");
+	           ins->attr[0].f, xp);
+	if (!grad) {
+		*value = "(float)(((double)x[k] - mean) * rstd)";
+	} else {
+		buf_printf(&b, "\t\tconst float *dy = %s + row * n;\n\t\tdouble sg = 0, sgx = 0;\n"
+		               "\t\t" LANES " {\n\t\t\tsg += (double)dy[k];\n"
+		               "\t\t\tsgx += (double)dy[k] * (((double)x[k] - mean) * rstd);\n\t\t}\n"
+		               "\t\tconst double mg = maec_warp_sum(sg) / (double)n, mgx = maec_warp_sum(sgx) / (double)n;\n",
+		           dp);
+		*value = "(float)(rstd * ((double)dy[k] - mg - (((double)x[k] - mean) * rstd) * mgx))";
+	}
+	const char *r = arena_strdup(g->a, b.p);
+	buf_free(&b);
+	return r;
+}
+
+static void layernorm(CGen *g, const Ins *ins, bool grad)
+{
+	const Type *t = &ins->args[0]->type;
+	const char *value, *pre = layernorm_row(g, ins, grad, "x0", "x1", &value);
+	const char *body = arena_printf(g->a, "%s\t\t" LANES "\n\t\t\to[k] = %s;\n", pre, value);
 	Type rows = *t;
 	rows.rank--;
-	rows_warp(g, ins, grad ? "layernorm_grad" : "layernorm", &rows, t->dim[t->rank - 1], b.p, grad ? 2 : 1);
-	buf_free(&b);
+	rows_warp(g, ins, grad ? "layernorm_grad" : "layernorm", &rows, t->dim[t->rank - 1], body, grad ? 2 : 1);
 }
 
 /* cross_entropy: one thread, the rows in order (the sum's order is fixed, as on the
@@ -1586,6 +1597,122 @@ static bool emit_multi(CGen *g, const Schedule *s, const SchedCall *c)
 	return true;
 }
 
+/* A SCHED_ROW call: the row kernel of a layernorm (or its gradient), a warp per row, with
+ * the group's epilogue computed where each element's result is made; only the members
+ * another kernel reads, and the stores, are written. */
+static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
+{
+	KernelSet *k = ks(g);
+	const FuseGroup *grp = c->g;
+	const Ins *r = grp->ins[0];
+	const bool grad = r->op == OP_layernorm_grad;
+	const Type *space = &grp->space;
+	const int64_t n = space->dim[space->rank - 1];
+	Loop l = {.g = g, .s = s, .c = c, .grp = grp, .space = space};
+	l.inl = arena_alloc(g->a, sizeof *l.inl * (size_t)(grp->nins + 1));
+	sched_inline(s, c, l.inl);
+	int call = s->call_of[r->id];
+	Buf head = {0}, body = {0};
+	int *out = arena_alloc(g->a, sizeof *out * (size_t)grp->nins);
+	for (int i = 0; i < grp->nins; i++) {
+		const Ins *x = grp->ins[i];
+		out[i] = -1;
+		if (x->op != OP_store && (!s->need[x->id] || s->call_of[x->id] != call))
+			continue;
+		out[i] = l.nptr;
+		if (x->op == OP_store) {
+			buf_printf(&head, "\tfloat *o%d = (float *)p.p[%d];\n", l.nptr, l.nptr);
+			l.ptr[l.nptr++] = state_slab(g, x, x->attr[1].s);
+		} else {
+			declare(g, x);
+			buf_printf(&head, "\t%s *o%d = (%s *)p.p[%d];\n", ktype(x), l.nptr, ktype(x), l.nptr);
+			l.ptr[l.nptr++] = v(g, x);
+		}
+	}
+	for (int j = 0; j < r->nargs; j++) { /* the row op's operands */
+		declare(g, r->args[j]);
+		buf_printf(&head, "\tconst float *r%d = (const float *)p.p[%d];\n", j, l.nptr);
+		l.ptr[l.nptr++] = v(g, r->args[j]);
+	}
+	l.nout = l.nptr;
+	if (out[0] >= 0)
+		buf_printf(&body, "\t\t\to%d[i] = t0;\n", out[0]);
+	for (int i = 1; i < grp->nins && !l.full; i++) {
+		const Ins *x = grp->ins[i];
+		if (l.inl[i])
+			continue;
+		const char *w = loop_offset(&l, &grp->map[i], &x->type);
+		if (x->op == OP_store) {
+			buf_printf(&body, "\t\t\to%d[%s] = %s; /* store */\n", out[i], w, loop_operand(&l, i, 0));
+			continue;
+		}
+		loop_define(&l, &body, i, "\t\t\t");
+		if (out[i] >= 0)
+			buf_printf(&body, "\t\t\to%d[%s] = t%d;\n", out[i], w, i);
+	}
+	if (l.full) {
+		cgen_fail(g, r, "kernel %d reads and writes more than the %d tensors a CUDA launch takes", grp->id,
+		          MAX_OPERANDS);
+		buf_free(&head);
+		buf_free(&body);
+		return;
+	}
+	for (int e = 0; e < l.nin; e++) {
+		declare(g, l.in[e]);
+		buf_printf(&head, "\tconst %s *x%d = (const %s *)p.p[%d];\n", ktype(l.in[e]), e, ktype(l.in[e]), l.nout + e);
+	}
+	const char *value, *pre = layernorm_row(g, r, grad, "r0", "r1", &value);
+	Type rows = *space;
+	rows.rank--;
+	Buf b = {0};
+	buf_printf(&b, "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n%s", head.p);
+	buf_printf(&b, "\tconst i64 rows = %s, n = %lld;\n\tconst int lane = threadIdx.x %% MAEC_WARP;\n"
+	               "\tMAEC_WARP_LOOP(row, rows) {\n%s\t\t" LANES " {\n\t\t\tconst i64 i = row * n + k;\n",
+	           prod(g, rows.dim, 0, rows.rank), (long long)n, pre);
+	Buf cs = {0};
+	coords(g, &cs, "i", space->dim, space->rank, l.used);
+	for (const char *q = cs.p; q && *q; q++) /* one tab deeper */
+		buf_printf(&b, "%s%c", q == cs.p || q[-1] == '\n' ? "\t" : "", *q);
+	buf_printf(&b, "\t\t\tconst float t0 = %s;\n%s\t\t}\n\t}\n}\n", value, body.p ? body.p : "");
+	buf_free(&cs);
+	const Ins *root = grp->ins[grp->nins - 1];
+	int ki = kernel(g, r, grad ? "layernorm_grad_epilogue" : "layernorm_epilogue", b.p);
+	buf_free(&b);
+	buf_free(&head);
+	buf_free(&body);
+	const char *ops = ops_list(g, grp, 0, grp->nins);
+	buf_printf(g->out, "\t/* kernel %d (reduce): %s */\n", grp->id, ops);
+	CostRec *cr = cost_new(g, COST_row, NULL, numel_at(g, &rows) * 32);
+	for (int i = 0; i < grp->nins; i++) {
+		const Ins *x = grp->ins[i];
+		if (x->op == OP_store) {
+			cost_label(cr, x);
+			cost_bytes(cr, x, numel_at(g, &x->args[0]->type) * 4, true);
+			continue;
+		}
+		cost_op(cr, x);
+		if (out[i] >= 0)
+			cost_write(cr, x);
+	}
+	for (int j = 0; j < r->nargs; j++)
+		cost_read(cr, r->args[j]);
+	for (int e = 0; e < l.nin; e++) {
+		int64_t m = numel_at(g, &l.in[e]->type), pts = numel_at(g, space);
+		cost_bytes(cr, l.in[e], (m < pts ? m : pts) * 4, false);
+	}
+	const char *where = root->loc.file ? arena_printf(g->a, "row %s:%d:%d (kernel %d: %s)", root->loc.file,
+	                                                  root->loc.line, root->loc.col, grp->id, ops)
+	                                   : arena_printf(g->a, "row (kernel %d: %s)", grp->id, ops);
+	buf_printf(&k->sites, "\t%s,\n", c_str(g, where));
+	cost_site(&k->site_costs, cr, k->device);
+	k->rec = NULL;
+	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
+	for (int q = 0; q < l.nptr; q++)
+		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", l.ptr[q]);
+	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %s * 32, B, &p_, %d));\n\t}\n", k->names[ki],
+	           numel(g, &rows), k->nsites++);
+}
+
 /* A product added into its gradient slot (cuBLAS with beta = 1). */
 static void emit_accum(CGen *g, const SchedCall *c)
 {
@@ -1755,6 +1882,7 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 			}
 			break;
 		case SCHED_ACCUM: emit_accum(g, call); break;
+		case SCHED_ROW: emit_row(g, sc, call); break;
 		case SCHED_ATTN: BUG("the CUDA target's schedule has no attention calls (lower_cuda)");
 		}
 	}
@@ -1812,8 +1940,6 @@ bool codegen_cuda(Buf *out, const Module *m, const char *source, bool naive_memo
 	           "\t\tif (rc_)             \\\n"
 	           "\t\t\treturn rc_;      \\\n"
 	           "\t} while (0)\n\n"
-	           "static int rt_gpu_oom(const char *what)\n{\n"
-	           "\tfprintf(stderr, \"trainer: out of host memory for %%s\\n\", what);\n\treturn 1;\n}\n\n"
 	           "/* The kernels, by index (kernel_names below). */\nenum {\n#include \"@KERNEL_ENUM@\"\n};\n",
 	           MAEC_VERSION, c_comment(&g, source));
 	size_t enum_at = out->n;

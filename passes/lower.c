@@ -26,11 +26,11 @@
 #include "passes.h"
 
 const LowerOptions lower_c = {.target = "C", .attention = true, .accumulate = true};
-const LowerOptions lower_cuda = {.target = "CUDA", .attention = false, .accumulate = true};
+const LowerOptions lower_cuda = {.target = "CUDA", .attention = false, .accumulate = true, .row_epilogues = true};
 
 const char *sched_kind_name(SchedKind k)
 {
-	static const char *const names[] = {"runtime", "loop", "multi", "accum", "attention"};
+	static const char *const names[] = {"runtime", "loop", "multi", "accum", "attention", "row"};
 	return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
 
@@ -206,6 +206,25 @@ static void note_split(Arena *a, Schedule *s, const FuseGroup *grp, const char *
 	vec_push(a, s->splits, ((SchedSplit){grp, why}));
 }
 
+/* Can the target run a REDUCE group as one row kernel: a layernorm (or its gradient)
+ * first, along the last axis of the group's space, then loop members only? NULL, or why not. */
+static const char *row_epilogue(Arena *a, const FuseGroup *grp, const LowerOptions *opt)
+{
+	const Ins *r = grp->ins[0];
+	if (!opt->row_epilogues)
+		return arena_printf(a, "the %s target runs a reduction and its loops apart", opt->target);
+	if (!is_anchor_op(r))
+		return "the reduction has a prologue";
+	if (r->op != OP_layernorm && r->op != OP_layernorm_grad)
+		return "only a layernorm or its gradient takes an epilogue in its row kernel";
+	if (!type_eq(&r->type, &grp->space) || r->type.dt != DT_F32)
+		return "the row op is not over the group's space";
+	for (int i = 1; i < grp->nins; i++)
+		if (is_anchor_op(grp->ins[i]) || grp->ins[i]->op == OP_concat)
+			return "the epilogue holds more than elementwise ops";
+	return NULL;
+}
+
 static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 {
 	const FusePlan *fp = s->fp;
@@ -244,7 +263,17 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 			split_group(a, s, grp);
 			break;
 		}
-		case FUSE_REDUCE: split_group(a, s, grp); break;
+		case FUSE_REDUCE: {
+			const char *why = row_epilogue(a, grp, opt);
+			if (!why) {
+				add_call(a, s, (SchedCall){SCHED_ROW, grp, grp->ins[0], 0, grp->nins});
+				break;
+			}
+			if (grp->nins > 1)
+				note_split(a, s, grp, why);
+			split_group(a, s, grp);
+			break;
+		}
 		case FUSE__N: BUG("fusion kind");
 		}
 	}

@@ -168,6 +168,8 @@ typedef enum SchedKind {
 	SCHED_MULTI,   /* one loop over many tensors: the parts [lo, hi) of a MULTI group */
 	SCHED_ACCUM,   /* a product added into its gradient slot by the BLAS (beta = 1) */
 	SCHED_ATTN,    /* an ATTENTION group, per batch element */
+	SCHED_ROW,     /* a REDUCE group of a row op (layernorm and its gradient) and its
+	                * elementwise epilogue, one kernel */
 } SchedKind;
 
 typedef struct SchedCall {
@@ -183,6 +185,7 @@ typedef struct LowerOptions {
 	const char *target; /* "C", "CUDA": for the reasons */
 	bool attention;     /* ATTENTION groups as one kernel */
 	bool accumulate;    /* products added into their slot by the BLAS */
+	bool row_epilogues; /* a layernorm (or its gradient) and its epilogue as one kernel */
 } LowerOptions;
 extern const LowerOptions lower_c, lower_cuda;
 
