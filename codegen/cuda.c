@@ -815,24 +815,12 @@ static void rows_warp(CGen *g, const Ins *ins, const char *base, const Type *row
 
 #define LANES "for (i64 k = lane; k < n; k += MAEC_WARP)"
 
-static const char *const softmax_warp =
-	"\t\tconst float *x = x0 + row * n;\n\t\tfloat m = -maec_inf();\n"
-	"\t\t" LANES "\n\t\t\tm = x[k] > m || x[k] != x[k] ? x[k] : m;\n\t\tm = maec_warp_max(m);\n"
-	"\t\tdouble sum = 0;\n\t\t" LANES "\n\t\t\tsum += (double)(o[k] = expf(x[k] - m));\n"
-	"\t\tconst double inv = 1.0 / maec_warp_sum(sum);\n"
-	"\t\t" LANES "\n\t\t\to[k] = (float)((double)o[k] * inv);\n";
-
 static const char *const log_softmax_warp =
 	"\t\tconst float *x = x0 + row * n;\n\t\tfloat m = -maec_inf();\n"
 	"\t\t" LANES "\n\t\t\tm = x[k] > m || x[k] != x[k] ? x[k] : m;\n\t\tm = maec_warp_max(m);\n"
 	"\t\tdouble sum = 0;\n\t\t" LANES "\n\t\t\tsum += (double)expf(x[k] - m);\n"
 	"\t\tconst double lse = log(maec_warp_sum(sum));\n"
 	"\t\t" LANES "\n\t\t\to[k] = (float)((double)(x[k] - m) - lse);\n";
-
-static const char *const softmax_grad_warp =
-	"\t\tconst float *y = x0 + row * n, *dy = x1 + row * n;\n\t\tdouble dot = 0;\n"
-	"\t\t" LANES "\n\t\t\tdot += (double)dy[k] * (double)y[k];\n\t\tdot = maec_warp_sum(dot);\n"
-	"\t\t" LANES "\n\t\t\to[k] = (float)((double)y[k] * ((double)dy[k] - dot));\n";
 
 static const char *const log_softmax_grad_warp =
 	"\t\tconst float *y = x0 + row * n, *dy = x1 + row * n;\n\t\tdouble sum = 0;\n"
@@ -932,6 +920,8 @@ static void randperm(CGen *g, const Ins *ins)
 	launch(g, ins, ki, numel(g, t), 2, rp);
 }
 
+static const char *row_code(CGen *g, const Ins *r, const char *X, const char *DY, const char **value);
+
 /* softmax, log_softmax and their gradients: a warp per row when the axis is the last one
  * (contiguous rows), else a thread per strided line. */
 static void softmax_family(CGen *g, const Ins *ins)
@@ -943,10 +933,10 @@ static void softmax_family(CGen *g, const Ins *ins)
 	if (axis == t->rank - 1) {
 		Type rows = *t;
 		rows.rank--;
-		rows_warp(g, ins, name, &rows, t->dim[axis],
-		          op == OP_softmax ? softmax_warp : op == OP_log_softmax ? log_softmax_warp
-		          : op == OP_softmax_grad ? softmax_grad_warp : log_softmax_grad_warp,
-		          nin);
+		const char *value, *pre = row_code(g, ins, "x0[row * n + k]", "x1[row * n + k]", &value);
+		const char *body = pre ? arena_printf(g->a, "%s\t\t" LANES "\n\t\t\to[k] = %s;\n", pre, value)
+		                   : op == OP_log_softmax ? log_softmax_warp : log_softmax_grad_warp;
+		rows_warp(g, ins, name, &rows, t->dim[axis], body, nin);
 		return;
 	}
 	along(g, ins, axis, name,
@@ -955,39 +945,79 @@ static void softmax_family(CGen *g, const Ins *ins)
 	      nin);
 }
 
-/* layernorm and its gradient over the last axis, a warp per row: the mean, then the
- * biased variance around it, in double (two passes, as runtime/cpu.c). */
-/* layernorm's (or its gradient's) code for the row `row` of a warp: its statistics, over x
- * (and dy) at the pointers named xp (dp); then *value, element k's result. */
-static const char *layernorm_row(CGen *g, const Ins *ins, bool grad, const char *xp, const char *dp, const char **value)
+/* text with @X@ and @DY@ replaced by X and DY */
+static const char *row_subst(CGen *g, const char *text, const char *X, const char *DY)
 {
-	Buf b = {0};
-	buf_printf(&b,
-	           "\t\tconst double eps = %.17g;\n\t\tconst float *x = %s + row * n;\n"
-	           "\t\tdouble mean = 0, var = 0;\n\t\t" LANES "\n\t\t\tmean += (double)x[k];\n"
-	           "\t\tmean = maec_warp_sum(mean) / (double)n;\n\t\t" LANES " {\n"
-	           "\t\t\tconst double d = (double)x[k] - mean;\n\t\t\tvar += d * d;\n\t\t}\n"
-	           "\t\tconst double rstd = 1.0 / sqrt(maec_warp_sum(var) / (double)n + eps);\n",
-	           ins->attr[0].f, xp);
-	if (!grad) {
-		*value = "(float)(((double)x[k] - mean) * rstd)";
-	} else {
-		buf_printf(&b, "\t\tconst float *dy = %s + row * n;\n\t\tdouble sg = 0, sgx = 0;\n"
-		               "\t\t" LANES " {\n\t\t\tsg += (double)dy[k];\n"
-		               "\t\t\tsgx += (double)dy[k] * (((double)x[k] - mean) * rstd);\n\t\t}\n"
-		               "\t\tconst double mg = maec_warp_sum(sg) / (double)n, mgx = maec_warp_sum(sgx) / (double)n;\n",
-		           dp);
-		*value = "(float)(rstd * ((double)dy[k] - mg - (((double)x[k] - mean) * rstd) * mgx))";
-	}
-	const char *r = arena_strdup(g->a, b.p);
-	buf_free(&b);
+	Buf w = {0};
+	for (const char *t = text; *t; t++)
+		if (strncmp(t, "@X@", 3) == 0) {
+			buf_puts(&w, X);
+			t += 2;
+		} else if (strncmp(t, "@DY@", 4) == 0) {
+			buf_puts(&w, DY);
+			t += 3;
+		} else {
+			buf_putc(&w, *t);
+		}
+	const char *r = arena_strdup(g->a, w.p ? w.p : "");
+	buf_free(&w);
 	return r;
 }
 
+/* The code of a row op along the last axis for the row `row` of a warp, reading element k
+ * of its operands as the expressions X and DY (softmax_grad's y and dy, layernorm_grad's
+ * x and dy): its statistics; then *value, element k's result. layernorm and its
+ * gradient: the mean, then the biased variance around it, in double (two passes, as
+ * runtime/cpu.c); softmax: the maximum, then the sum of the exponentials in double; its
+ * gradient: the dot product of y and dy in double. NULL for other ops. */
+static const char *row_code(CGen *g, const Ins *r, const char *X, const char *DY, const char **value)
+{
+	Buf b = {0};
+	const char *v = NULL;
+	switch (r->op) {
+	case OP_layernorm:
+	case OP_layernorm_grad:
+		buf_printf(&b,
+		           "\t\tconst double eps = %.17g;\n"
+		           "\t\tdouble mean = 0, var = 0;\n\t\t" LANES "\n\t\t\tmean += (double)@X@;\n"
+		           "\t\tmean = maec_warp_sum(mean) / (double)n;\n\t\t" LANES " {\n"
+		           "\t\t\tconst double d = (double)@X@ - mean;\n\t\t\tvar += d * d;\n\t\t}\n"
+		           "\t\tconst double rstd = 1.0 / sqrt(maec_warp_sum(var) / (double)n + eps);\n",
+		           r->attr[0].f);
+		v = "(float)(((double)@X@ - mean) * rstd)";
+		if (r->op == OP_layernorm)
+			break;
+		buf_puts(&b, "\t\tdouble sg = 0, sgx = 0;\n"
+		             "\t\t" LANES " {\n\t\t\tsg += (double)@DY@;\n"
+		             "\t\t\tsgx += (double)@DY@ * (((double)@X@ - mean) * rstd);\n\t\t}\n"
+		             "\t\tconst double mg = maec_warp_sum(sg) / (double)n, mgx = maec_warp_sum(sgx) / (double)n;\n");
+		v = "(float)(rstd * ((double)@DY@ - mg - (((double)@X@ - mean) * rstd) * mgx))";
+		break;
+	case OP_softmax:
+		buf_puts(&b, "\t\tfloat m = -maec_inf();\n\t\t" LANES " {\n\t\t\tconst float x = @X@;\n"
+		             "\t\t\tm = x > m || x != x ? x : m;\n\t\t}\n\t\tm = maec_warp_max(m);\n"
+		             "\t\tdouble sum = 0;\n\t\t" LANES "\n\t\t\tsum += (double)expf(@X@ - m);\n"
+		             "\t\tconst double inv = 1.0 / maec_warp_sum(sum);\n");
+		v = "(float)((double)expf(@X@ - m) * inv)";
+		break;
+	case OP_softmax_grad:
+		buf_puts(&b, "\t\tdouble dot = 0;\n\t\t" LANES "\n\t\t\tdot += (double)@DY@ * (double)@X@;\n"
+		             "\t\tdot = maec_warp_sum(dot);\n");
+		v = "(float)((double)@X@ * ((double)@DY@ - dot))";
+		break;
+	default: return NULL;
+	}
+	const char *code = row_subst(g, b.p, X, DY);
+	*value = row_subst(g, v, X, DY);
+	buf_free(&b);
+	return code;
+}
+
+/* layernorm and its gradient over the last axis, a warp per row (row_code). */
 static void layernorm(CGen *g, const Ins *ins, bool grad)
 {
 	const Type *t = &ins->args[0]->type;
-	const char *value, *pre = layernorm_row(g, ins, grad, "x0", "x1", &value);
+	const char *value, *pre = row_code(g, ins, "x0[row * n + k]", "x1[row * n + k]", &value);
 	const char *body = arena_printf(g->a, "%s\t\t" LANES "\n\t\t\to[k] = %s;\n", pre, value);
 	Type rows = *t;
 	rows.rank--;
@@ -1190,6 +1220,7 @@ typedef struct Loop {
 	int nptr;
 	bool full;            /* more operands than a launch takes */
 	bool used[IR_MAX_RANK]; /* the axes of the space an offset or a concat reads */
+	bool read[MAX_OPERANDS]; /* the inputs read, since the caller last cleared it */
 	/* a MULTI part (emit_multi): every offset is the point's own index j in its part */
 	bool flat, bad;
 } Loop;
@@ -1206,12 +1237,13 @@ static int loop_input(Loop *l, const Ins *x)
 {
 	for (int k = 0; k < l->nin; k++)
 		if (l->in[k] == x)
-			return k;
+			return l->read[k] = true, k;
 	if (l->nptr == MAX_OPERANDS) {
 		l->full = true;
 		return 0;
 	}
 	l->in[l->nin] = x;
+	l->read[l->nin] = true;
 	l->ptr[l->nptr++] = v(l->g, x);
 	return l->nin++;
 }
@@ -1597,29 +1629,30 @@ static bool emit_multi(CGen *g, const Schedule *s, const SchedCall *c)
 	return true;
 }
 
-/* A SCHED_ROW call: the row kernel of a layernorm (or its gradient), a warp per row, with
- * the group's epilogue computed where each element's result is made; only the members
- * another kernel reads, and the stores, are written. */
+/* A SCHED_ROW call: the row kernel of a row op (softmax, layernorm, their gradients) along
+ * the last axis, a warp per row, with the members around it: the prologue's value of each
+ * operand computed where the row kernel reads it (a device function of the point), the
+ * epilogue where each element of the result is made. Only the members another kernel
+ * reads, and the stores, are written. */
 static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 {
 	KernelSet *k = ks(g);
 	const FuseGroup *grp = c->g;
-	const Ins *r = grp->ins[0];
-	const bool grad = r->op == OP_layernorm_grad;
+	const Ins *r = c->ins;
 	const Type *space = &grp->space;
 	const int64_t n = space->dim[space->rank - 1];
 	Loop l = {.g = g, .s = s, .c = c, .grp = grp, .space = space};
 	l.inl = arena_alloc(g->a, sizeof *l.inl * (size_t)(grp->nins + 1));
 	sched_inline(s, c, l.inl);
-	int call = s->call_of[r->id];
-	Buf head = {0}, body = {0};
-	int *out = arena_alloc(g->a, sizeof *out * (size_t)grp->nins);
-	for (int i = 0; i < grp->nins; i++) {
+	const int ri = loop_member(&l, r), call = s->call_of[r->id];
+	Buf head = {0}, body = {0}, fns = {0};
+	int *out = arena_alloc(g->a, sizeof *out * (size_t)(c->hi - c->lo));
+	for (int i = c->lo; i < c->hi; i++) {
 		const Ins *x = grp->ins[i];
-		out[i] = -1;
+		out[i - c->lo] = -1;
 		if (x->op != OP_store && (!s->need[x->id] || s->call_of[x->id] != call))
 			continue;
-		out[i] = l.nptr;
+		out[i - c->lo] = l.nptr;
 		if (x->op == OP_store) {
 			buf_printf(&head, "\tfloat *o%d = (float *)p.p[%d];\n", l.nptr, l.nptr);
 			l.ptr[l.nptr++] = state_slab(g, x, x->attr[1].s);
@@ -1629,61 +1662,114 @@ static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 			l.ptr[l.nptr++] = v(g, x);
 		}
 	}
-	for (int j = 0; j < r->nargs; j++) { /* the row op's operands */
-		declare(g, r->args[j]);
-		buf_printf(&head, "\tconst float *r%d = (const float *)p.p[%d];\n", j, l.nptr);
-		l.ptr[l.nptr++] = v(g, r->args[j]);
+	/* the row op's operands: from memory, or a prologue member through its function */
+	const char *rd[2] = {"0", "0"};
+	Buf pro[2] = {{0}, {0}};
+	bool reads[3][MAX_OPERANDS] = {{0}}; /* by each prologue function, by the kernel */
+	for (int j = 0; j < r->nargs && j < 2; j++)
+		if (loop_member(&l, r->args[j]) < 0) {
+			declare(g, r->args[j]);
+			buf_printf(&head, "\tconst float *r%d = (const float *)p.p[%d];\n", j, l.nptr);
+			l.ptr[l.nptr++] = v(g, r->args[j]);
+			rd[j] = arena_printf(g->a, "r%d[row * n + k]", j);
+		}
+	l.nout = l.nptr; /* the inputs the members read come after */
+	for (int j = 0; j < r->nargs && j < 2; j++) {
+		int m = loop_member(&l, r->args[j]);
+		if (m < 0)
+			continue;
+		rd[j] = arena_printf(g->a, "@NAME@_in%d(p, row * n + k)", j);
+		memset(l.read, 0, sizeof l.read);
+		bool *want = arena_alloc(g->a, sizeof *want * (size_t)(grp->nins + 1));
+		memset(want, 0, sizeof *want * (size_t)(grp->nins + 1));
+		want[m] = true;
+		for (int i = m; i >= c->lo; i--)
+			if (want[i])
+				for (int a = 0; a < grp->ins[i]->nargs; a++) {
+					int y = loop_member(&l, sched_src(grp->ins[i]->args[a]));
+					if (y >= 0)
+						want[y] = true;
+				}
+		for (int i = c->lo; i <= m; i++)
+			if (want[i])
+				loop_define(&l, &pro[j], i, "\t");
+		buf_printf(&pro[j], "\treturn t%d;\n}\n\n", m - c->lo);
+		memcpy(reads[j], l.read, sizeof l.read);
 	}
-	l.nout = l.nptr;
-	if (out[0] >= 0)
-		buf_printf(&body, "\t\t\to%d[i] = t0;\n", out[0]);
-	for (int i = 1; i < grp->nins && !l.full; i++) {
+	memset(l.read, 0, sizeof l.read);
+	if (out[ri - c->lo] >= 0)
+		buf_printf(&body, "\t\t\to%d[i] = t%d;\n", out[ri - c->lo], ri - c->lo);
+	for (int i = ri + 1; i < c->hi && !l.full; i++) {
 		const Ins *x = grp->ins[i];
 		if (l.inl[i])
 			continue;
 		const char *w = loop_offset(&l, &grp->map[i], &x->type);
 		if (x->op == OP_store) {
-			buf_printf(&body, "\t\t\to%d[%s] = %s; /* store */\n", out[i], w, loop_operand(&l, i, 0));
+			buf_printf(&body, "\t\t\to%d[%s] = %s; /* store */\n", out[i - c->lo], w, loop_operand(&l, i, 0));
 			continue;
 		}
 		loop_define(&l, &body, i, "\t\t\t");
-		if (out[i] >= 0)
-			buf_printf(&body, "\t\t\to%d[%s] = t%d;\n", out[i], w, i);
+		if (out[i - c->lo] >= 0)
+			buf_printf(&body, "\t\t\to%d[%s] = t%d;\n", out[i - c->lo], w, i - c->lo);
 	}
 	if (l.full) {
 		cgen_fail(g, r, "kernel %d reads and writes more than the %d tensors a CUDA launch takes", grp->id,
 		          MAX_OPERANDS);
 		buf_free(&head);
 		buf_free(&body);
+		buf_free(&pro[0]);
+		buf_free(&pro[1]);
 		return;
 	}
+	/* the inputs and the point's coordinates, for the kernel and each function */
+	memcpy(reads[2], l.read, sizeof l.read);
+	Buf ins[3] = {{0}, {0}, {0}}, cs = {0};
 	for (int e = 0; e < l.nin; e++) {
 		declare(g, l.in[e]);
-		buf_printf(&head, "\tconst %s *x%d = (const %s *)p.p[%d];\n", ktype(l.in[e]), e, ktype(l.in[e]), l.nout + e);
+		for (int q = 0; q < 3; q++)
+			if (reads[q][e])
+				buf_printf(&ins[q], "\tconst %s *x%d = (const %s *)p.p[%d];\n", ktype(l.in[e]), e, ktype(l.in[e]),
+				           l.nout + e);
 	}
-	const char *value, *pre = layernorm_row(g, r, grad, "r0", "r1", &value);
+	coords(g, &cs, "i", space->dim, space->rank, l.used);
+	for (int d = 0; d < space->rank; d++)
+		if (l.used[d])
+			buf_printf(&cs, "\t\t(void)c%d;\n", d);
+	for (int j = 0; j < 2; j++)
+		if (pro[j].p) {
+			buf_printf(&fns, "MAEC_DEV float @NAME@_in%d(const RtPtrs &p, i64 i)\n{\n%s", j, ins[j].p ? ins[j].p : "");
+			for (const char *q = cs.p; q && *q; q++) /* one tab less */
+				if (!(*q == '\t' && (q == cs.p || q[-1] == '\n')))
+					buf_putc(&fns, *q);
+			buf_puts(&fns, pro[j].p);
+			buf_free(&pro[j]);
+		}
+	const char *value, *pre = row_code(g, r, rd[0], rd[1], &value);
+	CHECK(pre);
 	Type rows = *space;
 	rows.rank--;
 	Buf b = {0};
-	buf_printf(&b, "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n%s", head.p);
+	buf_printf(&b, "%sMAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n%s%s",
+	           fns.p ? fns.p : "", head.p ? head.p : "", ins[2].p ? ins[2].p : "");
 	buf_printf(&b, "\tconst i64 rows = %s, n = %lld;\n\tconst int lane = threadIdx.x %% MAEC_WARP;\n"
 	               "\tMAEC_WARP_LOOP(row, rows) {\n%s\t\t" LANES " {\n\t\t\tconst i64 i = row * n + k;\n",
 	           prod(g, rows.dim, 0, rows.rank), (long long)n, pre);
-	Buf cs = {0};
-	coords(g, &cs, "i", space->dim, space->rank, l.used);
 	for (const char *q = cs.p; q && *q; q++) /* one tab deeper */
 		buf_printf(&b, "%s%c", q == cs.p || q[-1] == '\n' ? "\t" : "", *q);
-	buf_printf(&b, "\t\t\tconst float t0 = %s;\n%s\t\t}\n\t}\n}\n", value, body.p ? body.p : "");
+	buf_printf(&b, "\t\t\tconst float t%d = %s;\n%s\t\t}\n\t}\n}\n", ri - c->lo, value, body.p ? body.p : "");
 	buf_free(&cs);
-	const Ins *root = grp->ins[grp->nins - 1];
-	int ki = kernel(g, r, grad ? "layernorm_grad_epilogue" : "layernorm_epilogue", b.p);
+	for (int q = 0; q < 3; q++)
+		buf_free(&ins[q]);
+	buf_free(&fns);
+	const Ins *root = grp->ins[c->hi - 1];
+	int ki = kernel(g, r, arena_printf(g->a, "%s_row", op_info(r->op)->name), b.p);
 	buf_free(&b);
 	buf_free(&head);
 	buf_free(&body);
-	const char *ops = ops_list(g, grp, 0, grp->nins);
-	buf_printf(g->out, "\t/* kernel %d (reduce): %s */\n", grp->id, ops);
+	const char *ops = ops_list(g, grp, c->lo, c->hi);
+	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind), ops);
 	CostRec *cr = cost_new(g, COST_row, NULL, numel_at(g, &rows) * 32);
-	for (int i = 0; i < grp->nins; i++) {
+	for (int i = c->lo; i < c->hi; i++) {
 		const Ins *x = grp->ins[i];
 		if (x->op == OP_store) {
 			cost_label(cr, x);
@@ -1691,11 +1777,12 @@ static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 			continue;
 		}
 		cost_op(cr, x);
-		if (out[i] >= 0)
+		if (out[i - c->lo] >= 0)
 			cost_write(cr, x);
 	}
 	for (int j = 0; j < r->nargs; j++)
-		cost_read(cr, r->args[j]);
+		if (loop_member(&l, r->args[j]) < 0)
+			cost_read(cr, r->args[j]);
 	for (int e = 0; e < l.nin; e++) {
 		int64_t m = numel_at(g, &l.in[e]->type), pts = numel_at(g, space);
 		cost_bytes(cr, l.in[e], (m < pts ? m : pts) * 4, false);

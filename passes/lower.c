@@ -72,7 +72,7 @@ static void add_call(Arena *a, Schedule *s, SchedCall c)
 	vec_push(a, s->calls, c);
 	if (c.kind == SCHED_RUNTIME)
 		s->call_of[c.ins->id] = k;
-	else if (c.kind == SCHED_LOOP)
+	else if (c.kind == SCHED_LOOP || c.kind == SCHED_ROW)
 		for (int i = c.lo; i < c.hi; i++)
 			s->call_of[c.g->ins[i]->id] = k;
 	else
@@ -108,22 +108,95 @@ static bool reads_const(const Schedule *s, const Ins *x)
 	return false;
 }
 
-/* A group, member by member: its products and reductions through the runtime, the runs
- * of loop members between them as generated loops. */
-static void split_group(Arena *a, Schedule *s, const FuseGroup *grp)
+static void note_split(Arena *a, Schedule *s, const FuseGroup *grp, const char *why)
 {
-	for (int i = 0; i < grp->nins;) {
-		if (is_anchor_op(grp->ins[i])) {
-			add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[i], 0, 0});
-			i++;
+	vec_push(a, s->splits, ((SchedSplit){grp, why}));
+}
+
+static bool is_row_op(const Ins *x)
+{
+	return x->op == OP_softmax || x->op == OP_softmax_grad || x->op == OP_layernorm || x->op == OP_layernorm_grad;
+}
+
+static int member_at(const FuseGroup *g, int lo, int hi, const Ins *x)
+{
+	for (int i = lo; i < hi; i++)
+		if (g->ins[i] == x)
+			return i;
+	return -1;
+}
+
+/* Can the target run members [lo, hi) of a group, whose one anchor is the row op at ri, as
+ * one row kernel: the row op along the last axis of the group's space; the others
+ * elementwise over that space, those before it (the prologue) read only by it or each
+ * other, never written, its operands that they make read at the point itself? NULL, or
+ * why not. */
+static const char *row_call(Arena *a, const FuseGroup *grp, int lo, int ri, int hi, const LowerOptions *opt)
+{
+	const Ins *r = grp->ins[ri];
+	if (!opt->row_epilogues)
+		return arena_printf(a, "the %s target runs a reduction and its loops apart", opt->target);
+	if (!is_row_op(r))
+		return "only softmax, layernorm and their gradients take a prologue and an epilogue";
+	bool last = r->op == OP_layernorm || r->op == OP_layernorm_grad || r->attr[0].i == r->type.rank - 1;
+	if (!type_eq(&r->type, &grp->space) || r->type.dt != DT_F32 || !last)
+		return "the row op is not along the last axis of the group's space";
+	for (int i = lo; i < hi; i++) {
+		const Ins *x = grp->ins[i];
+		if (i == ri)
 			continue;
+		if (op_info(x->op)->kind != KIND_ELEMWISE && x->op != OP_store && x->op != OP_expand &&
+		    x->op != OP_transpose && x->op != OP_slice)
+			return "a member is not elementwise";
+		for (int k = 0; k < x->nargs; k++) {
+			int m = member_at(grp, lo, hi, sched_src(x->args[k]));
+			if (i > ri && m >= lo && m < ri)
+				return "the epilogue reads the prologue";
 		}
+		if (i < ri)
+			for (int o = 0; o < grp->nouts; o++)
+				if (grp->outs[o] == x)
+					return "a prologue member is written";
+	}
+	for (int k = 0; k < r->nargs; k++) {
+		int m = member_at(grp, lo, hi, sched_src(r->args[k]));
+		if (m >= 0 && (r->args[k] != grp->ins[m] || !type_eq(&r->args[k]->type, &grp->space)))
+			return "the row op reads the prologue at other points";
+	}
+	return NULL;
+}
+
+/* A group, member by member: its products and reductions through the runtime, the runs
+ * of loop members between them as generated loops; a row op with the loops around it as
+ * one row call where the target can run it (row_call; else the reason is noted). */
+static void split_group(Arena *a, Schedule *s, const FuseGroup *grp, const LowerOptions *opt)
+{
+	const char *why = NULL;
+	for (int i = 0; i < grp->nins;) {
 		int j = i;
 		while (j < grp->nins && !is_anchor_op(grp->ins[j]))
 			j++;
-		add_call(a, s, (SchedCall){SCHED_LOOP, grp, NULL, i, j});
-		i = j;
+		if (j < grp->nins && grp->nins > 1) { /* the anchor at j, the loops after it to e */
+			int e = j + 1;
+			while (e < grp->nins && !is_anchor_op(grp->ins[e]))
+				e++;
+			const char *w = row_call(a, grp, i, j, e, opt);
+			if (!w) {
+				add_call(a, s, (SchedCall){SCHED_ROW, grp, grp->ins[j], i, e});
+				i = e;
+				continue;
+			}
+			if (!why && (e > j + 1 || j > i))
+				why = w;
+		}
+		if (j > i)
+			add_call(a, s, (SchedCall){SCHED_LOOP, grp, NULL, i, j});
+		if (j < grp->nins)
+			add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[j], 0, 0});
+		i = j + 1;
 	}
+	if (why && grp->kind == FUSE_REDUCE)
+		note_split(a, s, grp, why);
 }
 
 SchedLin sched_lin(const FuseMap *m, const Type *t)
@@ -201,29 +274,6 @@ static const char *attention_blocks(const Schedule *s, const FuseGroup *grp)
 	return NULL;
 }
 
-static void note_split(Arena *a, Schedule *s, const FuseGroup *grp, const char *why)
-{
-	vec_push(a, s->splits, ((SchedSplit){grp, why}));
-}
-
-/* Can the target run a REDUCE group as one row kernel: a layernorm (or its gradient)
- * first, along the last axis of the group's space, then loop members only? NULL, or why not. */
-static const char *row_epilogue(Arena *a, const FuseGroup *grp, const LowerOptions *opt)
-{
-	const Ins *r = grp->ins[0];
-	if (!opt->row_epilogues)
-		return arena_printf(a, "the %s target runs a reduction and its loops apart", opt->target);
-	if (!is_anchor_op(r))
-		return "the reduction has a prologue";
-	if (r->op != OP_layernorm && r->op != OP_layernorm_grad)
-		return "only a layernorm or its gradient takes an epilogue in its row kernel";
-	if (!type_eq(&r->type, &grp->space) || r->type.dt != DT_F32)
-		return "the row op is not over the group's space";
-	for (int i = 1; i < grp->nins; i++)
-		if (is_anchor_op(grp->ins[i]) || grp->ins[i]->op == OP_concat)
-			return "the epilogue holds more than elementwise ops";
-	return NULL;
-}
 
 static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 {
@@ -250,7 +300,7 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 				add_call(a, s, (SchedCall){SCHED_ACCUM, grp, grp->ins[0], 0, 0});
 				break;
 			}
-			split_group(a, s, grp);
+			split_group(a, s, grp, opt);
 			break;
 		case FUSE_ATTENTION: {
 			const char *why = opt->attention ? attention_blocks(s, grp)
@@ -260,20 +310,10 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 				break;
 			}
 			note_split(a, s, grp, why);
-			split_group(a, s, grp);
+			split_group(a, s, grp, opt);
 			break;
 		}
-		case FUSE_REDUCE: {
-			const char *why = row_epilogue(a, grp, opt);
-			if (!why) {
-				add_call(a, s, (SchedCall){SCHED_ROW, grp, grp->ins[0], 0, grp->nins});
-				break;
-			}
-			if (grp->nins > 1)
-				note_split(a, s, grp, why);
-			split_group(a, s, grp);
-			break;
-		}
+		case FUSE_REDUCE: split_group(a, s, grp, opt); break;
 		case FUSE__N: BUG("fusion kind");
 		}
 	}
@@ -285,7 +325,7 @@ int sched_members(const SchedCall *c, const Ins ***out)
 		*out = (const Ins **)&c->ins;
 		return 1;
 	}
-	if (c->kind == SCHED_LOOP) {
+	if (c->kind == SCHED_LOOP || c->kind == SCHED_ROW) {
 		*out = (const Ins **)c->g->ins + c->lo;
 		return c->hi - c->lo;
 	}
