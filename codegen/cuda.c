@@ -49,6 +49,7 @@ typedef struct KernelSet {
 	 * in the activation slab, whose plan may give their bytes to values made earlier. */
 	int64_t *io_off;
 	bool *declared;    /* by value id of the function: its pointer is declared */
+	const Schedule *sched; /* of the function being emitted */
 	/* The cost model's records (cost.c): the next site's, consumed by site(); the site
 	 * table's estimates on `device`. */
 	CostLog *log;
@@ -1840,6 +1841,17 @@ static void declare(CGen *g, const Ins *x)
 		buf_printf(g->out, "\t%s *%s = %s; /* reshape of %%%d: a view */\n", ty, v(g, x), v(g, x->args[0]),
 		           x->args[0]->id);
 		return;
+	case OP_slice: {
+		if (!k->sched->view[x->id])
+			break;
+		bool tb;
+		int64_t at = sched_view_offset(x, &tb);
+		declare(g, x->args[0]);
+		cgen_comment(g, x, "  (a view)");
+		buf_printf(g->out, "\t%s *%s = %s + %lld%s; /* a slice of %%%d: a view */\n", ty, v(g, x), v(g, x->args[0]),
+		           (long long)at, tb ? " * B" : "", x->args[0]->id);
+		return;
+	}
 	default: break;
 	}
 	int64_t off = k->io_off[x->id];
@@ -1915,6 +1927,7 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 		return;
 	}
 	g->plan = sc->plan;
+	k->sched = sc;
 	cgen_plan_fits(g, f, batch);
 	k->batch = batch;
 	if (g->plan->size > k->act_bytes)

@@ -26,7 +26,8 @@
 #include "passes.h"
 
 const LowerOptions lower_c = {.target = "C", .attention = true, .accumulate = true};
-const LowerOptions lower_cuda = {.target = "CUDA", .attention = false, .accumulate = true, .row_epilogues = true};
+const LowerOptions lower_cuda = {.target = "CUDA", .attention = false, .accumulate = true, .row_epilogues = true,
+                                 .slice_views = true};
 
 const char *sched_kind_name(SchedKind k)
 {
@@ -45,6 +46,39 @@ const Ins *sched_src(const Ins *x)
 	while (x->op == OP_reshape)
 		x = x->args[0];
 	return x;
+}
+
+const Ins *sched_mem(const Schedule *s, const Ins *x)
+{
+	while (x->op == OP_reshape || (x->op == OP_slice && s->view[x->id]))
+		x = x->args[0];
+	return x;
+}
+
+/* A slice whose elements are contiguous in its operand: every axis before its own of size 1. */
+static bool contiguous_slice(const Ins *x)
+{
+	if (x->op != OP_slice)
+		return false;
+	const Type *t = &x->args[0]->type;
+	for (int i = 0; i < x->attr[0].i; i++)
+		if (t->dim[i] != 1)
+			return false;
+	return true;
+}
+
+int64_t sched_view_offset(const Ins *x, bool *times_b)
+{
+	const Type *t = &x->args[0]->type;
+	int64_t inner = 1;
+	*times_b = false;
+	for (int i = (int)x->attr[0].i + 1; i < t->rank; i++) {
+		if (t->dim[i] == DIM_B)
+			*times_b = true;
+		else
+			inner *= t->dim[i];
+	}
+	return x->attr[1].i * inner;
 }
 
 static bool is_anchor_op(const Ins *x)
@@ -275,6 +309,17 @@ static const char *attention_blocks(const Schedule *s, const FuseGroup *grp)
 }
 
 
+/* Can a slice be a view: contiguous, of a value in memory (not a constant), and not a result (read back from its own place)? */
+static bool view_ok(const Schedule *s, const Ins *x)
+{
+	if (!contiguous_slice(x) || sched_src(x->args[0])->op == OP_full)
+		return false;
+	for (int i = 0; i < s->f->rets.n; i++)
+		if (sched_src(s->f->rets.p[i]) == x)
+			return false;
+	return true;
+}
+
 static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 {
 	const FusePlan *fp = s->fp;
@@ -289,6 +334,11 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 			add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[0], 0, 0});
 			break;
 		case FUSE_LOOP:
+			if (grp->nins == 1 && opt->slice_views && view_ok(s, grp->ins[0])) {
+				s->view[grp->ins[0]->id] = true;
+				s->nviews++;
+				break;
+			}
 			if (grp->nins == 1 && !reads_const(s, grp->ins[0]))
 				add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[0], 0, 0});
 			else
@@ -372,14 +422,14 @@ static void plan_memory(Arena *a, Schedule *s)
 			s->need[c->ins->id] = true;
 		for (int i = 0; i < n; i++)
 			for (int j = 0; j < mem[i]->nargs; j++) {
-				const Ins *x = sched_src(mem[i]->args[j]);
+				const Ins *x = sched_mem(s, mem[i]->args[j]);
 				if (!sched_is_free(x) || s->filled[x->id])
 					if (s->call_of[x->id] != k && s->call_of[x->id] >= 0)
 						s->need[x->id] = true;
 			}
 	}
 	for (int i = 0; i < f->rets.n; i++)
-		s->need[sched_src(f->rets.p[i])->id] = true;
+		s->need[sched_mem(s, f->rets.p[i])->id] = true;
 	s->nsteps = s->calls.n + 1;
 	s->steps = arena_alloc(a, sizeof *s->steps * (size_t)(s->nsteps + 1));
 	MemStep *s0 = &s->steps[0];
@@ -400,7 +450,7 @@ static void plan_memory(Arena *a, Schedule *s)
 			if (s->need[mem[i]->id] && s->call_of[mem[i]->id] == k)
 				st->defs[st->ndefs++] = mem[i];
 			for (int j = 0; j < mem[i]->nargs; j++) {
-				const Ins *x = sched_src(mem[i]->args[j]);
+				const Ins *x = sched_mem(s, mem[i]->args[j]);
 				if (s->need[x->id] || x->op == OP_scalar)
 					st->uses[st->nuses++] = x;
 			}
@@ -409,6 +459,8 @@ static void plan_memory(Arena *a, Schedule *s)
 		if (c->kind == SCHED_RUNTIME && runtime_inplace(c->ins)) {
 			for (int j = 0; j < c->ins->nargs; j++) {
 				const Ins *x = sched_src(c->ins->args[j]);
+				if (x != sched_mem(s, x)) /* through a view: not where the output is written */
+					continue;
 				if (s->need[x->id] && x->op != OP_scalar && type_eq(&c->ins->args[j]->type, &c->ins->type) &&
 				    x->type.dt == c->ins->type.dt) {
 					st->inplace[2 * st->ninplace] = c->ins;
@@ -435,8 +487,13 @@ static void plan_memory(Arena *a, Schedule *s)
 				bool same = true, seen = false;
 				for (int i = c->lo; i < c->hi && same; i++)
 					for (int j = 0; j < grp->ins[i]->nargs && same; j++) {
-						if (sched_src(grp->ins[i]->args[j]) != in)
+						if (sched_mem(s, grp->ins[i]->args[j]) != in)
 							continue;
+						if (sched_src(grp->ins[i]->args[j]) != in) { /* through a view, at an offset */
+							same = false;
+							seen = true;
+							continue;
+						}
 						FuseMap rm;
 						SchedLin r;
 						/* read where o is written, and before it is (members run in order) */
@@ -469,6 +526,8 @@ Schedule *lower_func(Arena *a, const Func *f, const LowerOptions *opt, int64_t b
 		s->call_of[i] = -1;
 	s->need = arena_alloc(a, sizeof *s->need * (size_t)nid);
 	s->filled = arena_alloc(a, sizeof *s->filled * (size_t)nid);
+	s->view = arena_alloc(a, sizeof *s->view * (size_t)nid);
+	memset(s->view, 0, sizeof *s->view * (size_t)nid);
 	memset(s->need, 0, sizeof *s->need * (size_t)nid);
 	memset(s->filled, 0, sizeof *s->filled * (size_t)nid);
 	build_calls(a, s, opt);
@@ -479,8 +538,8 @@ Schedule *lower_func(Arena *a, const Func *f, const LowerOptions *opt, int64_t b
 
 void lower_print(Buf *b, const Schedule *s, const char *target)
 {
-	buf_printf(b, "@%s on the %s target: %d calls; activations %lld bytes (lower bound %lld)\n", s->f->name, target,
-	           s->calls.n, (long long)s->plan->size, (long long)s->plan->lower_bound);
+	buf_printf(b, "@%s on the %s target: %d calls, %d slice views; activations %lld bytes (lower bound %lld)\n",
+	           s->f->name, target, s->calls.n, s->nviews, (long long)s->plan->size, (long long)s->plan->lower_bound);
 	for (int k = 0; k < s->calls.n; k++) {
 		const SchedCall *c = &s->calls.p[k];
 		const Ins **mem;

@@ -185,7 +185,8 @@ typedef struct LowerOptions {
 	const char *target; /* "C", "CUDA": for the reasons */
 	bool attention;     /* ATTENTION groups as one kernel */
 	bool accumulate;    /* products added into their slot by the BLAS */
-	bool row_epilogues; /* a layernorm (or its gradient) and its epilogue as one kernel */
+	bool row_epilogues; /* a softmax or layernorm (or their gradients) and the loops around it as one kernel */
+	bool slice_views;   /* a contiguous slice read in place: a view at an offset, no kernel */
 } LowerOptions;
 extern const LowerOptions lower_c, lower_cuda;
 
@@ -201,6 +202,8 @@ typedef struct Schedule {
 	int *call_of;   /* by id: the call that computes it; -1 */
 	bool *need;     /* by id: it lives in the activation slab */
 	bool *filled;   /* by id, for fulls: a call fills it into memory (else loops inline it) */
+	bool *view;     /* by id, for slices: a view of its operand's bytes at an offset, no call */
+	int nviews;
 	MemStep *steps; /* 0: the host scalars; 1 + k: call k */
 	int nsteps;
 	MemPlan *plan;
@@ -221,6 +224,9 @@ void lower_print(Buf *b, const Schedule *s, const char *target); /* --dump-after
 const char *sched_kind_name(SchedKind k);
 int sched_members(const SchedCall *c, const Ins ***out); /* the instructions a call computes */
 const Ins *sched_src(const Ins *x);                      /* through reshape views */
+const Ins *sched_mem(const Schedule *s, const Ins *x);   /* whose bytes x is: through reshapes and slice views */
+/* A slice view's first element in its operand: the result, times the batch B if *times_b. */
+int64_t sched_view_offset(const Ins *x, bool *times_b);
 bool sched_is_free(const Ins *x);                        /* no kernel: arg, param, state, scalar, reshape, full */
 bool sched_const_full(const Schedule *s, const Ins *x);  /* a full the loops compute inline */
 /* By member index of a LOOP call: the members computed only where a concat that reads
