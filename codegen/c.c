@@ -456,7 +456,6 @@ static int member_index(const Loop *l, const Ins *x)
 
 static const char *value_expr(Loop *l, const Ins *x);
 static const char *elem_expr(Loop *l, const Ins *x, const char *a, const char *b);
-static const char *ops_list(CGen *g, const FuseGroup *grp, int lo, int hi);
 
 /* The value member u reads as its operand k. */
 static const char *operand_expr(Loop *l, int ui, int k)
@@ -645,8 +644,8 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 	buf_free(&outer);
 	buf_printf(&args, "%s", "");
 	int sid = site(g, grp->kind == FUSE_LOOP ? "loop" : arena_printf(g->a, "loop (%s)", fuse_kind_name(grp->kind)),
-	               arena_printf(g->a, "kernel %d: %s", grp->id, ops_list(g, grp, c->lo, c->hi)), grp->ins[c->hi - 1]->loc);
-	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind), ops_list(g, grp, c->lo, c->hi));
+	               arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, c->lo, c->hi)), grp->ins[c->hi - 1]->loc);
+	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind), cgen_ops_list(g, grp, c->lo, c->hi));
 	buf_printf(g->out, "\tRUN(%d, %s(B%s));\n", sid, name, args.p ? args.p : "");
 	for (int i = c->lo; i < c->hi; i++)
 		if (fn->need[grp->ins[i]->id] && grp->ins[i]->type.dt != DT_I32 && grp->ins[i]->op != OP_store)
@@ -657,7 +656,7 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 }
 
 /* "%12 add, %13 gelu" (the first 8, then how many more). */
-static const char *ops_list(CGen *g, const FuseGroup *grp, int lo, int hi)
+const char *cgen_ops_list(CGen *g, const FuseGroup *grp, int lo, int hi)
 {
 	Buf b = {0};
 	for (int i = lo; i < hi && i < lo + 8; i++)
@@ -805,8 +804,8 @@ static bool emit_multi(CGen *g, Schedule *fn, const SchedCall *c, const char *na
 	                  "\t\tfor (int64_t i = lo; i < hi; i++) {\n%s\t\t}\n\t}\n\treturn 0;\n}\n\n",
 	           name, name, body.p ? body.p : "");
 	int sid = site(g, "multi", arena_printf(g->a, "kernel %d: %d parts of %s", grp->id, grp->nparts,
-	                                       ops_list(g, grp, 0, n0)), grp->ins[0]->loc);
-	buf_printf(g->out, "\t/* kernel %d (multi): %d parts of %s */\n", grp->id, grp->nparts, ops_list(g, grp, 0, n0));
+	                                       cgen_ops_list(g, grp, 0, n0)), grp->ins[0]->loc);
+	buf_printf(g->out, "\t/* kernel %d (multi): %d parts of %s */\n", grp->id, grp->nparts, cgen_ops_list(g, grp, 0, n0));
 	buf_printf(g->out, "\tRUN(%d, %s(st%s));\n", sid, name, args.p ? args.p : "");
 	buf_free(&params);
 	buf_free(&args);
@@ -822,8 +821,8 @@ static void emit_accum(CGen *g, Schedule *fn, const SchedCall *c)
 	const Ins *x = mm->args[0], *y = mm->args[1];
 	declare(g, fn, x);
 	declare(g, fn, y);
-	buf_printf(g->out, "\t/* kernel %d (matmul): %s, accumulated into the slot */\n", grp->id, ops_list(g, grp, 0, 3));
-	int sid = site(g, op_info(mm->op)->name, arena_printf(g->a, "kernel %d: %s", grp->id, ops_list(g, grp, 0, 3)),
+	buf_printf(g->out, "\t/* kernel %d (matmul): %s, accumulated into the slot */\n", grp->id, cgen_ops_list(g, grp, 0, 3));
+	int sid = site(g, op_info(mm->op)->name, arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, 0, 3)),
 	               mm->loc);
 	buf_printf(g->out, "\tRUN(%d, rt_%s_add(%s, %s, %s, %s, %s, %lld, %lld));\n", sid, op_info(mm->op)->name,
 	           state_slab(g, st, st->attr[1].s), v(g, x), v(g, y), shape(g, x), shape(g, y), (long long)mm->attr[0].i,
@@ -963,9 +962,9 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 	           "\t}\n"
 	           "\treturn failed ? RT_CPU_ENOMEM : 0;\n}\n\n",
 	           name, params.p ? params.p : "", lead.p, (long long)(scratch ? scratch : 1), body.p);
-	int sid = site(g, "attention", arena_printf(g->a, "kernel %d: %s", grp->id, ops_list(g, grp, 0, grp->nins)),
+	int sid = site(g, "attention", arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, 0, grp->nins)),
 	               grp->root->loc);
-	buf_printf(g->out, "\t/* kernel %d (attention): %s */\n", grp->id, ops_list(g, grp, 0, grp->nins));
+	buf_printf(g->out, "\t/* kernel %d (attention): %s */\n", grp->id, cgen_ops_list(g, grp, 0, grp->nins));
 	buf_printf(g->out, "\tRUN(%d, %s(B%s));\n", sid, name, args.p ? args.p : "");
 	for (int i = 0; i < grp->nins; i++)
 		if (fn->need[grp->ins[i]->id])

@@ -1358,68 +1358,114 @@ static void loop_define(Loop *l, Buf *b, int xi, const char *tab)
 	buf_printf(b, "%s\tt%d = %s;\n%s}\n", tab, t, e, tab);
 }
 
-/* "%12 add, %13 gelu" (the first 8, then how many more). */
-static const char *ops_list(CGen *g, const FuseGroup *grp, int lo, int hi)
+static void declare(CGen *g, const Ins *x);
+
+/* The launch's outputs, in member order: each member another kernel reads (declared),
+ * each store's slot; out[i - lo] its operand index (-1: none). */
+static int *loop_outputs(Loop *l, Buf *head)
 {
-	Buf b = {0};
-	for (int i = lo; i < hi && i < lo + 8; i++)
-		buf_printf(&b, "%s%%%d %s", i > lo ? ", " : "", grp->ins[i]->id, op_info(grp->ins[i]->op)->name);
-	if (hi - lo > 8)
-		buf_printf(&b, ", ... (%d ops)", hi - lo);
-	const char *s = arena_strdup(g->a, b.p ? b.p : "");
-	buf_free(&b);
-	return s;
+	CGen *g = l->g;
+	const SchedCall *c = l->c;
+	int call = l->s->call_of[c->ins ? c->ins->id : l->grp->ins[c->lo]->id];
+	int *out = arena_alloc(g->a, sizeof *out * (size_t)(c->hi - c->lo));
+	for (int i = c->lo; i < c->hi; i++) {
+		const Ins *x = l->grp->ins[i];
+		out[i - c->lo] = -1;
+		if (x->op != OP_store && (!l->s->need[x->id] || l->s->call_of[x->id] != call))
+			continue;
+		out[i - c->lo] = l->nptr;
+		if (x->op == OP_store) {
+			buf_printf(head, "\tfloat *o%d = (float *)p.p[%d];\n", l->nptr, l->nptr);
+			l->ptr[l->nptr++] = state_slab(g, x, x->attr[1].s);
+		} else {
+			declare(g, x);
+			buf_printf(head, "\t%s *o%d = (%s *)p.p[%d];\n", ktype(x), l->nptr, ktype(x), l->nptr);
+			l->ptr[l->nptr++] = v(g, x);
+		}
+	}
+	return out;
 }
 
-static void declare(CGen *g, const Ins *x);
+/* The statements of members [from, hi) at a point: each computed, written where out says,
+ * the stores made. False (after a message) when the launch would take too many operands. */
+static bool loop_body(Loop *l, Buf *body, const int *out, int from, const char *tab)
+{
+	const SchedCall *c = l->c;
+	for (int i = from; i < c->hi && !l->full; i++) {
+		const Ins *x = l->grp->ins[i];
+		if (l->inl[i])
+			continue;
+		const char *w = loop_offset(l, &l->grp->map[i], &x->type);
+		if (x->op == OP_store) {
+			buf_printf(body, "%so%d[%s] = %s; /* store */\n", tab, out[i - c->lo], w, loop_operand(l, i, 0));
+			continue;
+		}
+		loop_define(l, body, i, tab);
+		if (out[i - c->lo] >= 0)
+			buf_printf(body, "%so%d[%s] = t%d;\n", tab, out[i - c->lo], w, i - c->lo);
+	}
+	if (l->full)
+		cgen_fail(l->g, l->grp->root, "kernel %d reads and writes more than the %d tensors a CUDA launch takes",
+		          l->grp->id, MAX_OPERANDS);
+	return !l->full;
+}
+
+/* The cost of a loop's members (all but skip): their FLOPs, what they write, the stores;
+ * the inputs, each read at most once a point. */
+static void loop_cost(Loop *l, CostRec *cr, const int *out, int skip)
+{
+	CGen *g = l->g;
+	const SchedCall *c = l->c;
+	for (int i = c->lo; i < c->hi; i++) {
+		const Ins *x = l->grp->ins[i];
+		if (i == skip)
+			continue;
+		if (x->op == OP_store) {
+			cost_label(cr, x);
+			cost_bytes(cr, x, numel_at(g, &x->args[0]->type) * 4, true);
+			continue;
+		}
+		cost_op(cr, x);
+		if (out[i - c->lo] >= 0)
+			cost_write(cr, x);
+	}
+	for (int e = 0; e < l->nin; e++) { /* a map touches at most a point's worth of elements */
+		int64_t n = numel_at(g, &l->in[e]->type), pts = numel_at(g, l->space);
+		cost_bytes(cr, l->in[e], (n < pts ? n : pts) * 4, false);
+	}
+}
+
+/* The host side of a loop's or a row's launch: its site (kind, DSL line, kernel, ops) and
+ * cost, and the launch of kernel ki over `threads` threads. */
+static void loop_launch(Loop *l, CostRec *cr, const char *kind, int ki, const char *threads)
+{
+	CGen *g = l->g;
+	KernelSet *k = ks(g);
+	const Ins *root = l->grp->ins[l->c->hi - 1];
+	const char *ops = cgen_ops_list(g, l->grp, l->c->lo, l->c->hi);
+	const char *where = root->loc.file ? arena_printf(g->a, "%s %s:%d:%d (kernel %d: %s)", kind, root->loc.file,
+	                                                  root->loc.line, root->loc.col, l->grp->id, ops)
+	                                   : arena_printf(g->a, "%s (kernel %d: %s)", kind, l->grp->id, ops);
+	buf_printf(&k->sites, "\t%s,\n", c_str(g, where));
+	cost_site(&k->site_costs, cr, k->device);
+	k->rec = NULL;
+	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
+	for (int q = 0; q < l->nptr; q++)
+		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", l->ptr[q]);
+	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %s, B, &p_, %d));\n\t}\n", k->names[ki], threads,
+	           k->nsites++);
+}
 
 static void emit_loop(CGen *g, const Schedule *s, const SchedCall *c, const Type *space)
 {
-	KernelSet *k = ks(g);
 	const FuseGroup *grp = c->g;
 	Loop l = {.g = g, .s = s, .c = c, .grp = grp, .space = space};
 	l.inl = arena_alloc(g->a, sizeof *l.inl * (size_t)(grp->nins + 1));
 	sched_inline(s, c, l.inl);
-	int call = s->call_of[grp->ins[c->lo]->id];
-	/* the outputs first: the members written, then the stores' slots */
 	Buf head = {0}, body = {0};
-	int *out = arena_alloc(g->a, sizeof *out * (size_t)(c->hi - c->lo));
-	for (int i = 0; i < c->hi - c->lo; i++)
-		out[i] = -1;
-	for (int i = c->lo; i < c->hi; i++) {
-		const Ins *x = grp->ins[i];
-		if (x->op == OP_store || !s->need[x->id] || s->call_of[x->id] != call)
-			continue;
-		declare(g, x);
-		out[i - c->lo] = l.nptr;
-		buf_printf(&head, "\t%s *o%d = (%s *)p.p[%d];\n", ktype(x), l.nptr, ktype(x), l.nptr);
-		l.ptr[l.nptr++] = v(g, x);
-	}
-	for (int i = c->lo; i < c->hi; i++) {
-		const Ins *x = grp->ins[i];
-		if (x->op != OP_store)
-			continue;
-		out[i - c->lo] = l.nptr;
-		buf_printf(&head, "\tfloat *o%d = (float *)p.p[%d];\n", l.nptr, l.nptr);
-		l.ptr[l.nptr++] = state_slab(g, x, x->attr[1].s);
-	}
+	int *out = loop_outputs(&l, &head);
 	l.nout = l.nptr;
-	for (int i = c->lo; i < c->hi && !l.full; i++) {
-		const Ins *x = grp->ins[i];
-		if (l.inl[i])
-			continue;
-		const char *w = loop_offset(&l, &grp->map[i], &x->type);
-		if (x->op == OP_store) {
-			buf_printf(&body, "\t\to%d[%s] = %s; /* store */\n", out[i - c->lo], w, loop_operand(&l, i, 0));
-			continue;
-		}
-		loop_define(&l, &body, i, "\t\t");
-		if (out[i - c->lo] >= 0)
-			buf_printf(&body, "\t\to%d[%s] = t%d;\n", out[i - c->lo], w, i - c->lo);
-	}
-	if (l.full) {
-		cgen_fail(g, grp->root, "kernel %d reads and writes more than the %d tensors a CUDA launch takes", grp->id,
-		          MAX_OPERANDS);
+	if (!loop_body(&l, &body, out, c->lo, "\t\t")) {
 		buf_free(&head);
 		buf_free(&body);
 		return;
@@ -1434,41 +1480,15 @@ static void emit_loop(CGen *g, const Schedule *s, const SchedCall *c, const Type
 	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, space->dim, 0, space->rank));
 	coords(g, &b, "i", space->dim, space->rank, l.used);
 	buf_printf(&b, "%s\t}\n}\n", body.p ? body.p : "");
-	const Ins *root = grp->ins[c->hi - 1];
-	int ki = kernel(g, root, "loop", b.p);
+	int ki = kernel(g, grp->ins[c->hi - 1], "loop", b.p);
 	buf_free(&b);
 	buf_free(&head);
 	buf_free(&body);
-	/* the host side: the launch, its site and its cost */
-	const char *ops = ops_list(g, grp, c->lo, c->hi);
-	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind), ops);
+	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind),
+	           cgen_ops_list(g, grp, c->lo, c->hi));
 	CostRec *cr = cost_new(g, COST_fused, NULL, numel_at(g, space));
-	for (int i = c->lo; i < c->hi; i++) {
-		const Ins *x = grp->ins[i];
-		if (x->op == OP_store) {
-			cost_label(cr, x);
-			cost_bytes(cr, x, numel_at(g, &x->args[0]->type) * 4, true);
-			continue;
-		}
-		cost_op(cr, x);
-		if (s->need[x->id] && s->call_of[x->id] == call)
-			cost_write(cr, x);
-	}
-	for (int e = 0; e < l.nin; e++) { /* a map touches at most a point's worth of elements */
-		int64_t n = numel_at(g, &l.in[e]->type), pts = numel_at(g, space);
-		cost_bytes(cr, l.in[e], (n < pts ? n : pts) * 4, false);
-	}
-	const char *where = root->loc.file ? arena_printf(g->a, "loop %s:%d:%d (kernel %d: %s)", root->loc.file,
-	                                                  root->loc.line, root->loc.col, grp->id, ops)
-	                                   : arena_printf(g->a, "loop (kernel %d: %s)", grp->id, ops);
-	buf_printf(&k->sites, "\t%s,\n", c_str(g, where));
-	cost_site(&k->site_costs, cr, k->device);
-	k->rec = NULL;
-	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
-	for (int q = 0; q < l.nptr; q++)
-		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", l.ptr[q]);
-	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %s, B, &p_, %d));\n\t}\n", k->names[ki], numel(g, space),
-	           k->nsites++);
+	loop_cost(&l, cr, out, -1);
+	loop_launch(&l, cr, "loop", ki, numel(g, space));
 }
 
 /* A MULTI call as one kernel over the elements of all its parts, one after another: each
@@ -1591,7 +1611,7 @@ static bool emit_multi(CGen *g, const Schedule *s, const SchedCall *c)
 	buf_free(&b);
 	buf_free(&body0);
 	/* the host side */
-	const char *ops = ops_list(g, grp, parts[0].lo, parts[0].hi);
+	const char *ops = cgen_ops_list(g, grp, parts[0].lo, parts[0].hi);
 	buf_printf(g->out, "\t/* kernel %d (multi): %d tensors, each %s */\n", grp->id, np, ops);
 	CostRec *cr = cost_new(g, COST_fused, NULL, total);
 	for (int p = 0; p < np; p++) {
@@ -1637,7 +1657,6 @@ static bool emit_multi(CGen *g, const Schedule *s, const SchedCall *c)
  * reads, and the stores, are written. */
 static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 {
-	KernelSet *k = ks(g);
 	const FuseGroup *grp = c->g;
 	const Ins *r = c->ins;
 	const Type *space = &grp->space;
@@ -1645,24 +1664,9 @@ static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 	Loop l = {.g = g, .s = s, .c = c, .grp = grp, .space = space};
 	l.inl = arena_alloc(g->a, sizeof *l.inl * (size_t)(grp->nins + 1));
 	sched_inline(s, c, l.inl);
-	const int ri = loop_member(&l, r), call = s->call_of[r->id];
+	const int ri = loop_member(&l, r);
 	Buf head = {0}, body = {0}, fns = {0};
-	int *out = arena_alloc(g->a, sizeof *out * (size_t)(c->hi - c->lo));
-	for (int i = c->lo; i < c->hi; i++) {
-		const Ins *x = grp->ins[i];
-		out[i - c->lo] = -1;
-		if (x->op != OP_store && (!s->need[x->id] || s->call_of[x->id] != call))
-			continue;
-		out[i - c->lo] = l.nptr;
-		if (x->op == OP_store) {
-			buf_printf(&head, "\tfloat *o%d = (float *)p.p[%d];\n", l.nptr, l.nptr);
-			l.ptr[l.nptr++] = state_slab(g, x, x->attr[1].s);
-		} else {
-			declare(g, x);
-			buf_printf(&head, "\t%s *o%d = (%s *)p.p[%d];\n", ktype(x), l.nptr, ktype(x), l.nptr);
-			l.ptr[l.nptr++] = v(g, x);
-		}
-	}
+	int *out = loop_outputs(&l, &head);
 	/* the row op's operands: from memory, or a prologue member through its function */
 	const char *rd[2] = {"0", "0"};
 	Buf pro[2] = {{0}, {0}};
@@ -1700,22 +1704,7 @@ static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 	memset(l.read, 0, sizeof l.read);
 	if (out[ri - c->lo] >= 0)
 		buf_printf(&body, "\t\t\to%d[i] = t%d;\n", out[ri - c->lo], ri - c->lo);
-	for (int i = ri + 1; i < c->hi && !l.full; i++) {
-		const Ins *x = grp->ins[i];
-		if (l.inl[i])
-			continue;
-		const char *w = loop_offset(&l, &grp->map[i], &x->type);
-		if (x->op == OP_store) {
-			buf_printf(&body, "\t\t\to%d[%s] = %s; /* store */\n", out[i - c->lo], w, loop_operand(&l, i, 0));
-			continue;
-		}
-		loop_define(&l, &body, i, "\t\t\t");
-		if (out[i - c->lo] >= 0)
-			buf_printf(&body, "\t\t\to%d[%s] = t%d;\n", out[i - c->lo], w, i - c->lo);
-	}
-	if (l.full) {
-		cgen_fail(g, r, "kernel %d reads and writes more than the %d tensors a CUDA launch takes", grp->id,
-		          MAX_OPERANDS);
+	if (!loop_body(&l, &body, out, ri + 1, "\t\t\t")) {
 		buf_free(&head);
 		buf_free(&body);
 		buf_free(&pro[0]);
@@ -1762,43 +1751,21 @@ static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 	for (int q = 0; q < 3; q++)
 		buf_free(&ins[q]);
 	buf_free(&fns);
-	const Ins *root = grp->ins[c->hi - 1];
 	int ki = kernel(g, r, arena_printf(g->a, "%s_row", op_info(r->op)->name), b.p);
 	buf_free(&b);
 	buf_free(&head);
 	buf_free(&body);
-	const char *ops = ops_list(g, grp, c->lo, c->hi);
-	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind), ops);
+	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind),
+	           cgen_ops_list(g, grp, c->lo, c->hi));
 	CostRec *cr = cost_new(g, COST_row, NULL, numel_at(g, &rows) * 32);
-	for (int i = c->lo; i < c->hi; i++) {
-		const Ins *x = grp->ins[i];
-		if (x->op == OP_store) {
-			cost_label(cr, x);
-			cost_bytes(cr, x, numel_at(g, &x->args[0]->type) * 4, true);
-			continue;
-		}
-		cost_op(cr, x);
-		if (out[i - c->lo] >= 0)
-			cost_write(cr, x);
-	}
+	cost_op(cr, r);
+	if (out[ri - c->lo] >= 0)
+		cost_write(cr, r);
+	loop_cost(&l, cr, out, ri);
 	for (int j = 0; j < r->nargs; j++)
 		if (loop_member(&l, r->args[j]) < 0)
 			cost_read(cr, r->args[j]);
-	for (int e = 0; e < l.nin; e++) {
-		int64_t m = numel_at(g, &l.in[e]->type), pts = numel_at(g, space);
-		cost_bytes(cr, l.in[e], (m < pts ? m : pts) * 4, false);
-	}
-	const char *where = root->loc.file ? arena_printf(g->a, "row %s:%d:%d (kernel %d: %s)", root->loc.file,
-	                                                  root->loc.line, root->loc.col, grp->id, ops)
-	                                   : arena_printf(g->a, "row (kernel %d: %s)", grp->id, ops);
-	buf_printf(&k->sites, "\t%s,\n", c_str(g, where));
-	cost_site(&k->site_costs, cr, k->device);
-	k->rec = NULL;
-	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
-	for (int q = 0; q < l.nptr; q++)
-		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", l.ptr[q]);
-	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch(st, K_%s, %s * 32, B, &p_, %d));\n\t}\n", k->names[ki],
-	           numel(g, &rows), k->nsites++);
+	loop_launch(&l, cr, "row", ki, arena_printf(g->a, "%s * 32", numel(g, &rows)));
 }
 
 /* A product added into its gradient slot (cuBLAS with beta = 1). */
@@ -1808,7 +1775,7 @@ static void emit_accum(CGen *g, const SchedCall *c)
 	const Ins *mm = grp->ins[0], *st = grp->ins[2], *x = mm->args[0], *y = mm->args[1];
 	declare(g, x);
 	declare(g, y);
-	buf_printf(g->out, "\t/* kernel %d (matmul): %s, accumulated into the slot */\n", grp->id, ops_list(g, grp, 0, 3));
+	buf_printf(g->out, "\t/* kernel %d (matmul): %s, accumulated into the slot */\n", grp->id, cgen_ops_list(g, grp, 0, 3));
 	cgen_comment(g, mm, "");
 	buf_puts(g->out, "\t{\n");
 	dims_local(g, "da", &x->type);

@@ -187,6 +187,8 @@ static const char *row_call(Arena *a, const FuseGroup *grp, int lo, int ri, int 
 			if (i > ri && m >= lo && m < ri)
 				return "the epilogue reads the prologue";
 		}
+		if (i < ri && x->op == OP_store)
+			return "a store in the prologue";
 		if (i < ri)
 			for (int o = 0; o < grp->nouts; o++)
 				if (grp->outs[o] == x)
