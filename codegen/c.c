@@ -71,7 +71,9 @@ const char *cgen_lin_text(CGen *g, const SchedLin *l, int rank)
 {
 	Buf b = {0};
 	for (int d = 0; d < rank; d++)
-		if (l->n[d] || l->b[d])
+		if (l->n[d] == 1 && l->b[d] == 0)
+			buf_printf(&b, "%sc%d", b.n ? " + " : "", d);
+		else if (l->n[d] || l->b[d])
 			buf_printf(&b, "%sc%d * %s", b.n ? " + " : "", d, nb(g, l->n[d], l->b[d]));
 	if (l->n[IR_MAX_RANK] || l->b[IR_MAX_RANK] || !b.n)
 		buf_printf(&b, "%s%s", b.n ? " + " : "", nb(g, l->n[IR_MAX_RANK], l->b[IR_MAX_RANK]));

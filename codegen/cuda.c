@@ -2021,16 +2021,25 @@ bool codegen_cuda(Buf *out, const Module *m, const char *source, bool naive_memo
 	                "static const char kernels_source[] =\n");
 	Buf prelude = {0};
 	buf_printf(&prelude, "%s%s", cuda_prelude, k.src.p ? k.src.p : "");
-	/* as a string literal, a line per source line */
+	/* as C++ raw string literals of whole lines, a few KB each, so that the kernels read as
+	 * they are; escaped, a literal a line, if the text holds the literals' end */
 	const char *s = prelude.p;
+	bool raw = strstr(s, ")maec\"") == NULL;
 	while (*s) {
-		const char *e = strchr(s, '\n');
-		size_t len = e ? (size_t)(e - s) + 1 : strlen(s);
-		char *line = arena_alloc(a, len + 1);
-		memcpy(line, s, len);
-		line[len] = 0;
-		buf_printf(&rest, "\t%s\n", c_str(&g, line));
-		s += len;
+		const char *e = s;
+		do {
+			const char *nl = strchr(e, '\n');
+			e = nl ? nl + 1 : e + strlen(e);
+		} while (raw && *e && e - s < 4096);
+		size_t len = (size_t)(e - s);
+		char *chunk = arena_alloc(a, len + 1);
+		memcpy(chunk, s, len);
+		chunk[len] = 0;
+		if (raw)
+			buf_printf(&rest, "R\"maec(%s)maec\"\n", chunk);
+		else
+			buf_printf(&rest, "\t%s\n", c_str(&g, chunk));
+		s = e;
 	}
 	buf_puts(&rest, "\t;\n\nstatic const char *const kernel_names[] = {\n");
 	for (int i = 0; i < k.n; i++)
