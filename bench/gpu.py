@@ -4,7 +4,7 @@ against the PyTorch reference (tools/reference/mae_ref.py) in eager mode and und
 torch.compile, at the same precision, in the same run; with peak device memory.
 
 usage: bench/gpu.py --trainer PATH --data DIR [--batch 512] [--steps 20] [--warmup 5]
-                    [--precisions fp32,tf32,bf16] [--compile tf32] [--json FILE]
+                    [--precisions fp32,tf32,bf16] [--compile tf32] [--sdpa bf16] [--json FILE]
 
 One step is a whole optimizer step on one batch: forward, backward, AdamW.
   - maec: the trainer runs `pretrain --batch B --steps warmup+steps` on DIR (CIFAR-10
@@ -17,6 +17,9 @@ One step is a whole optimizer step on one batch: forward, backward, AdamW.
     the GPU, torch.optim.AdamW (its default multi-tensor implementation), timed with CUDA
     events; peak memory is torch.cuda.max_memory_allocated. fp32 turns TF32 off, tf32 on;
     bf16 runs the forward and backward under autocast(bfloat16) with fp32 master weights.
+  - The baseline a user would pick (--sdpa, default bf16): the same model with its
+    attention through torch.nn.functional.scaled_dot_product_attention (flash or
+    memory-efficient kernels), eager and under torch.compile.
 Prints one table at the end.
 """
 import argparse
@@ -36,6 +39,23 @@ sys.path.insert(0, os.path.join(HERE, "..", "tools", "reference"))
 import torch  # noqa: E402
 
 import mae_ref  # noqa: E402
+
+
+def sdpa_forward(self, x):
+    """mae_ref.Attention.forward through scaled_dot_product_attention (PyTorch 2; its default
+    scale, head_dim ** -0.5, is the model's)."""
+    B, N, C = x.shape
+    qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+    o = torch.nn.functional.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
+    return self.proj(o.transpose(1, 2).reshape(B, N, C))
+
+
+def use_sdpa(model):
+    if not hasattr(torch.nn.functional, "scaled_dot_product_attention"):
+        raise RuntimeError("PyTorch %s has no scaled_dot_product_attention" % torch.__version__)
+    for m in model.modules():
+        if isinstance(m, mae_ref.Attention):
+            m.forward = sdpa_forward.__get__(m)
 
 
 def run_maec(trainer, data, batch, steps, warmup, precision, cache, env_extra=None):
@@ -66,7 +86,7 @@ def run_maec(trainer, data, batch, steps, warmup, precision, cache, env_extra=No
             "mem_mib": mem}
 
 
-def run_torch(batch, steps, warmup, precision, compiled):
+def run_torch(batch, steps, warmup, precision, compiled, sdpa=False):
     torch.manual_seed(0)
     cfg = mae_ref.CONFIGS["full"]
     rec = mae_ref.RECIPES["pretrain"]
@@ -74,6 +94,8 @@ def run_torch(batch, steps, warmup, precision, compiled):
     torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
     torch.backends.cudnn.allow_tf32 = precision == "tf32"
     model = mae_ref.build("pretrain", cfg).to(dev)
+    if sdpa:
+        use_sdpa(model)
     opt = torch.optim.AdamW(model.parameters(), lr=rec["lr"], betas=tuple(rec["betas"]), eps=rec["eps"],
                             weight_decay=rec["weight_decay"])
     tokens = (cfg["image"] // cfg["patch"]) ** 2
@@ -124,10 +146,12 @@ def main():
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--precisions", default="fp32,tf32,bf16")
     p.add_argument("--compile", default="tf32", help="precisions to run torch.compile at ('' for none)")
+    p.add_argument("--sdpa", default="bf16", help="precisions to run the SDPA model at, eager and compiled ('' for none)")
     p.add_argument("--json")
     args = p.parse_args()
     precisions = [x for x in args.precisions.split(",") if x]
     compiled = [x for x in args.compile.split(",") if x]
+    sdpa = [x for x in args.sdpa.split(",") if x]
     rows = []
     cache = tempfile.mkdtemp(prefix="maec-cache-")
     for prec in precisions:
@@ -148,6 +172,16 @@ def main():
         rows.append(("torch.compile", prec, c))
         print("torch.compile %s: %.1f img/s, %.0f MiB, first step %.1f s" %
               (prec, args.batch / c["step_s"], c["mem_mib"], c["first_step_s"]), flush=True)
+    for prec in sdpa:
+        for who, comp in (("eager+sdpa", False), ("compile+sdpa", True)):
+            try:
+                r = run_torch(args.batch, args.steps, args.warmup, prec, comp, sdpa=True)
+            except Exception as exc:  # torch.compile needs a working inductor toolchain
+                print("%s %s: failed: %s" % (who, prec, exc), flush=True)
+                continue
+            rows.append((who, prec, r))
+            print("%s %s: %.1f img/s, %.0f MiB, first step %.1f s" %
+                  (who, prec, args.batch / r["step_s"], r["mem_mib"], r["first_step_s"]), flush=True)
     name = torch.cuda.get_device_name()
     print("\nMAE pretraining step, batch %d, %s; median of %d steps after %d warm-up (min-max in img/s)" %
           (args.batch, name, args.steps, args.warmup))

@@ -115,7 +115,7 @@ cp "$out/profile.csv" "$prof_csv" 2>/dev/null && echo "profile against the estim
 # The benchmark.
 steps=12 warmup=3
 [ -z "${MAEC_GPU_QUICK:-}" ] || steps=8 warmup=2
-if ! timeout 330 python3 bench/gpu.py --trainer "$work/mae" --data "$work/random" --batch 512 \
+if ! timeout 420 python3 bench/gpu.py --trainer "$work/mae" --data "$work/random" --batch 512 \
 	--steps "$steps" --warmup "$warmup" \
 	--json "$out/bench.json" 2>&1 | tee "$out/bench.log"; then
 	failed=$((failed + 1))
