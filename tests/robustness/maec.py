@@ -171,6 +171,7 @@ def plan_too_big(run):
 
 
 HOSTILE = 'x*/ }{ bad(); /* ??/\n"q" $(touch pwned) ;rm y.dsl'
+HOSTILE_RAW = 'r)maec" }{ bad(); R"maec( $(touch pwned).dsl'
 
 
 @case
@@ -192,14 +193,21 @@ def hostile_file_name(run):
     assert pre.returncode == 0, pre.stderr[-2000:]
     code = re.sub(r'"(\\.|[^"\\\n])*"', '""', pre.stdout)
     assert "bad()" not in code and "pwned" not in code, "the file name escaped a comment or a string"
-    # The CUDA target's source too (its kernels' source is a string literal in it).
-    rc, err = run(HOSTILE, "-o", "t.cu")
-    assert rc == 0, err
-    pre = subprocess.run([run.cc, "-fpreprocessed", "-E", "-x", "c", "t.cu"], cwd=run.work, capture_output=True,
-                         text=True)
-    assert pre.returncode == 0, pre.stderr[-2000:]
-    code = re.sub(r'"(\\.|[^"\\\n])*"', '""', pre.stdout)
-    assert "bad()" not in code and "pwned" not in code, "the file name escaped a comment or a string in t.cu"
+    # The CUDA target's source too (its kernels' source is C++ raw string literals, or
+    # escaped ones when the text holds the raw literals' end, as the second name does).
+    for name in (HOSTILE, HOSTILE_RAW):
+        if name != HOSTILE:
+            (run.work / name).write_text(MLP)
+        rc, err = run(name, "-o", "t.cu")
+        assert rc == 0, err
+        cu = (run.work / "t.cu").read_text()
+        assert ('\nR"maec(' in cu) == (name == HOSTILE), "raw literals where they cannot end, or none where they can"
+        pre = subprocess.run([run.cc, "-fpreprocessed", "-E", "-x", "c++", "t.cu"], cwd=run.work,
+                             capture_output=True, text=True)
+        assert pre.returncode == 0, pre.stderr[-2000:]
+        code = re.sub(r'R"maec\((.*?)\)maec"', '""', pre.stdout, flags=re.S)
+        code = re.sub(r'"(\\.|[^"\\\n])*"', '""', code)
+        assert "bad()" not in code and "pwned" not in code, "the file name escaped a comment or a string in t.cu"
     obj = run.work / "t.o"
     cc = subprocess.run([run.cc, "-std=c11", "-Werror=trigraphs", "-c", "-I", str(ROOT / "runtime"),
                          "-DMAEC_REAL=float", "-o", str(obj), "t.c"], cwd=run.work, capture_output=True, text=True)
