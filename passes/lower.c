@@ -4,18 +4,24 @@
  *   target's abilities (LowerOptions), the largest batch it runs with and its float size.
  * Guarantees (lower_func): a schedule that both targets emit call by call, unchanged:
  *   - every kernel group of the plan becomes one call (SCHED_LOOP, SCHED_MULTI, SCHED_ACCUM,
- *     SCHED_ATTN, or SCHED_RUNTIME for a group of one op), except where the target says it
- *     cannot run the group's kind as one kernel: then the group is split into its products
- *     and reductions (each a SCHED_RUNTIME call) and the runs of loop members between them
- *     (each a SCHED_LOOP over the group's space), and `split` counts it, with the reason;
+ *     SCHED_ATTN, SCHED_ROW, or SCHED_RUNTIME for a group of one op), except where the
+ *     target says it cannot run the group's kind as one kernel: then the group is split
+ *     into its products and reductions (each a SCHED_RUNTIME call, or with the loops around
+ *     a row op a SCHED_ROW call where the target runs those: row_call) and the runs of loop
+ *     members between them (each a SCHED_LOOP over the group's space), and `splits` lists
+ *     it, with the reason;
  *   - calls are in a valid order (the plan's, members in order inside a group); a `full`
  *     that a runtime kernel reads from memory is filled by a call of its own just before;
  *   - need[id]: the value is written to the activation slab, because a later call reads
  *     it or the function returns it; every other member lives only in its call's
- *     registers. Reshapes are views: no call, the source's bytes (sched_src);
+ *     registers. Reshapes are views: no call, the source's bytes (sched_src); so are the
+ *     slices contiguous in their operand where the target reads them so (view[id]: the
+ *     operand's bytes at an offset, sched_mem, sched_view_offset), and the operand then
+ *     lives until the view's last reader;
  *   - the memory plan (memplan.c) over one step per call (step 0: the host scalars), with
  *     the in-place writes a call allows: an elementwise runtime kernel over an input of its
- *     own shape, a loop that reads the input exactly where it writes the output.
+ *     own shape, a loop that reads the input exactly where it writes the output (never
+ *     through a view).
  * Invalidates: nothing; the IR is not changed.
  *
  * The report of the schedule (lower_print) is what --dump-after=lower shows: one line per
