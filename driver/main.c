@@ -51,6 +51,7 @@ typedef struct Compilation {
 	Diag diag;
 	Module *module;
 	Timing times[2 * NPASSES + 8];
+	VEC(struct Scheduled { const Func *f; int64_t batch; Schedule *s; }) scheds; /* made by the lower stage */
 	int ntimes;
 	int ndumps;
 } Compilation;
@@ -158,9 +159,15 @@ static bool verify_kernels(Compilation *c)
 /* The target's schedule of f (passes/lower.c) at `batch`, as its code generator makes it. */
 static Schedule *schedule(Compilation *c, const Func *f, int64_t batch)
 {
+	for (int i = 0; i < c->scheds.n; i++) /* the lower stage's, for the reports after it */
+		if (c->scheds.p[i].f == f && c->scheds.p[i].batch == batch)
+			return c->scheds.p[i].s;
 	bool cuda = strncmp(c->opt.target, "cuda", 4) == 0;
-	return lower_func(c->arena, f, cuda ? &lower_cuda : &lower_c, batch, c->opt.use_double ? 8 : 4, c->opt.no_memplan,
-	                  &c->diag);
+	Schedule *s = lower_func(c->arena, f, cuda ? &lower_cuda : &lower_c, batch, c->opt.use_double ? 8 : 4,
+	                         c->opt.no_memplan, &c->diag);
+	if (s)
+		vec_push(c->arena, c->scheds, ((struct Scheduled){f, batch, s}));
+	return s;
 }
 
 /* The lowering stage: each recipe's step and update as the chosen target runs them, at the
