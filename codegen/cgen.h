@@ -51,6 +51,7 @@ void cost_read(CostRec *r, const Ins *x);    /* x's bytes at the batch, once per
 void cost_write(CostRec *r, const Ins *x);
 void cost_bytes(CostRec *r, const void *key, int64_t bytes, bool write); /* other memory, once per key */
 void cost_gemm(CostRec *r, const Ins *ins);  /* a product: its GEMM plan's FLOPs, launches, operands */
+void cost_mm_flops(CostRec *r, const Ins *ins); /* a product's FLOPs only, on the tensor cores */
 void cost_host_copy(CostLog *log, const Func *f, const Ins *ins, int64_t batch, int64_t bytes); /* -1: ins's */
 void cost_site(Buf *b, const CostRec *r, int device); /* r NULL: a site without device work */
 

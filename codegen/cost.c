@@ -233,6 +233,13 @@ void cost_gemm(CostRec *r, const Ins *ins)
 	cost_read(r, y);
 }
 
+void cost_mm_flops(CostRec *r, const Ins *ins)
+{
+	const Type *a = &ins->args[0]->type;
+	int64_t k = ins->attr[0].i ? a->dim[a->rank - 2] : a->dim[a->rank - 1];
+	r->mm_flops += 2.0 * (double)type_numel(&ins->type, r->batch) * (double)k;
+}
+
 void cost_host_copy(CostLog *log, const Func *f, const Ins *ins, int64_t batch, int64_t bytes)
 {
 	CostRec *r = add(log, f, ins, batch);

@@ -43,6 +43,7 @@ typedef struct KernelSet {
 	int nsites;
 	int64_t scratch_bytes, act_bytes, io_bytes;
 	int ngraphs;
+	bool tiles;        /* the attention kernels' tile functions are in src */
 	int64_t batch;     /* the batch the function being emitted is planned for */
 	/* Per value id of the function: its place in the io slab (-1: none). The values the
 	 * host writes before the launches (arguments, permutations, scalars) live there, not
@@ -1768,6 +1769,348 @@ static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 	loop_launch(&l, cr, "row", ki, arena_printf(g->a, "%s * 32", numel(g, &rows)));
 }
 
+/* ---------- attention ---------- */
+
+/* The tensor-core tiles the attention kernels use, once in the source before the first:
+ * tf32 fragments of 16 x 16 x 8; loads and stores of tiles at any place of a matrix
+ * (through the warp's stage when the tile is partial or unaligned, zeros outside the
+ * matrix); products in the trainer's precision (maec_precision: fp32 as three tf32
+ * products, hi hi + hi lo + lo hi, whose error is of fp32's order; tf32 and bf16 as one). */
+static const char attention_tiles[] =
+	"\n/* ---- tiles on the tensor cores: the attention kernels' products ---- */\n"
+	"#ifdef __CUDACC_RTC__\n#include <mma.h>\n#endif\n"
+	"namespace mw = nvcuda::wmma;\n"
+	"typedef mw::fragment<mw::matrix_a, 16, 16, 8, mw::precision::tf32, mw::row_major> maec_a_row;\n"
+	"typedef mw::fragment<mw::matrix_a, 16, 16, 8, mw::precision::tf32, mw::col_major> maec_a_col;\n"
+	"typedef mw::fragment<mw::matrix_b, 16, 16, 8, mw::precision::tf32, mw::row_major> maec_b_row;\n"
+	"typedef mw::fragment<mw::matrix_b, 16, 16, 8, mw::precision::tf32, mw::col_major> maec_b_col;\n"
+	"typedef mw::fragment<mw::accumulator, 16, 16, 8, float> maec_acc;\n"
+	"/* The R x C tile at (r0, c0) of an nr x nc matrix whose element (r, c) is at\n"
+	" * p[r * rs + c * cs], zeros outside it, into f, row-major (ROW) or column-major. */\n"
+	"template <bool ROW, int R, int C, class F>\n"
+	"MAEC_DEV void maec_tile_load(F &f, const float *p, i64 rs, i64 cs, i64 r0, i64 c0, i64 nr, i64 nc, float *stage)\n"
+	"{\n"
+	"\tconst float *at = p + r0 * rs + c0 * cs;\n"
+	"\tconst i64 ld = ROW ? rs : cs;\n"
+	"\tif (r0 + R <= nr && c0 + C <= nc && (ROW ? cs : rs) == 1 && ld % 4 == 0 && ((unsigned long long)at & 31) == 0) {\n"
+	"\t\tmw::load_matrix_sync(f, at, (unsigned)ld);\n"
+	"\t\treturn;\n"
+	"\t}\n"
+	"\tfor (int e = threadIdx.x % MAEC_WARP; e < R * C; e += MAEC_WARP) {\n"
+	"\t\tconst int r = ROW ? e / C : e % R, c = ROW ? e % C : e / R;\n"
+	"\t\tstage[e] = r0 + r < nr && c0 + c < nc ? at[r * rs + c * cs] : 0.0f;\n"
+	"\t}\n"
+	"\t__syncwarp();\n"
+	"\tmw::load_matrix_sync(f, stage, ROW ? C : R);\n"
+	"\t__syncwarp();\n"
+	"}\n"
+	"/* The 16 x 16 tile f at (r0, c0) of an nr x nc row-major matrix p (row stride ld), the\n"
+	" * elements inside it. */\n"
+	"MAEC_DEV void maec_tile_store(float *p, i64 ld, i64 r0, i64 c0, i64 nr, i64 nc, const maec_acc &f, float *stage)\n"
+	"{\n"
+	"\tfloat *at = p + r0 * ld + c0;\n"
+	"\tif (r0 + 16 <= nr && c0 + 16 <= nc && ld % 4 == 0 && ((unsigned long long)at & 31) == 0) {\n"
+	"\t\tmw::store_matrix_sync(at, f, (unsigned)ld, mw::mem_row_major);\n"
+	"\t\treturn;\n"
+	"\t}\n"
+	"\tmw::store_matrix_sync(stage, f, 16, mw::mem_row_major);\n"
+	"\t__syncwarp();\n"
+	"\tfor (int e = threadIdx.x % MAEC_WARP; e < 256; e += MAEC_WARP)\n"
+	"\t\tif (r0 + e / 16 < nr && c0 + e % 16 < nc)\n"
+	"\t\t\tat[e / 16 * ld + e % 16] = stage[e];\n"
+	"\t__syncwarp();\n"
+	"}\n"
+	"/* c += a b in precision prec (maec_precision) */\n"
+	"template <class FA, class FB> MAEC_DEV void maec_tile_mma(maec_acc &c, FA &a, FB &b, int prec)\n"
+	"{\n"
+	"\tif (prec == 0) {\n"
+	"\t\tFA al;\n\t\tFB bl;\n"
+	"\t\tfor (int i = 0; i < a.num_elements; i++) {\n"
+	"\t\t\tconst float h = mw::__float_to_tf32(a.x[i]);\n"
+	"\t\t\tal.x[i] = mw::__float_to_tf32(a.x[i] - h);\n\t\t\ta.x[i] = h;\n\t\t}\n"
+	"\t\tfor (int i = 0; i < b.num_elements; i++) {\n"
+	"\t\t\tconst float h = mw::__float_to_tf32(b.x[i]);\n"
+	"\t\t\tbl.x[i] = mw::__float_to_tf32(b.x[i] - h);\n\t\t\tb.x[i] = h;\n\t\t}\n"
+	"\t\tmw::mma_sync(c, al, b, c);\n\t\tmw::mma_sync(c, a, bl, c);\n\t\tmw::mma_sync(c, a, b, c);\n"
+	"\t\treturn;\n"
+	"\t}\n"
+	"\tfor (int i = 0; i < a.num_elements; i++)\n\t\ta.x[i] = mw::__float_to_tf32(a.x[i]);\n"
+	"\tfor (int i = 0; i < b.num_elements; i++)\n\t\tb.x[i] = mw::__float_to_tf32(b.x[i]);\n"
+	"\tmw::mma_sync(c, a, b, c);\n"
+	"}\n";
+
+enum { ATTN_WARPS = 8 }; /* RT_GPU_BLOCK / 32 of runtime/gpu.h: a block's warps */
+
+static int attn_member(const FuseGroup *grp, const Ins *x)
+{
+	for (int i = 0; i < grp->nins; i++)
+		if (grp->ins[i] == x)
+			return i;
+	return -1;
+}
+
+/* The op names of members [lo, hi), for comments in the kernel text (no value ids, so that
+ * the groups of every block share one kernel). */
+static const char *attn_ops(CGen *g, const FuseGroup *grp, int lo, int hi)
+{
+	Buf b = {0};
+	for (int i = lo; i < hi; i++)
+		if (!sched_is_free(grp->ins[i]))
+			buf_printf(&b, "%s%s", b.n ? ", " : "", op_info(grp->ins[i]->op)->name);
+	const char *r = arena_strdup(g->a, b.p ? b.p : "");
+	buf_free(&b);
+	return r;
+}
+
+/* An operand of a chain member: the chain value t, a constant, or a scalar in memory
+ * (p.p[*np], noted in ptr). */
+static const char *attn_operand(CGen *g, const Schedule *s, const Ins *x, const Ins *chain, const char **ptr,
+                                int *np, Buf *head)
+{
+	const Ins *src = sched_src(x);
+	if (x == chain)
+		return "t";
+	if (sched_const_full(s, src))
+		return float_lit(g, src->attr[2].f);
+	declare(g, src);
+	buf_printf(head, "\tconst float s%d = *(const float *)p.p[%d];\n", *np, *np);
+	ptr[*np] = v(g, src);
+	return arena_printf(g->a, "s%d", (*np)++);
+}
+
+/* Statements for members (from, to] of a strip-form chain at element k of row `row`: each
+ * member applied to t, written where the schedule keeps it. */
+static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, int from, int to, Buf *b, Buf *head,
+                       const char **ptr, int *np)
+{
+	for (int i = from + 1; i <= to; i++) {
+		const Ins *x = grp->ins[i];
+		if (sched_is_free(x))
+			continue;
+		const char *e = elementwise_expr(g, x);
+		CHECK(e);
+		const Ins *chain = NULL;
+		for (int j = i - 1; j >= 0 && !chain; j--)
+			if (!sched_is_free(grp->ins[j]))
+				chain = grp->ins[j];
+		const char *ops[2] = {"0", "0"};
+		for (int k = 0; k < x->nargs && k < 2; k++)
+			ops[k] = attn_operand(g, s, x->args[k], chain, ptr, np, head);
+		buf_printf(b, "\t\t\t\t\t{ /* %s */\n\t\t\t\t\t\tconst float a = %s, b = %s;\n\t\t\t\t\t\t(void)b;\n"
+		              "\t\t\t\t\t\tt = %s;\n\t\t\t\t\t}\n",
+		           op_info(x->op)->name, ops[0], ops[1], e);
+		if (s->need[x->id]) {
+			declare(g, x);
+			buf_printf(head, "\tfloat *o%d = (float *)p.p[%d] + be * (M * N); /* %s */\n", *np, *np, op_info(x->op)->name);
+			ptr[*np] = v(g, x);
+			buf_printf(b, "\t\t\t\t\to%d[row * N + k] = t;\n", (*np)++);
+		}
+	}
+}
+
+/* ATTENTION in the strip form (sched_attention), one kernel: a block of 8 warps per batch
+ * element, its rows in strips of 16. For each strip: R = A B^T on the tensor cores into a
+ * strip of shared memory; each row through the prologue, the row op (row_code: the same
+ * numerics as the row kernels) and the epilogue, the values others read written as they
+ * are made; then the products that read the rows: X C for the strip's rows of the output,
+ * X^T C added into tiles each warp keeps in registers over all the strips, stored at the
+ * end. R and the values no other kernel reads never reach memory. */
+static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
+{
+	KernelSet *ks_ = ks(g);
+	const FuseGroup *grp = c->g;
+	SchedAttn at;
+	const char *why = sched_attention(grp, &at);
+	if (why)
+		BUG("kernel %d: %s", grp->id, why);
+	const Ins *mm = grp->ins[at.mm], *r = grp->ins[at.row];
+	const Type *rt = &mm->type;
+	const int64_t np16 = (at.n + 15) / 16 * 16;
+	const char *ptr[MAX_OPERANDS];
+	int np = 0;
+	Buf head = {0}, pro = {0}, epi = {0}, prods = {0}, fin = {0};
+	/* R's operands, softmax_grad's y */
+	const Ins *opA = mm->args[0], *opB = mm->args[1];
+	declare(g, opA);
+	declare(g, opB);
+	buf_printf(&head, "\tconst float *A = (const float *)p.p[%d] + be * (M * D);\n", np);
+	ptr[np++] = v(g, opA);
+	buf_printf(&head, "\tconst float *Bm = (const float *)p.p[%d] + be * (N * D);\n", np);
+	ptr[np++] = v(g, opB);
+	const char *y = NULL;
+	if (r->op == OP_softmax_grad) {
+		declare(g, r->args[0]);
+		buf_printf(&head, "\tconst float *Y = (const float *)p.p[%d] + be * (M * N); /* softmax_grad's y */\n", np);
+		ptr[np++] = v(g, r->args[0]);
+		y = "Y[row * N + k]";
+	}
+	/* the product R itself, when another kernel reads it */
+	if (s->need[mm->id]) {
+		declare(g, mm);
+		buf_printf(&head, "\tfloat *o%d = (float *)p.p[%d] + be * (M * N); /* R */\n", np, np);
+		ptr[np] = v(g, mm);
+		buf_printf(&pro, "\t\t\t\t\to%d[row * N + k] = t;\n", np++);
+	}
+	attn_chain(g, s, grp, at.mm, at.row - 1, &pro, &head, ptr, &np);
+	const char *value, *stats = row_code(g, r, y ? y : "xr[k]", "xr[k]", &value);
+	CHECK(stats);
+	if (s->need[r->id]) {
+		declare(g, r);
+		buf_printf(&head, "\tfloat *o%d = (float *)p.p[%d] + be * (M * N); /* %s */\n", np, np, op_info(r->op)->name);
+		ptr[np] = v(g, r);
+		buf_printf(&epi, "\t\t\t\t\to%d[row * N + k] = t;\n", np++);
+	}
+	attn_chain(g, s, grp, at.row, at.last, &epi, &head, ptr, &np);
+	/* the products that read X */
+	for (int q = 0; q < at.nprod; q++) {
+		const Ins *x = grp->ins[at.prod[q]], *cm = x->args[1];
+		const int64_t e = x->type.dim[x->type.rank - 1], et = (e + 15) / 16;
+		const bool tr = x->attr[0].i;
+		declare(g, cm);
+		declare(g, x);
+		buf_printf(&head, "\tconst float *C%d = (const float *)p.p[%d] + be * (%s * %lld);\n", q, np,
+		           tr ? "M" : "N", (long long)e);
+		ptr[np++] = v(g, cm);
+		buf_printf(&head, "\tfloat *O%d = (float *)p.p[%d] + be * (%s * %lld); /* X%s C%d */\n", q, np, tr ? "N" : "M",
+		           (long long)e, tr ? "^T" : "", q);
+		ptr[np++] = v(g, x);
+		if (!tr) {
+			buf_printf(&prods,
+			           "\t\t/* O%d = X C%d: the strip's rows, a warp per 16 columns */\n"
+			           "\t\tfor (int t = warp; t < %lld; t += %d) {\n"
+			           "\t\t\tmaec_acc c;\n\t\t\tmw::fill_fragment(c, 0.0f);\n"
+			           "\t\t\tfor (int k0 = 0; k0 < N; k0 += 8) {\n"
+			           "\t\t\t\tmaec_a_row a;\n\t\t\t\tmaec_b_row b;\n"
+			           "\t\t\t\tmw::load_matrix_sync(a, strip + k0, NP);\n"
+			           "\t\t\t\tmaec_tile_load<true, 8, 16>(b, C%d, %lld, 1, k0, t * 16, N, %lld, stage);\n"
+			           "\t\t\t\tmaec_tile_mma(c, a, b, prec);\n\t\t\t}\n"
+			           "\t\t\tmaec_tile_store(O%d, %lld, r0, t * 16, M, %lld, c, stage);\n\t\t}\n",
+			           q, q, (long long)et, ATTN_WARPS, q, (long long)e, (long long)e, q, (long long)e, (long long)e);
+			continue;
+		}
+		const int64_t tiles = (np16 / 16) * et, per = (tiles + ATTN_WARPS - 1) / ATTN_WARPS;
+		buf_printf(&head, "\tmaec_acc acc%d[%lld]; /* O%d = X^T C%d: tile warp + %d i of its %lld */\n", q,
+		           (long long)per, q, q, ATTN_WARPS, (long long)tiles);
+		buf_printf(&head, "\tfor (int i = 0; i < %lld; i++)\n\t\tmw::fill_fragment(acc%d[i], 0.0f);\n", (long long)per, q);
+		buf_printf(&prods,
+		           "\t\t/* O%d += X^T C%d over the strip's rows */\n"
+		           "#pragma unroll\n\t\tfor (int i = 0; i < %lld; i++) {\n"
+		           "\t\t\tconst int t = warp + %d * i;\n\t\t\tif (t >= %lld)\n\t\t\t\tbreak;\n"
+		           "\t\t\tfor (int k0 = 0; k0 < 16; k0 += 8) {\n"
+		           "\t\t\t\tmaec_a_col a;\n\t\t\t\tmaec_b_row b;\n"
+		           "\t\t\t\tmw::load_matrix_sync(a, strip + k0 * NP + t / %lld * 16, NP);\n"
+		           "\t\t\t\tmaec_tile_load<true, 8, 16>(b, C%d, %lld, 1, r0 + k0, t %% %lld * 16, M, %lld, stage);\n"
+		           "\t\t\t\tmaec_tile_mma(acc%d[i], a, b, prec);\n\t\t\t}\n\t\t}\n",
+		           q, q, (long long)per, ATTN_WARPS, (long long)tiles, (long long)et, q, (long long)e, (long long)et,
+		           (long long)e, q);
+		buf_printf(&fin,
+		           "#pragma unroll\n\tfor (int i = 0; i < %lld; i++) {\n"
+		           "\t\tconst int t = warp + %d * i;\n\t\tif (t >= %lld)\n\t\t\tbreak;\n"
+		           "\t\tmaec_tile_store(O%d, %lld, t / %lld * 16, t %% %lld * 16, N, %lld, acc%d[i], stage);\n\t}\n",
+		           (long long)per, ATTN_WARPS, (long long)tiles, q, (long long)e, (long long)et, (long long)et,
+		           (long long)e, q);
+	}
+	if (np > MAX_OPERANDS)
+		BUG("kernel %d: %d operands", grp->id, np);
+	Buf b = {0};
+	buf_printf(&b,
+	           "/* R = A B^T (%lld x %lld, inner %lld) -> %s -> the products X C and X^T C: a block of\n"
+	           " * %d warps per batch element, the rows in strips of 16 */\n",
+	           (long long)at.m, (long long)at.n, (long long)at.d, op_info(r->op)->name, ATTN_WARPS);
+	buf_printf(&b,
+	           "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n"
+	           "\tconst i64 M = %lld, N = %lld, D = %lld, n = N;\n\tenum { NP = %lld }; /* N rounded up to 16 */\n"
+	           "\t__shared__ __align__(32) float strip[16 * NP];\n"
+	           "\t__shared__ __align__(32) float stages[%d][256];\n"
+	           "\tconst int warp = threadIdx.x / MAEC_WARP, lane = threadIdx.x %% MAEC_WARP, prec = maec_precision;\n"
+	           "\tfloat *stage = stages[warp];\n"
+	           "\tconst i64 be = blockIdx.x;\n%s",
+	           (long long)at.m, (long long)at.n, (long long)at.d, (long long)np16, ATTN_WARPS, head.p);
+	buf_printf(&b,
+	           "\tfor (i64 r0 = 0; r0 < M; r0 += 16) {\n"
+	           "\t\t/* R = A B^T: the strip's 16 rows, a warp per 16 keys */\n"
+	           "\t\tfor (int t = warp; t < NP / 16; t += %d) {\n"
+	           "\t\t\tmaec_acc c;\n\t\t\tmw::fill_fragment(c, 0.0f);\n"
+	           "\t\t\tfor (int k0 = 0; k0 < D; k0 += 8) {\n"
+	           "\t\t\t\tmaec_a_row a;\n\t\t\t\tmaec_b_col b;\n"
+	           "\t\t\t\tmaec_tile_load<true, 16, 8>(a, A, D, 1, r0, k0, M, D, stage);\n"
+	           "\t\t\t\tmaec_tile_load<false, 8, 16>(b, Bm, 1, D, k0, t * 16, D, N, stage);\n"
+	           "\t\t\t\tmaec_tile_mma(c, a, b, prec);\n\t\t\t}\n"
+	           "\t\t\tmw::store_matrix_sync(strip + t * 16, c, NP, mw::mem_row_major);\n\t\t}\n"
+	           "\t\t__syncthreads();\n",
+	           ATTN_WARPS);
+	buf_printf(&b,
+	           "\t\t/* each row: %s, a warp per row; X back into the strip, zeros past the rows */\n"
+	           "\t\tfor (int rr = warp; rr < 16; rr += %d) {\n"
+	           "\t\t\tconst i64 row = r0 + rr;\n\t\t\tfloat *xr = strip + rr * NP;\n"
+	           "\t\t\tif (row < M) {\n",
+	           attn_ops(g, grp, at.mm + 1, at.last + 1), ATTN_WARPS);
+	if (pro.p) /* the prologue, in place */
+		buf_printf(&b,
+		           "\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP) {\n\t\t\t\t\tfloat t = xr[k];\n%s\t\t\t\t\txr[k] = t;\n"
+		           "\t\t\t\t}\n\t\t\t\t__syncwarp();\n",
+		           pro.p);
+	/* the row's statistics: row_code's text, two tabs deeper */
+	for (const char *q = stats; *q; q++)
+		buf_printf(&b, "%s%c", q == stats || q[-1] == '\n' ? "\t\t" : "", *q);
+	buf_printf(&b,
+	           "\t\t\t\t__syncwarp();\n"
+	           "\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP) {\n\t\t\t\t\tfloat t = %s;\n%s\t\t\t\t\txr[k] = t;\n\t\t\t\t}\n"
+	           "\t\t\t\tfor (i64 k = N + lane; k < NP; k += MAEC_WARP)\n\t\t\t\t\txr[k] = 0.0f;\n"
+	           "\t\t\t} else {\n"
+	           "\t\t\t\tfor (i64 k = lane; k < NP; k += MAEC_WARP)\n\t\t\t\t\txr[k] = 0.0f;\n\t\t\t}\n\t\t}\n"
+	           "\t\t__syncthreads();\n%s\t\t__syncthreads();\n\t}\n%s}\n",
+	           value, epi.p ? epi.p : "", prods.p, fin.p ? fin.p : "");
+	if (!ks_->tiles) {
+		buf_puts(&ks_->src, attention_tiles);
+		ks_->tiles = true;
+	}
+	int ki = kernel(g, r, r->op == OP_softmax ? "attention" : "attention_grad", b.p);
+	buf_free(&b);
+	buf_free(&head);
+	buf_free(&pro);
+	buf_free(&epi);
+	buf_free(&prods);
+	buf_free(&fin);
+	/* host side */
+	Type lead = *rt;
+	lead.rank -= 2;
+	buf_printf(g->out, "\t/* kernel %d (attention): %s */\n", grp->id, cgen_ops_list(g, grp, 0, grp->nins));
+	for (int i = 0; i < grp->nins; i++)
+		if (!sched_is_free(grp->ins[i]))
+			cgen_comment(g, grp->ins[i], "");
+	CostRec *cr = cost_new(g, COST_attention, NULL, numel_at(g, &lead) * ATTN_WARPS * 32);
+	for (int i = 0; i < grp->nins; i++) {
+		const Ins *x = grp->ins[i];
+		if (sched_is_free(x))
+			continue;
+		if (x->op == OP_matmul) {
+			cost_label(cr, x);
+			cost_mm_flops(cr, x);
+			cost_read(cr, x->args[0] == grp->ins[at.last] ? x->args[1] : x->args[0]);
+			if (x == mm)
+				cost_read(cr, x->args[1]);
+		} else {
+			cost_op(cr, x);
+			for (int k = 0; k < x->nargs; k++)
+				if (attn_member(grp, sched_src(x->args[k])) < 0)
+					cost_read(cr, x->args[k]);
+		}
+		if (s->need[x->id])
+			cost_write(cr, x);
+	}
+	const char *root_where = arena_printf(g->a, "attention %s:%d:%d (kernel %d: %s)", r->loc.file ? r->loc.file : "?",
+	                                      r->loc.line, r->loc.col, grp->id, cgen_ops_list(g, grp, 0, grp->nins));
+	buf_printf(&ks_->sites, "\t%s,\n", c_str(g, root_where));
+	cost_site(&ks_->site_costs, cr, ks_->device);
+	ks_->rec = NULL;
+	buf_printf(g->out, "\t{\n\t\tconst RtPtrs p_ = {{");
+	for (int q = 0; q < np; q++)
+		buf_printf(g->out, "%s(void *)(%s)", q ? ", " : "", ptr[q]);
+	buf_printf(g->out, "}};\n\t\tTRY(rt_gpu_launch_blocks(st, K_%s, %s, B, &p_, %d));\n\t}\n", ks_->names[ki],
+	           numel(g, &lead), ks_->nsites++);
+}
+
 /* A product added into its gradient slot (cuBLAS with beta = 1). */
 static void emit_accum(CGen *g, const SchedCall *c)
 {
@@ -1950,7 +2293,7 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 			break;
 		case SCHED_ACCUM: emit_accum(g, call); break;
 		case SCHED_ROW: emit_row(g, sc, call); break;
-		case SCHED_ATTN: BUG("the CUDA target's schedule has no attention calls (lower_cuda)");
+		case SCHED_ATTN: emit_attention(g, sc, call); break;
 		}
 	}
 	buf_puts(g->out, "\treturn 0;\n}\n\n");

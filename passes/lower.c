@@ -32,8 +32,12 @@
 #include "passes.h"
 
 const LowerOptions lower_c = {.target = "C", .attention = true, .accumulate = true};
-const LowerOptions lower_cuda = {.target = "CUDA", .attention = false, .accumulate = true, .row_epilogues = true,
-                                 .slice_views = true};
+/* The CUDA attention kernel (codegen/cuda.c, emit_attention) keeps a strip of 16 rows of
+ * keys in shared memory and the transposed products' tiles in registers, spread over its
+ * 8 warps: at most 18 x 4 tiles of 16 x 16, so rows of at most 288 keys and products at
+ * most 64 wide. */
+const LowerOptions lower_cuda = {.target = "CUDA", .attention = true, .accumulate = true, .row_epilogues = true,
+                                 .slice_views = true, .attention_max_keys = 288, .attention_max_width = 64};
 
 const char *sched_kind_name(SchedKind k)
 {
@@ -317,6 +321,94 @@ static const char *attention_blocks(const Schedule *s, const FuseGroup *grp)
 }
 
 
+static int member_index(const FuseGroup *g, const Ins *x)
+{
+	return member_at(g, 0, g->nins, x);
+}
+
+const char *sched_attention(const FuseGroup *g, SchedAttn *at)
+{
+	memset(at, 0, sizeof *at);
+	int mm = -1, row = -1, last = -1;
+	for (int i = 0; i < g->nins; i++) {
+		const Ins *x = g->ins[i];
+		if (sched_is_free(x))
+			continue;
+		if (mm < 0) {
+			if (x->op != OP_matmul || x->attr[0].i || !x->attr[1].i || member_index(g, sched_src(x->args[0])) >= 0 ||
+			    member_index(g, sched_src(x->args[1])) >= 0)
+				return "the rows are not one product A B^T of values in memory";
+			mm = last = i;
+			continue;
+		}
+		const Ins *chain = g->ins[last];
+		if (x->op == OP_matmul && row >= 0) {
+			if (x->args[0] != chain || x->attr[1].i || member_index(g, sched_src(x->args[1])) >= 0)
+				return "a product does not read the rows as its left operand and memory as its right";
+			if (at->nprod == (int)(sizeof at->prod / sizeof *at->prod))
+				return "more than 8 products read the rows";
+			at->prod[at->nprod++] = i;
+			continue;
+		}
+		if (at->nprod)
+			return "a member other than a product follows the products";
+		if (x->op == OP_softmax || x->op == OP_softmax_grad) {
+			if (row >= 0)
+				return "two row ops";
+			if (x->args[x->op == OP_softmax ? 0 : 1] != chain)
+				return "the row op does not read the rows";
+			if (x->op == OP_softmax_grad &&
+			    (member_index(g, sched_src(x->args[0])) >= 0 || !type_eq(&x->args[0]->type, &chain->type)))
+				return "softmax_grad's y is not a value in memory of the rows' shape";
+			row = last = i;
+			continue;
+		}
+		if (op_info(x->op)->kind != KIND_ELEMWISE || x->op == OP_cast || !type_eq(&x->type, &chain->type))
+			return "a member is neither a product, the row op nor elementwise over the rows";
+		bool reads = false;
+		for (int k = 0; k < x->nargs; k++) {
+			if (x->args[k] == chain)
+				reads = true;
+			else if (type_numel(&sched_src(x->args[k])->type, 1) != 1 || member_index(g, sched_src(x->args[k])) >= 0)
+				return "an elementwise member reads a tensor other than the rows";
+		}
+		if (!reads)
+			return "an elementwise member does not read the rows";
+		last = i;
+	}
+	if (row < 0 || !at->nprod)
+		return "no row op, or no product reads its result";
+	const Type *r = &g->ins[mm]->type, *a = &g->ins[mm]->args[0]->type;
+	at->mm = mm;
+	at->row = row;
+	at->last = last;
+	at->m = r->dim[r->rank - 2];
+	at->n = r->dim[r->rank - 1];
+	at->d = a->dim[a->rank - 1];
+	return NULL;
+}
+
+/* The strip form, at sizes the target's attention kernel takes. NULL, or why not. */
+static const char *attention_strips(Arena *a, const FuseGroup *g, const LowerOptions *opt)
+{
+	SchedAttn at;
+	const char *why = sched_attention(g, &at);
+	if (why || !opt->attention_max_keys)
+		return why;
+	if (at.n > opt->attention_max_keys)
+		return arena_printf(a, "rows of %lld keys: the %s attention kernel takes at most %d", (long long)at.n,
+		                    opt->target, opt->attention_max_keys);
+	int64_t w = at.d;
+	for (int i = 0; i < at.nprod; i++) {
+		const Type *t = &g->ins[at.prod[i]]->type;
+		w = t->dim[t->rank - 1] > w ? t->dim[t->rank - 1] : w;
+	}
+	if (w > opt->attention_max_width)
+		return arena_printf(a, "products %lld wide: the %s attention kernel takes at most %d", (long long)w,
+		                    opt->target, opt->attention_max_width);
+	return NULL;
+}
+
 /* Can a slice be a view: contiguous, of a value in memory (not a constant), and not a result (read back from its own place)? */
 static bool view_ok(const Schedule *s, const Ins *x)
 {
@@ -361,8 +453,10 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 			split_group(a, s, grp, opt);
 			break;
 		case FUSE_ATTENTION: {
-			const char *why = opt->attention ? attention_blocks(s, grp)
-			                                 : arena_printf(a, "the %s target has no attention kernel", opt->target);
+			const char *why = !opt->attention ? arena_printf(a, "the %s target has no attention kernel", opt->target)
+			                  : attention_blocks(s, grp);
+			if (!why && opt->attention_max_keys)
+				why = attention_strips(a, grp, opt);
 			if (!why) {
 				add_call(a, s, (SchedCall){SCHED_ATTN, grp, NULL, 0, grp->nins});
 				break;

@@ -187,6 +187,9 @@ typedef struct LowerOptions {
 	bool accumulate;    /* products added into their slot by the BLAS */
 	bool row_epilogues; /* a softmax or layernorm (or their gradients) and the loops around it as one kernel */
 	bool slice_views;   /* a contiguous slice read in place: a view at an offset, no kernel */
+	/* ATTENTION groups only in the strip form (sched_attention), its rows at most this many
+	 * keys long and its products' widths at most this many (0: any form, any size) */
+	int attention_max_keys, attention_max_width;
 } LowerOptions;
 extern const LowerOptions lower_c, lower_cuda;
 
@@ -233,6 +236,21 @@ bool sched_const_full(const Schedule *s, const Ins *x);  /* a full the loops com
  * them needs them (their coordinates are valid only there). */
 void sched_inline(const Schedule *s, const SchedCall *c, bool *inl);
 SchedLin sched_lin(const FuseMap *m, const Type *t);      /* the offset of coordinates m in t */
+
+/* An ATTENTION group in the strip form, member indices of the group: the product that
+ * makes the rows, R = A B^T (A [.., M, D], B [.., N, D]); elementwise members on R and
+ * scalars (the prologue); the row op along the last axis, softmax(.) or softmax_grad(Y,
+ * .) with Y from memory; elementwise members on its result and scalars (the epilogue),
+ * the last of them X; products that read X as their left operand, X C (C [.., N, E]) or
+ * X^T C (C [.., M, E]), the right operand from memory. Every member's value [.., M, N]
+ * can be written row by row. */
+typedef struct SchedAttn {
+	int mm, row, last;   /* R's product, the row op, X (the row op when no epilogue) */
+	int prod[8], nprod;  /* the products that read X */
+	int64_t m, n, d;     /* rows, keys, R's inner size */
+} SchedAttn;
+/* NULL and *at filled, or why the group is not in the strip form (sizes unchecked). */
+const char *sched_attention(const FuseGroup *g, SchedAttn *at);
 bool sched_lin_eq(const SchedLin *x, const SchedLin *y);
 
 #endif

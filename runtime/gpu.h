@@ -78,6 +78,9 @@ float *rt_gpu_slab(RtState *st, int which); /* 0 params, 1 grad, 2 m, 3 v */
 /* Kernel `kernel` over `threads` threads (grid-stride loops: the grid is capped). */
 #define RT_GPU_BLOCK 256
 int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtPtrs *p, int site);
+/* Kernel `kernel` over `blocks` blocks of RT_GPU_BLOCK threads, one block per piece of work
+ * (the attention kernels: a batch element each). */
+int rt_gpu_launch_blocks(RtState *st, int kernel, int64_t blocks, int64_t B, const RtPtrs *p, int site);
 
 /* matmul and matmul_reduce of runtime/cpu.h (rt_matmul, rt_matmul_reduce) on the device,
  * in the precision of st->precision; accumulate: added into out (rt_matmul_add). */

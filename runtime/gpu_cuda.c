@@ -314,8 +314,9 @@ static nvrtcResult nvrtc_run(const char *src, int arch, bool report, char **log,
 		return rc;
 	char arch_opt[64];
 	snprintf(arch_opt, sizeof arch_opt, "--gpu-architecture=sm_%d", arch);
-	const char *opts[] = {arch_opt, "--std=c++17", "--ptxas-options=-v"};
-	rc = nvrtcCompileProgram(prog, report ? 3 : 2, opts);
+	/* the toolkit's headers (mma.h, for the attention kernels' tiles), where maec was built */
+	const char *opts[] = {arch_opt, "--std=c++17", "-I" MAEC_CUDA_INCLUDE, "--ptxas-options=-v"};
+	rc = nvrtcCompileProgram(prog, report ? 4 : 3, opts);
 	size_t log_n = 0;
 	if (nvrtcGetProgramLogSize(prog, &log_n) == NVRTC_SUCCESS && log_n > 1 && (*log = calloc(log_n + 1, 1)))
 		nvrtcGetProgramLog(prog, *log);
@@ -352,7 +353,7 @@ static int load_kernels(RtGpu *g, const RtGpuProgram *gp, int arch)
 	int major = 0, minor = 0;
 	NVRTC(nvrtcVersion(&major, &minor));
 	uint64_t h = rt_hash(RT_HASH_INIT, gp->kernels, strlen(gp->kernels));
-	int key[4] = {arch, major, minor, 1 /* options */};
+	int key[4] = {arch, major, minor, 2 /* options */};
 	h = rt_hash(h, key, sizeof key);
 	char *dir = rt_cache_dir();
 	char *path = dir ? rt_format("%s/%016llx-sm%d.cubin", dir, (unsigned long long)h, arch) : NULL;
@@ -384,6 +385,10 @@ static int load_kernels(RtGpu *g, const RtGpuProgram *gp, int arch)
 		CU(cudaLibraryGetKernel(&g->kern[i], g->lib, gp->kernel_names[i]), -1);
 	size_t bytes = 0;
 	CU(cudaLibraryGetGlobal((void **)&g->error, &bytes, g->lib, "maec_error"), -1);
+	int *precision = NULL;
+	CU(cudaLibraryGetGlobal((void **)&precision, &bytes, g->lib, "maec_precision"), -1);
+	const int prec = (int)g->precision;
+	CU(cudaMemcpy(precision, &prec, sizeof prec, cudaMemcpyHostToDevice), -1);
 	return 0;
 }
 
@@ -410,6 +415,7 @@ static int cuda_open(RtState *st, const RtProgram *p)
 	static const char *const precision[] = {"fp32", "tf32", "bf16"};
 	printf("device: %s (sm_%d%d, %d SMs, %.1f GiB), matrix products in %s\n", prop.name, prop.major, prop.minor,
 	       g->sms, (double)prop.totalGlobalMem / (1 << 30), precision[st->precision]);
+	g->precision = st->precision;
 	if (load_kernels(g, gp, prop.major * 10 + prop.minor))
 		return 1;
 	CU(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking), -1);
@@ -437,7 +443,6 @@ static int cuda_open(RtState *st, const RtProgram *p)
 	g->site_calls = calloc((size_t)gp->nsites + 1, sizeof *g->site_calls);
 	g->site_seen = calloc((size_t)gp->nsites + 1, sizeof *g->site_seen);
 	g->site_B = calloc((size_t)gp->nsites + 1, sizeof *g->site_B);
-	g->precision = st->precision;
 	if (!g->site_ms || !g->site_calls || !g->site_seen || !g->site_B)
 		return 1;
 	g->graph = calloc((size_t)(gp->ngraphs ? gp->ngraphs : 1) * GRAPHS_PER_FUNC, sizeof *g->graph);
@@ -651,6 +656,25 @@ int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtP
 	RtPtrs ptrs = *p;
 	void *args[] = {&b, &ptrs, &site};
 	dim3 grid = {rt_gpu_grid(threads, g->sms), 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
+	prof_begin(g);
+	CU(cudaLaunchKernel((const void *)g->kern[kernel], grid, block, args, 0, g->stream), site);
+	prof_end(g, site);
+	return 0;
+}
+
+int rt_gpu_launch_blocks(RtState *st, int kernel, int64_t blocks, int64_t B, const RtPtrs *p, int site)
+{
+	RtGpu *g = gpu(st);
+	if (blocks <= 0)
+		return 0;
+	if (blocks > 0x7fffffff) {
+		fprintf(stderr, "trainer: %s: %lld blocks, more than a grid takes\n", rt_gpu_site(site), (long long)blocks);
+		return 1;
+	}
+	long long b = (long long)B;
+	RtPtrs ptrs = *p;
+	void *args[] = {&b, &ptrs, &site};
+	dim3 grid = {(unsigned)blocks, 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
 	prof_begin(g);
 	CU(cudaLaunchKernel((const void *)g->kern[kernel], grid, block, args, 0, g->stream), site);
 	prof_end(g, site);

@@ -75,8 +75,10 @@ static int emu_open(RtState *st, const RtProgram *p)
 	if (!(g->m = simt_open(gp->kernels, host_threads(), "trainer")))
 		return 1;
 	g->kern = zalloc(sizeof *g->kern * (size_t)gp->nkernels, "the kernel table");
-	if (!g->kern || !(g->error = sym(g, "maec_error")))
+	int *precision;
+	if (!g->kern || !(g->error = sym(g, "maec_error")) || !(precision = sym(g, "maec_precision")))
 		return 1;
+	*precision = (int)st->precision;
 	for (int i = 0; i < gp->nkernels; i++) {
 		void *f = sym(g, gp->kernel_names[i]);
 		if (!f)
@@ -151,6 +153,23 @@ int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtP
 	if (threads <= 0)
 		return 0;
 	SimtDim grid = {rt_gpu_grid(threads, EMU_SMS), 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
+	if (simt_launch(g->m, rt_gpu_program.kernel_names[kernel], g->kern[kernel], grid, block, 0, (long long)B, p, site)) {
+		fprintf(stderr, "trainer: %s (launched for %s)\n", simt_error(g->m), rt_gpu_site(site));
+		return 1;
+	}
+	return 0;
+}
+
+int rt_gpu_launch_blocks(RtState *st, int kernel, int64_t blocks, int64_t B, const RtPtrs *p, int site)
+{
+	RtGpu *g = gpu(st);
+	if (blocks <= 0)
+		return 0;
+	if (blocks > 0x7fffffff) {
+		fprintf(stderr, "trainer: %s: %lld blocks, more than a grid takes\n", rt_gpu_site(site), (long long)blocks);
+		return 1;
+	}
+	SimtDim grid = {(unsigned)blocks, 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
 	if (simt_launch(g->m, rt_gpu_program.kernel_names[kernel], g->kern[kernel], grid, block, 0, (long long)B, p, site)) {
 		fprintf(stderr, "trainer: %s (launched for %s)\n", simt_error(g->m), rt_gpu_site(site));
 		return 1;

@@ -17,7 +17,8 @@
  *   - shared memory reads as NaN (all bits set) where no thread of the block wrote it; two
  *     threads touching one 4-byte word between the same two barriers, one of them writing,
  *     fail the launch with the address and both threads, unless a __syncwarp that both took
- *     part in lies between (lanes of one warp); atomics are not plain accesses and are not
+ *     part in lies between (lanes of one warp; for several readers, every reader and the
+ *     writer, after the last read); atomics are not plain accesses and are not
  *     checked; accesses past a launch's dynamic shared bytes fail it;
  *   - a launch that fails says why in simt_error(): the kernel's name, the block, the
  *     threads and the source lines.
@@ -160,6 +161,9 @@ typedef struct Shadow { /* what the block did to a 4-byte word of shared memory 
 	unsigned wgen, rgen; /* the warp's __syncwarp count at those */
 	unsigned short writer, reader;
 	unsigned char readers; /* 0, 1, or 2: more than one */
+	/* more than one reader: their warp (0xffff: several), its lanes, the latest count */
+	unsigned short rwarp;
+	unsigned rlanes, rgen_max;
 } Shadow;
 
 typedef struct Exec {
@@ -272,6 +276,17 @@ static int ordered_by_syncwarp(const Exec *e, int a, int b, unsigned gen)
 	return a / 32 == b / 32 && e->f[a].sync_gen > gen && e->f[b].sync_gen > gen;
 }
 
+/* Readers of one warp, each and thread b past a __syncwarp since the last of the reads. */
+static int readers_ordered(const Exec *e, const Shadow *s, int b)
+{
+	if (s->rwarp != b / 32 || e->f[b].sync_gen <= s->rgen_max)
+		return 0;
+	for (int l = 0; l < 32; l++)
+		if (s->rlanes >> l & 1 && e->f[s->rwarp * 32 + l].sync_gen <= s->rgen_max)
+			return 0;
+	return 1;
+}
+
 static void race(Exec *e, size_t word, int other, const char *did, const char *does)
 {
 	char a[48], b[48];
@@ -300,14 +315,21 @@ static void check_word(Exec *e, size_t w, int write, int whole)
 			s->readers = 1;
 			s->reader = (unsigned short)t;
 			s->repoch = e->epoch;
-			s->rgen = gen;
-		} else if (s->reader != t) {
-			s->readers = 2;
+			s->rgen = s->rgen_max = gen;
+			s->rwarp = (unsigned short)(t / 32);
+			s->rlanes = 1u << t % 32;
+		} else {
+			if (s->reader != t)
+				s->readers = 2;
+			if (s->rwarp != t / 32)
+				s->rwarp = 0xffff;
+			s->rlanes |= 1u << t % 32;
+			s->rgen_max = gen > s->rgen_max ? gen : s->rgen_max;
 		}
 		return;
 	}
 	if (s->readers && s->repoch == e->epoch && (s->readers == 2 || s->reader != t) &&
-	    !(s->readers == 1 && ordered_by_syncwarp(e, s->reader, t, s->rgen)))
+	    !(s->readers == 1 && ordered_by_syncwarp(e, s->reader, t, s->rgen)) && !(s->readers == 2 && readers_ordered(e, s, t)))
 		race(e, w, s->reader, s->readers == 2 ? "and others read" : "read", "writes");
 	s->writer = (unsigned short)t;
 	s->wepoch = e->epoch;

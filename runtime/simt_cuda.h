@@ -445,7 +445,9 @@ inline void maec_store(int line, E *p, const fragment<accumulator, M, N, K, floa
 	const int lane = (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) % 32;
 	for (int i = 0; i < Fr::num_elements; i++) {
 		const int e = maec_flat<Fr>(lane, i);
-		maec_from_float(p[maec_at(e / Fr::cols, e % Fr::cols, ldm, l == mem_row_major)], f.x[i]);
+		E v;
+		maec_from_float(v, f.x[i]);
+		p[maec_at(e / Fr::cols, e % Fr::cols, ldm, l == mem_row_major)] = v; /* seen by the race checks */
 	}
 }
 

@@ -11,7 +11,8 @@
 #                             CIFAR-10, the Fashion-MNIST model, and the gradient-check
 #                             programs, whose losses use every differentiable op
 #                             (tools/reference/compare_dumps.py: loss, gradients, each
-#                             trainer's AdamW step); the MAE dumps also against PyTorch
+#                             trainer's AdamW step; tests/cuda/attention.dsl: the
+#                             attention kernels at odd sizes); the MAE dumps also against PyTorch
 #                             (check_step.py); the device's masking permutations against
 #                             rt_randperm's (randperm.dsl). Exit 77 (skipped) without CIFAR-10 or torch.
 set -euo pipefail
@@ -66,7 +67,9 @@ pair() { # name dsl recipe step-args -- maec-args...: one step of both trainers,
 	check "$name.$recipe.c" "$out/$name-c" "$recipe" --data "${pair_data:-$data}" --steps 1 $args \
 		--out "$out/runs/$name-c-$recipe" --dump-step "$out/$name-$recipe-c.st"
 	# shellcheck disable=SC2086
-	check "$name.$recipe.cuda" "$out/$name-cuda" "$recipe" --data "${pair_data:-$data}" --steps 1 $args \
+	# fp32 products: the attention kernels' tiles as three tf32 products (the emulated
+	# cuBLAS products are fp32 whatever the precision)
+	check "$name.$recipe.cuda" "$out/$name-cuda" "$recipe" --data "${pair_data:-$data}" --steps 1 $args --precision fp32 \
 		--out "$out/runs/$name-cuda-$recipe" --dump-step "$out/$name-$recipe-cuda.st"
 	check "$name.$recipe.cuda-vs-c" "$py" "$ref/compare_dumps.py" "$out/$name-$recipe-cuda.st" "$out/$name-$recipe-c.st"
 }
@@ -93,6 +96,8 @@ if [ -f "$fashion/train-images-idx3-ubyte.gz" ] || [ -f "$fashion/train-images-i
 else
 	echo "skip fashion: no Fashion-MNIST in $fashion (apt-get install dataset-fashion-mnist)"
 fi
+# the attention kernels at sizes MAE has not: partial tiles, narrow and single heads
+pair attention "$root/tests/cuda/attention.dsl" check "--batch 2" --
 for dsl in "$root"/tests/gradcheck/*.dsl; do
 	pair "grad-$(basename "$dsl" .dsl)" "$dsl" check "--batch 2" --
 done

@@ -102,7 +102,7 @@ KERNEL wmma_bf16(long long B, RtPtrs p, int site)
 }
 
 /* D = A B for a 16x16x8 tile of tf32 inputs rounded by __float_to_tf32, through shared
- * memory; the result stored column-major */
+ * memory; the result stored column-major into shared memory, then copied out */
 KERNEL wmma_tf32(long long B, RtPtrs p, int site)
 {
 	using namespace nvcuda;
@@ -123,7 +123,12 @@ KERNEL wmma_tf32(long long B, RtPtrs p, int site)
 		b.x[k] = wmma::__float_to_tf32(b.x[k]);
 	wmma::fill_fragment(c, 0.0f);
 	wmma::mma_sync(c, a, b, c);
-	wmma::store_matrix_sync(F(0), c, 16, wmma::mem_col_major);
+	__shared__ __align__(32) float sd[2][256];
+	const int w = threadIdx.x / 32;
+	wmma::store_matrix_sync(sd[w], c, 16, wmma::mem_col_major);
+	__syncthreads();
+	for (int k = threadIdx.x; k < 256; k += blockDim.x)
+		F(0)[k] = sd[k % 2][k];
 }
 
 /* shared memory no thread wrote reads as NaN, also the bytes beside a byte written */
@@ -141,7 +146,43 @@ KERNEL unwritten_shared(long long B, RtPtrs p, int site)
 		I(1)[0] = bytes[0] | bytes[1] << 8 | bytes[2] << 16 | bytes[3] << 24;
 }
 
+/* a warp's stage, read by every lane, rewritten by one lane after a __syncwarp: out[i] is
+ * the sum of in[0..31] for the first round, in[1..32] for the second (a stage as the
+ * attention kernels reuse theirs) */
+KERNEL warp_stage_reuse(long long B, RtPtrs p, int site)
+{
+	__shared__ float stage[32];
+	const int lane = threadIdx.x % 32;
+	float sum = 0;
+	for (int round = 0; round < 2; round++) {
+		stage[lane] = F(1)[lane + round];
+		__syncwarp();
+		for (int k = 0; k < 32; k++)
+			sum += stage[k];
+		__syncwarp();
+	}
+	F(0)[lane] = sum;
+}
+
 /* ---------- broken: each launch must fail, naming the kernel ---------- */
+
+/* every lane reads the stage, then lane 31 rewrites it with no __syncwarp between (a
+ * shuffle waits for the lanes but orders no memory) */
+KERNEL warp_stage_no_sync(long long B, RtPtrs p, int site)
+{
+	__shared__ float stage[32];
+	const int lane = threadIdx.x % 32;
+	stage[lane] = F(1)[lane];
+	__syncwarp();
+	float sum = 0;
+	for (int k = 0; k < 32; k++)
+		sum += stage[k];
+	sum = __shfl_sync(0xffffffffu, sum, 0);
+	if (lane == 31)
+		stage[0] = sum;
+	F(0)[lane] = sum;
+}
+
 
 /* the barrier between the write and the read is missing */
 KERNEL race_no_barrier(long long B, RtPtrs p, int site)

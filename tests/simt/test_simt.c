@@ -226,6 +226,23 @@ static void test_wmma(void)
 		        worst(fd, fwant, 256, 0, 1e-6));
 }
 
+static void test_stage_reuse(void)
+{
+	static float in[33], out[32];
+	for (int i = 0; i < 33; i++)
+		in[i] = (float)(i + 1);
+	void *p[] = {out, in};
+	if (!good("warp_stage_reuse", (SimtDim){1, 1, 1}, (SimtDim){32, 1, 1}, 0, 0, p, 2))
+		return;
+	float want = 0;
+	for (int i = 0; i < 32; i++)
+		want += in[i] + in[i + 1];
+	int ok = 1;
+	for (int i = 0; i < 32; i++)
+		ok &= out[i] == want;
+	verdict(ok, "warp_stage_reuse (readers of a warp, __syncwarp)", "out[0] %g", out[0]);
+}
+
 static void test_unwritten(void)
 {
 	float out[64];
@@ -285,6 +302,7 @@ typedef struct Broken {
 } Broken;
 
 static const Broken broken_kernels[] = {
+	{"warp_stage_no_sync", 32, 0, "and others read it and thread (31,0,0) writes it with no __syncthreads() between", ""},
 	{"race_no_barrier", 256, 0, "thread (0,0,0) read it and thread (1,0,0) writes it with no __syncthreads() between",
 	 ""},
 	{"barrier_divergent", 32, 0,
@@ -323,6 +341,7 @@ int main(int argc, char **argv)
 		test_atomics();
 		test_wmma();
 		test_unwritten();
+		test_stage_reuse();
 		for (size_t i = 0; i < sizeof broken_kernels / sizeof broken_kernels[0]; i++) {
 			const Broken *k = &broken_kernels[i];
 			broken(k->name, k->threads, k->dyn, k->want, k->mark);
