@@ -1908,6 +1908,57 @@ static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, int fro
 	}
 }
 
+/* n + b B as text */
+static const char *lin_nb(CGen *g, int64_t n, int64_t b)
+{
+	if (!b)
+		return arena_printf(g->a, "%lld", (long long)n);
+	if (!n)
+		return b == 1 ? "B" : arena_printf(g->a, "%lld * B", (long long)b);
+	return arena_printf(g->a, "(%lld + %lld * B)", (long long)n, (long long)b);
+}
+
+/* An operand of an attention kernel (the last two axes its matrix, the others the batch
+ * elements), read through its strides over memory (sched_strided): its pointer p.p[*np]
+ * at the batch element `be`, NAME, with NAME_rs and NAME_cs its row and column strides,
+ * declared in head. */
+static void attn_input(CGen *g, const Schedule *s, const Ins *x, const char *name, Buf *head, const char **ptr, int *np)
+{
+	SchedStrided st;
+	if (!sched_strided(s, x, &st)) {
+		cgen_fail(g, x, "the CUDA attention kernel cannot read %%%d with strides", x->id);
+		st = (SchedStrided){.base = x, .rank = x->type.rank};
+	}
+	declare(g, st.base);
+	ptr[*np] = st.offset_n || st.offset_b ? arena_printf(g->a, "%s + %s", v(g, st.base), lin_nb(g, st.offset_n, st.offset_b))
+	                                      : v(g, st.base);
+	const int r = st.rank;
+	/* the batch element's offset: be * the innermost lead stride where the lead axes are
+	 * contiguous in each other, else coordinate by coordinate */
+	bool dense = true;
+	for (int i = 0; i + 1 < r - 2; i++)
+		dense &= st.dim[i + 1] != DIM_B && st.stride_n[i] == st.stride_n[i + 1] * st.dim[i + 1] &&
+		         st.stride_b[i] == st.stride_b[i + 1] * st.dim[i + 1];
+	Buf at = {0};
+	if (r < 3) {
+		buf_puts(&at, "0");
+	} else if (dense) {
+		buf_printf(&at, "be * %s", lin_nb(g, st.stride_n[r - 3], st.stride_b[r - 3]));
+	} else {
+		const char *rest = "be";
+		for (int i = r - 3; i >= 0; i--) {
+			const char *d = dim(g, st.dim[i]);
+			buf_printf(&at, "%s(%s%s%s) * %s", at.n ? " + " : "", rest, i ? " % " : "", i ? d : "",
+			           lin_nb(g, st.stride_n[i], st.stride_b[i]));
+			rest = arena_printf(g->a, "%s / %s", rest, d);
+		}
+	}
+	buf_printf(head, "\tconst float *%s = (const float *)p.p[%d] + %s;\n\tconst i64 %s_rs = %s, %s_cs = %s;\n", name,
+	           (*np)++, at.p, name, lin_nb(g, st.stride_n[r - 2], st.stride_b[r - 2]), name,
+	           lin_nb(g, st.stride_n[r - 1], st.stride_b[r - 1]));
+	buf_free(&at);
+}
+
 /* ATTENTION in the strip form (sched_attention), one kernel: a block of 8 warps per batch
  * element, its rows in strips of 16. For each strip: R = A B^T on the tensor cores into a
  * strip of shared memory; each row through the prologue, the row op (row_code: the same
@@ -1930,19 +1981,12 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	int np = 0;
 	Buf head = {0}, pro = {0}, epi = {0}, prods = {0}, fin = {0};
 	/* R's operands, softmax_grad's y */
-	const Ins *opA = mm->args[0], *opB = mm->args[1];
-	declare(g, opA);
-	declare(g, opB);
-	buf_printf(&head, "\tconst float *A = (const float *)p.p[%d] + be * (M * D);\n", np);
-	ptr[np++] = v(g, opA);
-	buf_printf(&head, "\tconst float *Bm = (const float *)p.p[%d] + be * (N * D);\n", np);
-	ptr[np++] = v(g, opB);
+	attn_input(g, s, mm->args[0], "A", &head, ptr, &np);
+	attn_input(g, s, mm->args[1], "Bm", &head, ptr, &np);
 	const char *y = NULL;
-	if (r->op == OP_softmax_grad) {
-		declare(g, r->args[0]);
-		buf_printf(&head, "\tconst float *Y = (const float *)p.p[%d] + be * (M * N); /* softmax_grad's y */\n", np);
-		ptr[np++] = v(g, r->args[0]);
-		y = "Y[row * N + k]";
+	if (r->op == OP_softmax_grad) { /* softmax_grad's y */
+		attn_input(g, s, r->args[0], "Y", &head, ptr, &np);
+		y = "Y[row * Y_rs + k * Y_cs]";
 	}
 	/* the product R itself, when another kernel reads it */
 	if (s->need[mm->id]) {
@@ -1966,11 +2010,8 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		const Ins *x = grp->ins[at.prod[q]], *cm = x->args[1];
 		const int64_t e = x->type.dim[x->type.rank - 1], et = (e + 15) / 16;
 		const bool tr = x->attr[0].i;
-		declare(g, cm);
+		attn_input(g, s, cm, arena_printf(g->a, "C%d", q), &head, ptr, &np);
 		declare(g, x);
-		buf_printf(&head, "\tconst float *C%d = (const float *)p.p[%d] + be * (%s * %lld);\n", q, np,
-		           tr ? "M" : "N", (long long)e);
-		ptr[np++] = v(g, cm);
 		buf_printf(&head, "\tfloat *O%d = (float *)p.p[%d] + be * (%s * %lld); /* X%s C%d */\n", q, np, tr ? "N" : "M",
 		           (long long)e, tr ? "^T" : "", q);
 		ptr[np++] = v(g, x);
@@ -1982,10 +2023,10 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 			           "\t\t\tfor (int k0 = 0; k0 < N; k0 += 8) {\n"
 			           "\t\t\t\tmaec_a_row a;\n\t\t\t\tmaec_b_row b;\n"
 			           "\t\t\t\tmw::load_matrix_sync(a, strip + k0, NP);\n"
-			           "\t\t\t\tmaec_tile_load<true, 8, 16>(b, C%d, %lld, 1, k0, t * 16, N, %lld, stage);\n"
+			           "\t\t\t\tmaec_tile_load<true, 8, 16>(b, C%d, C%d_rs, C%d_cs, k0, t * 16, N, %lld, stage);\n"
 			           "\t\t\t\tmaec_tile_mma(c, a, b, prec);\n\t\t\t}\n"
 			           "\t\t\tmaec_tile_store(O%d, %lld, r0, t * 16, M, %lld, c, stage);\n\t\t}\n",
-			           q, q, (long long)et, ATTN_WARPS, q, (long long)e, (long long)e, q, (long long)e, (long long)e);
+			           q, q, (long long)et, ATTN_WARPS, q, q, q, (long long)e, q, (long long)e, (long long)e);
 			continue;
 		}
 		const int64_t tiles = (np16 / 16) * et, per = (tiles + ATTN_WARPS - 1) / ATTN_WARPS;
@@ -1999,9 +2040,9 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		           "\t\t\tfor (int k0 = 0; k0 < 16; k0 += 8) {\n"
 		           "\t\t\t\tmaec_a_col a;\n\t\t\t\tmaec_b_row b;\n"
 		           "\t\t\t\tmw::load_matrix_sync(a, strip + k0 * NP + t / %lld * 16, NP);\n"
-		           "\t\t\t\tmaec_tile_load<true, 8, 16>(b, C%d, %lld, 1, r0 + k0, t %% %lld * 16, M, %lld, stage);\n"
+		           "\t\t\t\tmaec_tile_load<true, 8, 16>(b, C%d, C%d_rs, C%d_cs, r0 + k0, t %% %lld * 16, M, %lld, stage);\n"
 		           "\t\t\t\tmaec_tile_mma(acc%d[i], a, b, prec);\n\t\t\t}\n\t\t}\n",
-		           q, q, (long long)per, ATTN_WARPS, (long long)tiles, (long long)et, q, (long long)e, (long long)et,
+		           q, q, (long long)per, ATTN_WARPS, (long long)tiles, (long long)et, q, q, q, (long long)et,
 		           (long long)e, q);
 		buf_printf(&fin,
 		           "#pragma unroll\n\tfor (int i = 0; i < %lld; i++) {\n"
@@ -2033,8 +2074,8 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	           "\t\t\tmaec_acc c;\n\t\t\tmw::fill_fragment(c, 0.0f);\n"
 	           "\t\t\tfor (int k0 = 0; k0 < D; k0 += 8) {\n"
 	           "\t\t\t\tmaec_a_row a;\n\t\t\t\tmaec_b_col b;\n"
-	           "\t\t\t\tmaec_tile_load<true, 16, 8>(a, A, D, 1, r0, k0, M, D, stage);\n"
-	           "\t\t\t\tmaec_tile_load<false, 8, 16>(b, Bm, 1, D, k0, t * 16, D, N, stage);\n"
+	           "\t\t\t\tmaec_tile_load<true, 16, 8>(a, A, A_rs, A_cs, r0, k0, M, D, stage);\n"
+	           "\t\t\t\tmaec_tile_load<false, 8, 16>(b, Bm, Bm_cs, Bm_rs, k0, t * 16, D, N, stage);\n"
 	           "\t\t\t\tmaec_tile_mma(c, a, b, prec);\n\t\t\t}\n"
 	           "\t\t\tmw::store_matrix_sync(strip + t * 16, c, NP, mw::mem_row_major);\n\t\t}\n"
 	           "\t\t__syncthreads();\n",

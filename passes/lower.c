@@ -37,7 +37,8 @@ const LowerOptions lower_c = {.target = "C", .attention = true, .accumulate = tr
  * 8 warps: at most 18 x 4 tiles of 16 x 16, so rows of at most 288 keys and products at
  * most 64 wide. */
 const LowerOptions lower_cuda = {.target = "CUDA", .attention = true, .accumulate = true, .row_epilogues = true,
-                                 .slice_views = true, .attention_max_keys = 288, .attention_max_width = 64};
+                                 .slice_views = true, .attention_max_keys = 288, .attention_max_width = 64,
+                                 .attention_views = true};
 
 const char *sched_kind_name(SchedKind k)
 {
@@ -60,9 +61,129 @@ const Ins *sched_src(const Ins *x)
 
 const Ins *sched_mem(const Schedule *s, const Ins *x)
 {
-	while (x->op == OP_reshape || (x->op == OP_slice && s->view[x->id]))
+	while (x->op == OP_reshape || ((x->op == OP_slice || x->op == OP_transpose) && s->view[x->id]))
 		x = x->args[0];
 	return x;
+}
+
+/* in reshaped to t: axes of size 1 dropped and added, runs of axes merged or split where
+ * the run is contiguous in the bytes (PyTorch's view rule); the batch stays its own axis */
+static bool reshape_strides(const SchedStrided *in, const Type *t, SchedStrided *o)
+{
+	*o = *in;
+	o->rank = t->rank;
+	int i = 0, j = 0;
+	for (;;) {
+		while (i < in->rank && in->dim[i] == 1)
+			i++;
+		while (j < t->rank && t->dim[j] == 1) {
+			o->dim[j] = 1;
+			o->stride_n[j] = o->stride_b[j] = 0;
+			j++;
+		}
+		if (i == in->rank || j == t->rank)
+			break;
+		int i2 = i + 1, j2 = j + 1;
+		if (in->dim[i] == DIM_B || t->dim[j] == DIM_B) {
+			if (in->dim[i] != t->dim[j])
+				return false;
+		} else {
+			int64_t pi = in->dim[i], pj = t->dim[j];
+			while (pi != pj) {
+				if (pi < pj) {
+					if (i2 == in->rank || in->dim[i2] == DIM_B)
+						return false;
+					pi *= in->dim[i2++];
+				} else {
+					if (j2 == t->rank || t->dim[j2] == DIM_B)
+						return false;
+					pj *= t->dim[j2++];
+				}
+			}
+		}
+		/* the run's axes (of size > 1) each the next one's extent apart */
+		int last = -1;
+		for (int q = i; q < i2; q++) {
+			if (in->dim[q] == 1)
+				continue;
+			if (last >= 0 && (in->stride_n[last] != in->stride_n[q] * in->dim[q] ||
+			                  in->stride_b[last] != in->stride_b[q] * in->dim[q]))
+				return false;
+			last = q;
+		}
+		int64_t sn = in->stride_n[last], sb = in->stride_b[last];
+		for (int q = j2 - 1; q >= j; q--) {
+			o->dim[q] = t->dim[q];
+			o->stride_n[q] = sn;
+			o->stride_b[q] = sb;
+			if (t->dim[q] != DIM_B) {
+				sn *= t->dim[q];
+				sb *= t->dim[q];
+			}
+		}
+		i = i2;
+		j = j2;
+	}
+	for (; i < in->rank; i++)
+		if (in->dim[i] != 1)
+			return false;
+	for (; j < t->rank; j++) {
+		if (t->dim[j] != 1)
+			return false;
+		o->dim[j] = 1;
+		o->stride_n[j] = o->stride_b[j] = 0;
+	}
+	return true;
+}
+
+bool sched_strided(const Schedule *s, const Ins *x, SchedStrided *o)
+{
+	const Type *t = &x->type;
+	SchedStrided in;
+	if (x->op == OP_reshape)
+		return sched_strided(s, x->args[0], &in) && reshape_strides(&in, t, o);
+	if (x->op == OP_transpose && s->view[x->id]) {
+		if (!sched_strided(s, x->args[0], &in))
+			return false;
+		*o = in;
+		for (int i = 0; i < t->rank; i++) {
+			int64_t p = x->attr[0].v[i];
+			o->dim[i] = in.dim[p];
+			o->stride_n[i] = in.stride_n[p];
+			o->stride_b[i] = in.stride_b[p];
+		}
+		return true;
+	}
+	if (x->op == OP_slice && s->view[x->id]) {
+		if (!sched_strided(s, x->args[0], &in))
+			return false;
+		*o = in;
+		int axis = (int)x->attr[0].i;
+		o->offset_n += x->attr[1].i * in.stride_n[axis];
+		o->offset_b += x->attr[1].i * in.stride_b[axis];
+		o->dim[axis] = t->dim[axis];
+		return true;
+	}
+	/* in memory: row-major */
+	memset(o, 0, sizeof *o);
+	o->base = x;
+	o->rank = t->rank;
+	int64_t sn = 1, sb = 0;
+	for (int i = t->rank - 1; i >= 0; i--) {
+		o->dim[i] = t->dim[i];
+		o->stride_n[i] = sn;
+		o->stride_b[i] = sb;
+		if (t->dim[i] == DIM_B) {
+			if (sb)
+				return false; /* B squared */
+			sb = sn;
+			sn = 0;
+		} else {
+			sn *= t->dim[i];
+			sb *= t->dim[i];
+		}
+	}
+	return true;
 }
 
 /* A slice whose elements are contiguous in its operand: every axis before its own of size 1. */
@@ -420,9 +541,116 @@ static bool view_ok(const Schedule *s, const Ins *x)
 	return true;
 }
 
+/* ---------- transposes that attention calls read with strides ---------- */
+
+/* Is operand k of u, a member of group gi, one the attention call of gi reads through
+ * strides (R's operands, softmax_grad's y, a product's right operand)? */
+static bool attention_operand(const Schedule *s, const bool *attn, const Ins *u, int k)
+{
+	int gi = s->fp->group_of[u->id];
+	if (gi < 0 || !attn[gi])
+		return false;
+	SchedAttn at;
+	const FuseGroup *g = &s->fp->groups[gi];
+	if (sched_attention(g, &at))
+		return false;
+	if (u == g->ins[at.mm])
+		return true;
+	if (u == g->ins[at.row])
+		return u->op == OP_softmax_grad && k == 0;
+	for (int q = 0; q < at.nprod; q++)
+		if (u == g->ins[at.prod[q]])
+			return k == 1;
+	return false;
+}
+
+/* Is v read only as such operands, directly or through reshapes, and slices that are
+ * loops of their own? Marks those slices (views[]). */
+static bool attention_reads_only(const Schedule *s, const bool *attn, const Ins *v, bool *views, int depth)
+{
+	const Func *f = s->f;
+	for (int r = 0; r < f->rets.n; r++)
+		if (sched_src(f->rets.p[r]) == v || f->rets.p[r] == v)
+			return false;
+	bool any = false;
+	for (int i = 0; i < f->body.n && depth < 8; i++) {
+		const Ins *u = f->body.p[i];
+		for (int k = 0; k < u->nargs; k++) {
+			if (u->args[k] != v)
+				continue;
+			any = true;
+			if (u->op == OP_reshape || u->op == OP_slice) {
+				int gi = s->fp->group_of[u->id];
+				if (u->op == OP_slice && (gi < 0 || s->fp->groups[gi].kind != FUSE_LOOP || s->fp->groups[gi].nins != 1))
+					return false;
+				if (!attention_reads_only(s, attn, u, views, depth + 1))
+					return false;
+				if (u->op == OP_slice)
+					views[u->id] = true;
+				continue;
+			}
+			if (!attention_operand(s, attn, u, k))
+				return false;
+		}
+	}
+	return any;
+}
+
+static bool attention_call(Arena *a, const Schedule *s, const FuseGroup *grp, const LowerOptions *opt)
+{
+	return grp->kind == FUSE_ATTENTION && opt->attention && !attention_blocks(s, grp) &&
+	       (!opt->attention_max_keys || !attention_strips(a, grp, opt));
+}
+
+/* Before the calls: each transpose that is a loop of its own and that only attention
+ * calls read (through reshapes and slices) becomes a view, with those slices, where every
+ * operand it reaches is strided over memory (sched_strided). */
+static void attention_views(Arena *a, Schedule *s, const LowerOptions *opt)
+{
+	const FusePlan *fp = s->fp;
+	bool *attn = arena_alloc(a, sizeof *attn * (size_t)(fp->ngroups + 1));
+	for (int gi = 0; gi < fp->ngroups; gi++)
+		attn[gi] = attention_call(a, s, &fp->groups[gi], opt);
+	int nid = s->f->next_id + 1;
+	bool *views = arena_alloc(a, sizeof *views * (size_t)nid);
+	for (int gi = 0; gi < fp->ngroups; gi++) {
+		const FuseGroup *g = &fp->groups[gi];
+		if (g->kind != FUSE_LOOP || g->nins != 1 || g->ins[0]->op != OP_transpose)
+			continue;
+		const Ins *x = g->ins[0];
+		memset(views, 0, sizeof *views * (size_t)nid);
+		if (!attention_reads_only(s, attn, x, views, 0))
+			continue;
+		bool *was = arena_alloc(a, sizeof *was * (size_t)nid);
+		memcpy(was, s->view, sizeof *was * (size_t)nid);
+		views[x->id] = true;
+		for (int i = 0; i < nid; i++)
+			s->view[i] |= views[i];
+		/* every attention operand now reads through strides */
+		bool ok = true;
+		for (int gj = 0; gj < fp->ngroups && ok; gj++) {
+			const FuseGroup *h = &fp->groups[gj];
+			for (int i = 0; attn[gj] && i < h->nins && ok; i++)
+				for (int k = 0; k < h->ins[i]->nargs && ok; k++) {
+					SchedStrided st;
+					if (attention_operand(s, attn, h->ins[i], k) && sched_mem(s, h->ins[i]->args[k]) != sched_src(h->ins[i]->args[k]))
+						ok = sched_strided(s, h->ins[i]->args[k], &st);
+				}
+		}
+		if (!ok) {
+			memcpy(s->view, was, sizeof *was * (size_t)nid);
+			continue;
+		}
+		for (int i = 0; i < nid; i++)
+			s->nviews += views[i] && !was[i];
+	}
+}
+
 static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 {
 	const FusePlan *fp = s->fp;
+	if (opt->attention_views)
+		attention_views(a, s, opt);
 	for (int gi = 0; gi < fp->ngroups; gi++) {
 		const FuseGroup *grp = &fp->groups[gi];
 		switch (grp->kind) {
@@ -434,6 +662,8 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 			add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[0], 0, 0});
 			break;
 		case FUSE_LOOP:
+			if (grp->nins == 1 && s->view[grp->ins[0]->id]) /* attention_views */
+				break;
 			if (grp->nins == 1 && opt->slice_views && view_ok(s, grp->ins[0])) {
 				s->view[grp->ins[0]->id] = true;
 				s->nviews++;
@@ -640,7 +870,7 @@ Schedule *lower_func(Arena *a, const Func *f, const LowerOptions *opt, int64_t b
 
 void lower_print(Buf *b, const Schedule *s, const char *target)
 {
-	buf_printf(b, "@%s on the %s target: %d calls, %d slice views; activations %lld bytes (lower bound %lld)\n",
+	buf_printf(b, "@%s on the %s target: %d calls, %d views; activations %lld bytes (lower bound %lld)\n",
 	           s->f->name, target, s->calls.n, s->nviews, (long long)s->plan->size, (long long)s->plan->lower_bound);
 	for (int k = 0; k < s->calls.n; k++) {
 		const SchedCall *c = &s->calls.p[k];

@@ -190,6 +190,9 @@ typedef struct LowerOptions {
 	/* ATTENTION groups only in the strip form (sched_attention), its rows at most this many
 	 * keys long and its products' widths at most this many (0: any form, any size) */
 	int attention_max_keys, attention_max_width;
+	/* a transpose (and the slices of it) that only attention calls read, read by them with
+	 * strides: a view, no call */
+	bool attention_views;
 } LowerOptions;
 extern const LowerOptions lower_c, lower_cuda;
 
@@ -251,6 +254,19 @@ typedef struct SchedAttn {
 } SchedAttn;
 /* NULL and *at filled, or why the group is not in the strip form (sizes unchecked). */
 const char *sched_attention(const FuseGroup *g, SchedAttn *at);
+
+/* A value as strides over the bytes of a value in memory (base): element c of it at
+ * offset + sum c[i] stride[i], each a number plus a number times the batch B. */
+typedef struct SchedStrided {
+	const Ins *base;
+	int rank;
+	int64_t dim[IR_MAX_RANK];
+	int64_t stride_n[IR_MAX_RANK], stride_b[IR_MAX_RANK];
+	int64_t offset_n, offset_b;
+} SchedStrided;
+/* x through its reshapes and the views of the schedule; false where a reshape merges
+ * axes that are not contiguous there (or the batch would be squared). */
+bool sched_strided(const Schedule *s, const Ins *x, SchedStrided *o);
 bool sched_lin_eq(const SchedLin *x, const SchedLin *y);
 
 #endif
