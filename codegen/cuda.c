@@ -1849,13 +1849,13 @@ static int attn_member(const FuseGroup *grp, const Ins *x)
 	return -1;
 }
 
-/* The op names of members [lo, hi), for comments in the kernel text (no value ids, so that
- * the groups of every block share one kernel). */
+/* The op names of the loop members in [lo, hi), for comments in the kernel text (no value
+ * ids, so that the groups of every block share one kernel). */
 static const char *attn_ops(CGen *g, const FuseGroup *grp, int lo, int hi)
 {
 	Buf b = {0};
 	for (int i = lo; i < hi; i++)
-		if (!sched_is_free(grp->ins[i]))
+		if (!sched_is_free(grp->ins[i]) && grp->ins[i]->op != OP_matmul)
 			buf_printf(&b, "%s%s", b.n ? ", " : "", op_info(grp->ins[i]->op)->name);
 	const char *r = arena_strdup(g->a, b.p ? b.p : "");
 	buf_free(&b);
@@ -1880,18 +1880,18 @@ static const char *attn_operand(CGen *g, const Schedule *s, const Ins *x, const 
 
 /* Statements for members (from, to] of a strip-form chain at element k of row `row`: each
  * member applied to t, written where the schedule keeps it. */
-static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, int from, int to, Buf *b, Buf *head,
-                       const char **ptr, int *np)
+static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, int mm, int from, int to, Buf *b,
+                       Buf *head, const char **ptr, int *np)
 {
 	for (int i = from + 1; i <= to; i++) {
 		const Ins *x = grp->ins[i];
-		if (sched_is_free(x))
+		if (sched_is_free(x) || x->op == OP_matmul) /* a product of softmax_grad's y, among them */
 			continue;
 		const char *e = elementwise_expr(g, x);
 		CHECK(e);
 		const Ins *chain = NULL;
 		for (int j = i - 1; j >= 0 && !chain; j--)
-			if (!sched_is_free(grp->ins[j]))
+			if (!sched_is_free(grp->ins[j]) && (grp->ins[j]->op != OP_matmul || j == mm))
 				chain = grp->ins[j];
 		const char *ops[2] = {"0", "0"};
 		for (int k = 0; k < x->nargs && k < 2; k++)
@@ -1975,6 +1975,9 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	if (why)
 		BUG("kernel %d: %s", grp->id, why);
 	const Ins *mm = grp->ins[at.mm], *r = grp->ins[at.row];
+	bool ys = false; /* a product reads softmax_grad's y transposed: its strip in shared memory */
+	for (int q = 0; q < at.nprod; q++)
+		ys |= at.reads_y[q];
 	const Type *rt = &mm->type;
 	const int64_t np16 = (at.n + 15) / 16 * 16;
 	const char *ptr[MAX_OPERANDS];
@@ -1995,7 +1998,7 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		ptr[np] = v(g, mm);
 		buf_printf(&pro, "\t\t\t\t\to%d[row * N + k] = t;\n", np++);
 	}
-	attn_chain(g, s, grp, at.mm, at.row - 1, &pro, &head, ptr, &np);
+	attn_chain(g, s, grp, at.mm, at.mm, at.row - 1, &pro, &head, ptr, &np);
 	const char *value, *stats = row_code(g, r, y ? y : "xr[k]", "xr[k]", &value);
 	CHECK(stats);
 	if (s->need[r->id]) {
@@ -2004,7 +2007,7 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		ptr[np] = v(g, r);
 		buf_printf(&epi, "\t\t\t\t\to%d[row * N + k] = t;\n", np++);
 	}
-	attn_chain(g, s, grp, at.row, at.last, &epi, &head, ptr, &np);
+	attn_chain(g, s, grp, at.mm, at.row, at.last, &epi, &head, ptr, &np);
 	/* the products that read X */
 	for (int q = 0; q < at.nprod; q++) {
 		const Ins *x = grp->ins[at.prod[q]], *cm = x->args[1];
@@ -2012,8 +2015,8 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		const bool tr = x->attr[0].i;
 		attn_input(g, s, cm, arena_printf(g->a, "C%d", q), &head, ptr, &np);
 		declare(g, x);
-		buf_printf(&head, "\tfloat *O%d = (float *)p.p[%d] + be * (%s * %lld); /* X%s C%d */\n", q, np, tr ? "N" : "M",
-		           (long long)e, tr ? "^T" : "", q);
+		buf_printf(&head, "\tfloat *O%d = (float *)p.p[%d] + be * (%s * %lld); /* %s%s C%d */\n", q, np, tr ? "N" : "M",
+		           (long long)e, at.reads_y[q] ? "Y" : "X", tr ? "^T" : "", q);
 		ptr[np++] = v(g, x);
 		if (!tr) {
 			buf_printf(&prods,
@@ -2030,20 +2033,20 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 			continue;
 		}
 		const int64_t tiles = (np16 / 16) * et, per = (tiles + ATTN_WARPS - 1) / ATTN_WARPS;
-		buf_printf(&head, "\tmaec_acc acc%d[%lld]; /* O%d = X^T C%d: tile warp + %d i of its %lld */\n", q,
-		           (long long)per, q, q, ATTN_WARPS, (long long)tiles);
+		buf_printf(&head, "\tmaec_acc acc%d[%lld]; /* O%d = %s^T C%d: tile warp + %d i of its %lld */\n", q,
+		           (long long)per, q, at.reads_y[q] ? "Y" : "X", q, ATTN_WARPS, (long long)tiles);
 		buf_printf(&head, "\tfor (int i = 0; i < %lld; i++)\n\t\tmw::fill_fragment(acc%d[i], 0.0f);\n", (long long)per, q);
 		buf_printf(&prods,
-		           "\t\t/* O%d += X^T C%d over the strip's rows */\n"
+		           "\t\t/* O%d += %s^T C%d over the strip's rows */\n"
 		           "#pragma unroll\n\t\tfor (int i = 0; i < %lld; i++) {\n"
 		           "\t\t\tconst int t = warp + %d * i;\n\t\t\tif (t >= %lld)\n\t\t\t\tbreak;\n"
 		           "\t\t\tfor (int k0 = 0; k0 < 16; k0 += 8) {\n"
 		           "\t\t\t\tmaec_a_col a;\n\t\t\t\tmaec_b_row b;\n"
-		           "\t\t\t\tmw::load_matrix_sync(a, strip + k0 * NP + t / %lld * 16, NP);\n"
+		           "\t\t\t\tmw::load_matrix_sync(a, %s + k0 * NP + t / %lld * 16, NP);\n"
 		           "\t\t\t\tmaec_tile_load<true, 8, 16>(b, C%d, C%d_rs, C%d_cs, r0 + k0, t %% %lld * 16, M, %lld, stage);\n"
 		           "\t\t\t\tmaec_tile_mma(acc%d[i], a, b, prec);\n\t\t\t}\n\t\t}\n",
-		           q, q, (long long)per, ATTN_WARPS, (long long)tiles, (long long)et, q, q, q, (long long)et,
-		           (long long)e, q);
+		           q, at.reads_y[q] ? "Y" : "X", q, (long long)per, ATTN_WARPS, (long long)tiles,
+		           at.reads_y[q] ? "ystrip" : "strip", (long long)et, q, q, q, (long long)et, (long long)e, q);
 		buf_printf(&fin,
 		           "#pragma unroll\n\tfor (int i = 0; i < %lld; i++) {\n"
 		           "\t\tconst int t = warp + %d * i;\n\t\tif (t >= %lld)\n\t\t\tbreak;\n"
@@ -2061,12 +2064,14 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	buf_printf(&b,
 	           "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n"
 	           "\tconst i64 M = %lld, N = %lld, D = %lld, n = N;\n\tenum { NP = %lld }; /* N rounded up to 16 */\n"
-	           "\t__shared__ __align__(32) float strip[16 * NP];\n"
+	           "\t__shared__ __align__(32) float strip[16 * NP];\n%s"
 	           "\t__shared__ __align__(32) float stages[%d][256];\n"
 	           "\tconst int warp = threadIdx.x / MAEC_WARP, lane = threadIdx.x %% MAEC_WARP, prec = maec_precision;\n"
 	           "\tfloat *stage = stages[warp];\n"
 	           "\tconst i64 be = blockIdx.x;\n%s",
-	           (long long)at.m, (long long)at.n, (long long)at.d, (long long)np16, ATTN_WARPS, head.p);
+	           (long long)at.m, (long long)at.n, (long long)at.d, (long long)np16,
+	           ys ? "\t__shared__ __align__(32) float ystrip[16 * NP]; /* the strip's rows of Y */\n" : "", ATTN_WARPS,
+	           head.p);
 	buf_printf(&b,
 	           "\tfor (i64 r0 = 0; r0 < M; r0 += 16) {\n"
 	           "\t\t/* R = A B^T: the strip's 16 rows, a warp per 16 keys */\n"
@@ -2096,12 +2101,13 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		buf_printf(&b, "%s%c", q == stats || q[-1] == '\n' ? "\t\t" : "", *q);
 	buf_printf(&b,
 	           "\t\t\t\t__syncwarp();\n"
-	           "\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP) {\n\t\t\t\t\tfloat t = %s;\n%s\t\t\t\t\txr[k] = t;\n\t\t\t\t}\n"
-	           "\t\t\t\tfor (i64 k = N + lane; k < NP; k += MAEC_WARP)\n\t\t\t\t\txr[k] = 0.0f;\n"
+	           "\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP) {\n%s\t\t\t\t\tfloat t = %s;\n%s\t\t\t\t\txr[k] = t;\n\t\t\t\t}\n"
+	           "\t\t\t\tfor (i64 k = N + lane; k < NP; k += MAEC_WARP)\n\t\t\t\t\txr[k] = %s0.0f;\n"
 	           "\t\t\t} else {\n"
-	           "\t\t\t\tfor (i64 k = lane; k < NP; k += MAEC_WARP)\n\t\t\t\t\txr[k] = 0.0f;\n\t\t\t}\n\t\t}\n"
+	           "\t\t\t\tfor (i64 k = lane; k < NP; k += MAEC_WARP)\n\t\t\t\t\txr[k] = %s0.0f;\n\t\t\t}\n\t\t}\n"
 	           "\t\t__syncthreads();\n%s\t\t__syncthreads();\n\t}\n%s}\n",
-	           value, epi.p ? epi.p : "", prods.p, fin.p ? fin.p : "");
+	           ys ? "\t\t\t\t\tystrip[rr * NP + k] = Y[row * Y_rs + k * Y_cs];\n" : "", value, epi.p ? epi.p : "",
+	           ys ? "ystrip[rr * NP + k] = " : "", ys ? "ystrip[rr * NP + k] = " : "", prods.p, fin.p ? fin.p : "");
 	if (!ks_->tiles) {
 		buf_puts(&ks_->src, attention_tiles);
 		ks_->tiles = true;
@@ -2128,9 +2134,9 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		if (x->op == OP_matmul) {
 			cost_label(cr, x);
 			cost_mm_flops(cr, x);
-			cost_read(cr, x->args[0] == grp->ins[at.last] ? x->args[1] : x->args[0]);
-			if (x == mm)
-				cost_read(cr, x->args[1]);
+			cost_read(cr, x->args[1]);
+			if (x == mm || attn_member(grp, sched_src(x->args[0])) < 0)
+				cost_read(cr, x->args[0]);
 		} else {
 			cost_op(cr, x);
 			for (int k = 0; k < x->nargs; k++)

@@ -742,7 +742,8 @@ static bool batched_like(const Ins *mm, const Type *rows)
 }
 
 /* ATTENTION: a product -> a row softmax (or its gradient) along the last axis ->
- * products that read the rows, all batched over the same leading axes. */
+ * products that read the rows (and, for the gradient, products that read its y
+ * transposed), all batched over the same leading axes. */
 static void fuse_attention(Fuser *fz)
 {
 	for (int gi = 0; gi < fz->g.n; gi++) {
@@ -779,6 +780,24 @@ static void fuse_attention(Fuser *fz)
 				if (check(fz, gs, n + 1) < 0)
 					n++;
 			}
+		}
+		/* the gradient's: the products that read its y transposed (attention's P^T dO, the
+		 * values' gradient), each if the kernel stays valid */
+		const Ins *y = r->op == OP_softmax_grad ? source(r->args[0]) : NULL;
+		for (int k = 0; y && why < 0 && n >= 3 && k < fz->users[y->id].n && n < 16; k++) {
+			int gq = fz->grp[fz->users[y->id].p[k]];
+			if (gq < 0 || gq == gi || gq == gm || fz->g.p[gq].mem.n != 1)
+				continue;
+			const Ins *q = fz->g.p[gq].mem.p[0];
+			bool dup = false;
+			for (int t = 0; t < n; t++)
+				dup |= gs[t] == gq;
+			if (dup || role(q) != R_MM || !batched_like(q, &r->type) || q->args[0] != r->args[0] || !q->attr[0].i ||
+			    q->attr[1].i)
+				continue;
+			gs[n] = gq;
+			if (check(fz, gs, n + 1) < 0)
+				n++;
 		}
 		if (why < 0)
 			why = n < 3 ? WHY_CYCLE : check(fz, gs, n);

@@ -451,10 +451,23 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 {
 	memset(at, 0, sizeof *at);
 	int mm = -1, row = -1, last = -1;
+	const Ins *y = NULL; /* softmax_grad's y: the products Y^T C may come anywhere */
+	for (int i = 0; i < g->nins; i++)
+		if (g->ins[i]->op == OP_softmax_grad)
+			y = g->ins[i]->args[0];
 	for (int i = 0; i < g->nins; i++) {
 		const Ins *x = g->ins[i];
 		if (sched_is_free(x))
 			continue;
+		if (x->op == OP_matmul && y && x->args[0] == y && x->attr[0].i && !x->attr[1].i) {
+			if (member_index(g, sched_src(x->args[1])) >= 0)
+				return "a product of softmax_grad's y does not read memory as its right operand";
+			if (at->nprod == (int)(sizeof at->prod / sizeof *at->prod))
+				return "more than 8 products read the rows";
+			at->reads_y[at->nprod] = true;
+			at->prod[at->nprod++] = i;
+			continue;
+		}
 		if (mm < 0) {
 			if (x->op != OP_matmul || x->attr[0].i || !x->attr[1].i || member_index(g, sched_src(x->args[0])) >= 0 ||
 			    member_index(g, sched_src(x->args[1])) >= 0)
@@ -471,7 +484,10 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 			at->prod[at->nprod++] = i;
 			continue;
 		}
-		if (at->nprod)
+		bool rows_read = false;
+		for (int q = 0; q < at->nprod; q++)
+			rows_read |= !at->reads_y[q];
+		if (rows_read)
 			return "a member other than a product follows the products";
 		if (x->op == OP_softmax || x->op == OP_softmax_grad) {
 			if (row >= 0)
@@ -497,7 +513,10 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 			return "an elementwise member does not read the rows";
 		last = i;
 	}
-	if (row < 0 || !at->nprod)
+	bool rows_read = false;
+	for (int q = 0; q < at->nprod; q++)
+		rows_read |= !at->reads_y[q];
+	if (row < 0 || !rows_read)
 		return "no row op, or no product reads its result";
 	const Type *r = &g->ins[mm]->type, *a = &g->ins[mm]->args[0]->type;
 	at->mm = mm;
@@ -527,6 +546,16 @@ static const char *attention_strips(Arena *a, const FuseGroup *g, const LowerOpt
 	if (w > opt->attention_max_width)
 		return arena_printf(a, "products %lld wide: the %s attention kernel takes at most %d", (long long)w,
 		                    opt->target, opt->attention_max_width);
+	/* the transposed products' tiles, kept in the registers of the kernel's 8 warps */
+	int64_t kept = 0, keys = (at.n + 15) / 16;
+	for (int i = 0; i < at.nprod; i++) {
+		const Ins *x = g->ins[at.prod[i]];
+		if (x->attr[0].i)
+			kept += (keys * ((x->type.dim[x->type.rank - 1] + 15) / 16) + 7) / 8;
+	}
+	if (kept > 18)
+		return arena_printf(a, "the transposed products keep %lld tiles a warp: the %s attention kernel keeps at most 18",
+		                    (long long)kept, opt->target);
 	return NULL;
 }
 
@@ -560,7 +589,7 @@ static bool attention_operand(const Schedule *s, const bool *attn, const Ins *u,
 		return u->op == OP_softmax_grad && k == 0;
 	for (int q = 0; q < at.nprod; q++)
 		if (u == g->ins[at.prod[q]])
-			return k == 1;
+			return k == 1 || at.reads_y[q];
 	return false;
 }
 

@@ -245,11 +245,12 @@ SchedLin sched_lin(const FuseMap *m, const Type *t);      /* the offset of coord
  * scalars (the prologue); the row op along the last axis, softmax(.) or softmax_grad(Y,
  * .) with Y from memory; elementwise members on its result and scalars (the epilogue),
  * the last of them X; products that read X as their left operand, X C (C [.., N, E]) or
- * X^T C (C [.., M, E]), the right operand from memory. Every member's value [.., M, N]
- * can be written row by row. */
+ * X^T C (C [.., M, E]), the right operand from memory; for softmax_grad, also products
+ * Y^T C. Every member's value [.., M, N] can be written row by row. */
 typedef struct SchedAttn {
 	int mm, row, last;   /* R's product, the row op, X (the row op when no epilogue) */
-	int prod[8], nprod;  /* the products that read X */
+	int prod[8], nprod;  /* the products that read X, or (reads_y) softmax_grad's y as Y^T C */
+	bool reads_y[8];
 	int64_t m, n, d;     /* rows, keys, R's inner size */
 } SchedAttn;
 /* NULL and *at filled, or why the group is not in the strip form (sizes unchecked). */
