@@ -925,7 +925,7 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 			           attn_operand(g, grp, sched_src(x->args[0])), attn_operand(g, grp, sched_src(x->args[1])), (long long)rows, (long long)cols);
 		} else {
 			Loop l = {g, fn, c, grp, sp, arena_alloc(g->a, sizeof(bool) * (size_t)(grp->nins + 1)), g->float_bytes == 4};
-			SchedCall one = {SCHED_LOOP, grp, NULL, i, i + 1};
+			SchedCall one = {.kind = SCHED_LOOP, .g = grp, .lo = i, .hi = i + 1};
 			l.c = &one;
 			/* operands at element e of the block */
 			const char *ops[2] = {"0", "0"};
@@ -1064,7 +1064,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 			if (emit_multi(g, fn, c, name, &ct->kernels))
 				break;
 			for (int p = 0; p < c->g->nparts; p++) { /* part by part */
-				SchedCall part = {SCHED_LOOP, c->g, NULL, c->g->part[p], c->g->part[p + 1]};
+				SchedCall part = {.kind = SCHED_LOOP, .g = c->g, .lo = c->g->part[p], .hi = c->g->part[p + 1]};
 				const char *pname = arena_printf(g->a, "%s_%d", name, p);
 				emit_loop(g, fn, &part, &c->g->part_space[p], pname, &ct->kernels);
 			}

@@ -1508,7 +1508,7 @@ static bool emit_multi(CGen *g, const Schedule *s, const SchedCall *c)
 	Buf body0 = {0};
 	bool ok = true;
 	for (int p = 0; p < np && ok; p++) {
-		parts[p] = (SchedCall){SCHED_LOOP, grp, NULL, grp->part[c->lo + p], grp->part[c->lo + p + 1]};
+		parts[p] = (SchedCall){.kind = SCHED_LOOP, .g = grp, .ins = NULL, .lo = grp->part[c->lo + p], .hi = grp->part[c->lo + p + 1]};
 		Loop *l = &L[p];
 		*l = (Loop){.g = g, .s = s, .c = &parts[p], .grp = grp, .space = &grp->part_space[c->lo + p], .flat = true};
 		l->inl = arena_alloc(g->a, sizeof *l->inl * (size_t)(grp->nins + 1));
@@ -1922,13 +1922,9 @@ static const char *lin_nb(CGen *g, int64_t n, int64_t b)
  * elements), read through its strides over memory (sched_strided): its pointer p.p[*np]
  * at the batch element `be`, NAME, with NAME_rs and NAME_cs its row and column strides,
  * declared in head. */
-static void attn_input(CGen *g, const Schedule *s, const Ins *x, const char *name, Buf *head, const char **ptr, int *np)
+static void attn_pointer(CGen *g, const SchedStrided st, const char *name, bool out, Buf *head, const char **ptr,
+                         int *np)
 {
-	SchedStrided st;
-	if (!sched_strided(s, x, &st)) {
-		cgen_fail(g, x, "the CUDA attention kernel cannot read %%%d with strides", x->id);
-		st = (SchedStrided){.base = x, .rank = x->type.rank};
-	}
 	declare(g, st.base);
 	ptr[*np] = st.offset_n || st.offset_b ? arena_printf(g->a, "%s + %s", v(g, st.base), lin_nb(g, st.offset_n, st.offset_b))
 	                                      : v(g, st.base);
@@ -1953,10 +1949,46 @@ static void attn_input(CGen *g, const Schedule *s, const Ins *x, const char *nam
 			rest = arena_printf(g->a, "%s / %s", rest, d);
 		}
 	}
-	buf_printf(head, "\tconst float *%s = (const float *)p.p[%d] + %s;\n\tconst i64 %s_rs = %s, %s_cs = %s;\n", name,
-	           (*np)++, at.p, name, lin_nb(g, st.stride_n[r - 2], st.stride_b[r - 2]), name,
-	           lin_nb(g, st.stride_n[r - 1], st.stride_b[r - 1]));
+	if (out) { /* the tile stores take adjacent columns */
+		CHECK(st.stride_n[r - 1] == 1 && st.stride_b[r - 1] == 0);
+		buf_printf(head, "\tfloat *%s = (float *)p.p[%d] + %s;\n\tconst i64 %s_rs = %s;\n", name, (*np)++, at.p, name,
+		           lin_nb(g, st.stride_n[r - 2], st.stride_b[r - 2]));
+	} else {
+		buf_printf(head, "\tconst float *%s = (const float *)p.p[%d] + %s;\n\tconst i64 %s_rs = %s, %s_cs = %s;\n", name,
+		           (*np)++, at.p, name, lin_nb(g, st.stride_n[r - 2], st.stride_b[r - 2]), name,
+		           lin_nb(g, st.stride_n[r - 1], st.stride_b[r - 1]));
+	}
 	buf_free(&at);
+}
+
+static void attn_input(CGen *g, const Schedule *s, const Ins *x, const char *name, Buf *head, const char **ptr, int *np)
+{
+	SchedStrided st;
+	if (!sched_strided(s, x, &st)) {
+		cgen_fail(g, x, "the CUDA attention kernel cannot read %%%d with strides", x->id);
+		st = (SchedStrided){.base = x, .rank = x->type.rank};
+	}
+	attn_pointer(g, st, name, false, head, ptr, np);
+}
+
+/* A product's output: its own place, or the transpose of it the schedule has the call
+ * write instead (store_as), element c of x at the transpose's c permuted. */
+static void attn_output(CGen *g, const Schedule *s, const Ins *x, const char *name, Buf *head, const char **ptr,
+                        int *np)
+{
+	const Ins *t = s->store_as[x->id];
+	SchedStrided st, ts;
+	CHECK(sched_strided(s, x, &st)); /* in memory: row-major */
+	if (t) {
+		CHECK(sched_strided(s, t, &ts));
+		st.base = t;
+		for (int i = 0; i < t->type.rank; i++) {
+			int64_t j = t->attr[0].v[i];
+			st.stride_n[j] = ts.stride_n[i];
+			st.stride_b[j] = ts.stride_b[i];
+		}
+	}
+	attn_pointer(g, st, name, true, head, ptr, np);
 }
 
 /* ATTENTION in the strip form (sched_attention), one kernel: a block of 8 warps per batch
@@ -2014,10 +2046,9 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		const int64_t e = x->type.dim[x->type.rank - 1], et = (e + 15) / 16;
 		const bool tr = x->attr[0].i;
 		attn_input(g, s, cm, arena_printf(g->a, "C%d", q), &head, ptr, &np);
-		declare(g, x);
-		buf_printf(&head, "\tfloat *O%d = (float *)p.p[%d] + be * (%s * %lld); /* %s%s C%d */\n", q, np, tr ? "N" : "M",
-		           (long long)e, at.reads_y[q] ? "Y" : "X", tr ? "^T" : "", q);
-		ptr[np++] = v(g, x);
+		buf_printf(&head, "\t/* O%d = %s%s C%d%s */\n", q, at.reads_y[q] ? "Y" : "X", tr ? "^T" : "", q,
+		           s->store_as[x->id] ? ", written transposed" : "");
+		attn_output(g, s, x, arena_printf(g->a, "O%d", q), &head, ptr, &np);
 		if (!tr) {
 			buf_printf(&prods,
 			           "\t\t/* O%d = X C%d: the strip's rows, a warp per 16 columns */\n"
@@ -2028,8 +2059,8 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 			           "\t\t\t\tmw::load_matrix_sync(a, strip + k0, NP);\n"
 			           "\t\t\t\tmaec_tile_load<true, 8, 16>(b, C%d, C%d_rs, C%d_cs, k0, t * 16, N, %lld, stage);\n"
 			           "\t\t\t\tmaec_tile_mma(c, a, b, prec);\n\t\t\t}\n"
-			           "\t\t\tmaec_tile_store(O%d, %lld, r0, t * 16, M, %lld, c, stage);\n\t\t}\n",
-			           q, q, (long long)et, ATTN_WARPS, q, q, q, (long long)e, q, (long long)e, (long long)e);
+			           "\t\t\tmaec_tile_store(O%d, O%d_rs, r0, t * 16, M, %lld, c, stage);\n\t\t}\n",
+			           q, q, (long long)et, ATTN_WARPS, q, q, q, (long long)e, q, q, (long long)e);
 			continue;
 		}
 		const int64_t tiles = (np16 / 16) * et, per = (tiles + ATTN_WARPS - 1) / ATTN_WARPS;
@@ -2050,9 +2081,8 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		buf_printf(&fin,
 		           "#pragma unroll\n\tfor (int i = 0; i < %lld; i++) {\n"
 		           "\t\tconst int t = warp + %d * i;\n\t\tif (t >= %lld)\n\t\t\tbreak;\n"
-		           "\t\tmaec_tile_store(O%d, %lld, t / %lld * 16, t %% %lld * 16, N, %lld, acc%d[i], stage);\n\t}\n",
-		           (long long)per, ATTN_WARPS, (long long)tiles, q, (long long)e, (long long)et, (long long)et,
-		           (long long)e, q);
+		           "\t\tmaec_tile_store(O%d, O%d_rs, t / %lld * 16, t %% %lld * 16, N, %lld, acc%d[i], stage);\n\t}\n",
+		           (long long)per, ATTN_WARPS, (long long)tiles, q, q, (long long)et, (long long)et, (long long)e, q);
 	}
 	if (np > MAX_OPERANDS)
 		BUG("kernel %d: %d operands", grp->id, np);
@@ -2145,6 +2175,8 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		}
 		if (s->need[x->id])
 			cost_write(cr, x);
+		if (s->store_as[x->id])
+			cost_write(cr, s->store_as[x->id]);
 	}
 	const char *root_where = arena_printf(g->a, "attention %s:%d:%d (kernel %d: %s)", r->loc.file ? r->loc.file : "?",
 	                                      r->loc.line, r->loc.col, grp->id, cgen_ops_list(g, grp, 0, grp->nins));
@@ -2334,7 +2366,7 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 			if (emit_multi(g, sc, call))
 				break;
 			for (int p = call->lo; p < call->hi; p++) { /* part by part */
-				const SchedCall part = {SCHED_LOOP, call->g, NULL, call->g->part[p], call->g->part[p + 1]};
+				const SchedCall part = {.kind = SCHED_LOOP, .g = call->g, .lo = call->g->part[p], .hi = call->g->part[p + 1]};
 				emit_loop(g, sc, &part, &call->g->part_space[p]);
 			}
 			break;

@@ -230,7 +230,7 @@ static void add_call(Arena *a, Schedule *s, SchedCall c)
 			const Ins *x = sched_src(c.ins->args[k]);
 			if (sched_const_full(s, x)) {
 				s->filled[x->id] = true;
-				add_call(a, s, (SchedCall){SCHED_RUNTIME, NULL, x, 0, 0});
+				add_call(a, s, (SchedCall){.kind = SCHED_RUNTIME, .g = NULL, .ins = x, .lo = 0, .hi = 0});
 			}
 		}
 	int k = s->calls.n;
@@ -243,6 +243,8 @@ static void add_call(Arena *a, Schedule *s, SchedCall c)
 	else
 		for (int i = 0; i < c.g->nins; i++)
 			s->call_of[c.g->ins[i]->id] = k;
+	for (int i = 0; i < c.nmem; i++)
+		s->call_of[c.mem[i]->id] = k;
 }
 
 /* A product whose only use is `store(add(state, product))` into the same slot: the BLAS
@@ -349,7 +351,7 @@ static void split_group(Arena *a, Schedule *s, const FuseGroup *grp, const Lower
 				e++;
 			const char *w = row_call(a, grp, i, j, e, opt);
 			if (!w) {
-				add_call(a, s, (SchedCall){SCHED_ROW, grp, grp->ins[j], i, e});
+				add_call(a, s, (SchedCall){.kind = SCHED_ROW, .g = grp, .ins = grp->ins[j], .lo = i, .hi = e});
 				i = e;
 				continue;
 			}
@@ -357,9 +359,9 @@ static void split_group(Arena *a, Schedule *s, const FuseGroup *grp, const Lower
 				why = w;
 		}
 		if (j > i)
-			add_call(a, s, (SchedCall){SCHED_LOOP, grp, NULL, i, j});
+			add_call(a, s, (SchedCall){.kind = SCHED_LOOP, .g = grp, .ins = NULL, .lo = i, .hi = j});
 		if (j < grp->nins)
-			add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[j], 0, 0});
+			add_call(a, s, (SchedCall){.kind = SCHED_RUNTIME, .g = grp, .ins = grp->ins[j], .lo = 0, .hi = 0});
 		i = j + 1;
 	}
 	if (why && grp->kind == FUSE_REDUCE)
@@ -673,6 +675,49 @@ static void attention_views(Arena *a, Schedule *s, const LowerOptions *opt)
 		for (int i = 0; i < nid; i++)
 			s->nviews += views[i] && !was[i];
 	}
+	/* products whose one reader is a transpose keeping the last axis last: written as it */
+	const Func *f = s->f;
+	for (int gi = 0; gi < fp->ngroups; gi++) {
+		SchedAttn at;
+		if (!attn[gi] || sched_attention(&fp->groups[gi], &at))
+			continue;
+		for (int q = 0; q < at.nprod; q++) {
+			const Ins *x = fp->groups[gi].ins[at.prod[q]], *t = NULL;
+			int readers = 0;
+			for (int i = 0; i < f->body.n; i++)
+				for (int k = 0; k < f->body.p[i]->nargs; k++)
+					if (f->body.p[i]->args[k] == x) {
+						readers++;
+						t = f->body.p[i];
+					}
+			for (int r = 0; r < f->rets.n; r++)
+				readers += f->rets.p[r] == x;
+			if (readers != 1 || t->op != OP_transpose || t->attr[0].v[t->type.rank - 1] != t->type.rank - 1)
+				continue;
+			int gt = fp->group_of[t->id];
+			if (gt < 0 || fp->groups[gt].kind != FUSE_LOOP || fp->groups[gt].nins != 1)
+				continue;
+			s->store_as[x->id] = t;
+		}
+	}
+}
+
+/* An attention call's members, and the transposes it writes in its products' place. */
+static SchedCall attention_call_of(Arena *a, const Schedule *s, const FuseGroup *grp)
+{
+	SchedCall c = {.kind = SCHED_ATTN, .g = grp, .lo = 0, .hi = grp->nins};
+	c.mem = arena_alloc(a, sizeof *c.mem * (size_t)(2 * grp->nins + 1));
+	for (int i = 0; i < grp->nins; i++) {
+		c.mem[c.nmem++] = grp->ins[i];
+		if (s->store_as[grp->ins[i]->id])
+			c.mem[c.nmem++] = s->store_as[grp->ins[i]->id];
+	}
+	return c;
+}
+
+static bool written_by_attention(const Schedule *s, const Ins *t)
+{
+	return t->op == OP_transpose && t->nargs == 1 && s->store_as[t->args[0]->id] == t;
 }
 
 static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
@@ -688,25 +733,25 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 		case FUSE_SINGLE:
 			if (grp->ins[0]->op == OP_full)
 				s->filled[grp->ins[0]->id] = true;
-			add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[0], 0, 0});
+			add_call(a, s, (SchedCall){.kind = SCHED_RUNTIME, .g = grp, .ins = grp->ins[0], .lo = 0, .hi = 0});
 			break;
 		case FUSE_LOOP:
-			if (grp->nins == 1 && s->view[grp->ins[0]->id]) /* attention_views */
-				break;
+			if (grp->nins == 1 && (s->view[grp->ins[0]->id] || written_by_attention(s, grp->ins[0])))
+				break; /* attention_views */
 			if (grp->nins == 1 && opt->slice_views && view_ok(s, grp->ins[0])) {
 				s->view[grp->ins[0]->id] = true;
 				s->nviews++;
 				break;
 			}
 			if (grp->nins == 1 && !reads_const(s, grp->ins[0]))
-				add_call(a, s, (SchedCall){SCHED_RUNTIME, grp, grp->ins[0], 0, 0});
+				add_call(a, s, (SchedCall){.kind = SCHED_RUNTIME, .g = grp, .ins = grp->ins[0], .lo = 0, .hi = 0});
 			else
-				add_call(a, s, (SchedCall){SCHED_LOOP, grp, NULL, 0, grp->nins});
+				add_call(a, s, (SchedCall){.kind = SCHED_LOOP, .g = grp, .ins = NULL, .lo = 0, .hi = grp->nins});
 			break;
-		case FUSE_MULTI: add_call(a, s, (SchedCall){SCHED_MULTI, grp, NULL, 0, grp->nparts}); break;
+		case FUSE_MULTI: add_call(a, s, (SchedCall){.kind = SCHED_MULTI, .g = grp, .ins = NULL, .lo = 0, .hi = grp->nparts}); break;
 		case FUSE_MATMUL:
 			if (accumulates(grp) && opt->accumulate) {
-				add_call(a, s, (SchedCall){SCHED_ACCUM, grp, grp->ins[0], 0, 0});
+				add_call(a, s, (SchedCall){.kind = SCHED_ACCUM, .g = grp, .ins = grp->ins[0], .lo = 0, .hi = 0});
 				break;
 			}
 			split_group(a, s, grp, opt);
@@ -717,7 +762,7 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 			if (!why && opt->attention_max_keys)
 				why = attention_strips(a, grp, opt);
 			if (!why) {
-				add_call(a, s, (SchedCall){SCHED_ATTN, grp, NULL, 0, grp->nins});
+				add_call(a, s, attention_call_of(a, s, grp));
 				break;
 			}
 			note_split(a, s, grp, why);
@@ -732,6 +777,10 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 
 int sched_members(const SchedCall *c, const Ins ***out)
 {
+	if (c->mem) {
+		*out = c->mem;
+		return c->nmem;
+	}
 	if (c->kind == SCHED_RUNTIME) {
 		*out = (const Ins **)&c->ins;
 		return 1;
@@ -889,6 +938,8 @@ Schedule *lower_func(Arena *a, const Func *f, const LowerOptions *opt, int64_t b
 	s->filled = arena_alloc(a, sizeof *s->filled * (size_t)nid);
 	s->view = arena_alloc(a, sizeof *s->view * (size_t)nid);
 	memset(s->view, 0, sizeof *s->view * (size_t)nid);
+	s->store_as = arena_alloc(a, sizeof *s->store_as * (size_t)nid);
+	memset(s->store_as, 0, sizeof *s->store_as * (size_t)nid);
 	memset(s->need, 0, sizeof *s->need * (size_t)nid);
 	memset(s->filled, 0, sizeof *s->filled * (size_t)nid);
 	build_calls(a, s, opt);

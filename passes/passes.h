@@ -177,6 +177,8 @@ typedef struct SchedCall {
 	const FuseGroup *g; /* NULL for a fill the schedule added */
 	const Ins *ins;     /* RUNTIME: the instruction; ACCUM: the product */
 	int lo, hi;
+	const Ins **mem;    /* ATTENTION: its members and the transposes it writes (store_as) */
+	int nmem;
 } SchedCall;
 
 /* What a target can run as one kernel; where it cannot, the group is split and the
@@ -191,7 +193,8 @@ typedef struct LowerOptions {
 	 * keys long and its products' widths at most this many (0: any form, any size) */
 	int attention_max_keys, attention_max_width;
 	/* a transpose (and the slices of it) that only attention calls read, read by them with
-	 * strides: a view, no call */
+	 * strides: a view, no call; and a transpose that is the one reader of an attention
+	 * call's product, written by the call in the product's place */
 	bool attention_views;
 } LowerOptions;
 extern const LowerOptions lower_c, lower_cuda;
@@ -209,6 +212,9 @@ typedef struct Schedule {
 	bool *need;     /* by id: it lives in the activation slab */
 	bool *filled;   /* by id, for fulls: a call fills it into memory (else loops inline it) */
 	bool *view;     /* by id, for slices: a view of its operand's bytes at an offset, no call */
+	/* by id, for a product of an attention call: the transpose of it, its one reader, that
+	 * the call writes in its place (the transpose no call of its own); else NULL */
+	const Ins **store_as;
 	int nviews;
 	MemStep *steps; /* 0: the host scalars; 1 + k: call k */
 	int nsteps;
