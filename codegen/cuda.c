@@ -1971,23 +1971,13 @@ static void attn_input(CGen *g, const Schedule *s, const Ins *x, const char *nam
 	attn_pointer(g, st, name, false, head, ptr, np);
 }
 
-/* A product's output: its own place, or the transpose of it the schedule has the call
- * write instead (store_as), element c of x at the transpose's c permuted. */
+/* A product's output: its own place, or its elements' places in the transpose the
+ * schedule has the call write instead (store_as: of it, or of the concat it is a piece of). */
 static void attn_output(CGen *g, const Schedule *s, const Ins *x, const char *name, Buf *head, const char **ptr,
                         int *np)
 {
-	const Ins *t = s->store_as[x->id];
-	SchedStrided st, ts;
-	CHECK(sched_strided(s, x, &st)); /* in memory: row-major */
-	if (t) {
-		CHECK(sched_strided(s, t, &ts));
-		st.base = t;
-		for (int i = 0; i < t->type.rank; i++) {
-			int64_t j = t->attr[0].v[i];
-			st.stride_n[j] = ts.stride_n[i];
-			st.stride_b[j] = ts.stride_b[i];
-		}
-	}
+	SchedStrided st;
+	CHECK(s->store_as[x->id] ? sched_store_strided(s, x, &st) : sched_strided(s, x, &st)); /* else row-major */
 	attn_pointer(g, st, name, true, head, ptr, np);
 }
 

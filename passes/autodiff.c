@@ -133,12 +133,78 @@ static bool needs(const Grad *g, const Ins *x)
 	return g->needs[x->id];
 }
 
+enum { MAX_PIECES = 64 }; /* of a merged concat */
+
+static bool is_zero(const Ins *x)
+{
+	return x->op == OP_full && x->attr[2].f == 0;
+}
+
+/* a + b for two concats along one axis (the gradients of slices of one value: dy between
+ * zeros) whose values fall where the other has zeros: the concat of both values with the
+ * zeros between, so that the pieces are not added to zeros (q, k and v's gradients make
+ * qkv's as one concat). NULL when they overlap or are not such concats. */
+static Ins *merge_padded(Grad *g, Ins *a, Ins *b)
+{
+	if (a->op != OP_concat || b->op != OP_concat || a->attr[0].i != b->attr[0].i || !type_eq(&a->type, &b->type) ||
+	    a->nargs + b->nargs > MAX_PIECES)
+		return NULL;
+	const int axis = (int)a->attr[0].i;
+	const Ins *const s[2] = {a, b};
+	int at[2] = {0, 0};          /* the piece at pos in each */
+	int64_t start[2] = {0, 0};  /* its first index along the axis */
+	Ins *parts[MAX_PIECES];
+	int n = 0;
+	int64_t zeros = 0, pos = 0, dim = a->type.dim[axis];
+	while (pos < dim) {
+		for (int k = 0; k < 2; k++)
+			while (start[k] + s[k]->args[at[k]]->type.dim[axis] <= pos)
+				start[k] += s[k]->args[at[k]++]->type.dim[axis];
+		Ins *p[2] = {s[0]->args[at[0]], s[1]->args[at[1]]};
+		int v = is_zero(p[0]) ? is_zero(p[1]) ? -1 : 1 : 0; /* the side with a value here */
+		if (v >= 0 && !is_zero(p[1 - v]))
+			return NULL;
+		if (v < 0) { /* zeros in both: up to the nearer end */
+			int64_t e0 = start[0] + p[0]->type.dim[axis], e1 = start[1] + p[1]->type.dim[axis];
+			int64_t end = e0 < e1 ? e0 : e1;
+			zeros += end - pos;
+			pos = end;
+			continue;
+		}
+		/* a value: the other side zero all along it */
+		int64_t end = start[v] + p[v]->type.dim[axis];
+		if (start[v] != pos)
+			return NULL;
+		for (int64_t q = start[1 - v], i = at[1 - v]; q < end; q += s[1 - v]->args[i++]->type.dim[axis])
+			if (!is_zero(s[1 - v]->args[i]))
+				return NULL;
+		if (zeros) {
+			Type t = a->type;
+			t.dim[axis] = zeros;
+			parts[n++] = full(g, &t, 0);
+			zeros = 0;
+		}
+		parts[n++] = p[v];
+		pos = end;
+	}
+	if (zeros) {
+		Type t = a->type;
+		t.dim[axis] = zeros;
+		parts[n++] = full(g, &t, 0);
+	}
+	if (n == 1)
+		return parts[0];
+	Attr c[IR_MAX_ATTRS] = {{.i = axis}};
+	return emit(g, OP_concat, parts, n, c);
+}
+
 static void acc(Grad *g, Ins *x, Ins *dx)
 {
 	if (!needs(g, x))
 		return;
 	dx = unbroadcast(g, dx, &x->type);
-	g->adj[x->id] = g->adj[x->id] ? bin(g, OP_add, g->adj[x->id], dx) : dx;
+	Ins *m = g->adj[x->id] ? merge_padded(g, g->adj[x->id], dx) : NULL;
+	g->adj[x->id] = m ? m : g->adj[x->id] ? bin(g, OP_add, g->adj[x->id], dx) : dx;
 }
 
 /* ---------- the gradient rules (named in ops.def) ---------- */

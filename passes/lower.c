@@ -636,6 +636,54 @@ static bool attention_call(Arena *a, const Schedule *s, const FuseGroup *grp, co
 /* Before the calls: each transpose that is a loop of its own and that only attention
  * calls read (through reshapes and slices) becomes a view, with those slices, where every
  * operand it reaches is strided over memory (sched_strided). */
+bool sched_store_strided(const Schedule *s, const Ins *x, SchedStrided *o)
+{
+	const Ins *t = s->store_as[x->id], *u = t ? t->args[0] : NULL;
+	SchedStrided ts, us;
+	if (!t || !sched_strided(s, t, &ts))
+		return false;
+	us = ts; /* u, the transposed value, over t's bytes */
+	us.rank = u->type.rank;
+	for (int i = 0; i < t->type.rank; i++) {
+		int64_t j = t->attr[0].v[i];
+		us.dim[j] = ts.dim[i];
+		us.stride_n[j] = ts.stride_n[i];
+		us.stride_b[j] = ts.stride_b[i];
+	}
+	if (u->op != OP_concat)
+		return reshape_strides(&us, &x->type, o);
+	int axis = (int)u->attr[0].i;
+	int64_t at = 0;
+	for (int k = 0; k < u->nargs; k++) {
+		const Ins *p = u->args[k];
+		if (sched_src(p) == x) {
+			us.offset_n += at * us.stride_n[axis];
+			us.offset_b += at * us.stride_b[axis];
+			us.dim[axis] = p->type.dim[axis];
+			return reshape_strides(&us, &x->type, o);
+		}
+		at += p->type.dim[axis];
+	}
+	return false;
+}
+
+/* The one instruction that reads x (NULL: none, several, or x is returned). */
+static const Ins *one_reader(const Func *f, const Ins *x)
+{
+	const Ins *u = NULL;
+	for (int i = 0; i < f->body.n; i++)
+		for (int k = 0; k < f->body.p[i]->nargs; k++)
+			if (f->body.p[i]->args[k] == x) {
+				if (u)
+					return NULL;
+				u = f->body.p[i];
+			}
+	for (int r = 0; r < f->rets.n; r++)
+		if (f->rets.p[r] == x)
+			return NULL;
+	return u;
+}
+
 static void attention_views(Arena *a, Schedule *s, const LowerOptions *opt)
 {
 	const FusePlan *fp = s->fp;
@@ -675,28 +723,41 @@ static void attention_views(Arena *a, Schedule *s, const LowerOptions *opt)
 		for (int i = 0; i < nid; i++)
 			s->nviews += views[i] && !was[i];
 	}
-	/* products whose one reader is a transpose keeping the last axis last: written as it */
-	const Func *f = s->f;
+	/* products whose one reader is a transpose keeping the last axis last, or a concat (as
+	 * a piece, maybe through a reshape) that such a transpose reads, the two a loop of
+	 * their own whose every piece an attention call makes: written as the transpose */
 	for (int gi = 0; gi < fp->ngroups; gi++) {
 		SchedAttn at;
 		if (!attn[gi] || sched_attention(&fp->groups[gi], &at))
 			continue;
 		for (int q = 0; q < at.nprod; q++) {
-			const Ins *x = fp->groups[gi].ins[at.prod[q]], *t = NULL;
-			int readers = 0;
-			for (int i = 0; i < f->body.n; i++)
-				for (int k = 0; k < f->body.p[i]->nargs; k++)
-					if (f->body.p[i]->args[k] == x) {
-						readers++;
-						t = f->body.p[i];
-					}
-			for (int r = 0; r < f->rets.n; r++)
-				readers += f->rets.p[r] == x;
-			if (readers != 1 || t->op != OP_transpose || t->attr[0].v[t->type.rank - 1] != t->type.rank - 1)
+			const Ins *x = fp->groups[gi].ins[at.prod[q]], *t = one_reader(s->f, x), *c = NULL;
+			if (t && t->op == OP_reshape)
+				t = one_reader(s->f, t);
+			if (t && t->op == OP_concat) {
+				c = t;
+				t = one_reader(s->f, c);
+			}
+			if (!t || t->op != OP_transpose || t->attr[0].v[t->type.rank - 1] != t->type.rank - 1)
 				continue;
 			int gt = fp->group_of[t->id];
-			if (gt < 0 || fp->groups[gt].kind != FUSE_LOOP || fp->groups[gt].nins != 1)
+			if (gt < 0 || fp->groups[gt].kind != FUSE_LOOP || (c && fp->group_of[c->id] != gt))
 				continue;
+			int work = 0;
+			for (int i = 0; i < fp->groups[gt].nins; i++)
+				work += !sched_is_free(fp->groups[gt].ins[i]);
+			if (work != (c ? 2 : 1))
+				continue;
+			bool pieces = true; /* every piece a product of this call */
+			for (int k = 0; c && k < c->nargs; k++) {
+				const Ins *p = sched_src(c->args[k]);
+				pieces &= fp->group_of[p->id] == gi && p->op == OP_matmul && one_reader(s->f, p) &&
+				          (p == c->args[k] || one_reader(s->f, c->args[k]) == c);
+			}
+			if (!pieces)
+				continue;
+			for (int k = 0; c && k < c->nargs; k++)
+				s->store_as[sched_src(c->args[k])->id] = t;
 			s->store_as[x->id] = t;
 		}
 	}
@@ -706,18 +767,31 @@ static void attention_views(Arena *a, Schedule *s, const LowerOptions *opt)
 static SchedCall attention_call_of(Arena *a, const Schedule *s, const FuseGroup *grp)
 {
 	SchedCall c = {.kind = SCHED_ATTN, .g = grp, .lo = 0, .hi = grp->nins};
-	c.mem = arena_alloc(a, sizeof *c.mem * (size_t)(2 * grp->nins + 1));
-	for (int i = 0; i < grp->nins; i++) {
+	c.mem = arena_alloc(a, sizeof *c.mem * (size_t)(3 * grp->nins + 1));
+	for (int i = 0; i < grp->nins; i++)
 		c.mem[c.nmem++] = grp->ins[i];
-		if (s->store_as[grp->ins[i]->id])
-			c.mem[c.nmem++] = s->store_as[grp->ins[i]->id];
+	for (int i = 0; i < grp->nins; i++) {
+		const Ins *t = s->store_as[grp->ins[i]->id];
+		bool dup = false;
+		for (int j = grp->nins; j < c.nmem; j++)
+			dup |= c.mem[j] == t;
+		if (!t || dup)
+			continue;
+		if (t->args[0]->op == OP_concat) /* the pieces' concat, computed by no one else */
+			c.mem[c.nmem++] = t->args[0];
+		c.mem[c.nmem++] = t;
 	}
 	return c;
 }
 
-static bool written_by_attention(const Schedule *s, const Ins *t)
+static bool written_by_attention(const Schedule *s, const FuseGroup *g)
 {
-	return t->op == OP_transpose && t->nargs == 1 && s->store_as[t->args[0]->id] == t;
+	for (int i = 0; i < g->nins; i++) {
+		const Ins *t = g->ins[i];
+		if (t->op == OP_transpose)
+			return s->store_as[sched_src(t->args[0]->op == OP_concat ? t->args[0]->args[0] : t->args[0])->id] == t;
+	}
+	return false;
 }
 
 static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
@@ -736,7 +810,7 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 			add_call(a, s, (SchedCall){.kind = SCHED_RUNTIME, .g = grp, .ins = grp->ins[0], .lo = 0, .hi = 0});
 			break;
 		case FUSE_LOOP:
-			if (grp->nins == 1 && (s->view[grp->ins[0]->id] || written_by_attention(s, grp->ins[0])))
+			if ((grp->nins == 1 && s->view[grp->ins[0]->id]) || written_by_attention(s, grp))
 				break; /* attention_views */
 			if (grp->nins == 1 && opt->slice_views && view_ok(s, grp->ins[0])) {
 				s->view[grp->ins[0]->id] = true;

@@ -274,6 +274,9 @@ typedef struct SchedStrided {
 /* x through its reshapes and the views of the schedule; false where a reshape merges
  * axes that are not contiguous there (or the batch would be squared). */
 bool sched_strided(const Schedule *s, const Ins *x, SchedStrided *o);
+/* A product an attention call writes in the place of a transpose (store_as): where each of
+ * its elements goes in the transpose's bytes. */
+bool sched_store_strided(const Schedule *s, const Ins *x, SchedStrided *o);
 bool sched_lin_eq(const SchedLin *x, const SchedLin *y);
 
 #endif
