@@ -143,7 +143,8 @@ static bool is_zero(const Ins *x)
 /* a + b for two concats along one axis (the gradients of slices of one value: dy between
  * zeros) whose values fall where the other has zeros: the concat of both values with the
  * zeros between, so that the pieces are not added to zeros (q, k and v's gradients make
- * qkv's as one concat). NULL when they overlap or are not such concats. */
+ * qkv's as one concat). The same values, but for the sign of a zero: x + 0 is +0 where x
+ * is -0, the concat keeps -0. NULL when they overlap or are not such concats. */
 static Ins *merge_padded(Grad *g, Ins *a, Ins *b)
 {
 	if (a->op != OP_concat || b->op != OP_concat || a->attr[0].i != b->attr[0].i || !type_eq(&a->type, &b->type) ||
