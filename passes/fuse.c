@@ -741,6 +741,22 @@ static bool batched_like(const Ins *mm, const Type *rows)
 	return true;
 }
 
+/* gs[0..n) and group gq, a bare product batched like the rows (with y: one of y^T C), if
+ * the kernel stays valid: the new count. */
+static int join_product(Fuser *fz, int *gs, int n, int gq, const Type *rows, const Ins *y)
+{
+	if (gq < 0 || fz->g.p[gq].mem.n != 1)
+		return n;
+	for (int t = 0; t < n; t++)
+		if (gs[t] == gq)
+			return n;
+	const Ins *q = fz->g.p[gq].mem.p[0];
+	if (role(q) != R_MM || !batched_like(q, rows) || (y && (q->args[0] != y || !q->attr[0].i || q->attr[1].i)))
+		return n;
+	gs[n] = gq;
+	return check(fz, gs, n + 1) < 0 ? n + 1 : n;
+}
+
 /* ATTENTION: a product -> a row softmax (or its gradient) along the last axis ->
  * products that read the rows (and, for the gradient, products that read its y
  * transposed), all batched over the same leading axes. */
@@ -766,39 +782,14 @@ static void fuse_attention(Fuser *fz)
 		int why = fz->opt->attention ? -1 : WHY_BACKEND;
 		for (int i = 0; i < R->mem.n && n < 16 && why < 0; i++) {
 			const IntVec *us = &fz->users[R->mem.p[i]->id];
-			for (int k = 0; k < us->n && n < 16; k++) {
-				int gq = fz->grp[us->p[k]];
-				if (gq < 0 || gq == gi || gq == gm || fz->g.p[gq].mem.n != 1)
-					continue;
-				const Ins *q = fz->g.p[gq].mem.p[0];
-				bool dup = false;
-				for (int t = 0; t < n; t++)
-					dup |= gs[t] == gq;
-				if (dup || role(q) != R_MM || !batched_like(q, &r->type))
-					continue;
-				gs[n] = gq;
-				if (check(fz, gs, n + 1) < 0)
-					n++;
-			}
+			for (int k = 0; k < us->n && n < 16; k++)
+				n = join_product(fz, gs, n, fz->grp[us->p[k]], &r->type, NULL);
 		}
 		/* the gradient's: the products that read its y transposed (attention's P^T dO, the
 		 * values' gradient), each if the kernel stays valid */
 		const Ins *y = r->op == OP_softmax_grad ? source(r->args[0]) : NULL;
-		for (int k = 0; y && why < 0 && n >= 3 && k < fz->users[y->id].n && n < 16; k++) {
-			int gq = fz->grp[fz->users[y->id].p[k]];
-			if (gq < 0 || gq == gi || gq == gm || fz->g.p[gq].mem.n != 1)
-				continue;
-			const Ins *q = fz->g.p[gq].mem.p[0];
-			bool dup = false;
-			for (int t = 0; t < n; t++)
-				dup |= gs[t] == gq;
-			if (dup || role(q) != R_MM || !batched_like(q, &r->type) || q->args[0] != r->args[0] || !q->attr[0].i ||
-			    q->attr[1].i)
-				continue;
-			gs[n] = gq;
-			if (check(fz, gs, n + 1) < 0)
-				n++;
-		}
+		for (int k = 0; y && why < 0 && n >= 3 && k < fz->users[y->id].n && n < 16; k++)
+			n = join_product(fz, gs, n, fz->grp[fz->users[y->id].p[k]], &r->type, r->args[0]);
 		if (why < 0)
 			why = n < 3 ? WHY_CYCLE : check(fz, gs, n);
 		if (why < 0)

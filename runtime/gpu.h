@@ -129,6 +129,9 @@ RtGemm *rt_gemm_plan_for(RtGemm *local, int nlocal, int *n, int rank_a, const in
  * `sms` multiprocessors: enough for every thread, at most 16 a multiprocessor (the
  * kernels' grid-stride loops do the rest). */
 unsigned rt_gpu_grid(int64_t threads, int sms);
+/* The grid of a launch of `blocks` blocks (rt_gpu_launch_blocks): 0, after printing why,
+ * when a grid cannot hold them. */
+unsigned rt_gpu_blocks(int64_t blocks, int site);
 
 /* ---- cache.c: the kernel cache, on the host ---- */
 

@@ -647,38 +647,31 @@ static int cuda_kernels(int argc, char **argv)
 
 const RtDevice rt_gpu_device = {"cuda", cuda_open, cuda_push, cuda_pull, cuda_close, cuda_kernels};
 
-int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtPtrs *p, int site)
+/* Kernel `kernel` over grid x RT_GPU_BLOCK threads on the trainer's stream. */
+static int launch(RtGpu *g, int kernel, unsigned grid_x, int64_t B, const RtPtrs *p, int site)
 {
-	RtGpu *g = gpu(st);
-	if (threads <= 0)
-		return 0;
 	long long b = (long long)B;
 	RtPtrs ptrs = *p;
 	void *args[] = {&b, &ptrs, &site};
-	dim3 grid = {rt_gpu_grid(threads, g->sms), 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
+	dim3 grid = {grid_x, 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
 	prof_begin(g);
 	CU(cudaLaunchKernel((const void *)g->kern[kernel], grid, block, args, 0, g->stream), site);
 	prof_end(g, site);
 	return 0;
 }
 
-int rt_gpu_launch_blocks(RtState *st, int kernel, int64_t blocks, int64_t B, const RtPtrs *p, int site)
+int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtPtrs *p, int site)
 {
 	RtGpu *g = gpu(st);
+	return threads <= 0 ? 0 : launch(g, kernel, rt_gpu_grid(threads, g->sms), B, p, site);
+}
+
+int rt_gpu_launch_blocks(RtState *st, int kernel, int64_t blocks, int64_t B, const RtPtrs *p, int site)
+{
 	if (blocks <= 0)
 		return 0;
-	if (blocks > 0x7fffffff) {
-		fprintf(stderr, "trainer: %s: %lld blocks, more than a grid takes\n", rt_gpu_site(site), (long long)blocks);
-		return 1;
-	}
-	long long b = (long long)B;
-	RtPtrs ptrs = *p;
-	void *args[] = {&b, &ptrs, &site};
-	dim3 grid = {(unsigned)blocks, 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
-	prof_begin(g);
-	CU(cudaLaunchKernel((const void *)g->kern[kernel], grid, block, args, 0, g->stream), site);
-	prof_end(g, site);
-	return 0;
+	unsigned grid = rt_gpu_blocks(blocks, site);
+	return grid ? launch(gpu(st), kernel, grid, B, p, site) : 1;
 }
 
 int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int rank_a, const int64_t *dims_a,

@@ -147,12 +147,10 @@ static int emu_kernels(int argc, char **argv)
 
 const RtDevice rt_gpu_device = {"emulated", emu_open, emu_push, emu_pull, emu_close, emu_kernels};
 
-int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtPtrs *p, int site)
+/* Kernel `kernel` over grid x RT_GPU_BLOCK threads on the emulator. */
+static int launch(RtGpu *g, int kernel, unsigned grid_x, int64_t B, const RtPtrs *p, int site)
 {
-	RtGpu *g = gpu(st);
-	if (threads <= 0)
-		return 0;
-	SimtDim grid = {rt_gpu_grid(threads, EMU_SMS), 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
+	SimtDim grid = {grid_x, 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
 	if (simt_launch(g->m, rt_gpu_program.kernel_names[kernel], g->kern[kernel], grid, block, 0, (long long)B, p, site)) {
 		fprintf(stderr, "trainer: %s (launched for %s)\n", simt_error(g->m), rt_gpu_site(site));
 		return 1;
@@ -160,21 +158,17 @@ int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtP
 	return 0;
 }
 
+int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtPtrs *p, int site)
+{
+	return threads <= 0 ? 0 : launch(gpu(st), kernel, rt_gpu_grid(threads, EMU_SMS), B, p, site);
+}
+
 int rt_gpu_launch_blocks(RtState *st, int kernel, int64_t blocks, int64_t B, const RtPtrs *p, int site)
 {
-	RtGpu *g = gpu(st);
 	if (blocks <= 0)
 		return 0;
-	if (blocks > 0x7fffffff) {
-		fprintf(stderr, "trainer: %s: %lld blocks, more than a grid takes\n", rt_gpu_site(site), (long long)blocks);
-		return 1;
-	}
-	SimtDim grid = {(unsigned)blocks, 1, 1}, block = {RT_GPU_BLOCK, 1, 1};
-	if (simt_launch(g->m, rt_gpu_program.kernel_names[kernel], g->kern[kernel], grid, block, 0, (long long)B, p, site)) {
-		fprintf(stderr, "trainer: %s (launched for %s)\n", simt_error(g->m), rt_gpu_site(site));
-		return 1;
-	}
-	return 0;
+	unsigned grid = rt_gpu_blocks(blocks, site);
+	return grid ? launch(gpu(st), kernel, grid, B, p, site) : 1;
 }
 
 int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int rank_a, const int64_t *dims_a,

@@ -175,6 +175,14 @@ unsigned rt_gpu_grid(int64_t threads, int sms)
 	return (unsigned)(blocks < cap ? blocks : cap);
 }
 
+unsigned rt_gpu_blocks(int64_t blocks, int site)
+{
+	if (blocks <= 0x7fffffff)
+		return (unsigned)blocks;
+	fprintf(stderr, "trainer: %s: %lld blocks, more than a grid takes\n", rt_gpu_site(site), (long long)blocks);
+	return 0;
+}
+
 const char *rt_gpu_site(int site)
 {
 	return site >= 0 && site < rt_gpu_program.nsites ? rt_gpu_program.sites[site] : "(unknown site)";
