@@ -2076,11 +2076,16 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	}
 	if (np > MAX_OPERANDS)
 		BUG("kernel %d: %d operands", grp->id, np);
+	Buf products = {0};
+	for (int q = 0; q < at.nprod; q++)
+		buf_printf(&products, "%sO%d = %s%s C%d", q ? ", " : "", q, at.reads_y[q] ? "Y" : "X",
+		           grp->ins[at.prod[q]]->attr[0].i ? "^T" : "", q);
 	Buf b = {0};
 	buf_printf(&b,
-	           "/* R = A B^T (%lld x %lld, inner %lld) -> %s -> the products X C and X^T C: a block of\n"
-	           " * %d warps per batch element, the rows in strips of 16 */\n",
-	           (long long)at.m, (long long)at.n, (long long)at.d, op_info(r->op)->name, ATTN_WARPS);
+	           "/* R = A B^T (%lld x %lld, inner %lld) -> %s -> %s: a block of %d warps per batch\n"
+	           " * element, the rows in strips of 16 */\n",
+	           (long long)at.m, (long long)at.n, (long long)at.d, attn_ops(g, grp, at.mm + 1, at.last + 1), products.p,
+	           ATTN_WARPS);
 	buf_printf(&b,
 	           "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n"
 	           "\tconst i64 M = %lld, N = %lld, D = %lld, n = N;\n\tenum { NP = %lld }; /* N rounded up to 16 */\n"
@@ -2134,6 +2139,7 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	}
 	int ki = kernel(g, r, r->op == OP_softmax ? "attention" : "attention_grad", b.p);
 	buf_free(&b);
+	buf_free(&products);
 	buf_free(&head);
 	buf_free(&pro);
 	buf_free(&epi);
