@@ -2082,8 +2082,8 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		           grp->ins[at.prod[q]]->attr[0].i ? "^T" : "", q);
 	Buf b = {0};
 	buf_printf(&b,
-	           "/* R = A B^T (%lld x %lld, inner %lld) -> %s -> %s: a block of %d warps per batch\n"
-	           " * element, the rows in strips of 16 */\n",
+	           "/* R = A B^T (%lld x %lld, inner %lld) -> %s -> %s:\n"
+	           " * a block of %d warps per batch element, the rows in strips of 16 */\n",
 	           (long long)at.m, (long long)at.n, (long long)at.d, attn_ops(g, grp, at.mm + 1, at.last + 1), products.p,
 	           ATTN_WARPS);
 	buf_printf(&b,
