@@ -1841,14 +1841,6 @@ static const char attention_tiles[] =
 
 enum { ATTN_WARPS = 8 }; /* RT_GPU_BLOCK / 32 of runtime/gpu.h: a block's warps */
 
-static int attn_member(const FuseGroup *grp, const Ins *x)
-{
-	for (int i = 0; i < grp->nins; i++)
-		if (grp->ins[i] == x)
-			return i;
-	return -1;
-}
-
 /* The op names of the loop members in [lo, hi), for comments in the kernel text (no value
  * ids, so that the groups of every block share one kernel). */
 static const char *attn_ops(CGen *g, const FuseGroup *grp, int lo, int hi)
@@ -2161,12 +2153,12 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 			cost_label(cr, x);
 			cost_mm_flops(cr, x);
 			cost_read(cr, x->args[1]);
-			if (x == mm || attn_member(grp, sched_src(x->args[0])) < 0)
+			if (x == mm || sched_member(grp, sched_src(x->args[0])) < 0)
 				cost_read(cr, x->args[0]);
 		} else {
 			cost_op(cr, x);
 			for (int k = 0; k < x->nargs; k++)
-				if (attn_member(grp, sched_src(x->args[k])) < 0)
+				if (sched_member(grp, sched_src(x->args[k])) < 0)
 					cost_read(cr, x->args[k]);
 		}
 		if (s->need[x->id])

@@ -444,7 +444,7 @@ static const char *attention_blocks(const Schedule *s, const FuseGroup *grp)
 }
 
 
-static int member_index(const FuseGroup *g, const Ins *x)
+int sched_member(const FuseGroup *g, const Ins *x)
 {
 	return member_at(g, 0, g->nins, x);
 }
@@ -462,7 +462,7 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 		if (sched_is_free(x))
 			continue;
 		if (x->op == OP_matmul && y && x->args[0] == y && x->attr[0].i && !x->attr[1].i) {
-			if (member_index(g, sched_src(x->args[1])) >= 0)
+			if (sched_member(g, sched_src(x->args[1])) >= 0)
 				return "a product of softmax_grad's y does not read memory as its right operand";
 			if (at->nprod == (int)(sizeof at->prod / sizeof *at->prod))
 				return "more than 8 products read the rows";
@@ -471,15 +471,15 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 			continue;
 		}
 		if (mm < 0) {
-			if (x->op != OP_matmul || x->attr[0].i || !x->attr[1].i || member_index(g, sched_src(x->args[0])) >= 0 ||
-			    member_index(g, sched_src(x->args[1])) >= 0)
+			if (x->op != OP_matmul || x->attr[0].i || !x->attr[1].i || sched_member(g, sched_src(x->args[0])) >= 0 ||
+			    sched_member(g, sched_src(x->args[1])) >= 0)
 				return "the rows are not one product A B^T of values in memory";
 			mm = last = i;
 			continue;
 		}
 		const Ins *chain = g->ins[last];
 		if (x->op == OP_matmul && row >= 0) {
-			if (x->args[0] != chain || x->attr[1].i || member_index(g, sched_src(x->args[1])) >= 0)
+			if (x->args[0] != chain || x->attr[1].i || sched_member(g, sched_src(x->args[1])) >= 0)
 				return "a product does not read the rows as its left operand and memory as its right";
 			if (at->nprod == (int)(sizeof at->prod / sizeof *at->prod))
 				return "more than 8 products read the rows";
@@ -497,7 +497,7 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 			if (x->args[x->op == OP_softmax ? 0 : 1] != chain)
 				return "the row op does not read the rows";
 			if (x->op == OP_softmax_grad &&
-			    (member_index(g, sched_src(x->args[0])) >= 0 || !type_eq(&x->args[0]->type, &chain->type)))
+			    (sched_member(g, sched_src(x->args[0])) >= 0 || !type_eq(&x->args[0]->type, &chain->type)))
 				return "softmax_grad's y is not a value in memory of the rows' shape";
 			row = last = i;
 			continue;
@@ -508,7 +508,7 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 		for (int k = 0; k < x->nargs; k++) {
 			if (x->args[k] == chain)
 				reads = true;
-			else if (type_numel(&sched_src(x->args[k])->type, 1) != 1 || member_index(g, sched_src(x->args[k])) >= 0)
+			else if (type_numel(&sched_src(x->args[k])->type, 1) != 1 || sched_member(g, sched_src(x->args[k])) >= 0)
 				return "an elementwise member reads a tensor other than the rows";
 		}
 		if (!reads)
@@ -576,28 +576,26 @@ static bool view_ok(const Schedule *s, const Ins *x)
 
 /* Is operand k of u, a member of group gi, one the attention call of gi reads through
  * strides (R's operands, softmax_grad's y, a product's right operand)? */
-static bool attention_operand(const Schedule *s, const bool *attn, const Ins *u, int k)
+static bool attention_operand(const Schedule *s, SchedAttn *const *attn, const Ins *u, int k)
 {
 	int gi = s->fp->group_of[u->id];
 	if (gi < 0 || !attn[gi])
 		return false;
-	SchedAttn at;
+	const SchedAttn *at = attn[gi];
 	const FuseGroup *g = &s->fp->groups[gi];
-	if (sched_attention(g, &at))
-		return false;
-	if (u == g->ins[at.mm])
+	if (u == g->ins[at->mm])
 		return true;
-	if (u == g->ins[at.row])
+	if (u == g->ins[at->row])
 		return u->op == OP_softmax_grad && k == 0;
-	for (int q = 0; q < at.nprod; q++)
-		if (u == g->ins[at.prod[q]])
-			return k == 1 || at.reads_y[q];
+	for (int q = 0; q < at->nprod; q++)
+		if (u == g->ins[at->prod[q]])
+			return k == 1 || at->reads_y[q];
 	return false;
 }
 
 /* Is v read only as such operands, directly or through reshapes, and slices that are
  * loops of their own? Marks those slices (views[]). */
-static bool attention_reads_only(const Schedule *s, const bool *attn, const Ins *v, bool *views, int depth)
+static bool attention_reads_only(const Schedule *s, SchedAttn *const *attn, const Ins *v, bool *views, int depth)
 {
 	const Func *f = s->f;
 	for (int r = 0; r < f->rets.n; r++)
@@ -627,10 +625,12 @@ static bool attention_reads_only(const Schedule *s, const bool *attn, const Ins 
 	return any;
 }
 
-static bool attention_call(Arena *a, const Schedule *s, const FuseGroup *grp, const LowerOptions *opt)
+/* Why an ATTENTION group is not one call on the target; NULL: it is. */
+static const char *attention_why(Arena *a, const Schedule *s, const FuseGroup *grp, const LowerOptions *opt)
 {
-	return grp->kind == FUSE_ATTENTION && opt->attention && !attention_blocks(s, grp) &&
-	       (!opt->attention_max_keys || !attention_strips(a, grp, opt));
+	const char *why = !opt->attention ? arena_printf(a, "the %s target has no attention kernel", opt->target)
+	                  : attention_blocks(s, grp);
+	return why || !opt->attention_max_keys ? why : attention_strips(a, grp, opt);
 }
 
 /* Before the calls: each transpose that is a loop of its own and that only attention
@@ -687,9 +687,16 @@ static const Ins *one_reader(const Func *f, const Ins *x)
 static void attention_views(Arena *a, Schedule *s, const LowerOptions *opt)
 {
 	const FusePlan *fp = s->fp;
-	bool *attn = arena_alloc(a, sizeof *attn * (size_t)(fp->ngroups + 1));
-	for (int gi = 0; gi < fp->ngroups; gi++)
-		attn[gi] = attention_call(a, s, &fp->groups[gi], opt);
+	/* by group: its strip form when it is an attention call, else NULL */
+	SchedAttn **attn = arena_alloc(a, sizeof *attn * (size_t)(fp->ngroups + 1));
+	for (int gi = 0; gi < fp->ngroups; gi++) {
+		const FuseGroup *g = &fp->groups[gi];
+		attn[gi] = NULL;
+		if (g->kind != FUSE_ATTENTION || attention_why(a, s, g, opt))
+			continue;
+		attn[gi] = arena_alloc(a, sizeof *attn[gi]);
+		CHECK(!sched_attention(g, attn[gi]));
+	}
 	int nid = s->f->next_id + 1;
 	bool *views = arena_alloc(a, sizeof *views * (size_t)nid);
 	for (int gi = 0; gi < fp->ngroups; gi++) {
@@ -727,11 +734,8 @@ static void attention_views(Arena *a, Schedule *s, const LowerOptions *opt)
 	 * a piece, maybe through a reshape) that such a transpose reads, the two a loop of
 	 * their own whose every piece an attention call makes: written as the transpose */
 	for (int gi = 0; gi < fp->ngroups; gi++) {
-		SchedAttn at;
-		if (!attn[gi] || sched_attention(&fp->groups[gi], &at))
-			continue;
-		for (int q = 0; q < at.nprod; q++) {
-			const Ins *x = fp->groups[gi].ins[at.prod[q]], *t = one_reader(s->f, x), *c = NULL;
+		for (int q = 0; attn[gi] && q < attn[gi]->nprod; q++) {
+			const Ins *x = fp->groups[gi].ins[attn[gi]->prod[q]], *t = one_reader(s->f, x), *c = NULL;
 			if (t && t->op == OP_reshape)
 				t = one_reader(s->f, t);
 			if (t && t->op == OP_concat) {
@@ -831,10 +835,7 @@ static void build_calls(Arena *a, Schedule *s, const LowerOptions *opt)
 			split_group(a, s, grp, opt);
 			break;
 		case FUSE_ATTENTION: {
-			const char *why = !opt->attention ? arena_printf(a, "the %s target has no attention kernel", opt->target)
-			                  : attention_blocks(s, grp);
-			if (!why && opt->attention_max_keys)
-				why = attention_strips(a, grp, opt);
+			const char *why = attention_why(a, s, grp, opt);
 			if (!why) {
 				add_call(a, s, attention_call_of(a, s, grp));
 				break;

@@ -239,6 +239,7 @@ const Ins *sched_src(const Ins *x);                      /* through reshape view
 const Ins *sched_mem(const Schedule *s, const Ins *x);   /* whose bytes x is: through reshapes and slice views */
 /* A slice view's first element in its operand: the result, times the batch B if *times_b. */
 int64_t sched_view_offset(const Ins *x, bool *times_b);
+int sched_member(const FuseGroup *g, const Ins *x);     /* x's index in g's members; -1 */
 bool sched_is_free(const Ins *x);                        /* no kernel: arg, param, state, scalar, reshape, full */
 bool sched_const_full(const Schedule *s, const Ins *x);  /* a full the loops compute inline */
 /* By member index of a LOOP call: the members computed only where a concat that reads
