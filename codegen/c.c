@@ -105,7 +105,13 @@ void cgen_plan_fits(CGen *g, const Func *f, int64_t batch)
 
 /* ---------- values ---------- */
 
+/* The C type of x's elements in memory; a bf16 value is computed as rt_real (temp_type). */
 static const char *ctype(const Ins *x)
+{
+	return x->type.dt == DT_I32 ? "int32_t" : x->type.dt == DT_BF16 ? "rt_bf16" : "rt_real";
+}
+
+static const char *temp_type(const Ins *x)
 {
 	return x->type.dt == DT_I32 ? "int32_t" : "rt_real";
 }
@@ -159,7 +165,7 @@ static const char *shape(CGen *g, const Ins *x)
 
 static const char *esize(const Ins *x)
 {
-	return x->type.dt == DT_I32 ? "sizeof(int32_t)" : "sizeof(rt_real)";
+	return x->type.dt == DT_I32 ? "sizeof(int32_t)" : x->type.dt == DT_BF16 ? "sizeof(rt_bf16)" : "sizeof(rt_real)";
 }
 
 /* ---------- instructions ---------- */
@@ -184,9 +190,12 @@ static int site(CGen *g, const char *kernel, const char *ops, Loc loc)
 	return t->nsites++;
 }
 
-/* --detect-anomaly: the values of x at ptr, after the kernel that makes them. */
+/* --detect-anomaly: the values of x at ptr, after the kernel that makes them (a bf16 value
+ * is checked where a kernel converts it back). */
 static void anomaly(CGen *g, const Ins *x, const char *ptr)
 {
+	if (x->type.dt == DT_BF16)
+		return;
 	const char *where = x->loc.file ? arena_printf(g->a, "%s:%d:%d", x->loc.file, x->loc.line, x->loc.col)
 	                                : "(no location)";
 	buf_printf(g->out, "\tANOMALY(%s, %s, %s, \"%s\");\n", ptr, numel(g, &x->type), c_str(g, where),
@@ -292,7 +301,11 @@ static void emit_runtime(CGen *g, const Ins *ins)
 	}
 	case OP_gelu_grad: call(g, ins, "rt_gelu_grad(%s, %s, %s, %s)", v(g, ins), v(g, x), v(g, y), shape(g, x)); return;
 	case OP_cast:
-		if (xi32 && !i32)
+		if (ins->type.dt == DT_BF16 && x->type.dt != DT_BF16)
+			call(g, ins, "rt_cast_real_bf16(%s, %s, %s)", v(g, ins), v(g, x), shape(g, x));
+		else if (x->type.dt == DT_BF16 && ins->type.dt != DT_BF16)
+			call(g, ins, "rt_cast_bf16_real(%s, %s, %s)", v(g, ins), v(g, x), shape(g, x));
+		else if (xi32 && !i32)
 			call(g, ins, "rt_cast_i32_real(%s, %s, %s)", v(g, ins), v(g, x), shape(g, x));
 		else if (!xi32 && i32)
 			call(g, ins, "rt_cast_real_i32(%s, %s, %s)", v(g, ins), v(g, x), shape(g, x));
@@ -328,8 +341,9 @@ static void emit_runtime(CGen *g, const Ins *ins)
 		return;
 	case OP_matmul:
 	case OP_matmul_reduce:
-		call(g, ins, "rt_%s(%s, %s, %s, %s, %s, %lld, %lld)", oi->name, v(g, ins), v(g, x), v(g, y), shape(g, x),
-		     shape(g, y), (long long)ins->attr[0].i, (long long)ins->attr[1].i);
+		call(g, ins, "rt_%s%s(%s, %s, %s, %s, %s, %lld, %lld)", oi->name, x->type.dt == DT_BF16 ? "_bf16" : "",
+		     v(g, ins), v(g, x), v(g, y), shape(g, x), shape(g, y), (long long)ins->attr[0].i,
+		     (long long)ins->attr[1].i);
 		return;
 	case OP_transpose:
 		call(g, ins, "rt_transpose(%s, %s, %s, %s, %s)", v(g, ins), v(g, x), esize(x), shape(g, x),
@@ -476,7 +490,8 @@ static const char *operand_expr(Loop *l, int ui, int k)
 	if (!fuse_read_map(l->grp, ui, k, &m))
 		BUG("%%%d: no map for operand %d", u->id, k);
 	SchedLin lin = sched_lin(&m, &s->type);
-	return arena_printf(g->a, "%s[%s]", v(g, s), cgen_lin_text(g, &lin, l->space->rank));
+	const char *at = arena_printf(g->a, "%s[%s]", v(g, s), cgen_lin_text(g, &lin, l->space->rank));
+	return s->type.dt == DT_BF16 ? arena_printf(g->a, "rt_real_of_bf16(%s)", at) : at;
 }
 
 static const char *fn_name(const Loop *l, const char *base)
@@ -549,8 +564,10 @@ static const char *elem_expr(Loop *l, const Ins *x, const char *a, const char *b
 	case OP_gelu: return arena_printf(g->a, "gelu_(%s)", a);
 	case OP_gelu_grad: return arena_printf(g->a, "gelu_grad_(%s, %s)", a, b);
 	case OP_cast:
-		if (x->type.dt == x->args[0]->type.dt)
-			return a;
+		if (x->type.dt == x->args[0]->type.dt || x->args[0]->type.dt == DT_BF16)
+			return a; /* a bf16 operand is an rt_real already */
+		if (x->type.dt == DT_BF16)
+			return arena_printf(g->a, "rt_round_bf16(%s)", a);
 		return x->type.dt == DT_I32 ? arena_printf(g->a, "rt_i32_of_real(%s)", a) : arena_printf(g->a, "(rt_real)%s", a);
 	default: break;
 	}
@@ -584,9 +601,10 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 			buf_printf(&body, "\t\t\ts%d[%s] = %s;\n", x->id, cgen_lin_text(g, &w, space->rank), operand_expr(&l, i, 0));
 			continue;
 		}
-		buf_printf(&body, "\t\t\tconst %s t%d = %s; /* %s */\n", ctype(x), x->id, compute(&l, i), op_info(x->op)->name);
+		buf_printf(&body, "\t\t\tconst %s t%d = %s; /* %s */\n", temp_type(x), x->id, compute(&l, i), op_info(x->op)->name);
 		if (fn->need[x->id])
-			buf_printf(&body, "\t\t\tv%d[%s] = t%d;\n", x->id, cgen_lin_text(g, &w, space->rank), x->id);
+			buf_printf(&body, x->type.dt == DT_BF16 ? "\t\t\tv%d[%s] = rt_bf16_of_real(t%d);\n" : "\t\t\tv%d[%s] = t%d;\n",
+			           x->id, cgen_lin_text(g, &w, space->rank), x->id);
 	}
 	/* parameters: outputs, stores' slots, inputs */
 	Buf params = {0}, args = {0};
@@ -826,8 +844,8 @@ static void emit_accum(CGen *g, Schedule *fn, const SchedCall *c)
 	buf_printf(g->out, "\t/* kernel %d (matmul): %s, accumulated into the slot */\n", grp->id, cgen_ops_list(g, grp, 0, 3));
 	int sid = site(g, op_info(mm->op)->name, arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, 0, 3)),
 	               mm->loc);
-	buf_printf(g->out, "\tRUN(%d, rt_%s_add(%s, %s, %s, %s, %s, %lld, %lld));\n", sid, op_info(mm->op)->name,
-	           state_slab(g, st, st->attr[1].s), v(g, x), v(g, y), shape(g, x), shape(g, y), (long long)mm->attr[0].i,
+	buf_printf(g->out, "\tRUN(%d, rt_%s_add%s(%s, %s, %s, %s, %s, %lld, %lld));\n", sid, op_info(mm->op)->name,
+	           x->type.dt == DT_BF16 ? "_bf16" : "", state_slab(g, st, st->attr[1].s), v(g, x), v(g, y), shape(g, x), shape(g, y), (long long)mm->attr[0].i,
 	           (long long)mm->attr[1].i);
 	anomaly(g, st, state_slab(g, st, st->attr[1].s));
 }
@@ -1315,9 +1333,10 @@ void cgen_tables(CGen *g, const char *source, const char *device)
 	           "\nstatic const RtProgram program = {\n"
 	           "\t%s, \"%s\", consts, %d, params, (int)(sizeof params / sizeof *params), %lld, %lld,\n"
 	           "\tmodels, (int)(sizeof models / sizeof *models), recipes, (int)(sizeof recipes / sizeof *recipes), %s,\n"
+	           "\t%s, /* bf16 storage (maec --precision=%s) */\n"
 	           "};\n\nint main(int argc, char **argv)\n{\n\treturn rt_main(&program, argc, argv);\n}\n",
 	           c_str(g, source), MAEC_VERSION, m->consts.n, (long long)g->params_numel, (long long)g->state_numel,
-	           device);
+	           device, m->precision == PRECISION_BF16 ? "true" : "false", precision_name(m->precision));
 }
 
 /* The optimised section's preamble: GELU and its gradient as cpu.c computes them, with

@@ -134,11 +134,6 @@ CostRec *cost_begin(CostLog *log, CostKind kind, const Func *f, const Ins *ins, 
 	return r;
 }
 
-static int64_t dtype_bytes(DType dt)
-{
-	return dt == DT_F32 || dt == DT_I32 ? 4 : 8;
-}
-
 static bool batched(const Type *t)
 {
 	for (int i = 0; i < t->rank; i++)
@@ -194,7 +189,7 @@ void cost_bytes(CostRec *r, const void *key, int64_t bytes, bool write)
 
 static int64_t value_bytes(const CostRec *r, const Ins *x)
 {
-	return type_numel(&x->type, r->batch) * dtype_bytes(x->type.dt);
+	return type_numel(&x->type, r->batch) * (int64_t)dtype_size(x->type.dt);
 }
 
 void cost_read(CostRec *r, const Ins *x)

@@ -2397,6 +2397,12 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 bool codegen_cuda(Buf *out, const Module *m, const char *source, bool naive_memory, int device, CostLog *log, Arena *a,
                   Diag *d)
 {
+	if (m->precision == PRECISION_BF16) {
+		/* the kernels, the products and the emulator load and store f32 only, so far */
+		diag_error(d, (Loc){0}, "the CUDA target does not yet store activations in bf16 (--precision=bf16): "
+		                        "use --precision=tf32 or fp32 with it; the C target runs bf16");
+		return false;
+	}
 	KernelSet k = {.log = log ? log : cost_log_new(a), .device = device};
 	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = 4, .naive_memory = naive_memory, .target = "CUDA",
 	          .slab = {"P", "G", "M", "V"}, .emit_func = emit_func_cuda, .target_state = &k};

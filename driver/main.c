@@ -16,6 +16,7 @@ static const Pass passes[] = {
 	{"optim", pass_optim, "@R.grad -> @R.step (gradient accumulation) and @R.update (AdamW)"},
 	{"dce", pass_dce, "removes instructions whose results are never used"},
 	{"fuse", pass_fuse, "groups each function into kernels (kernel=N): loops, epilogues, attention, multi-tensor"},
+	{"precision", pass_precision, "--precision=bf16: activations stored in bf16, casts in the kernels that write and read them"},
 };
 enum { NPASSES = sizeof passes / sizeof *passes };
 
@@ -35,7 +36,8 @@ typedef struct Options {
 	bool report_fusion; /* --report=fusion */
 	bool report_cost;   /* --report=cost: the CUDA target's cost model */
 	int device;         /* --device: codegen/cost.def's index (h200 default) */
-	int precision;      /* --precision: the products' in --report=cost (CostPrecision) */
+	int precision;      /* --precision: the products' (CostPrecision), in the trainer and --report=cost */
+	Precision storage;  /* --precision=bf16: the storage policy (passes/precision.c) */
 	bool no_fuse;       /* -fno-fuse: every instruction its own kernel */
 	bool no_memplan;    /* -fno-memplan: every value its own buffer */
 } Options;
@@ -232,11 +234,12 @@ static bool compile(Compilation *c)
 	}
 	if (!c->module || !verify(c, "the front end") || !dump(c, "elaborate"))
 		return false;
+	c->module->precision = c->opt.storage;
 	if (has_suffix(c->opt.input, ".ir") && !verify_kernels(c))
 		return false;
 	for (int i = 0; i < NPASSES; i++) {
 		if (passes[i].run == pass_fuse && c->opt.no_fuse)
-			continue;
+			continue; /* every instruction its own kernel, and the precision pass rounds each result */
 		if (passes[i].run == pass_fuse && c->opt.report_fusion)
 			report_fusion(c);
 		t = now_ms();
@@ -395,7 +398,8 @@ static bool report_cost(Compilation *c)
 static int cmp_bytes_desc(const void *a, const void *b)
 {
 	const Ins *x = *(const Ins *const *)a, *y = *(const Ins *const *)b;
-	int64_t bx = type_numel(&x->type, 1), by = type_numel(&y->type, 1);
+	int64_t bx = type_numel(&x->type, 1) * (int64_t)dtype_size(x->type.dt);
+	int64_t by = type_numel(&y->type, 1) * (int64_t)dtype_size(y->type.dt);
 	return bx < by ? 1 : bx > by ? -1 : x->id - y->id;
 }
 
@@ -440,13 +444,20 @@ static bool report_memory(Compilation *c)
 			       "input\n",
 			       p->size_in_order / 1048576.0, p->size_by_size / 1048576.0, p->ordering, p->inplace);
 		qsort(p->peak, (size_t)p->npeak, sizeof *p->peak, cmp_bytes_desc);
-		printf("  largest live at the peak:\n");
+		int64_t by_dt[DT__N] = {0};
+		for (int k = 0; k < p->npeak; k++)
+			by_dt[p->peak[k]->type.dt] += memplan_bytes(p->peak[k], batch, c->opt.use_double ? 8 : 4);
+		printf("  live at the peak:");
+		for (int d = 0; d < DT__N; d++)
+			if (by_dt[d])
+				printf(" %.1f MiB %s", by_dt[d] / 1048576.0, dtype_name((DType)d));
+		printf("\n  largest live at the peak:\n");
 		for (int k = 0; k < p->npeak && k < 10; k++) {
 			const Ins *x = p->peak[k];
 			Buf t = {0};
 			type_print(&t, &x->type);
 			printf("  %10.1f MiB  %%%d = %s %s  %s:%d\n",
-			       (double)type_numel(&x->type, batch) * 4 / 1048576.0, x->id, op_info(x->op)->name, t.p,
+			       memplan_bytes(x, batch, c->opt.use_double ? 8 : 4) / 1048576.0, x->id, op_info(x->op)->name, t.p,
 			       x->loc.file ? x->loc.file : "-", x->loc.line);
 			buf_free(&t);
 		}
@@ -584,6 +595,7 @@ static int parse_args(int argc, char **argv, Options *o)
 				return 2;
 			}
 			o->precision = strcmp(v, "fp32") == 0 ? COST_FP32 : strcmp(v, "tf32") == 0 ? COST_TF32 : COST_BF16;
+			o->storage = o->precision == COST_BF16 ? PRECISION_BF16 : PRECISION_FP32;
 		} else if (strcmp(a, "-fno-fuse") == 0) {
 			o->no_fuse = true;
 		} else if (strcmp(a, "-fno-memplan") == 0) {
@@ -656,6 +668,10 @@ static int parse_args(int argc, char **argv, Options *o)
 	}
 	if (o->report_cost && !cuda) {
 		fprintf(stderr, "maec: --report=cost estimates the CUDA target: add --target=cuda\n");
+		return 2;
+	}
+	if (o->storage == PRECISION_BF16 && o->use_double) {
+		fprintf(stderr, "maec: --precision=bf16 stores activations in bf16 and computes in float: not with --real=double\n");
 		return 2;
 	}
 	if (cuda && o->use_double) {

@@ -1492,7 +1492,7 @@ static void declare_param(Elab *e, Scope *s, const Stmt *st)
 	p->frozen = st->frozen;
 	const TypeExpr *te = st->type;
 	p->type.dt = DT_F32;
-	if (te->dtype && (!dtype_parse(te->dtype, &p->type.dt) || !dtype_is_float(p->type.dt))) {
+	if (te->dtype && (!dtype_parse(te->dtype, &p->type.dt) || (p->type.dt != DT_F32 && p->type.dt != DT_F64))) {
 		error_at(e, te->dtype_span, "parameters are f32 or f64, not '%s'", te->dtype);
 		return;
 	}

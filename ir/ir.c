@@ -88,7 +88,7 @@ bool init_lookup(const char *name, InitKind *k)
 	return false;
 }
 
-static const char *dtype_names[DT__N] = {"f32", "f64", "i32", "i64"};
+static const char *dtype_names[DT__N] = {"f32", "f64", "i32", "i64", "bf16"};
 
 const char *dtype_name(DType dt)
 {
@@ -108,12 +108,12 @@ bool dtype_parse(const char *s, DType *dt)
 
 bool dtype_is_float(DType dt)
 {
-	return dt == DT_F32 || dt == DT_F64;
+	return dt == DT_F32 || dt == DT_F64 || dt == DT_BF16;
 }
 
 size_t dtype_size(DType dt)
 {
-	return dt == DT_F64 || dt == DT_I64 ? 8 : 4;
+	return dt == DT_F64 || dt == DT_I64 ? 8 : dt == DT_BF16 ? 2 : 4;
 }
 
 int64_t type_numel(const Type *t, int64_t batch)
@@ -257,7 +257,20 @@ const char *ins_infer(Ins *ins, Arena *a)
 		return arena_printf(a, "'%s' takes %s%d operand%s, got %d", oi->name,
 		                    oi->nargs < 0 ? "at least " : "", oi->nargs < 0 ? 1 : oi->nargs,
 		                    oi->nargs == 1 || oi->nargs < 0 ? "" : "s", ins->nargs);
+	if (!op_reads_bf16(ins->op))
+		for (int k = 0; k < ins->nargs; k++)
+			if (ins->args[k]->type.dt == DT_BF16)
+				return arena_printf(a, "'%s' computes in f32: its bf16 operand %d is read through a cast", oi->name,
+				                    k + 1);
 	return oi->shape(ins, a);
+}
+
+/* bf16 is storage: casts convert it, products read it (and accumulate in f32), and the
+ * ops that only move data keep it; the rest compute in f32. */
+bool op_reads_bf16(Op op)
+{
+	OpKind k = op_info(op)->kind;
+	return op == OP_cast || k == KIND_MATMUL || (k == KIND_INJECTIVE && op != OP_scatter_add);
 }
 
 /* A model's function takes only tensors; a recipe's loss is named recipe.loss. */

@@ -96,7 +96,9 @@ void diag_note(Diag *d, Loc loc, const char *fmt, ...) FMT(3, 4);
 void diag_verror(Diag *d, const char *kind, Loc loc, const char *fmt, va_list ap);
 
 /* Types. */
-typedef enum DType { DT_F32, DT_F64, DT_I32, DT_I64, DT__N } DType;
+/* bf16 is a storage type (passes/precision.c): only casts, products and the ops that move
+ * data read it; every other op computes in f32 from a cast (dtype_reads_bf16). */
+typedef enum DType { DT_F32, DT_F64, DT_I32, DT_I64, DT_BF16, DT__N } DType;
 #define IR_MAX_RANK 8
 #define DIM_B (-1) /* the run-time batch dimension */
 #define IR_MAX_DIM ((int64_t)1 << 40)
@@ -161,6 +163,7 @@ const OpInfo *op_info(Op op); /* ir.c */
 bool op_lookup(const char *name, Op *op);
 const char *op_kind_name(OpKind k);
 int op_attr_index(Op op, const char *name); /* -1 if absent */
+bool op_reads_bf16(Op op);                  /* may take a bf16 operand */
 
 /* Instructions and functions. */
 struct Ins {
@@ -230,8 +233,12 @@ typedef struct Recipe {
 	Loc loc;
 } Recipe;
 
+/* The storage policy passes/precision.c applies (maec --precision). */
+typedef enum Precision { PRECISION_FP32, PRECISION_BF16 } Precision;
+
 typedef struct Module {
 	Arena *arena;
+	Precision precision;
 	VEC(RSetting) consts; /* the program's top-level numeric constants, for the record */
 	VEC(Param *) params;
 	VEC(Func *) funcs;

@@ -595,7 +595,8 @@ const char *shape_matmul_reduce(Ins *ins, Arena *a)
 	if (e)
 		return e;
 	int64_t dim[2] = {ins->type.dim[ins->type.rank - 2], ins->type.dim[ins->type.rank - 1]};
-	return set_type(ins, a, x->dt, 2, dim);
+	/* a sum over the batch: bf16 operands accumulate into an f32 weight gradient */
+	return set_type(ins, a, x->dt == DT_BF16 ? DT_F32 : x->dt, 2, dim);
 }
 
 /* The adjoint of gather: zeros of dy's shape with `size` along `axis`, plus dy added at

@@ -106,6 +106,16 @@ static Role role(const Ins *ins)
 	}
 }
 
+bool fuse_is_loop_op(const Ins *x)
+{
+	return role(x) == R_LOOP;
+}
+
+bool fuse_is_reduction(const Ins *x)
+{
+	return role(x) == R_RED;
+}
+
 /* Reductions whose result has their input's shape: they take an epilogue. */
 static bool is_row_op(const Ins *ins)
 {

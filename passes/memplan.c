@@ -38,7 +38,7 @@ bool memplan_needs_buffer(const Ins *ins)
 static int64_t bytes_of(const Ins *ins, int64_t batch, int float_bytes, bool *too_big)
 {
 	int64_t n = type_numel(&ins->type, batch), b;
-	int64_t elem = dtype_is_float(ins->type.dt) ? float_bytes : (int64_t)dtype_size(ins->type.dt);
+	int64_t elem = ins->type.dt == DT_F32 || ins->type.dt == DT_F64 ? float_bytes : (int64_t)dtype_size(ins->type.dt);
 	if (n < 0 || __builtin_mul_overflow(n, elem, &b) || b > MEMPLAN_MAX_BYTES - ALIGN) {
 		*too_big = true;
 		return MEMPLAN_MAX_BYTES;

@@ -142,6 +142,8 @@ typedef struct FuseOptions {
 extern const FuseOptions fuse_all; /* everything on */
 
 const char *fuse_kind_name(FuseKind k);
+bool fuse_is_loop_op(const Ins *x);   /* computed by a loop: elementwise, store, transpose, expand, slice, concat */
+bool fuse_is_reduction(const Ins *x); /* a reduction or row op that takes a prologue */
 const char *fuse_why_name(FuseWhy w);
 /* Decides the groups of f (an analysis: f is not changed). */
 FusePlan *fuse_func(Arena *a, const Func *f, const FuseOptions *opt);
@@ -158,6 +160,11 @@ void fuse_apply(Module *m, Func *f, const FusePlan *p);
 void pass_fuse(Module *m);
 /* The report: each kernel with its kind, ops and DSL lines; each rejection. */
 void fuse_report(Buf *b, const FusePlan *p);
+
+/* precision.c: each value's storage dtype under m->precision, the casts in the kernels. */
+void pass_precision(Module *m);
+const char *precision_name(Precision p);
+bool precision_parse(const char *s, Precision *p);
 
 /* lower.c: the kernels a target runs for a function, in order, each with the values it
  * reads and writes, and the memory plan over them. The contract is at the top of lower.c;

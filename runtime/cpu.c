@@ -473,6 +473,26 @@ int rt_cast_i32_real(real *out, const int32_t *x, int rank, const int64_t *dims)
 	return RT_CPU_OK;
 }
 
+int rt_cast_real_bf16(rt_bf16 *out, const real *x, int rank, const int64_t *dims)
+{
+	int64_t n;
+	TRY(numel(rank, dims, &n));
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	for (int64_t i = 0; i < n; i++)
+		out[i] = rt_bf16_of_real(x[i]);
+	return RT_CPU_OK;
+}
+
+int rt_cast_bf16_real(real *out, const rt_bf16 *x, int rank, const int64_t *dims)
+{
+	int64_t n;
+	TRY(numel(rank, dims, &n));
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	for (int64_t i = 0; i < n; i++)
+		out[i] = rt_real_of_bf16(x[i]);
+	return RT_CPU_OK;
+}
+
 int rt_cast_real_i32(int32_t *out, const real *x, int rank, const int64_t *dims)
 {
 	int64_t n;
@@ -1644,4 +1664,71 @@ int rt_argsort(int32_t *out, const real *x, int rank, const int64_t *dims, int a
 int rt_argsort_i32(int32_t *out, const int32_t *x, int rank, const int64_t *dims, int axis)
 {
 	return argsort_any(out, x, true, rank, dims, axis);
+}
+
+/* ---------- products of bf16 operands ---------- */
+
+/* a and b widened into one real scratch of na + nb (+ nout) elements. */
+static real *widen2(const rt_bf16 *a, int rank_a, const int64_t *dims_a, const rt_bf16 *b, int rank_b,
+                    const int64_t *dims_b, int64_t nout, real **wb, real **wout)
+{
+	int64_t na, nb;
+	if (numel(rank_a, dims_a, &na) || numel(rank_b, dims_b, &nb) || nout < 0)
+		return NULL;
+	real *w = malloc(sizeof *w * (size_t)(na + nb + nout + 1));
+	if (!w)
+		return NULL;
+#pragma omp parallel for schedule(static) if (na > PAR_MIN)
+	for (int64_t i = 0; i < na; i++)
+		w[i] = rt_real_of_bf16(a[i]);
+#pragma omp parallel for schedule(static) if (nb > PAR_MIN)
+	for (int64_t i = 0; i < nb; i++)
+		w[na + i] = rt_real_of_bf16(b[i]);
+	*wb = w + na;
+	*wout = w + na + nb;
+	return w;
+}
+
+int rt_matmul_bf16(rt_bf16 *out, const rt_bf16 *a, const rt_bf16 *b, int rank_a, const int64_t *dims_a, int rank_b,
+                   const int64_t *dims_b, int ta, int tb)
+{
+	Mm mm;
+	TRY(mm_shape(&mm, rank_a, dims_a, rank_b, dims_b, ta, tb));
+	Bcast bc;
+	TRY(bcast_init(&bc, rank_a - 2, dims_a, rank_b - 2, dims_b));
+	int64_t nout = bc.n * mm.m * mm.n;
+	real *wb, *wout, *w = widen2(a, rank_a, dims_a, b, rank_b, dims_b, nout, &wb, &wout);
+	if (!w)
+		return RT_CPU_ENOMEM;
+	int rc = rt_matmul(wout, w, wb, rank_a, dims_a, rank_b, dims_b, ta, tb);
+	if (rc == RT_CPU_OK) {
+#pragma omp parallel for schedule(static) if (nout > PAR_MIN)
+		for (int64_t i = 0; i < nout; i++)
+			out[i] = rt_bf16_of_real(wout[i]);
+	}
+	free(w);
+	return rc;
+}
+
+static int matmul_reduce_bf16(real *out, const rt_bf16 *a, const rt_bf16 *b, int rank_a, const int64_t *dims_a,
+                              int rank_b, const int64_t *dims_b, int ta, int tb, real beta)
+{
+	real *wb, *wout, *w = widen2(a, rank_a, dims_a, b, rank_b, dims_b, 0, &wb, &wout);
+	if (!w)
+		return RT_CPU_ENOMEM;
+	int rc = matmul_reduce_beta(out, w, wb, rank_a, dims_a, rank_b, dims_b, ta, tb, beta);
+	free(w);
+	return rc;
+}
+
+int rt_matmul_reduce_bf16(real *out, const rt_bf16 *a, const rt_bf16 *b, int rank_a, const int64_t *dims_a,
+                          int rank_b, const int64_t *dims_b, int ta, int tb)
+{
+	return matmul_reduce_bf16(out, a, b, rank_a, dims_a, rank_b, dims_b, ta, tb, 0);
+}
+
+int rt_matmul_reduce_add_bf16(real *out, const rt_bf16 *a, const rt_bf16 *b, int rank_a, const int64_t *dims_a,
+                              int rank_b, const int64_t *dims_b, int ta, int tb)
+{
+	return matmul_reduce_bf16(out, a, b, rank_a, dims_a, rank_b, dims_b, ta, tb, 1);
 }

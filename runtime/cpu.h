@@ -19,7 +19,7 @@
  *     output unchanged: RT_CPU_EINDEX for an index out of range in the data (a label, a
  *     gather index), RT_CPU_ESHAPE / RT_CPU_EARG for shapes or attributes that break the
  *     op's shape rule (a bug in the generator), RT_CPU_ENOMEM when scratch memory could not
- *     be allocated (argsort only). Nothing here prints, aborts or keeps global state.
+ *     be allocated (argsort and the bf16 products). Nothing here prints, aborts or keeps global state.
  *   - rt_unary, rt_unary_i32, rt_gelu_grad, rt_binary and rt_binary_i32 may write over an
  *     input of the output's type and shape (in place); every other kernel needs an output
  *     that overlaps no input.
@@ -51,6 +51,30 @@ extern "C" {
 #define MAEC_REAL float
 #endif
 typedef MAEC_REAL rt_real;
+
+/* bf16 storage (maec --precision=bf16): the top 16 bits of a float. Loads widen exactly;
+ * stores round to nearest, ties to even (PyTorch's c10::BFloat16), and keep a NaN a NaN. */
+typedef uint16_t rt_bf16;
+
+static inline rt_real rt_real_of_bf16(rt_bf16 x)
+{
+	union { uint32_t u; float f; } v = {.u = (uint32_t)x << 16};
+	return (rt_real)v.f;
+}
+
+static inline rt_bf16 rt_bf16_of_real(rt_real x)
+{
+	union { float f; uint32_t u; } v = {.f = (float)x};
+	if ((v.u & 0x7fffffffu) > 0x7f800000u)
+		return (rt_bf16)((v.u >> 16) | 0x40u);
+	return (rt_bf16)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+}
+
+/* x rounded to the nearest bf16, as a real: what a bf16 store and load give. */
+static inline rt_real rt_round_bf16(rt_real x)
+{
+	return rt_real_of_bf16(rt_bf16_of_real(x));
+}
 
 #define RT_MAX_RANK 8
 
@@ -111,6 +135,9 @@ int rt_compare_i32(RtBinaryOp op, rt_real *out, const int32_t *a, int rank_a, co
  * cvttss2si, and so PyTorch on x86, gives). A cast to the same type is rt_copy. */
 int rt_cast_i32_real(rt_real *out, const int32_t *x, int rank, const int64_t *dims);
 int rt_cast_real_i32(int32_t *out, const rt_real *x, int rank, const int64_t *dims);
+/* cast between real and bf16 (rounded to nearest even, as rt_bf16_of_real). */
+int rt_cast_real_bf16(rt_bf16 *out, const rt_real *x, int rank, const int64_t *dims);
+int rt_cast_bf16_real(rt_real *out, const rt_bf16 *x, int rank, const int64_t *dims);
 
 /* sum mean max. */
 typedef enum RtReduceOp { RT_OP_SUM, RT_OP_MEAN, RT_OP_MAX, RT_REDUCE__N } RtReduceOp;
@@ -215,6 +242,20 @@ int rt_matmul_add(rt_real *out, const rt_real *a, const rt_real *b, int rank_a, 
                   const int64_t *dims_b, int ta, int tb);
 int rt_matmul_reduce_add(rt_real *out, const rt_real *a, const rt_real *b, int rank_a, const int64_t *dims_a,
                          int rank_b, const int64_t *dims_b, int ta, int tb);
+
+/* The products of bf16 operands: each operand widened exactly into real scratch, the product
+ * above in real (so accumulated in f32, as cuBLAS's bf16 GEMMs with f32 compute), and matmul's
+ * result rounded into a bf16 out; matmul_reduce's (a weight's gradient) stays real. Widening is
+ * exact, so this is a bf16 GEMM with f32 accumulation; it keeps the batched, broadcast and
+ * summed products on the sgemm paths above (OpenBLAS's cblas_sbgemm is one product with an f32
+ * result, which would need the same rounding pass). RT_CPU_ENOMEM when the scratch cannot be
+ * had. */
+int rt_matmul_bf16(rt_bf16 *out, const rt_bf16 *a, const rt_bf16 *b, int rank_a, const int64_t *dims_a, int rank_b,
+                   const int64_t *dims_b, int ta, int tb);
+int rt_matmul_reduce_bf16(rt_real *out, const rt_bf16 *a, const rt_bf16 *b, int rank_a, const int64_t *dims_a,
+                          int rank_b, const int64_t *dims_b, int ta, int tb);
+int rt_matmul_reduce_add_bf16(rt_real *out, const rt_bf16 *a, const rt_bf16 *b, int rank_a, const int64_t *dims_a,
+                              int rank_b, const int64_t *dims_b, int ta, int tb);
 
 /* Serial pieces for the fused kernels maec generates (each called by one thread, on
  * data it owns): one GEMM, C = op(A) op(B) + beta C, row-major, through the CBLAS (which

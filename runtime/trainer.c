@@ -65,8 +65,8 @@ static void usage(const RtProgram *p, FILE *f)
 	           "  --warmup N          epochs of warm-up (default: the recipe's)\n"
 	           "  --seed N            seed of initialisation, masking and shuffling (default: the recipe's)\n"
 	           "  --threads N         OpenMP threads (default: all cores)\n"
-	           "  --precision P       fp32, tf32 or bf16 matrix products on a GPU (default: tf32 there;\n"
-	           "                      the C target computes in fp32 only)\n"
+	           "  --precision P       the policy it was compiled with (maec --precision): bf16, or for f32\n"
+	           "                      storage fp32 or tf32 products (tf32 on a GPU only, its default there)\n"
 	           "  --from CKPT         start from a checkpoint's parameters (a pretraining one for fine-tuning)\n"
 	           "  --out DIR           the run directory (default: runs/RECIPE-YYYYmmdd-HHMMSS); one that\n"
 	           "                      exists is refused unless --overwrite\n"
@@ -129,7 +129,7 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 		return bad("unknown recipe '%s' (see --help)%s", first < argc ? argv[first] : "", "");
 	*o = (Options){.recipe = r, .eval_only = o->eval_only, .steps = -1, .epochs = r->epochs, .batch = r->batch,
 	               .micro_batch = -1, .seed = r->seed, .lr = r->lr, .warmup = r->warmup, .log_every = 1,
-	               .precision = p->device ? RT_TF32 : RT_FP32};
+	               .precision = p->bf16 ? RT_BF16 : p->device ? RT_TF32 : RT_FP32};
 	o->argc = argc;
 	o->argv = argv;
 	for (int i = first + 1; i < argc; i++) {
@@ -188,8 +188,11 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			if (strcmp(v, "fp32") && strcmp(v, "tf32") && strcmp(v, "bf16"))
 				return bad("--precision needs fp32, tf32 or bf16, got '%s'%s", v, "");
 			o->precision = v[0] == 'f' ? RT_FP32 : v[0] == 't' ? RT_TF32 : RT_BF16;
-			if (!p->device && o->precision != RT_FP32)
-				return bad("--precision %s needs a GPU: this trainer runs on the CPU in fp32 (maec --target=cuda)%s",
+			if (p->bf16 != (o->precision == RT_BF16))
+				return bad("--precision %s: this trainer was compiled with maec --precision=%s; compile it again "
+				           "to change the policy", v, p->bf16 ? "bf16" : "fp32 (or tf32)");
+			if (!p->device && o->precision == RT_TF32)
+				return bad("--precision %s needs a GPU: the C trainer's products are fp32 (maec --target=cuda)%s",
 				           v, "");
 		} else if (strcmp(f, "--checkpoint-every") == 0) {
 			char *end;

@@ -142,6 +142,7 @@ struct RtProgram {
 	const RtRecipeDesc *recipes;
 	int nrecipes;
 	const RtDevice *device; /* NULL: the host runs the functions (the C target) */
+	bool bf16;              /* compiled with maec --precision=bf16: activations stored in bf16 */
 };
 
 /* runlog.c: the run directory and what the run writes there and shows while it runs

@@ -24,6 +24,17 @@ for recipe in pretrain finetune linprobe; do
 	check "$recipe.parity" "$py" "$ref/check_step.py" "$out/$recipe.safetensors"
 done
 
+# bf16 storage (maec --precision=bf16): one step of each recipe against the reference in float64,
+# with issue 14's bounds (tools/reference/check_bf16.py).
+"$maec" "$root/models/mae.dsl" --precision=bf16 -o "$out/mae-bf16"
+for recipe in pretrain finetune; do
+	check "bf16.$recipe.step" "$out/mae-bf16" "$recipe" --data "$data" --steps 1 --batch 8 \
+		--dump-step "$out/bf16-$recipe.safetensors" --out "$out/bf16-$recipe" --overwrite
+	check "bf16.$recipe.parity" "$py" "$ref/check_bf16.py" "$out/bf16-$recipe.safetensors"
+done
+refuses bf16.precision nonzero "compiled with maec --precision=bf16" "$out/mae-bf16" pretrain --data "$data" \
+	--precision fp32
+
 # A small configuration of the same file, ten steps of two micro-batches at a real rate.
 small=(-Ddim=64 -Denc_depth=2 -Ddec_depth=1 -Dheads=2)
 "$maec" "$root/models/mae.dsl" "${small[@]}" -o "$out/mae-small"

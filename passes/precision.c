@@ -1,0 +1,348 @@
+/* precision.c: the storage dtype of every value under a policy (--precision), and its casts.
+ *
+ * Requires: a verified module whose functions carry the fuse pass's kernels (kernel=N,
+ *   fuse_plan), and the policy in m->precision.
+ * Guarantees, for PRECISION_BF16, in every recipe function but the optimizer's update (the
+ *   models' own functions and @R.update are unchanged, as is everything under PRECISION_FP32):
+ *   - rounding happens exactly where a value goes to memory. A value that one kernel writes
+ *     and another reads (a group output) is stored in bf16: its kernel rounds it with a
+ *     `cast` member after it, and every other kernel that computes with it converts it back
+ *     with a `cast` member of its own before its first reader. Values that never leave
+ *     their kernel stay f32 in registers, so both targets compute the same numbers from the
+ *     same kernels;
+ *   - the matrix products take bf16 operands and accumulate in f32 (ir/shape.c): matmul
+ *     writes bf16, matmul_reduce (a weight's gradient, summed over the batch) writes f32.
+ *     A parameter a product reads is cast to bf16 once at the top of the function, its own
+ *     kernel; an f32 activation a product reads is cast in a kernel just before it. The ops
+ *     that only move data (transpose, slice, concat, expand, gather) move bf16 as it is;
+ *   - kept in f32, and why:
+ *       the parameters (the master copy), the optimizer state and every `store` operand
+ *         (the gradient accumulators): AdamW's small steps vanish in bf16;
+ *       the function's results (the loss, metrics, predictions) and the results of the
+ *         reductions that change a shape (sum, mean, max, cross-entropy, matmul_reduce):
+ *         accumulators and saved statistics, small and sensitive;
+ *       the values an ATTENTION kernel reads or writes: the attention kernels of both
+ *         targets load and store f32 (docs/precision.md, "Not yet");
+ *       values whose kernel cannot take a cast member (an opaque op alone, a MULTI group).
+ * Invalidates: nothing but instruction ids beyond next_id (the casts are new); the
+ *   kernel=N plan stays valid (the pass checks it with fuse_plan).
+ */
+#include <string.h>
+
+#include "passes.h"
+
+const char *precision_name(Precision p)
+{
+	return p == PRECISION_BF16 ? "bf16" : "fp32";
+}
+
+bool precision_parse(const char *s, Precision *p)
+{
+	if (strcmp(s, "bf16") == 0)
+		*p = PRECISION_BF16;
+	else if (strcmp(s, "fp32") == 0)
+		*p = PRECISION_FP32;
+	else
+		return false;
+	return true;
+}
+
+typedef struct Prec {
+	Module *m;
+	Func *f;
+	const FusePlan *p;
+	VEC(Ins *) body;     /* the new order */
+	int cap;             /* of the tables below, by id */
+	int *grp;            /* by id: its group in p (the new casts: their kernel's), -1 */
+	int *kernel_grp;     /* by kernel number: the group, for the new cast kernels -1 */
+	bool *keep;          /* by id: stays f32 */
+	Ins **b16;           /* by id: the value's bf16 form (itself when it is bf16), or NULL */
+	Ins **f32;           /* by id: its f32 form in group f32_grp[id] */
+	int *f32_grp;
+	int nkernels;        /* the plan's kernel numbers are below this; new kernels from here */
+	int next_kernel;
+	bool *lowp;          /* by id: a product or data move that now reads and writes bf16 */
+	int cur_gi;          /* the group being rewritten, -1 before the first */
+	int start;           /* where its run begins in body: new kernels for it go there */
+} Prec;
+
+/* Appends x to the new body, or puts it before the current group's run (a kernel of its own,
+ * or a view of a value made before that run). */
+static void put(Prec *s, Ins *x, bool before_run)
+{
+	vec_push(s->m->arena, s->body, x);
+	if (!before_run || s->cur_gi < 0)
+		return;
+	memmove(s->body.p + s->start + 1, s->body.p + s->start, sizeof *s->body.p * (size_t)(s->body.n - 1 - s->start));
+	s->body.p[s->start++] = x;
+}
+
+static bool is_product(const Ins *x)
+{
+	return x->op == OP_matmul || x->op == OP_matmul_reduce;
+}
+
+/* A data move that may carry bf16 as it is (reshapes are views and follow their operand). */
+static bool is_move(const Ins *x)
+{
+	return op_reads_bf16(x->op) && !is_product(x) && x->op != OP_cast && x->op != OP_reshape;
+}
+
+/* A reduction whose result is not its input's shape: a sum, a statistic, a loss. */
+static bool is_statistic(const Ins *x)
+{
+	OpKind k = op_info(x->op)->kind;
+	if (x->op == OP_matmul_reduce)
+		return true;
+	if (k != KIND_REDUCE && k != KIND_OPAQUE)
+		return false;
+	const Type *in = &x->args[0]->type;
+	if (in->rank != x->type.rank)
+		return true;
+	for (int i = 0; i < in->rank; i++)
+		if (in->dim[i] != x->type.dim[i])
+			return true;
+	return false;
+}
+
+/* The group whose kernel computes x (through its reshapes), -1 for free values. */
+static int group_of(Prec *s, const Ins *x)
+{
+	return s->grp[sched_src(x)->id];
+}
+
+static Ins *cast(Prec *s, Ins *x, DType dt, int kernel, bool before_run)
+{
+	Ins *c = ins_new(s->m, s->f, OP_cast, &x, 1, x->loc);
+	c->attr[0].i = dt;
+	const char *err = ins_infer(c, s->m->arena);
+	if (err)
+		BUG("precision: %s", err);
+	c->kernel = kernel;
+	CHECK(c->id < s->cap);
+	s->grp[c->id] = kernel > 0 && kernel < s->nkernels ? s->kernel_grp[kernel] : -1;
+	put(s, c, before_run);
+	return c;
+}
+
+/* A new kernel of its own for one cast. */
+static Ins *cast_kernel(Prec *s, Ins *x, DType dt)
+{
+	if (group_of(s, x) == s->cur_gi && s->cur_gi >= 0)
+		BUG("precision: %%%d %s needs a kernel of its own inside its kernel", x->id, op_info(x->op)->name);
+	return cast(s, x, dt, s->next_kernel++, true);
+}
+
+static bool same_shape(const Type *a, const Type *b)
+{
+	if (a->rank != b->rank)
+		return false;
+	for (int i = 0; i < a->rank; i++)
+		if (a->dim[i] != b->dim[i])
+			return false;
+	return true;
+}
+
+/* Whether a cast of operand x can join u's loop: a loop computes at the shape of its
+ * result, a reduction's prologue at the shape of its input. */
+static bool loop_shape(const Ins *u, const Ins *x)
+{
+	return same_shape(&x->type, fuse_is_reduction(u) ? &u->args[0]->type : &u->type);
+}
+
+/* x's bf16 form where one exists: x itself (bf16), its rounded copy, or a view of one. */
+static Ins *bf16_form(Prec *s, Ins *x)
+{
+	if (x->type.dt == DT_BF16)
+		return x;
+	if (s->b16[x->id])
+		return s->b16[x->id];
+	if (x->op != OP_reshape)
+		return NULL;
+	Ins *src = bf16_form(s, x->args[0]);
+	if (!src)
+		return NULL;
+	Ins *r = ins_new(s->m, s->f, OP_reshape, &src, 1, x->loc);
+	r->attr[0] = x->attr[0];
+	const char *err = ins_infer(r, s->m->arena);
+	if (err)
+		BUG("precision: %s", err);
+	s->grp[r->id] = -1;
+	put(s, r, group_of(s, src) != s->cur_gi);
+	return s->b16[x->id] = r;
+}
+
+/* What member u of group gi reads for its operand x. */
+static Ins *operand(Prec *s, Ins *u, int gi, Ins *x)
+{
+	if (!dtype_is_float(x->type.dt) || u->op == OP_cast)
+		return x;
+	bool wants_bf16 = s->lowp[u->id];
+	bool here = group_of(s, x) == gi && sched_src(x)->type.dt != DT_BF16;
+	if (wants_bf16) {
+		Ins *b = bf16_form(s, x);
+		return b ? b : cast_kernel(s, x, DT_BF16);
+	}
+	Ins *b = here ? NULL : bf16_form(s, x);
+	if (!b)
+		return x;
+	if (s->f32_grp[b->id] == gi && s->f32[b->id])
+		return s->f32[b->id];
+	const FuseGroup *g = &s->p->groups[gi];
+	bool in_kernel = loop_shape(u, x) && (g->kind == FUSE_LOOP || g->kind == FUSE_REDUCE || g->kind == FUSE_MATMUL ||
+	                 (g->kind == FUSE_SINGLE && (fuse_is_loop_op(u) || fuse_is_reduction(u))));
+	Ins *c = in_kernel && !is_product(u) ? cast(s, b, DT_F32, u->kernel, false) : cast_kernel(s, b, DT_F32);
+	s->f32[b->id] = c;
+	s->f32_grp[b->id] = gi;
+	return c;
+}
+
+/* Whether x's kernel can round it with a cast member after it. */
+static bool can_round(Prec *s, const Ins *x)
+{
+	int gi = s->grp[x->id];
+	if (gi < 0 || s->keep[x->id] || x->type.dt != DT_F32 || is_statistic(x) || is_product(x))
+		return false;
+	const FuseGroup *g = &s->p->groups[gi];
+	bool out = false;
+	for (int i = 0; i < g->nouts; i++)
+		out |= g->outs[i] == x;
+	if (!out)
+		return false;
+	/* a reader elsewhere that computes with it converts it in its own loop: at its shape */
+	for (int i = 0; i < s->f->body.n; i++) {
+		const Ins *u = s->f->body.p[i];
+		if (s->grp[u->id] == gi || is_product(u) || is_move(u))
+			continue;
+		for (int k = 0; k < u->nargs; k++)
+			if (sched_src(u->args[k]) == x && !loop_shape(u, u->args[k]))
+				return false;
+	}
+	switch (g->kind) {
+	case FUSE_LOOP:
+	case FUSE_REDUCE:
+	case FUSE_MATMUL: return true;
+	case FUSE_SINGLE: return fuse_is_loop_op(x) || fuse_is_reduction(x);
+	default: return false;
+	}
+}
+
+static void mark_keep(Prec *s)
+{
+	const Func *f = s->f;
+	for (int i = 0; i < f->rets.n; i++)
+		s->keep[sched_src(f->rets.p[i])->id] = true;
+	for (int i = 0; i < f->body.n; i++) {
+		const Ins *x = f->body.p[i];
+		int gi = s->grp[x->id];
+		bool attn = gi >= 0 && s->p->groups[gi].kind == FUSE_ATTENTION;
+		bool multi = gi >= 0 && s->p->groups[gi].kind == FUSE_MULTI;
+		if (attn || multi)
+			s->keep[x->id] = true;
+		for (int k = 0; k < x->nargs; k++)
+			if (x->op == OP_store || attn || multi)
+				s->keep[sched_src(x->args[k])->id] = true;
+	}
+}
+
+static void precision_func(Module *m, Func *f, Arena *a)
+{
+	Diag d;
+	diag_init(&d, a, stderr);
+	const FusePlan *p = fuse_plan(a, f, &d);
+	CHECK(p); /* the verifier passed it */
+	Prec s = {.m = m, .f = f, .p = p, .cap = 4 * f->next_id + 16, .cur_gi = -1};
+	s.grp = arena_alloc(a, sizeof *s.grp * (size_t)s.cap);
+	s.keep = arena_alloc(a, sizeof *s.keep * (size_t)s.cap);
+	s.b16 = arena_alloc(a, sizeof *s.b16 * (size_t)s.cap);
+	s.f32 = arena_alloc(a, sizeof *s.f32 * (size_t)s.cap);
+	s.f32_grp = arena_alloc(a, sizeof *s.f32_grp * (size_t)s.cap);
+	s.lowp = arena_alloc(a, sizeof *s.lowp * (size_t)s.cap);
+	for (int i = 0; i < s.cap; i++)
+		s.grp[i] = i < f->next_id ? p->group_of[i] : -1;
+	int maxk = 0;
+	for (int i = 0; i < f->body.n; i++)
+		if (f->body.p[i]->kernel > maxk)
+			maxk = f->body.p[i]->kernel;
+	s.kernel_grp = arena_alloc(a, sizeof *s.kernel_grp * (size_t)(maxk + 1));
+	for (int i = 0; i < f->body.n; i++)
+		if (f->body.p[i]->kernel > 0 && p->group_of[f->body.p[i]->id] >= 0)
+			s.kernel_grp[f->body.p[i]->kernel] = p->group_of[f->body.p[i]->id];
+	s.nkernels = s.next_kernel = maxk + 1;
+	mark_keep(&s);
+
+	/* the signature first, then the weight copies, then the kernels in order */
+	int i = 0;
+	for (; i < f->body.n; i++) {
+		Ins *x = f->body.p[i];
+		if (x->op != OP_arg && x->op != OP_param && x->op != OP_state && x->op != OP_scalar)
+			break;
+		vec_push(m->arena, s.body, x);
+	}
+	for (int j = i; j < f->body.n; j++) {
+		Ins *u = f->body.p[j];
+		if (!is_product(u) || s.keep[u->id])
+			continue;
+		for (int k = 0; k < u->nargs; k++) {
+			Ins *w = u->args[k];
+			while (w->op == OP_reshape)
+				w = w->args[0];
+			if ((w->op == OP_param || w->op == OP_state) && !s.b16[w->id])
+				s.b16[w->id] = cast_kernel(&s, w, DT_BF16);
+		}
+	}
+	for (; i < f->body.n; i++) {
+		Ins *u = f->body.p[i];
+		int gi = s.grp[u->id];
+		if (gi >= 0 && gi != s.cur_gi) {
+			s.cur_gi = gi;
+			s.start = s.body.n;
+		}
+		if (u->op == OP_reshape || gi < 0) { /* a view takes its operand's dtype */
+			if (u->nargs && ins_infer(u, m->arena))
+				BUG("precision: %%%d no longer types", u->id);
+			vec_push(m->arena, s.body, u);
+			continue;
+		}
+		/* a product in bf16 unless its result stays f32; a data move in bf16 when every
+		 * float operand has a bf16 form and it is not kept */
+		if (is_product(u))
+			s.lowp[u->id] = !s.keep[u->id];
+		if (is_move(u) && !s.keep[u->id] && dtype_is_float(u->type.dt)) {
+			bool all = true;
+			for (int k = 0; k < u->nargs; k++)
+				if (dtype_is_float(u->args[k]->type.dt))
+					all &= group_of(&s, u->args[k]) != gi ? bf16_form(&s, u->args[k]) != NULL
+					                                      : u->args[k]->type.dt == DT_BF16;
+			s.lowp[u->id] = all;
+		}
+		for (int k = 0; k < u->nargs; k++)
+			u->args[k] = operand(&s, u, gi, u->args[k]);
+		const char *err = ins_infer(u, m->arena);
+		if (err)
+			BUG("precision: %%%d: %s", u->id, err);
+		vec_push(m->arena, s.body, u);
+		if (can_round(&s, u))
+			s.b16[u->id] = cast(&s, u, DT_BF16, u->kernel, false);
+	}
+	f->body.n = 0;
+	for (int k = 0; k < s.body.n; k++)
+		func_append(m, f, s.body.p[k]);
+	if (!fuse_plan(a, f, &d))
+		BUG("precision: the kernels of @%s are no longer a valid plan", f->name);
+}
+
+void pass_precision(Module *m)
+{
+	if (m->precision != PRECISION_BF16)
+		return;
+	Arena *scratch = arena_new();
+	for (int i = 0; i < m->funcs.n; i++) {
+		Func *f = m->funcs.p[i];
+		size_t n = strlen(f->name);
+		if (func_is_model(f) || (n > 7 && strcmp(f->name + n - 7, ".update") == 0))
+			continue;
+		precision_func(m, f, scratch);
+	}
+	arena_free(scratch);
+}
