@@ -260,7 +260,7 @@ const char *ins_infer(Ins *ins, Arena *a)
 	if (!op_reads_bf16(ins->op))
 		for (int k = 0; k < ins->nargs; k++)
 			if (ins->args[k]->type.dt == DT_BF16)
-				return arena_printf(a, "'%s' computes in f32: its bf16 operand %d is read through a cast", oi->name,
+				return arena_printf(a, "'%s' computes in f32: cast its bf16 operand %d to f32 first", oi->name,
 				                    k + 1);
 	return oi->shape(ins, a);
 }

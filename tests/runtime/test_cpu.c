@@ -1211,6 +1211,109 @@ static void test_matmul(void)
 /* ---------- data movement ---------- */
 
 /* Random bytes for es-byte elements. */
+/* ---------- bf16 storage ---------- */
+
+/* The bf16 nearest to the float with bits u, ties to even, worked out in double. */
+static uint16_t ref_bf16(uint32_t u)
+{
+	float f;
+	memcpy(&f, &u, sizeof f);
+	if (isnan(f))
+		return (uint16_t)((u >> 16) | 0x40);
+	uint32_t lo = u & 0xffff0000u, hi = lo + 0x10000u;
+	float flo, fhi;
+	memcpy(&flo, &lo, sizeof flo);
+	memcpy(&fhi, &hi, sizeof fhi);
+	if ((u & 0xffffu) == 0)
+		return (uint16_t)(lo >> 16);
+	double dlo = fabs((double)f - (double)flo), dhi = isinf(fhi) ? INFINITY : fabs((double)fhi - (double)f);
+	if ((lo & 0x7fffffffu) == 0x7f7f0000u && (u & 0xffffu) >= 0x8000u)
+		return (uint16_t)(hi >> 16); /* past the largest bf16 halfway: infinity, as IEEE rounding */
+	if (dlo < dhi || (dlo == dhi && ((lo >> 16) & 1) == 0))
+		return (uint16_t)(lo >> 16);
+	return (uint16_t)(hi >> 16);
+}
+
+static void test_bf16(void)
+{
+	/* every bf16 widens and rounds back to itself; NaN stays NaN */
+	int64_t bad = 0;
+	for (uint32_t b = 0; b < 65536; b++) {
+		real x = rt_real_of_bf16((rt_bf16)b);
+		rt_bf16 back = rt_bf16_of_real(x);
+		bool nan = ((b & 0x7f80u) == 0x7f80u) && (b & 0x7fu);
+		if (nan ? !isnan(x) || !isnan(rt_real_of_bf16(back)) : back != b)
+			bad++;
+	}
+	record("bf16", "every bf16 widens and rounds back", bad == 0, (double)bad, 0);
+	/* rounding of floats: ties to even, carries into the exponent, overflow to infinity */
+	bad = 0;
+	uint32_t edge[] = {0x3f808000u, 0x3f818000u, 0x3f80c000u, 0x3f7fffffu, 0x7f7fffffu, 0x7f7f8000u, 0x7f7f7fffu,
+	                   0x00008000u, 0x80018000u, 0x7f800000u, 0xff800000u, 0x7fc00001u, 0x00000001u};
+	for (int t = 0; t < NELEM(edge) + 200000; t++) {
+		uint32_t u = t < NELEM(edge) ? edge[t] : (uint32_t)next();
+		float f;
+		memcpy(&f, &u, sizeof f);
+		rt_bf16 got = rt_bf16_of_real((real)f), want = ref_bf16(u);
+		if (got != want && !(isnan(f) && isnan(rt_real_of_bf16(got))) && bad++ < 3)
+			printf("    bf16 rounding: 0x%08x gives 0x%04x, want 0x%04x\n", u, got, want);
+	}
+	record("bf16", "rounding to nearest even of 200013 floats", bad == 0, (double)bad, 0);
+
+	/* the casts and the products of bf16 operands: the real kernels on the widened values */
+	MmCase cases[] = {
+		{3, 2, {2, 65, 48}, {96, 48}, 0, 1}, {4, 4, {2, 3, 17, 16}, {2, 3, 17, 16}, 0, 1}, {3, 3, {2, 7, 5}, {2, 7, 6}, 1, 0},
+	};
+	for (int t = 0; t < NELEM(cases); t++) {
+		const MmCase *c = &cases[t];
+		int64_t na = count(c->ra, c->da), nb = count(c->rb, c->db);
+		real *a = NEW(real, na), *b = NEW(real, nb), *wa = NEW(real, na), *wb = NEW(real, nb);
+		rt_bf16 *ha = NEW(rt_bf16, na), *hb = NEW(rt_bf16, nb);
+		fill_unif(a, na, -1, 1);
+		fill_unif(b, nb, -1, 1);
+		check_rc("cast bf16", "real -> bf16", rt_cast_real_bf16(ha, a, c->ra, c->da), RT_CPU_OK);
+		check_rc("cast bf16", "bf16 -> real", rt_cast_bf16_real(wa, ha, c->ra, c->da), RT_CPU_OK);
+		rt_cast_real_bf16(hb, b, c->rb, c->db);
+		rt_cast_bf16_real(wb, hb, c->rb, c->db);
+		bad = 0;
+		for (int64_t i = 0; i < na; i++)
+			bad += ha[i] != rt_bf16_of_real(a[i]) || wa[i] != rt_real_of_bf16(ha[i]);
+		record("cast bf16", "elementwise as rt_bf16_of_real", bad == 0, (double)bad, 0);
+		bool reduce = c->ta && c->ra == 3;
+		int64_t batch = c->ra == 4 ? c->da[0] * c->da[1] : c->da[0];
+		int64_t on = reduce ? c->da[2] * c->db[2] : batch * c->da[c->ra - 2 + c->ta] * c->db[c->rb - 1 - c->tb];
+		real *y = NEW(real, on), *y2 = NEW(real, on);
+		rt_bf16 *hy = NEW(rt_bf16, on);
+		char what[1024];
+		snprintf(what, sizeof what, "%s @ %s", shp(c->ra, c->da).s, shp(c->rb, c->db).s);
+		if (reduce) {
+			rt_matmul_reduce(y, wa, wb, c->ra, c->da, c->rb, c->db, c->ta, c->tb);
+			check_rc("matmul_reduce bf16", what, rt_matmul_reduce_bf16(y2, ha, hb, c->ra, c->da, c->rb, c->db, c->ta, c->tb),
+			         RT_CPU_OK);
+			check_bytes("matmul_reduce bf16", what, y2, y, on, sizeof *y);
+			for (int64_t i = 0; i < on; i++)
+				y[i] = 2 * y[i];
+			rt_matmul_reduce_add_bf16(y2, ha, hb, c->ra, c->da, c->rb, c->db, c->ta, c->tb);
+			double *ref = NEW(double, on);
+			for (int64_t i = 0; i < on; i++)
+				ref[i] = (double)y[i];
+			/* beta = 1: the BLAS may add into out in another order than p + p, so within a
+			 * few roundings of the sums (|p| < 14, K = 14) */
+			check_real("matmul_reduce bf16", "added into out", y2, ref, NULL, on, 1e-5, 1e-6);
+			free(ref);
+		} else {
+			rt_matmul(y, wa, wb, c->ra, c->da, c->rb, c->db, c->ta, c->tb);
+			check_rc("matmul bf16", what, rt_matmul_bf16(hy, ha, hb, c->ra, c->da, c->rb, c->db, c->ta, c->tb),
+			         RT_CPU_OK);
+			bad = 0;
+			for (int64_t i = 0; i < on; i++)
+				bad += hy[i] != rt_bf16_of_real(y[i]);
+			record("matmul bf16", "the real product of the widened operands, rounded", bad == 0, (double)bad, 0);
+		}
+		free(a), free(b), free(wa), free(wb), free(ha), free(hb), free(y), free(y2), free(hy);
+	}
+}
+
 static void *rand_bytes(int64_t n, size_t es)
 {
 	unsigned char *p = NEW(unsigned char, (size_t)n * es + 1);
@@ -1769,6 +1872,7 @@ int main(int argc, char **argv)
 	test_layernorm();
 	test_cross_entropy();
 	test_matmul();
+	test_bf16();
 	test_transpose();
 	test_expand();
 	test_concat_slice();
