@@ -873,32 +873,38 @@ static const char *attn_operand(CGen *g, const FuseGroup *grp, const Ins *s)
 		return arena_printf(g->a, "b%d", s->id);
 	if (type_numel(&s->type, 1) == 1)
 		return arena_printf(g->a, "v%d", s->id);
+	if (s->type.dt == DT_BF16) /* widened at the start of the task */
+		return arena_printf(g->a, "w%d", s->id);
 	return arena_printf(g->a, "(v%d + be * %lld)", s->id, (long long)block_of(s));
 }
 
 /* ATTENTION: one task per batch element (the rows' leading axes): its products through
  * the BLAS on one thread, its softmax rows and elementwise ops, every block it makes in
- * the thread's scratch (in cache), but the values others read, written to memory. */
+ * the thread's scratch (in cache), but the values others read, written to memory. bf16
+ * values (--precision=bf16) are computed in rt_real blocks of the scratch too: an input's
+ * block widened first, a member's rounded after it is made, and written to memory at the
+ * end of the task when others read it. */
 static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char *name, Buf *kbody)
 {
 	const FuseGroup *grp = c->g;
 	const Type *sp = &grp->space;
 	CTarget *ct = g->target_state;
-	Buf params = {0}, args = {0}, body = {0};
+	Buf params = {0}, args = {0}, body = {0}, tail = {0};
 	int64_t scratch = 0;
 	int64_t *at = arena_alloc(g->a, sizeof *at * (size_t)(grp->nins + 1));
 	for (int i = 0; i < grp->nins; i++) {
 		const Ins *x = grp->ins[i];
 		if (fn->need[x->id]) {
 			declare(g, fn, x);
-			buf_printf(&params, ", rt_real *v%d", x->id);
+			buf_printf(&params, ", %s *v%d", ctype(x), x->id);
 			buf_printf(&args, ", %s", v(g, x));
-		} else {
+		}
+		if (!fn->need[x->id] || x->type.dt == DT_BF16) {
 			at[i] = scratch;
 			scratch += block_of(x);
 		}
 	}
-	/* inputs: blocks, or scalars */
+	/* inputs: blocks, or scalars; bf16 blocks widened into the scratch */
 	for (int i = 0; i < grp->nins; i++)
 		for (int k = 0; k < grp->ins[i]->nargs; k++) {
 			const Ins *s = sched_src(grp->ins[i]->args[k]);
@@ -913,14 +919,23 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 			declare(g, fn, s);
 			buf_printf(&params, ", const %s *v%d", ctype(s), s->id);
 			buf_printf(&args, ", %s", v(g, s));
+			if (s->type.dt == DT_BF16 && type_numel(&s->type, 1) != 1) {
+				buf_printf(&body, "\t\t\trt_real *w%d = scratch + %lld;\n", s->id, (long long)scratch);
+				buf_printf(&body, "\t\t\tfor (int64_t e = 0; e < %lld; e++)\n\t\t\t\tw%d[e] = rt_real_of_bf16(v%d[be * %lld + e]);\n",
+				           (long long)block_of(s), s->id, s->id, (long long)block_of(s));
+				scratch += block_of(s);
+			}
 		}
-	/* block pointers of this batch element */
+	/* block pointers of this batch element; a bf16 one others read goes to memory last */
 	for (int i = 0; i < grp->nins; i++) {
 		const Ins *x = grp->ins[i];
-		if (fn->need[x->id])
+		if (fn->need[x->id] && x->type.dt != DT_BF16)
 			buf_printf(&body, "\t\t\trt_real *b%d = v%d + be * %lld;\n", x->id, x->id, (long long)block_of(x));
 		else
 			buf_printf(&body, "\t\t\trt_real *b%d = scratch + %lld;\n", x->id, (long long)at[i]);
+		if (fn->need[x->id] && x->type.dt == DT_BF16)
+			buf_printf(&tail, "\t\t\tfor (int64_t e = 0; e < %lld; e++)\n\t\t\t\tv%d[be * %lld + e] = rt_bf16_of_real(b%d[e]);\n",
+			           (long long)block_of(x), x->id, (long long)block_of(x), x->id);
 	}
 	int64_t rows = sp->dim[sp->rank - 2], cols = sp->dim[sp->rank - 1];
 	for (int i = 0; i < grp->nins; i++) {
@@ -935,6 +950,9 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 			buf_printf(&body, "\t\t\trt_gemm(%lld, %lld, %lld, %lld, %lld, %s, %lld, %s, %lld, 0, b%d, %lld);\n",
 			           (long long)x->attr[0].i, (long long)x->attr[1].i, (long long)m, (long long)n, (long long)k,
 			           attn_operand(g, grp, a), (long long)ac, attn_operand(g, grp, b), (long long)bc, x->id, (long long)n);
+			if (x->type.dt == DT_BF16) /* the product's value is its bf16 rounding */
+				buf_printf(&body, "\t\t\tfor (int64_t e = 0; e < %lld; e++)\n\t\t\t\tb%d[e] = rt_round_bf16(b%d[e]);\n",
+				           (long long)block_of(x), x->id, x->id);
 		} else if (x->op == OP_softmax) {
 			buf_printf(&body, "\t\t\trt_softmax_rows(b%d, %s, %lld, %lld);\n", x->id, attn_operand(g, grp, sched_src(x->args[0])),
 			           (long long)rows, (long long)cols);
@@ -951,7 +969,10 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 				const Ins *s = sched_src(x->args[k]);
 				ops[k] = member_of(grp, s)               ? arena_printf(g->a, "b%d[e]", s->id)
 				         : sched_const_full(fn, s)             ? arena_printf(g->a, "(rt_real)%.17g", s->attr[2].f)
+				         : s->type.dt == DT_BF16 && type_numel(&s->type, 1) == 1
+				             ? arena_printf(g->a, "rt_real_of_bf16(v%d[0])", s->id)
 				         : type_numel(&s->type, 1) == 1 ? arena_printf(g->a, "v%d[0]", s->id)
+				         : s->type.dt == DT_BF16 ? arena_printf(g->a, "w%d[e]", s->id)
 				                                         : arena_printf(g->a, "v%d[be * %lld + e]", s->id,
 				                                                        (long long)block_of(s));
 			}
@@ -959,6 +980,8 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 			           (long long)block_of(x), x->id, elem_expr(&l, x, ops[0], ops[1]));
 		}
 	}
+	buf_printf(&body, "%s", tail.p ? tail.p : "");
+	buf_free(&tail);
 	Buf lead = {0};
 	for (int d = 0; d < sp->rank - 2; d++)
 		buf_printf(&lead, "%s%s", d ? " * " : "", sp->dim[d] == DIM_B ? "B" : arena_printf(g->a, "%lld", (long long)sp->dim[d]));

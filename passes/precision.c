@@ -181,6 +181,8 @@ static Ins *operand(Prec *s, Ins *u, int gi, Ins *x)
 	bool here = group_of(s, x) == gi && sched_src(x)->type.dt != DT_BF16;
 	if (wants_bf16) {
 		Ins *b = bf16_form(s, x);
+		if (!b && group_of(s, x) == gi) /* a value of this kernel, rounded in registers */
+			b = s->b16[x->id] = cast(s, x, DT_BF16, u->kernel, false);
 		return b ? b : cast_kernel(s, x, DT_BF16);
 	}
 	Ins *b = here ? NULL : bf16_form(s, x);
@@ -190,6 +192,7 @@ static Ins *operand(Prec *s, Ins *u, int gi, Ins *x)
 		return s->f32[b->id];
 	const FuseGroup *g = &s->p->groups[gi];
 	bool in_kernel = loop_shape(u, x) && (g->kind == FUSE_LOOP || g->kind == FUSE_REDUCE || g->kind == FUSE_MATMUL ||
+	                                      g->kind == FUSE_ATTENTION ||
 	                 (g->kind == FUSE_SINGLE && (fuse_is_loop_op(u) || fuse_is_reduction(u))));
 	Ins *c = in_kernel && !is_product(u) ? cast(s, b, DT_F32, u->kernel, false) : cast_kernel(s, b, DT_F32);
 	s->f32[b->id] = c;
@@ -221,7 +224,8 @@ static bool can_round(Prec *s, const Ins *x)
 	switch (g->kind) {
 	case FUSE_LOOP:
 	case FUSE_REDUCE:
-	case FUSE_MATMUL: return true;
+	case FUSE_MATMUL:
+	case FUSE_ATTENTION: return true;
 	case FUSE_SINGLE: return fuse_is_loop_op(x) || fuse_is_reduction(x);
 	default: return false;
 	}
@@ -235,12 +239,11 @@ static void mark_keep(Prec *s)
 	for (int i = 0; i < f->body.n; i++) {
 		const Ins *x = f->body.p[i];
 		int gi = s->grp[x->id];
-		bool attn = gi >= 0 && s->p->groups[gi].kind == FUSE_ATTENTION;
 		bool multi = gi >= 0 && s->p->groups[gi].kind == FUSE_MULTI;
-		if (attn || multi)
+		if (multi)
 			s->keep[x->id] = true;
 		for (int k = 0; k < x->nargs; k++)
-			if (x->op == OP_store || attn || multi)
+			if (x->op == OP_store || multi)
 				s->keep[sched_src(x->args[k])->id] = true;
 	}
 }
