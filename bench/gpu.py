@@ -155,6 +155,10 @@ def main():
     rows = []
     cache = tempfile.mkdtemp(prefix="maec-cache-")
     for prec in precisions:
+        if prec == "bf16":  # maec --precision=bf16 is bf16 storage, which the CUDA target does not run yet
+            print("maec bf16: skipped: the CUDA target does not store activations in bf16 yet (docs/precision.md)",
+                  flush=True)
+            continue
         m = run_maec(args.trainer, args.data, args.batch, args.steps, args.warmup, prec, cache)
         rows.append(("maec", prec, m))
         print("maec %s: %.1f img/s (median step %.4f s), first step %.1f s, %.0f MiB" %

@@ -31,6 +31,7 @@ for recipe in pretrain finetune; do
 	check "bf16.$recipe.step" "$out/mae-bf16" "$recipe" --data "$data" --steps 1 --batch 8 \
 		--dump-step "$out/bf16-$recipe.safetensors" --out "$out/bf16-$recipe" --overwrite
 	check "bf16.$recipe.parity" "$py" "$ref/check_bf16.py" "$out/bf16-$recipe.safetensors"
+	check "bf16.$recipe.checkpoint" "$py" "$ref/load_checkpoint.py" "$out/bf16-$recipe/$recipe.safetensors"
 done
 refuses bf16.precision nonzero "compiled with maec --precision=bf16" "$out/mae-bf16" pretrain --data "$data" \
 	--precision fp32
