@@ -183,7 +183,7 @@ static Ins *operand(Prec *s, Ins *u, int gi, Ins *x)
 		Ins *b = bf16_form(s, x);
 		if (!b && group_of(s, x) == gi) /* a value of this kernel, rounded in registers */
 			b = s->b16[x->id] = cast(s, x, DT_BF16, u->kernel, false);
-		return b ? b : cast_kernel(s, x, DT_BF16);
+		return b ? b : (s->b16[x->id] = cast_kernel(s, x, DT_BF16));
 	}
 	Ins *b = here ? NULL : bf16_form(s, x);
 	if (!b)
@@ -297,6 +297,8 @@ static void precision_func(Module *m, Func *f, Arena *a)
 	for (; i < f->body.n; i++) {
 		Ins *u = f->body.p[i];
 		int gi = s.grp[u->id];
+		if (gi >= 0 && (p->groups[gi].kind == FUSE_ALIAS || p->groups[gi].kind == FUSE_CONST))
+			gi = -1; /* a view or constant, no kernel: not the start of a run */
 		if (gi >= 0 && gi != s.cur_gi) {
 			s.cur_gi = gi;
 			s.start = s.body.n;
