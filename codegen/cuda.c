@@ -1087,16 +1087,6 @@ static void dims_local(CGen *g, const char *name, const Type *t)
 	buf_puts(g->out, "};\n");
 }
 
-static bool same_shape(const Type *a, const Type *b)
-{
-	if (a->rank != b->rank)
-		return false;
-	for (int i = 0; i < a->rank; i++)
-		if (a->dim[i] != b->dim[i])
-			return false;
-	return true;
-}
-
 static void emit_ins(CGen *g, const Ins *ins)
 {
 	const OpInfo *oi = op_info(ins->op);
@@ -1107,7 +1097,7 @@ static void emit_ins(CGen *g, const Ins *ins)
 	cgen_comment(g, ins, "");
 	switch (ins->op) {
 	case OP_store:
-		if (x->op == OP_full && x->type.dt == DT_F32 && same_shape(&x->type, &ins->args[0]->type)) {
+		if (x->op == OP_full && x->type.dt == DT_F32 && type_same_dims(&x->type, &ins->args[0]->type)) {
 			/* a constant stored (the gradients zeroed): filled in place */
 			const char *ptrs[] = {state_slab(g, ins, ins->attr[1].s)};
 			Buf b = {0};

@@ -138,6 +138,16 @@ bool type_eq(const Type *a, const Type *b)
 	return true;
 }
 
+bool type_same_dims(const Type *a, const Type *b)
+{
+	if (a->rank != b->rank)
+		return false;
+	for (int i = 0; i < a->rank; i++)
+		if (a->dim[i] != b->dim[i])
+			return false;
+	return true;
+}
+
 void type_print(Buf *b, const Type *t)
 {
 	buf_printf(b, "%s[", dtype_name(t->dt));

@@ -116,6 +116,7 @@ bool dtype_is_float(DType dt);
 size_t dtype_size(DType dt);
 int64_t type_numel(const Type *t, int64_t batch); /* B taken as batch; -1 on overflow */
 bool type_eq(const Type *a, const Type *b);
+bool type_same_dims(const Type *a, const Type *b); /* the shapes only, whatever the dtypes */
 void type_print(Buf *b, const Type *t);
 
 /* The op table (ops.def). */

@@ -392,13 +392,6 @@ bool sched_lin_eq(const SchedLin *x, const SchedLin *y)
 	return memcmp(x, y, sizeof *x) == 0;
 }
 
-static bool same_dims(const Type *a, const Type *b)
-{
-	Type t = *a;
-	t.dt = b->dt;
-	return type_eq(&t, b);
-}
-
 /* Can an ATTENTION group run per batch element, each value a block: loop members at the
  * identity of the rows' space, reading blocks of that space or scalars; the row op along
  * the last axis; products whose operands are whole blocks. NULL, or why not. */
@@ -426,12 +419,12 @@ static const char *attention_blocks(const Schedule *s, const FuseGroup *grp)
 			continue;
 		}
 		if (x->op == OP_softmax || x->op == OP_softmax_grad) {
-			if (!same_dims(&x->type, sp))
+			if (!type_same_dims(&x->type, sp))
 				return "the softmax is not over the rows' space";
 			continue;
 		}
 		bool float_cast = x->op == OP_cast && dtype_is_float(x->args[0]->type.dt); /* bf16 rounding, widening */
-		if (op_info(x->op)->kind != KIND_ELEMWISE || (x->op == OP_cast && !float_cast) || !same_dims(&x->type, sp))
+		if (op_info(x->op)->kind != KIND_ELEMWISE || (x->op == OP_cast && !float_cast) || !type_same_dims(&x->type, sp))
 			return "a loop member is not elementwise over the rows' space";
 		SchedLin w = sched_lin(&grp->map[i], &x->type);
 		if (!sched_lin_eq(&w, &ident))

@@ -164,7 +164,6 @@ void fuse_report(Buf *b, const FusePlan *p);
 /* precision.c: each value's storage dtype under m->precision, the casts in the kernels. */
 void pass_precision(Module *m);
 const char *precision_name(Precision p);
-bool precision_parse(const char *s, Precision *p);
 
 /* lower.c: the kernels a target runs for a function, in order, each with the values it
  * reads and writes, and the memory plan over them. The contract is at the top of lower.c;

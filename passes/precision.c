@@ -36,17 +36,6 @@ const char *precision_name(Precision p)
 	return p == PRECISION_BF16 ? "bf16" : "fp32";
 }
 
-bool precision_parse(const char *s, Precision *p)
-{
-	if (strcmp(s, "bf16") == 0)
-		*p = PRECISION_BF16;
-	else if (strcmp(s, "fp32") == 0)
-		*p = PRECISION_FP32;
-	else
-		return false;
-	return true;
-}
-
 typedef struct Prec {
 	Module *m;
 	Func *f;
@@ -94,15 +83,7 @@ static bool is_statistic(const Ins *x)
 	OpKind k = op_info(x->op)->kind;
 	if (x->op == OP_matmul_reduce)
 		return true;
-	if (k != KIND_REDUCE && k != KIND_OPAQUE)
-		return false;
-	const Type *in = &x->args[0]->type;
-	if (in->rank != x->type.rank)
-		return true;
-	for (int i = 0; i < in->rank; i++)
-		if (in->dim[i] != x->type.dim[i])
-			return true;
-	return false;
+	return (k == KIND_REDUCE || k == KIND_OPAQUE) && !type_same_dims(&x->args[0]->type, &x->type);
 }
 
 /* The group whose kernel computes x (through its reshapes), -1 for free values. */
@@ -133,21 +114,11 @@ static Ins *cast_kernel(Prec *s, Ins *x, DType dt)
 	return cast(s, x, dt, s->next_kernel++, true);
 }
 
-static bool same_shape(const Type *a, const Type *b)
-{
-	if (a->rank != b->rank)
-		return false;
-	for (int i = 0; i < a->rank; i++)
-		if (a->dim[i] != b->dim[i])
-			return false;
-	return true;
-}
-
 /* Whether a cast of operand x can join u's loop: a loop computes at the shape of its
  * result, a reduction's prologue at the shape of its input. */
 static bool loop_shape(const Ins *u, const Ins *x)
 {
-	return same_shape(&x->type, fuse_is_reduction(u) ? &u->args[0]->type : &u->type);
+	return type_same_dims(&x->type, fuse_is_reduction(u) ? &u->args[0]->type : &u->type);
 }
 
 /* x's bf16 form where one exists: x itself (bf16), its rounded copy, or a view of one. */
@@ -167,6 +138,7 @@ static Ins *bf16_form(Prec *s, Ins *x)
 	const char *err = ins_infer(r, s->m->arena);
 	if (err)
 		BUG("precision: %s", err);
+	CHECK(r->id < s->cap);
 	s->grp[r->id] = -1;
 	put(s, r, group_of(s, src) != s->cur_gi);
 	return s->b16[x->id] = r;
@@ -254,7 +226,12 @@ static void precision_func(Module *m, Func *f, Arena *a)
 	diag_init(&d, a, stderr);
 	const FusePlan *p = fuse_plan(a, f, &d);
 	CHECK(p); /* the verifier passed it */
-	Prec s = {.m = m, .f = f, .p = p, .cap = 4 * f->next_id + 16, .cur_gi = -1};
+	/* new instructions: per operand at most a widening cast and a bf16 copy, per
+	 * instruction at most its rounding and one view of a bf16 form */
+	int64_t nops = 0;
+	for (int i = 0; i < f->body.n; i++)
+		nops += f->body.p[i]->nargs;
+	Prec s = {.m = m, .f = f, .p = p, .cap = (int)(f->next_id + 2 * nops + 2 * (int64_t)f->body.n + 16), .cur_gi = -1};
 	s.grp = arena_alloc(a, sizeof *s.grp * (size_t)s.cap);
 	s.keep = arena_alloc(a, sizeof *s.keep * (size_t)s.cap);
 	s.b16 = arena_alloc(a, sizeof *s.b16 * (size_t)s.cap);
