@@ -463,47 +463,33 @@ int rt_compare_i32(RtBinaryOp op, real *out, const int32_t *a, int rank_a, const
 
 /* ---------- cast ---------- */
 
-int rt_cast_i32_real(real *out, const int32_t *x, int rank, const int64_t *dims)
+static real real_of_i32(int32_t x)
 {
-	int64_t n;
-	TRY(numel(rank, dims, &n));
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-	for (int64_t i = 0; i < n; i++)
-		out[i] = (real)x[i];
-	return RT_CPU_OK;
+	return (real)x;
 }
 
-int rt_cast_real_bf16(rt_bf16 *out, const real *x, int rank, const int64_t *dims)
+static int32_t i32_of_real(real x)
 {
-	int64_t n;
-	TRY(numel(rank, dims, &n));
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-	for (int64_t i = 0; i < n; i++)
-		out[i] = rt_bf16_of_real(x[i]);
-	return RT_CPU_OK;
+	double v = (double)x; /* the range test is false for NaN */
+	return v > -2147483649.0 && v < 2147483648.0 ? (int32_t)v : INT32_MIN;
 }
 
-int rt_cast_bf16_real(real *out, const rt_bf16 *x, int rank, const int64_t *dims)
-{
-	int64_t n;
-	TRY(numel(rank, dims, &n));
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-	for (int64_t i = 0; i < n; i++)
-		out[i] = rt_real_of_bf16(x[i]);
-	return RT_CPU_OK;
-}
-
-int rt_cast_real_i32(int32_t *out, const real *x, int rank, const int64_t *dims)
-{
-	int64_t n;
-	TRY(numel(rank, dims, &n));
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-	for (int64_t i = 0; i < n; i++) { /* the range test is false for NaN */
-		double v = (double)x[i];
-		out[i] = v > -2147483649.0 && v < 2147483648.0 ? (int32_t)v : INT32_MIN;
+/* One conversion kernel: out[i] = CONVERT(x[i]). */
+#define CAST_KERNEL(name, To, From, convert)                                                 \
+	int name(To *out, const From *x, int rank, const int64_t *dims)                      \
+	{                                                                                    \
+		int64_t n;                                                                       \
+		TRY(numel(rank, dims, &n));                                                      \
+		_Pragma("omp parallel for schedule(static) if (n > PAR_MIN)")                   \
+		for (int64_t i = 0; i < n; i++)                                                  \
+			out[i] = convert(x[i]);                                                      \
+		return RT_CPU_OK;                                                                \
 	}
-	return RT_CPU_OK;
-}
+
+CAST_KERNEL(rt_cast_i32_real, real, int32_t, real_of_i32)
+CAST_KERNEL(rt_cast_real_i32, int32_t, real, i32_of_real)
+CAST_KERNEL(rt_cast_real_bf16, rt_bf16, real, rt_bf16_of_real)
+CAST_KERNEL(rt_cast_bf16_real, real, rt_bf16, rt_real_of_bf16)
 
 /* ---------- reductions ---------- */
 

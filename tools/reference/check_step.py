@@ -139,11 +139,7 @@ def main():
         p.add_argument("--adamw-grads", choices=("dump", "ref"), default="dump",
                        help="the gradients AdamW is applied to (default dump: tests the optimizer alone)")
 
-    args = parity.parse(PROG, __doc__, extra)
-    try:
-        sys.exit(check(args))
-    except (DumpError, safetensors_io.FormatError, OSError) as e:
-        parity.fail_exit(PROG, str(e))
+    parity.main(PROG, __doc__, check, extra)
 
 
 if __name__ == "__main__":

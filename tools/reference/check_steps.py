@@ -109,13 +109,5 @@ def check(args):
     return rep.verdict()
 
 
-def main():
-    args = parity.parse(PROG, __doc__)
-    try:
-        sys.exit(check(args))
-    except (DumpError, safetensors_io.FormatError, OSError) as e:
-        parity.fail_exit(PROG, str(e))
-
-
 if __name__ == "__main__":
-    main()
+    parity.main(PROG, __doc__, check)

@@ -85,6 +85,16 @@ def fail_exit(prog, msg):
     sys.exit(1)
 
 
+def main(prog, doc, check, extra=None):
+    """A checker's command line: its arguments parsed, check(args)'s status the exit status, a
+    malformed dump or an unreadable file one FAIL line and status 1."""
+    args = parse(prog, doc, extra)
+    try:
+        sys.exit(check(args))
+    except (DumpError, safetensors_io.FormatError, OSError) as e:
+        fail_exit(prog, str(e))
+
+
 # ---------------------------------------------------------------- metadata
 
 def select_family(meta, args):
