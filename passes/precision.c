@@ -21,11 +21,15 @@
  *       the function's results (the loss, metrics, predictions) and the results of the
  *         reductions that change a shape (sum, mean, max, cross-entropy, matmul_reduce):
  *         accumulators and saved statistics, small and sensitive;
- *       the values an ATTENTION kernel reads or writes: the attention kernels of both
- *         targets load and store f32 (docs/precision.md, "Not yet");
- *       values whose kernel cannot take a cast member (an opaque op alone, a MULTI group).
- * Invalidates: nothing but instruction ids beyond next_id (the casts are new); the
- *   kernel=N plan stays valid (the pass checks it with fuse_plan).
+ *       values whose kernel cannot take a cast member (an opaque op alone, a MULTI group)
+ *         or that another kernel reads at another shape (a broadcast table): small;
+ *     and not kept, because the bounds of docs/precision.md hold without them: the residual
+ *     stream and the loss's inputs (bf16 like every other activation);
+ *   - inside an ATTENTION kernel the same rule: the scores are a product's bf16 value,
+ *     widened for the softmax; the probabilities a product reads, and those the backward
+ *     reads, are rounded by a cast member.
+ * Invalidates: the order of the body (the new kernels go just before the kernel that reads
+ *   them); the kernel=N plan stays valid (the pass checks it with fuse_plan).
  */
 #include <string.h>
 
