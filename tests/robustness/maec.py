@@ -158,6 +158,21 @@ def option_two_inputs(run):
 
 
 @case
+def option_precision(run):
+    """--precision: an unknown policy, bf16 with --real=double, and bf16 where the CUDA target
+    cannot run it yet: each refused, nothing written."""
+    (run.work / "p.dsl").write_text(MLP)
+    run.expect(["p.dsl", "--precision=f16"], "maec: unknown precision 'f16': fp32, tf32 or bf16", 2)
+    run.expect(["p.dsl", "--precision=bf16", "--real=double"],
+               "maec: --precision=bf16 stores activations in bf16 and computes in float: not with --real=double", 2)
+    run.expect(["p.dsl", "--precision=bf16", "--target=cuda", "-o", "p.cu"],
+               ["maec: error: the CUDA target does not yet store activations in bf16 (--precision=bf16): use "
+                "--precision=tf32 or fp32 with it; the C target runs bf16", "1 error"], 1)
+    if (run.work / "p.cu").exists():
+        raise AssertionError("maec wrote p.cu though it refused --precision=bf16")
+
+
+@case
 def plan_too_big(run):
     """A recipe whose activations need more than any machine holds: a diagnostic, not an
     overflow in the plan (a batch of 2^20 images of 2^36 elements each, in double)."""
