@@ -1,8 +1,9 @@
 /* fuzz_dsl.c: libFuzzer harness for the front end (tests/fuzz/README.md).
  *
  * The input is a DSL file. It goes through the driver's stages: parse_source,
- * elaborate, module_verify, then each pass (autodiff, optim, dce, fuse) and
- * module_verify; after fuse, every function's kernel=N groups read back as a plan.
+ * elaborate, module_verify, then each pass (autodiff, optim, dce, fuse, and precision
+ * with the bf16 policy) and module_verify; after fuse and after precision, every
+ * function's kernel=N groups read back as a plan.
  * Errors in the input are fine
  * (their messages go to /dev/null); what must hold for every input:
  *   - no crash, leak, hang or sanitizer report anywhere in the front end;
@@ -44,6 +45,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int i = 0; i < m->funcs.n; i++)
 			if (!fuse_plan(a, m->funcs.p[i], &d))
 				fuzz_fail_verify(m, "the fuse pass's kernels do not read back as a plan");
+		m->precision = PRECISION_BF16;
+		pass_precision(m);
+		if (!module_verify(m, &d))
+			fuzz_fail_verify(m, "the IR fails the verifier after precision (bf16)");
+		for (int i = 0; i < m->funcs.n; i++)
+			if (!fuse_plan(a, m->funcs.p[i], &d))
+				fuzz_fail_verify(m, "the kernels do not read back as a plan after precision (bf16)");
 	}
 	arena_free(a);
 	return 0;
