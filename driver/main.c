@@ -36,8 +36,7 @@ typedef struct Options {
 	bool report_fusion; /* --report=fusion */
 	bool report_cost;   /* --report=cost: the CUDA target's cost model */
 	int device;         /* --device: codegen/cost.def's index (h200 default) */
-	int precision;      /* --precision: the products' (CostPrecision), in the trainer and --report=cost */
-	Precision storage;  /* --precision=bf16: the storage policy (passes/precision.c) */
+	int precision;      /* --precision (CostPrecision): bf16 is also the storage policy of passes/precision.c */
 	bool no_fuse;       /* -fno-fuse: every instruction its own kernel */
 	bool no_memplan;    /* -fno-memplan: every value its own buffer */
 } Options;
@@ -234,7 +233,7 @@ static bool compile(Compilation *c)
 	}
 	if (!c->module || !verify(c, "the front end") || !dump(c, "elaborate"))
 		return false;
-	c->module->precision = c->opt.storage;
+	c->module->precision = c->opt.precision == COST_BF16 ? PRECISION_BF16 : PRECISION_FP32;
 	if (has_suffix(c->opt.input, ".ir") && !verify_kernels(c))
 		return false;
 	for (int i = 0; i < NPASSES; i++) {
@@ -596,7 +595,6 @@ static int parse_args(int argc, char **argv, Options *o)
 				return 2;
 			}
 			o->precision = strcmp(v, "fp32") == 0 ? COST_FP32 : strcmp(v, "tf32") == 0 ? COST_TF32 : COST_BF16;
-			o->storage = o->precision == COST_BF16 ? PRECISION_BF16 : PRECISION_FP32;
 		} else if (strcmp(a, "-fno-fuse") == 0) {
 			o->no_fuse = true;
 		} else if (strcmp(a, "-fno-memplan") == 0) {
@@ -671,7 +669,7 @@ static int parse_args(int argc, char **argv, Options *o)
 		fprintf(stderr, "maec: --report=cost estimates the CUDA target: add --target=cuda\n");
 		return 2;
 	}
-	if (o->storage == PRECISION_BF16 && o->use_double) {
+	if (o->precision == COST_BF16 && o->use_double) {
 		fprintf(stderr, "maec: --precision=bf16 stores activations in bf16 and computes in float: not with --real=double\n");
 		return 2;
 	}

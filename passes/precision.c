@@ -49,6 +49,7 @@ typedef struct Prec {
 	int *grp;            /* by id: its group in p (the new casts: their kernel's), -1 */
 	int *kernel_grp;     /* by kernel number: the group, for the new cast kernels -1 */
 	bool *keep;          /* by id: stays f32 */
+	bool *odd_reader;    /* by id: another kernel computes with it at another shape */
 	Ins **b16;           /* by id: the value's bf16 form (itself when it is bf16), or NULL */
 	Ins **f32;           /* by id: its f32 form in group f32_grp[id] */
 	int *f32_grp;
@@ -186,17 +187,8 @@ static bool can_round(Prec *s, const Ins *x)
 	bool out = false;
 	for (int i = 0; i < g->nouts; i++)
 		out |= g->outs[i] == x;
-	if (!out)
+	if (!out || s->odd_reader[x->id])
 		return false;
-	/* a reader elsewhere that computes with it converts it in its own loop: at its shape */
-	for (int i = 0; i < s->f->body.n; i++) {
-		const Ins *u = s->f->body.p[i];
-		if (s->grp[u->id] == gi || is_product(u) || is_move(u))
-			continue;
-		for (int k = 0; k < u->nargs; k++)
-			if (sched_src(u->args[k]) == x && !loop_shape(u, u->args[k]))
-				return false;
-	}
 	switch (g->kind) {
 	case FUSE_LOOP:
 	case FUSE_REDUCE:
@@ -218,9 +210,14 @@ static void mark_keep(Prec *s)
 		bool multi = gi >= 0 && s->p->groups[gi].kind == FUSE_MULTI;
 		if (multi)
 			s->keep[x->id] = true;
-		for (int k = 0; k < x->nargs; k++)
+		for (int k = 0; k < x->nargs; k++) {
+			const Ins *v = sched_src(x->args[k]);
 			if (x->op == OP_store || multi)
-				s->keep[sched_src(x->args[k])->id] = true;
+				s->keep[v->id] = true;
+			/* a reader elsewhere that computes with v widens it in its own loop: at its shape */
+			if (s->grp[v->id] != gi && !is_product(x) && !is_move(x) && !loop_shape(x, x->args[k]))
+				s->odd_reader[v->id] = true;
+		}
 	}
 }
 
@@ -238,6 +235,7 @@ static void precision_func(Module *m, Func *f, Arena *a)
 	Prec s = {.m = m, .f = f, .p = p, .cap = (int)(f->next_id + 2 * nops + 2 * (int64_t)f->body.n + 16), .cur_gi = -1};
 	s.grp = arena_alloc(a, sizeof *s.grp * (size_t)s.cap);
 	s.keep = arena_alloc(a, sizeof *s.keep * (size_t)s.cap);
+	s.odd_reader = arena_alloc(a, sizeof *s.odd_reader * (size_t)s.cap);
 	s.b16 = arena_alloc(a, sizeof *s.b16 * (size_t)s.cap);
 	s.f32 = arena_alloc(a, sizeof *s.f32 * (size_t)s.cap);
 	s.f32_grp = arena_alloc(a, sizeof *s.f32_grp * (size_t)s.cap);

@@ -18,6 +18,13 @@
 #include "fuzz.h"
 #include "passes.h"
 
+static void plans_read_back(const Module *m, Arena *a, Diag *d, const char *why)
+{
+	for (int i = 0; i < m->funcs.n; i++)
+		if (!fuse_plan(a, m->funcs.p[i], d))
+			fuzz_fail_verify(m, why);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Arena *a = arena_new();
@@ -42,16 +49,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pass_fuse(m);
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the IR fails the verifier after fuse");
-		for (int i = 0; i < m->funcs.n; i++)
-			if (!fuse_plan(a, m->funcs.p[i], &d))
-				fuzz_fail_verify(m, "the fuse pass's kernels do not read back as a plan");
+		plans_read_back(m, a, &d, "the fuse pass's kernels do not read back as a plan");
 		m->precision = PRECISION_BF16;
 		pass_precision(m);
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the IR fails the verifier after precision (bf16)");
-		for (int i = 0; i < m->funcs.n; i++)
-			if (!fuse_plan(a, m->funcs.p[i], &d))
-				fuzz_fail_verify(m, "the kernels do not read back as a plan after precision (bf16)");
+		plans_read_back(m, a, &d, "the kernels do not read back as a plan after precision (bf16)");
 	}
 	arena_free(a);
 	return 0;

@@ -24,7 +24,7 @@ import torch  # noqa: E402
 
 import parity  # noqa: E402
 import safetensors_io  # noqa: E402
-from parity import DumpError, F32  # noqa: E402
+from parity import F32  # noqa: E402
 
 PROG = "check_bf16.py"
 TOL_LOSS = 1e-2
@@ -49,14 +49,7 @@ def check(args):
     torch.set_default_dtype(torch.float64)
     torch.manual_seed(0)  # the initial values are overwritten
     model = fam.build(recipe, cfg).double()
-    sd = {k[len("param."):]: t.double() for k, t in tensors.items() if k.startswith("param.")}
-    for k, t in tensors.items():
-        if k.startswith("param.") and t.dtype != torch.float32:
-            raise DumpError("tensor %r is %s, want F32 (the master weights)" % (k, safetensors_io.NAMES[t.dtype]))
-    try:
-        model.load_state_dict(sd, strict=True)
-    except RuntimeError as e:
-        raise DumpError("param.* does not match the model's state_dict: %s" % str(e).replace("\n\t", " "))
+    parity.load_params(model, tensors)  # the f32 master weights, widened exactly
     named = list(model.named_parameters())
     frozen = parity.frozen_names(named)
     train = set(parity.trainable_names([n for n, _ in named], hp["train"], frozen))
