@@ -3,11 +3,13 @@
 against the PyTorch reference (tools/reference/mae_ref.py) in eager mode and under
 torch.compile, at the same precision, in the same run; with peak device memory.
 
-usage: bench/gpu.py --trainer PATH --data DIR [--batch 512] [--steps 20] [--warmup 5]
-                    [--precisions fp32,tf32,bf16] [--compile tf32] [--sdpa bf16] [--json FILE]
+usage: bench/gpu.py --trainer PATH [--trainer-bf16 PATH] --data DIR [--batch 512] [--steps 20]
+                    [--warmup 5] [--precisions fp32,tf32,bf16] [--compile tf32] [--sdpa bf16]
+                    [--json FILE]
 
 One step is a whole optimizer step on one batch: forward, backward, AdamW.
-  - maec: the trainer runs `pretrain --batch B --steps warmup+steps` on DIR (CIFAR-10
+  - maec: fp32 and tf32 run --trainer (f32 storage), bf16 runs --trainer-bf16 (bf16
+    storage, compiled in by maec --precision=bf16). The trainer runs `pretrain --batch B --steps warmup+steps` on DIR (CIFAR-10
     binary files; random images are as good as real ones for timing) and the median of
     the timed steps' `seconds` in metrics.csv is taken (data loading overlaps the step in
     a background thread, as in training). Peak memory is what the trainer allocated on
@@ -139,7 +141,8 @@ def run_torch(batch, steps, warmup, precision, compiled, sdpa=False):
 
 def main():
     p = argparse.ArgumentParser(prog="bench/gpu.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--trainer", required=True)
+    p.add_argument("--trainer", required=True, help="a CUDA trainer with f32 storage (maec --precision=tf32 or fp32)")
+    p.add_argument("--trainer-bf16", help="one with bf16 storage (maec --precision=bf16, the CUDA target's default)")
     p.add_argument("--data", required=True)
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--steps", type=int, default=20)
@@ -155,11 +158,11 @@ def main():
     rows = []
     cache = tempfile.mkdtemp(prefix="maec-cache-")
     for prec in precisions:
-        if prec == "bf16":  # maec --precision=bf16 is bf16 storage, which the CUDA target does not run yet
-            print("maec bf16: skipped: the CUDA target does not store activations in bf16 yet (docs/precision.md)",
-                  flush=True)
+        trainer = args.trainer_bf16 if prec == "bf16" else args.trainer
+        if not trainer:  # bf16 is a storage policy, compiled in (maec --precision=bf16)
+            print("maec bf16: skipped: no --trainer-bf16 (a trainer compiled with maec --precision=bf16)", flush=True)
             continue
-        m = run_maec(args.trainer, args.data, args.batch, args.steps, args.warmup, prec, cache)
+        m = run_maec(trainer, args.data, args.batch, args.steps, args.warmup, prec, cache)
         rows.append(("maec", prec, m))
         print("maec %s: %.1f img/s (median step %.4f s), first step %.1f s, %.0f MiB" %
               (prec, args.batch / m["step_s"], m["step_s"], m["first_step_s"] or -1, m["mem_mib"] or -1), flush=True)

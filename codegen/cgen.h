@@ -33,6 +33,7 @@ struct CGen {
 
 /* cuda_prelude.c: the top of every CUDA trainer's kernel source */
 extern const char cuda_prelude[];
+extern const char cuda_prelude_bf16[]; /* after it, when activations are stored in bf16 */
 
 /* cost.c: the records of what the CUDA target emits, for the cost model (cost.def). A
  * record is one kernel launch, cuBLAS product, device copy or piece of host work of a

@@ -88,9 +88,41 @@ static const char *prod(CGen *g, const int64_t *d, int lo, int hi)
 	return c == 1 ? "B" : arena_printf(g->a, "(B * %lld)", (long long)c);
 }
 
+/* The type of x's elements in registers: a bf16 value is computed in float. */
 static const char *ktype(const Ins *x)
 {
 	return x->type.dt == DT_I32 ? "int" : "float";
+}
+
+/* ... and in memory: --precision=bf16 stores it in 16 bits (cuda_bf16.h's type). */
+static const char *mtype(const Ins *x)
+{
+	return x->type.dt == DT_BF16 ? "__nv_bfloat16" : ktype(x);
+}
+
+/* The element `at` of x's memory as a register value: a bf16 one widened (exactly). */
+static const char *load(CGen *g, const Ins *x, const char *at)
+{
+	return x->type.dt == DT_BF16 ? arena_printf(g->a, "__bfloat162float(%s)", at) : at;
+}
+
+/* A register value as x's element in memory: rounded to the nearest bf16 (ties to even)
+ * for a bf16 value. */
+static const char *stored(CGen *g, const Ins *x, const char *value)
+{
+	return x->type.dt == DT_BF16 ? arena_printf(g->a, "__float2bfloat16(%s)", value) : value;
+}
+
+/* The bytes of n elements of x. */
+static int64_t bytes_of(const Ins *x, int64_t n)
+{
+	return n * (int64_t)dtype_size(x->type.dt);
+}
+
+/* x's pointer type in the host code, which only passes addresses (bf16: its bits). */
+static const char *host_type(const Ins *x)
+{
+	return x->type.dt == DT_I32 ? "int32_t" : x->type.dt == DT_BF16 ? "uint16_t" : "float";
 }
 
 /* ---------- kernels ---------- */
@@ -375,7 +407,7 @@ static void elementwise(CGen *g, const Ins *ins, const char *expr)
 	const char *types[4], *ptrs[5] = {v(g, ins)};
 	for (int k = 0; k < ins->nargs; k++) {
 		ops[k] = &ins->args[k]->type;
-		types[k] = ktype(ins->args[k]);
+		types[k] = mtype(ins->args[k]);
 		ptrs[k + 1] = v(g, ins->args[k]);
 	}
 	Bc bc;
@@ -383,13 +415,14 @@ static void elementwise(CGen *g, const Ins *ins, const char *expr)
 	bool need[IR_MAX_RANK];
 	bc_need(&bc, need);
 	Buf b = {0};
-	kbegin(&b, ktype(ins), ins->nargs, types);
+	kbegin(&b, mtype(ins), ins->nargs, types);
 	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, bc.dim, 0, bc.rank));
 	coords(g, &b, "i", bc.dim, bc.rank, need);
 	static const char names[] = "abcd";
 	for (int k = 0; k < ins->nargs; k++)
-		buf_printf(&b, "\t\tconst %s %c = x%d[%s];\n", types[k], names[k], k, bc_index(g, &bc, k));
-	buf_printf(&b, "\t\tout[i] = %s;\n\t}\n}\n", expr);
+		buf_printf(&b, "\t\tconst %s %c = %s;\n", ktype(ins->args[k]), names[k],
+		           load(g, ins->args[k], arena_printf(g->a, "x%d[%s]", k, bc_index(g, &bc, k))));
+	buf_printf(&b, "\t\tout[i] = %s;\n\t}\n}\n", stored(g, ins, expr));
 	int ki = kernel(g, ins, op_info(ins->op)->name, b.p);
 	buf_free(&b);
 	cost_ins(g, COST_loop, ins, numel_at(g, &ins->type));
@@ -399,9 +432,9 @@ static void elementwise(CGen *g, const Ins *ins, const char *expr)
 static void fill(CGen *g, const Ins *ins, const char *value)
 {
 	Buf b = {0};
-	kbegin(&b, ktype(ins), 0, NULL);
+	kbegin(&b, mtype(ins), 0, NULL);
 	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) out[i] = %s;\n}\n", prod(g, ins->type.dim, 0, ins->type.rank),
-	           value);
+	           stored(g, ins, value));
 	int ki = kernel(g, ins, "fill", b.p);
 	buf_free(&b);
 	const char *ptrs[] = {v(g, ins)};
@@ -419,7 +452,7 @@ static void gather_copy(CGen *g, const Ins *ins, const char *base, const char *c
 	bool need[IR_MAX_RANK];
 	for (int i = 0; i < t->rank; i++)
 		need[i] = strcmp(st[i], "0") != 0;
-	const char *ty = ktype(ins);
+	const char *ty = mtype(ins); /* a move: x's dtype */
 	Buf b = {0};
 	kbegin(&b, ty, 1, &ty);
 	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, t->dim, 0, t->rank));
@@ -459,7 +492,7 @@ static void slice(CGen *g, const Ins *ins)
 {
 	const Type *x = &ins->args[0]->type, *t = &ins->type;
 	int axis = (int)ins->attr[0].i;
-	const char *ty = ktype(ins);
+	const char *ty = mtype(ins); /* a move: x's dtype */
 	Buf b = {0};
 	kbegin(&b, ty, 1, &ty);
 	buf_printf(&b,
@@ -473,7 +506,7 @@ static void slice(CGen *g, const Ins *ins)
 	const char *ptrs[] = {v(g, ins), v(g, ins->args[0])};
 	CostRec *r = cost_new(g, COST_move, ins, numel_at(g, t));
 	cost_write(r, ins);
-	cost_bytes(r, ins->args[0], numel_at(g, t) * 4, false); /* only the part taken is read */
+	cost_bytes(r, ins->args[0], bytes_of(ins, numel_at(g, t)), false); /* only the part taken is read */
 	launch(g, ins, ki, numel(g, t), 2, ptrs);
 }
 
@@ -485,7 +518,7 @@ static void concat(CGen *g, const Ins *ins)
 		cgen_fail(g, ins, "the CUDA target joins at most %d tensors in one concat", MAX_OPERANDS - 1);
 		return;
 	}
-	const char *ty = ktype(ins), *types[MAX_OPERANDS], *ptrs[MAX_OPERANDS] = {v(g, ins)};
+	const char *ty = mtype(ins), *types[MAX_OPERANDS], *ptrs[MAX_OPERANDS] = {v(g, ins)};
 	for (int k = 0; k < ins->nargs; k++) {
 		types[k] = ty;
 		ptrs[k + 1] = v(g, ins->args[k]);
@@ -528,9 +561,9 @@ static void gather_like(CGen *g, const Ins *ins, bool scatter)
 		bst[i] = i == axis ? "0" : bs[i];
 		need[i] = true;
 	}
-	const char *types[] = {ktype(x), "int"};
+	const char *types[] = {mtype(x), "int"};
 	Buf b = {0};
-	kbegin(&b, scatter ? "float" : ktype(ins), 2, types);
+	kbegin(&b, mtype(ins), 2, types);
 	buf_printf(&b, "\tconst i64 n = %s;\n\tMAEC_LOOP(i, n) {\n", prod(g, it->dim, 0, it->rank));
 	coords(g, &b, "i", it->dim, it->rank, need);
 	buf_printf(&b,
@@ -547,7 +580,7 @@ static void gather_like(CGen *g, const Ins *ins, bool scatter)
 	} else { /* a gather reads of x only the elements it takes, as many as it writes */
 		CostRec *r = cost_new(g, COST_gather, ins, numel_at(g, it));
 		cost_write(r, ins);
-		cost_bytes(r, x, numel_at(g, it) * 4, false);
+		cost_bytes(r, x, bytes_of(x, numel_at(g, it)), false);
 		cost_read(r, idx);
 	}
 	launch(g, ins, ki, numel(g, it), 3, ptrs);
@@ -652,9 +685,21 @@ static void group_offset(CGen *g, Buf *b, const Groups *gr, bool reduced, const 
  * Sums accumulate in double (i32: in 64 bits, wrapped); the order is fixed by the shapes. */
 enum { TARGET_THREADS = 65536, MIN_CHUNK = 32 };
 
+/* A one-kernel reduction's cost: it writes ins and reads x (its operand, or the bf16 value
+ * that operand widens). */
+static void reduce_cost(CGen *g, const Ins *ins, const Ins *x, int64_t threads)
+{
+	CostRec *r = cost_new(g, COST_reduce, ins, threads);
+	cost_write(r, ins);
+	cost_read(r, x);
+}
+
 static void reduce(CGen *g, const Ins *ins)
 {
 	const Ins *x = ins->args[0];
+	const Schedule *sc = ks(g)->sched;
+	if (x->op == OP_cast && !sc->need[x->id] && sc->call_of[x->id] == sc->call_of[ins->id])
+		x = x->args[0]; /* a widened bf16 operand (lower's widening_reductions): loaded as it is */
 	int op = ins->op;
 	bool i32 = x->type.dt == DT_I32;
 	if (i32 && op == OP_mean) {
@@ -674,7 +719,7 @@ static void reduce(CGen *g, const Ins *ins)
 	const char *finish = op == OP_mean ? "(float)(acc * (1.0 / (double)R))"
 	                     : i32 && op == OP_sum ? "(int)(unsigned)acc"
 	                     : i32 ? "acc" : op == OP_sum ? "(float)acc" : "acc";
-	const char *types[] = {vt};
+	const char *types[] = {mtype(x)};
 	const char *name = op_info(op)->name;
 	Buf b = {0};
 	if (rows && r_max >= 32 && !i32) { /* a warp per row */
@@ -682,12 +727,12 @@ static void reduce(CGen *g, const Ins *ins)
 		buf_printf(&b,
 		           "\tconst i64 O = %s, R = %s;\n\tconst int lane = threadIdx.x %% MAEC_WARP;\n"
 		           "\tMAEC_WARP_LOOP(o, O) {\n\t\t%s acc = %s;\n"
-		           "\t\tfor (i64 r = lane; r < R; r += MAEC_WARP) {\n\t\t\tconst %s v = x0[o * R + r];\n\t\t\t%s\n\t\t}\n"
+		           "\t\tfor (i64 r = lane; r < R; r += MAEC_WARP) {\n\t\t\tconst %s v = %s;\n\t\t\t%s\n\t\t}\n"
 		           "\t\tacc = %s;\n\t\tif (lane == 0)\n\t\t\tout[o] = %s;\n\t}\n}\n",
-		           O, R, acc_t, init, vt, step, op == OP_max ? "maec_warp_max(acc)" : "maec_warp_sum(acc)", finish);
+		           O, R, acc_t, init, vt, load(g, x, "x0[o * R + r]"), step, op == OP_max ? "maec_warp_max(acc)" : "maec_warp_sum(acc)", finish);
 		int ki = kernel(g, ins, arena_printf(g->a, "%s_rows", name), b.p);
 		const char *ptrs[] = {v(g, ins), v(g, x)};
-		cost_ins(g, COST_reduce, ins, o_max * 32);
+		reduce_cost(g, ins, x, o_max * 32);
 		launch(g, ins, ki, arena_printf(g->a, "%s * 32", O), 2, ptrs);
 		buf_free(&b);
 		return;
@@ -695,8 +740,8 @@ static void reduce(CGen *g, const Ins *ins)
 	/* the loop over reduced elements [lo, hi) of output o into acc */
 	Buf loop = {0};
 	if (columns) {
-		buf_printf(&loop, "\t\tfor (i64 r = lo; r < hi; r++) {\n\t\t\tconst %s v = x0[r * O + o];\n\t\t\t%s\n\t\t}\n", vt,
-		           step);
+		buf_printf(&loop, "\t\tfor (i64 r = lo; r < hi; r++) {\n\t\t\tconst %s v = %s;\n\t\t\t%s\n\t\t}\n", vt,
+		           load(g, x, "x0[r * O + o]"), step);
 	} else {
 		group_offset(g, &loop, &gr, false, "o", "base");
 		buf_printf(&loop, "\t\tfor (i64 r = lo; r < hi; r++) {\n");
@@ -704,7 +749,7 @@ static void reduce(CGen *g, const Ins *ins)
 		group_offset(g, &inner, &gr, true, "r", "off");
 		buf_puts(&loop, inner.p);
 		buf_free(&inner);
-		buf_printf(&loop, "\t\t\tconst %s v = x0[base + off];\n\t\t\t%s\n\t\t}\n", vt, step);
+		buf_printf(&loop, "\t\t\tconst %s v = %s;\n\t\t\t%s\n\t\t}\n", vt, load(g, x, "x0[base + off]"), step);
 	}
 	bool two = o_max < TARGET_THREADS && r_max >= 2 * MIN_CHUNK;
 	if (!two) {
@@ -715,7 +760,7 @@ static void reduce(CGen *g, const Ins *ins)
 		buf_printf(&b, "\t\tout[o] = %s;\n\t}\n}\n", finish);
 		int ki = kernel(g, ins, name, b.p);
 		const char *ptrs[] = {v(g, ins), v(g, x)};
-		cost_ins(g, COST_reduce, ins, o_max);
+		reduce_cost(g, ins, x, o_max);
 		launch(g, ins, ki, O, 2, ptrs);
 	} else {
 		/* Stage 1: partial[c * O + o] over chunk c of the reduced elements, C chunks of L
@@ -1063,9 +1108,9 @@ static void copy(CGen *g, const Ins *ins, const char *dst, const Ins *x)
 {
 	CostRec *r = cost_new(g, COST_copy, ins, 0);
 	cost_read(r, x);
-	cost_bytes(r, ins, numel_at(g, &x->type) * 4, true);
-	buf_printf(g->out, "\tTRY(rt_gpu_copy(st, %s, %s, 4 * (size_t)(%s), %d));\n", dst, v(g, x), numel(g, &x->type),
-	           site(g, ins));
+	cost_bytes(r, ins, bytes_of(x, numel_at(g, &x->type)), true);
+	buf_printf(g->out, "\tTRY(rt_gpu_copy(st, %s, %s, %d * (size_t)(%s), %d));\n", dst, v(g, x),
+	           (int)dtype_size(x->type.dt), numel(g, &x->type), site(g, ins));
 }
 
 /* A float constant as a C++ literal. */
@@ -1085,6 +1130,13 @@ static void dims_local(CGen *g, const char *name, const Type *t)
 	for (int i = 0; i < t->rank; i++)
 		buf_printf(g->out, "%s%s", i ? ", " : "", dim(g, t->dim[i]));
 	buf_puts(g->out, "};\n");
+}
+
+/* rt_gpu_matmul's storage types of a product out = x y (both operands of x's dtype). */
+static const char *gemm_types(const Ins *out, const Ins *x)
+{
+	bool in = x->type.dt == DT_BF16, o = out->type.dt == DT_BF16;
+	return in && o ? "RT_GEMM_BF16_IN | RT_GEMM_BF16_OUT" : in ? "RT_GEMM_BF16_IN" : o ? "RT_GEMM_BF16_OUT" : "RT_GEMM_F32";
 }
 
 static void emit_ins(CGen *g, const Ins *ins)
@@ -1116,11 +1168,11 @@ static void emit_ins(CGen *g, const Ins *ins)
 	case OP_full:
 		fill(g, ins, i32 ? arena_printf(g->a, "%.0f", ins->attr[2].f) : float_lit(g, ins->attr[2].f));
 		return;
-	case OP_cast:
-		if (xi32 == i32)
+	case OP_cast: /* to and from bf16: widened as loaded, rounded as stored */
+		if (x->type.dt == ins->type.dt)
 			copy(g, ins, v(g, ins), x);
 		else
-			elementwise(g, ins, xi32 ? "(float)a" : "maec_f32_to_i32(a)");
+			elementwise(g, ins, xi32 ? "(float)a" : i32 ? "maec_f32_to_i32(a)" : "a");
 		return;
 	case OP_gelu_grad: elementwise(g, ins, "maec_gelu_grad(a, b)"); return;
 	case OP_sum:
@@ -1147,8 +1199,8 @@ static void emit_ins(CGen *g, const Ins *ins)
 		dims_local(g, "da", &x->type);
 		dims_local(g, "db", &ins->args[1]->type);
 		cost_gemm(cost_new(g, COST_gemm, ins, 0), ins);
-		buf_printf(g->out, "\t\tTRY(rt_gpu_matmul(st, %s, %s, %s, %d, da, %d, db, %lld, %lld, %d, 0, %d));\n\t}\n",
-		           v(g, ins), v(g, x), v(g, ins->args[1]), x->type.rank, ins->args[1]->type.rank,
+		buf_printf(g->out, "\t\tTRY(rt_gpu_matmul(st, %s, %s, %s, %s, %d, da, %d, db, %lld, %lld, %d, 0, %d));\n\t}\n",
+		           v(g, ins), v(g, x), v(g, ins->args[1]), gemm_types(ins, x), x->type.rank, ins->args[1]->type.rank,
 		           (long long)ins->attr[0].i, (long long)ins->attr[1].i, ins->op == OP_matmul_reduce, site(g, ins));
 		return;
 	case OP_transpose: transpose(g, ins); return;
@@ -1187,8 +1239,11 @@ static const char *elementwise_expr(CGen *g, const Ins *ins)
 		return NULL;
 	if (ins->op == OP_gelu_grad)
 		return "maec_gelu_grad(a, b)";
-	if (ins->op == OP_cast)
-		return xi32 == i32 ? "a" : xi32 ? "(float)a" : "maec_f32_to_i32(a)";
+	if (ins->op == OP_cast) /* a bf16 operand is a float register already */
+		return ins->type.dt == DT_BF16 && x->type.dt != DT_BF16 ? "maec_round_bf16(a)"
+		       : xi32 == i32                                   ? "a"
+		       : xi32                                          ? "(float)a"
+		                                                       : "maec_f32_to_i32(a)";
 	if (oi->nargs == 1)
 		return unary_expr(g, ins->op, i32);
 	if (oi->nargs == 2)
@@ -1278,7 +1333,7 @@ static const char *loop_operand(Loop *l, int ui, int k)
 	FuseMap m;
 	if (!fuse_read_map(l->grp, ui, k, &m))
 		BUG("%%%d: no map for operand %d", u->id, k);
-	return arena_printf(g->a, "x%d[%s]", loop_input(l, x), loop_offset(l, &m, &x->type));
+	return load(g, x, arena_printf(g->a, "x%d[%s]", loop_input(l, x), loop_offset(l, &m, &x->type)));
 }
 
 /* The members a concat's operand k needs computed in its branch, then the operand. */
@@ -1370,7 +1425,7 @@ static int *loop_outputs(Loop *l, Buf *head)
 			l->ptr[l->nptr++] = state_slab(g, x, x->attr[1].s);
 		} else {
 			declare(g, x);
-			buf_printf(head, "\t%s *o%d = (%s *)p.p[%d];\n", ktype(x), l->nptr, ktype(x), l->nptr);
+			buf_printf(head, "\t%s *o%d = (%s *)p.p[%d];\n", mtype(x), l->nptr, mtype(x), l->nptr);
 			l->ptr[l->nptr++] = v(g, x);
 		}
 	}
@@ -1393,7 +1448,8 @@ static bool loop_body(Loop *l, Buf *body, const int *out, int from, const char *
 		}
 		loop_define(l, body, i, tab);
 		if (out[i - c->lo] >= 0)
-			buf_printf(body, "%so%d[%s] = t%d;\n", tab, out[i - c->lo], w, i - c->lo);
+			buf_printf(body, "%so%d[%s] = %s;\n", tab, out[i - c->lo], w,
+			           stored(l->g, x, arena_printf(l->g->a, "t%d", i - c->lo)));
 	}
 	if (l->full)
 		cgen_fail(l->g, l->grp->root, "kernel %d reads and writes more than the %d tensors a CUDA launch takes",
@@ -1413,7 +1469,7 @@ static void loop_cost(Loop *l, CostRec *cr, const int *out, int skip)
 			continue;
 		if (x->op == OP_store) {
 			cost_label(cr, x);
-			cost_bytes(cr, x, numel_at(g, &x->args[0]->type) * 4, true);
+			cost_bytes(cr, x, bytes_of(x->args[0], numel_at(g, &x->args[0]->type)), true);
 			continue;
 		}
 		cost_op(cr, x);
@@ -1422,7 +1478,7 @@ static void loop_cost(Loop *l, CostRec *cr, const int *out, int skip)
 	}
 	for (int e = 0; e < l->nin; e++) { /* a map touches at most a point's worth of elements */
 		int64_t n = numel_at(g, &l->in[e]->type), pts = numel_at(g, l->space);
-		cost_bytes(cr, l->in[e], (n < pts ? n : pts) * 4, false);
+		cost_bytes(cr, l->in[e], bytes_of(l->in[e], n < pts ? n : pts), false);
 	}
 }
 
@@ -1463,7 +1519,7 @@ static void emit_loop(CGen *g, const Schedule *s, const SchedCall *c, const Type
 	}
 	for (int e = 0; e < l.nin; e++) {
 		declare(g, l.in[e]);
-		buf_printf(&head, "\tconst %s *x%d = (const %s *)p.p[%d];\n", ktype(l.in[e]), e, ktype(l.in[e]), l.nout + e);
+		buf_printf(&head, "\tconst %s *x%d = (const %s *)p.p[%d];\n", mtype(l.in[e]), e, mtype(l.in[e]), l.nout + e);
 	}
 	/* the kernel: the point's coordinates from the flat index, then the members */
 	Buf b = {0};
@@ -1590,7 +1646,7 @@ static bool emit_multi(CGen *g, const Schedule *s, const SchedCall *c)
 	for (int q = 0; q < nst[0]; q++)
 		buf_printf(&b, "\t\tfloat *o%d = slab[%d] + part[%d];\n", q, slab[nin + q], 1 + q);
 	for (int e = 0; e < nin; e++) {
-		const char *t = ktype(L[0].in[e]);
+		const char *t = mtype(L[0].in[e]);
 		if (shared[e])
 			buf_printf(&b, "\t\tconst %s *x%d = (const %s *)p.p[%d];\n", t, e, t, 4 + nshared++);
 		else
@@ -1694,7 +1750,7 @@ static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 	}
 	memset(l.read, 0, sizeof l.read);
 	if (out[ri - c->lo] >= 0)
-		buf_printf(&body, "\t\t\to%d[i] = t%d;\n", out[ri - c->lo], ri - c->lo);
+		buf_printf(&body, "\t\t\to%d[i] = %s;\n", out[ri - c->lo], stored(g, r, arena_printf(g->a, "t%d", ri - c->lo)));
 	if (!loop_body(&l, &body, out, ri + 1, "\t\t\t")) {
 		buf_free(&head);
 		buf_free(&body);
@@ -1709,7 +1765,7 @@ static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 		declare(g, l.in[e]);
 		for (int q = 0; q < 3; q++)
 			if (reads[q][e])
-				buf_printf(&ins[q], "\tconst %s *x%d = (const %s *)p.p[%d];\n", ktype(l.in[e]), e, ktype(l.in[e]),
+				buf_printf(&ins[q], "\tconst %s *x%d = (const %s *)p.p[%d];\n", mtype(l.in[e]), e, mtype(l.in[e]),
 				           l.nout + e);
 	}
 	coords(g, &cs, "i", space->dim, space->rank, l.used);
@@ -1768,46 +1824,54 @@ static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
  * products, hi hi + hi lo + lo hi, whose error is of fp32's order; tf32 and bf16 as one). */
 static const char attention_tiles[] =
 	"\n/* ---- tiles on the tensor cores: the attention kernels' products ---- */\n"
-	"#ifdef __CUDACC_RTC__\n#include <mma.h>\n#endif\n"
+	"#ifdef __CUDACC_RTC__\n#include <mma.h>\n#include <cuda_bf16.h>\n#endif\n"
 	"namespace mw = nvcuda::wmma;\n"
+	"/* an element of an operand in memory as a float, and a float into one (bf16: rounded) */\n"
+	"MAEC_DEV float maec_f32(float x)\n{\n\treturn x;\n}\n"
+	"MAEC_DEV float maec_f32(__nv_bfloat16 x)\n{\n\treturn __bfloat162float(x);\n}\n"
+	"MAEC_DEV void maec_put(float &d, float x)\n{\n\td = x;\n}\n"
+	"MAEC_DEV void maec_put(__nv_bfloat16 &d, float x)\n{\n\td = __float2bfloat16(x);\n}\n"
 	"typedef mw::fragment<mw::matrix_a, 16, 16, 8, mw::precision::tf32, mw::row_major> maec_a_row;\n"
 	"typedef mw::fragment<mw::matrix_a, 16, 16, 8, mw::precision::tf32, mw::col_major> maec_a_col;\n"
 	"typedef mw::fragment<mw::matrix_b, 16, 16, 8, mw::precision::tf32, mw::row_major> maec_b_row;\n"
 	"typedef mw::fragment<mw::matrix_b, 16, 16, 8, mw::precision::tf32, mw::col_major> maec_b_col;\n"
 	"typedef mw::fragment<mw::accumulator, 16, 16, 8, float> maec_acc;\n"
 	"/* The R x C tile at (r0, c0) of an nr x nc matrix whose element (r, c) is at\n"
-	" * p[r * rs + c * cs], zeros outside it, into f, row-major (ROW) or column-major. */\n"
-	"template <bool ROW, int R, int C, class F>\n"
-	"MAEC_DEV void maec_tile_load(F &f, const float *p, i64 rs, i64 cs, i64 r0, i64 c0, i64 nr, i64 nc, float *stage)\n"
+	" * p[r * rs + c * cs], zeros outside it, into f, row-major (ROW) or column-major; bf16\n"
+	" * elements widened through the stage (exactly: tf32 holds every bf16). */\n"
+	"template <bool ROW, int R, int C, class F, class T>\n"
+	"MAEC_DEV void maec_tile_load(F &f, const T *p, i64 rs, i64 cs, i64 r0, i64 c0, i64 nr, i64 nc, float *stage)\n"
 	"{\n"
-	"\tconst float *at = p + r0 * rs + c0 * cs;\n"
+	"\tconst T *at = p + r0 * rs + c0 * cs;\n"
 	"\tconst i64 ld = ROW ? rs : cs;\n"
-	"\tif (r0 + R <= nr && c0 + C <= nc && (ROW ? cs : rs) == 1 && ld % 4 == 0 && ((unsigned long long)at & 31) == 0) {\n"
-	"\t\tmw::load_matrix_sync(f, at, (unsigned)ld);\n"
+	"\tif (sizeof(T) == 4 && r0 + R <= nr && c0 + C <= nc && (ROW ? cs : rs) == 1 && ld % 4 == 0 &&\n"
+	"\t    ((unsigned long long)at & 31) == 0) {\n"
+	"\t\tmw::load_matrix_sync(f, (const float *)at, (unsigned)ld);\n"
 	"\t\treturn;\n"
 	"\t}\n"
 	"\tfor (int e = threadIdx.x % MAEC_WARP; e < R * C; e += MAEC_WARP) {\n"
 	"\t\tconst int r = ROW ? e / C : e % R, c = ROW ? e % C : e / R;\n"
-	"\t\tstage[e] = r0 + r < nr && c0 + c < nc ? at[r * rs + c * cs] : 0.0f;\n"
+	"\t\tstage[e] = r0 + r < nr && c0 + c < nc ? maec_f32(at[r * rs + c * cs]) : 0.0f;\n"
 	"\t}\n"
 	"\t__syncwarp();\n"
 	"\tmw::load_matrix_sync(f, stage, ROW ? C : R);\n"
 	"\t__syncwarp();\n"
 	"}\n"
 	"/* The 16 x 16 tile f at (r0, c0) of an nr x nc row-major matrix p (row stride ld), the\n"
-	" * elements inside it. */\n"
-	"MAEC_DEV void maec_tile_store(float *p, i64 ld, i64 r0, i64 c0, i64 nr, i64 nc, const maec_acc &f, float *stage)\n"
+	" * elements inside it (bf16: rounded, through the stage). */\n"
+	"template <class T>\n"
+	"MAEC_DEV void maec_tile_store(T *p, i64 ld, i64 r0, i64 c0, i64 nr, i64 nc, const maec_acc &f, float *stage)\n"
 	"{\n"
-	"\tfloat *at = p + r0 * ld + c0;\n"
-	"\tif (r0 + 16 <= nr && c0 + 16 <= nc && ld % 4 == 0 && ((unsigned long long)at & 31) == 0) {\n"
-	"\t\tmw::store_matrix_sync(at, f, (unsigned)ld, mw::mem_row_major);\n"
+	"\tT *at = p + r0 * ld + c0;\n"
+	"\tif (sizeof(T) == 4 && r0 + 16 <= nr && c0 + 16 <= nc && ld % 4 == 0 && ((unsigned long long)at & 31) == 0) {\n"
+	"\t\tmw::store_matrix_sync((float *)at, f, (unsigned)ld, mw::mem_row_major);\n"
 	"\t\treturn;\n"
 	"\t}\n"
 	"\tmw::store_matrix_sync(stage, f, 16, mw::mem_row_major);\n"
 	"\t__syncwarp();\n"
 	"\tfor (int e = threadIdx.x % MAEC_WARP; e < 256; e += MAEC_WARP)\n"
 	"\t\tif (r0 + e / 16 < nr && c0 + e % 16 < nc)\n"
-	"\t\t\tat[e / 16 * ld + e % 16] = stage[e];\n"
+	"\t\t\tmaec_put(at[e / 16 * ld + e % 16], stage[e]);\n"
 	"\t__syncwarp();\n"
 	"}\n"
 	"/* c += a b in precision prec (maec_precision) */\n"
@@ -1862,18 +1926,20 @@ static const char *attn_operand(CGen *g, const Schedule *s, const Ins *x, const 
 
 /* Statements for members (from, to] of a strip-form chain at element k of row `row`: each
  * member applied to t, written where the schedule keeps it. */
-static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, int mm, int from, int to, Buf *b,
+static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, const SchedAttn *at, int from, int to, Buf *b,
                        Buf *head, const char **ptr, int *np)
 {
+	const int mm = at->mm;
 	for (int i = from + 1; i <= to; i++) {
 		const Ins *x = grp->ins[i];
-		if (sched_is_free(x) || x->op == OP_matmul) /* a product of softmax_grad's y, among them */
+		/* a product of softmax_grad's y, or the cast that widens y, among them */
+		if (sched_is_free(x) || x->op == OP_matmul || i == at->ycast)
 			continue;
 		const char *e = elementwise_expr(g, x);
 		CHECK(e);
 		const Ins *chain = NULL;
 		for (int j = i - 1; j >= 0 && !chain; j--)
-			if (!sched_is_free(grp->ins[j]) && (grp->ins[j]->op != OP_matmul || j == mm))
+			if (!sched_is_free(grp->ins[j]) && (grp->ins[j]->op != OP_matmul || j == mm) && j != at->ycast)
 				chain = grp->ins[j];
 		const char *ops[2] = {"0", "0"};
 		for (int k = 0; k < x->nargs && k < 2; k++)
@@ -1883,9 +1949,11 @@ static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, int mm,
 		           op_info(x->op)->name, ops[0], ops[1], e);
 		if (s->need[x->id]) {
 			declare(g, x);
-			buf_printf(head, "\tfloat *o%d = (float *)p.p[%d] + be * (M * N); /* %s */\n", *np, *np, op_info(x->op)->name);
+			buf_printf(head, "\t%s *o%d = (%s *)p.p[%d] + be * (M * N); /* %s */\n", mtype(x), *np, mtype(x), *np,
+			           op_info(x->op)->name);
 			ptr[*np] = v(g, x);
-			buf_printf(b, "\t\t\t\t\to%d[row * N + k] = t;\n", (*np)++);
+			buf_printf(b, "\t\t\t\t\to%d[row * N + k] = %s;\n", *np, stored(g, x, "t"));
+			(*np)++;
 		}
 	}
 }
@@ -1904,8 +1972,8 @@ static const char *lin_nb(CGen *g, int64_t n, int64_t b)
  * elements), read through its strides over memory (sched_strided): its pointer p.p[*np]
  * at the batch element `be`, NAME, with NAME_rs and NAME_cs its row and column strides,
  * declared in head. */
-static void attn_pointer(CGen *g, const SchedStrided st, const char *name, bool out, Buf *head, const char **ptr,
-                         int *np)
+static void attn_pointer(CGen *g, const SchedStrided st, const char *ty, const char *name, bool out, Buf *head,
+                         const char **ptr, int *np)
 {
 	declare(g, st.base);
 	ptr[*np] = st.offset_n || st.offset_b ? arena_printf(g->a, "%s + %s", v(g, st.base), lin_nb(g, st.offset_n, st.offset_b))
@@ -1933,11 +2001,11 @@ static void attn_pointer(CGen *g, const SchedStrided st, const char *name, bool 
 	}
 	if (out) { /* the tile stores take adjacent columns */
 		CHECK(st.stride_n[r - 1] == 1 && st.stride_b[r - 1] == 0);
-		buf_printf(head, "\tfloat *%s = (float *)p.p[%d] + %s;\n\tconst i64 %s_rs = %s;\n", name, (*np)++, at.p, name,
+		buf_printf(head, "\t%s *%s = (%s *)p.p[%d] + %s;\n\tconst i64 %s_rs = %s;\n", ty, name, ty, (*np)++, at.p, name,
 		           lin_nb(g, st.stride_n[r - 2], st.stride_b[r - 2]));
 	} else {
-		buf_printf(head, "\tconst float *%s = (const float *)p.p[%d] + %s;\n\tconst i64 %s_rs = %s, %s_cs = %s;\n", name,
-		           (*np)++, at.p, name, lin_nb(g, st.stride_n[r - 2], st.stride_b[r - 2]), name,
+		buf_printf(head, "\tconst %s *%s = (const %s *)p.p[%d] + %s;\n\tconst i64 %s_rs = %s, %s_cs = %s;\n", ty, name,
+		           ty, (*np)++, at.p, name, lin_nb(g, st.stride_n[r - 2], st.stride_b[r - 2]), name,
 		           lin_nb(g, st.stride_n[r - 1], st.stride_b[r - 1]));
 	}
 	buf_free(&at);
@@ -1950,7 +2018,7 @@ static void attn_input(CGen *g, const Schedule *s, const Ins *x, const char *nam
 		cgen_fail(g, x, "the CUDA attention kernel cannot read %%%d with strides", x->id);
 		st = (SchedStrided){.base = x, .rank = x->type.rank};
 	}
-	attn_pointer(g, st, name, false, head, ptr, np);
+	attn_pointer(g, st, mtype(x), name, false, head, ptr, np);
 }
 
 /* A product's output: its own place, or its elements' places in the transpose the
@@ -1960,7 +2028,7 @@ static void attn_output(CGen *g, const Schedule *s, const Ins *x, const char *na
 {
 	SchedStrided st;
 	CHECK(s->store_as[x->id] ? sched_store_strided(s, x, &st) : sched_strided(s, x, &st)); /* else row-major */
-	attn_pointer(g, st, name, true, head, ptr, np);
+	attn_pointer(g, st, mtype(x), name, true, head, ptr, np);
 }
 
 /* ATTENTION in the strip form (sched_attention), one kernel: a block of 8 warps per batch
@@ -1991,27 +2059,29 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	attn_input(g, s, mm->args[0], "A", &head, ptr, &np);
 	attn_input(g, s, mm->args[1], "Bm", &head, ptr, &np);
 	const char *y = NULL;
-	if (r->op == OP_softmax_grad) { /* softmax_grad's y */
-		attn_input(g, s, r->args[0], "Y", &head, ptr, &np);
-		y = "Y[row * Y_rs + k * Y_cs]";
+	if (r->op == OP_softmax_grad) { /* softmax_grad's y, in memory (or its bf16 form there, widened) */
+		const Ins *ym = at.ycast >= 0 ? grp->ins[at.ycast]->args[0] : r->args[0];
+		attn_input(g, s, ym, "Y", &head, ptr, &np);
+		y = load(g, ym, "Y[row * Y_rs + k * Y_cs]");
 	}
 	/* the product R itself, when another kernel reads it */
 	if (s->need[mm->id]) {
 		declare(g, mm);
-		buf_printf(&head, "\tfloat *o%d = (float *)p.p[%d] + be * (M * N); /* R */\n", np, np);
+		buf_printf(&head, "\t%s *o%d = (%s *)p.p[%d] + be * (M * N); /* R */\n", mtype(mm), np, mtype(mm), np);
 		ptr[np] = v(g, mm);
-		buf_printf(&pro, "\t\t\t\t\to%d[row * N + k] = t;\n", np++);
+		buf_printf(&pro, "\t\t\t\t\to%d[row * N + k] = %s;\n", np++, stored(g, mm, "t"));
 	}
-	attn_chain(g, s, grp, at.mm, at.mm, at.row - 1, &pro, &head, ptr, &np);
+	attn_chain(g, s, grp, &at, at.mm, at.row - 1, &pro, &head, ptr, &np);
 	const char *value, *stats = row_code(g, r, y ? y : "xr[k]", "xr[k]", &value);
 	CHECK(stats);
 	if (s->need[r->id]) {
 		declare(g, r);
-		buf_printf(&head, "\tfloat *o%d = (float *)p.p[%d] + be * (M * N); /* %s */\n", np, np, op_info(r->op)->name);
+		buf_printf(&head, "\t%s *o%d = (%s *)p.p[%d] + be * (M * N); /* %s */\n", mtype(r), np, mtype(r), np,
+		           op_info(r->op)->name);
 		ptr[np] = v(g, r);
-		buf_printf(&epi, "\t\t\t\t\to%d[row * N + k] = t;\n", np++);
+		buf_printf(&epi, "\t\t\t\t\to%d[row * N + k] = %s;\n", np++, stored(g, r, "t"));
 	}
-	attn_chain(g, s, grp, at.mm, at.row, at.last, &epi, &head, ptr, &np);
+	attn_chain(g, s, grp, &at, at.row, at.last, &epi, &head, ptr, &np);
 	/* the products that read X */
 	for (int q = 0; q < at.nprod; q++) {
 		const Ins *x = grp->ins[at.prod[q]], *cm = x->args[1];
@@ -2098,11 +2168,13 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	           "\t\t\tconst i64 row = r0 + rr;\n\t\t\tfloat *xr = strip + rr * NP;\n"
 	           "\t\t\tif (row < M) {\n",
 	           attn_ops(g, grp, at.mm + 1, at.last + 1), ATTN_WARPS);
-	if (pro.p) /* the prologue, in place */
+	/* the prologue, in place: R's value is its bf16 rounding when the product is bf16 */
+	const bool r16 = mm->type.dt == DT_BF16;
+	if (pro.p || r16)
 		buf_printf(&b,
-		           "\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP) {\n\t\t\t\t\tfloat t = xr[k];\n%s\t\t\t\t\txr[k] = t;\n"
+		           "\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP) {\n\t\t\t\t\tfloat t = %s;\n%s\t\t\t\t\txr[k] = t;\n"
 		           "\t\t\t\t}\n\t\t\t\t__syncwarp();\n",
-		           pro.p);
+		           r16 ? "maec_round_bf16(xr[k])" : "xr[k]", pro.p ? pro.p : "");
 	/* the row's statistics: row_code's text, two tabs deeper */
 	for (const char *q = stats; *q; q++)
 		buf_printf(&b, "%s%c", q == stats || q[-1] == '\n' ? "\t\t" : "", *q);
@@ -2113,7 +2185,7 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	           "\t\t\t} else {\n"
 	           "\t\t\t\tfor (i64 k = lane; k < NP; k += MAEC_WARP)\n\t\t\t\t\txr[k] = %s0.0f;\n\t\t\t}\n\t\t}\n"
 	           "\t\t__syncthreads();\n%s\t\t__syncthreads();\n\t}\n%s}\n",
-	           ys ? "\t\t\t\t\tystrip[rr * NP + k] = Y[row * Y_rs + k * Y_cs];\n" : "", value, epi.p ? epi.p : "",
+	           ys ? arena_printf(g->a, "\t\t\t\t\tystrip[rr * NP + k] = %s;\n", y) : "", value, epi.p ? epi.p : "",
 	           ys ? "ystrip[rr * NP + k] = " : "", ys ? "ystrip[rr * NP + k] = " : "", prods.p, fin.p ? fin.p : "");
 	if (!ks_->tiles) {
 		buf_puts(&ks_->src, attention_tiles);
@@ -2183,8 +2255,8 @@ static void emit_accum(CGen *g, const SchedCall *c)
 	CostRec *r = cost_new(g, COST_gemm, mm, 0);
 	cost_gemm(r, mm);
 	cost_bytes(r, st, numel_at(g, &mm->type) * 4, false); /* beta = 1 reads the slot */
-	buf_printf(g->out, "\t\tTRY(rt_gpu_matmul(st, %s, %s, %s, %d, da, %d, db, %lld, %lld, %d, 1, %d));\n\t}\n",
-	           state_slab(g, st, st->attr[1].s), v(g, x), v(g, y), x->type.rank, y->type.rank, (long long)mm->attr[0].i,
+	buf_printf(g->out, "\t\tTRY(rt_gpu_matmul(st, %s, %s, %s, %s, %d, da, %d, db, %lld, %lld, %d, 1, %d));\n\t}\n",
+	           state_slab(g, st, st->attr[1].s), v(g, x), v(g, y), gemm_types(mm, x), x->type.rank, y->type.rank, (long long)mm->attr[0].i,
 	           (long long)mm->attr[1].i, mm->op == OP_matmul_reduce, site(g, mm));
 }
 
@@ -2197,7 +2269,7 @@ static void declare(CGen *g, const Ins *x)
 	if (k->declared[x->id])
 		return;
 	k->declared[x->id] = true;
-	const char *ty = x->type.dt == DT_I32 ? "int32_t" : "float";
+	const char *ty = host_type(x);
 	switch (x->op) {
 	case OP_param:
 	case OP_state:
@@ -2332,13 +2404,18 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	for (int c = 0; c < sc->calls.n; c++) {
 		const SchedCall *call = &sc->calls.p[c];
 		switch (call->kind) {
-		case SCHED_RUNTIME:
-			for (int j = 0; j < call->ins->nargs; j++)
-				declare(g, call->ins->args[j]);
+		case SCHED_RUNTIME: {
+			const Ins **mem; /* the instruction, or a reduction and the cast it widens through */
+			int nm = sched_members(call, &mem);
+			for (int i = 0; i < nm; i++)
+				for (int j = 0; j < mem[i]->nargs; j++)
+					if (sc->call_of[sched_src(mem[i]->args[j])->id] != c)
+						declare(g, mem[i]->args[j]);
 			if (memplan_needs_buffer(call->ins))
 				declare(g, call->ins);
 			emit_ins(g, call->ins);
 			break;
+		}
 		case SCHED_LOOP: emit_loop(g, sc, call, &call->g->space); break;
 		case SCHED_MULTI:
 			if (emit_multi(g, sc, call))
@@ -2387,12 +2464,6 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 bool codegen_cuda(Buf *out, const Module *m, const char *source, bool naive_memory, int device, CostLog *log, Arena *a,
                   Diag *d)
 {
-	if (m->precision == PRECISION_BF16) {
-		/* the kernels, the products and the emulator load and store f32 only, so far */
-		diag_error(d, (Loc){0}, "the CUDA target does not yet store activations in bf16 (--precision=bf16): "
-		                        "use --precision=tf32 or fp32 with it; the C target runs bf16");
-		return false;
-	}
 	KernelSet k = {.log = log ? log : cost_log_new(a), .device = device};
 	CGen g = {.out = out, .m = m, .a = a, .d = d, .float_bytes = 4, .naive_memory = naive_memory, .target = "CUDA",
 	          .slab = {"P", "G", "M", "V"}, .emit_func = emit_func_cuda, .target_state = &k};
@@ -2426,7 +2497,8 @@ bool codegen_cuda(Buf *out, const Module *m, const char *source, bool naive_memo
 	buf_puts(&rest, "\n/* Every kernel, compiled at start by NVRTC for the device (runtime/gpu_cuda.c). */\n"
 	                "static const char kernels_source[] =\n");
 	Buf prelude = {0};
-	buf_printf(&prelude, "%s%s", cuda_prelude, k.src.p ? k.src.p : "");
+	buf_printf(&prelude, "%s%s%s", cuda_prelude, m->precision == PRECISION_BF16 ? cuda_prelude_bf16 : "",
+	           k.src.p ? k.src.p : "");
 	/* as C++ raw string literals of whole lines, a few KB each, so that the kernels read as
 	 * they are; escaped, a literal a line, if the text holds the literals' end */
 	const char *s = prelude.p;

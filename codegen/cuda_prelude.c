@@ -52,3 +52,10 @@ const char cuda_prelude[] =
 	"\t\tc0 = (unsigned)(p1 >> 32) ^ c1 ^ k0;\n\t\tc2 = (unsigned)(p0 >> 32) ^ c3 ^ k1;\n"
 	"\t\tc1 = (unsigned)p1;\n\t\tc3 = (unsigned)p0;\n"
 	"\t\tk0 += 0x9E3779B9u;\n\t\tk1 += 0xBB67AE85u;\n\t}\n\treturn c0;\n}\n";
+
+/* --precision=bf16: activations stored in cuda_bf16.h's type (simt_cuda.h's in the
+ * emulation, with the same rounding), loaded into float registers and computed there. */
+const char cuda_prelude_bf16[] =
+	"#ifdef __CUDACC_RTC__\n#include <cuda_bf16.h>\n#endif\n"
+	"/* a value's bf16 rounding (to nearest, ties to even), as a float: a cast to bf16 in registers */\n"
+	"MAEC_DEV float maec_round_bf16(float x)\n{\n\treturn __bfloat162float(__float2bfloat16(x));\n}\n";

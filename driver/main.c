@@ -479,8 +479,8 @@ static void usage(FILE *f)
 	        "  --report=cost        with --target=cuda: each kernel of each recipe's step and update, its bytes,\n"
 	        "                       FLOPs, roofline and estimated time on --device, the step's totals and host work\n"
 	        "  --device=D           the device of the cost model: h200 (default) or h100 (codegen/cost.def)\n"
-	        "  --precision=P        fp32 (default for c), tf32 (f32 storage, TF32 products: cuda's default) or\n"
-	        "                       bf16 (activations stored in bf16, bf16 products: the precision pass)\n"
+	        "  --precision=P        bf16 (default for cuda: activations stored in bf16, bf16 products; the\n"
+	        "                       precision pass), fp32 (default for c) or tf32 (f32 storage, TF32 products)\n"
 	        "  -fno-fuse            no fusion: every instruction its own kernel\n"
 	        "  -fno-memplan         no memory planning: every value its own buffer\n"
 	        "  --dump-ir            print the final IR (docs/ir.md)\n"
@@ -660,6 +660,8 @@ static int parse_args(int argc, char **argv, Options *o)
 	if (!o->target)
 		o->target = o->output && has_suffix(o->output, ".cu") ? "cuda" : "c";
 	bool cuda = strncmp(o->target, "cuda", 4) == 0;
+	if (o->precision < 0) /* the default policy: bf16 storage on the GPU, f32 on the CPU */
+		o->precision = cuda ? COST_BF16 : COST_FP32;
 	if (o->output && (cuda ? has_suffix(o->output, ".c") : has_suffix(o->output, ".cu"))) {
 		fprintf(stderr, "maec: -o %s does not name a %s trainer (NAME%s or NAME)\n", o->output, cuda ? "CUDA" : "C",
 		        cuda ? ".cu" : ".c");
@@ -686,7 +688,7 @@ int main(int argc, char **argv)
 	Define defines[64];
 	c.opt.defines = defines;
 	c.opt.device = cost_device("h200");
-	c.opt.precision = COST_TF32;
+	c.opt.precision = -1; /* the target's default (parse_args) */
 	int rc = parse_args(argc, argv, &c.opt);
 	if (rc)
 		return rc;

@@ -37,8 +37,8 @@ const LowerOptions lower_c = {.target = "C", .attention = true, .accumulate = tr
  * 8 warps: at most 18 x 4 tiles of 16 x 16, so rows of at most 288 keys and products at
  * most 64 wide. */
 const LowerOptions lower_cuda = {.target = "CUDA", .attention = true, .accumulate = true, .row_epilogues = true,
-                                 .slice_views = true, .attention_max_keys = 288, .attention_max_width = 64,
-                                 .attention_views = true};
+                                 .slice_views = true, .widening_reductions = true, .attention_max_keys = 288,
+                                 .attention_max_width = 64, .attention_views = true};
 
 const char *sched_kind_name(SchedKind k)
 {
@@ -335,6 +335,24 @@ static const char *row_call(Arena *a, const FuseGroup *grp, int lo, int ri, int 
 	return NULL;
 }
 
+/* Is member ci of a group a cast from bf16 to f32 that only the reduction at ri reads
+ * (widening_reductions)? */
+static bool widened_operand(const FuseGroup *grp, int ci, int ri)
+{
+	const Ins *c = grp->ins[ci], *r = grp->ins[ri];
+	if ((r->op != OP_sum && r->op != OP_mean && r->op != OP_max) || r->args[0] != c || c->op != OP_cast ||
+	    c->type.dt != DT_F32 || c->args[0]->type.dt != DT_BF16)
+		return false;
+	for (int o = 0; o < grp->nouts; o++)
+		if (grp->outs[o] == c)
+			return false;
+	for (int i = 0; i < grp->nins; i++)
+		for (int k = 0; i != ri && k < grp->ins[i]->nargs; k++)
+			if (sched_src(grp->ins[i]->args[k]) == c)
+				return false;
+	return true;
+}
+
 /* A group, member by member: its products and reductions through the runtime, the runs
  * of loop members between them as generated loops; a row op with the loops around it as
  * one row call where the target can run it (row_call; else the reason is noted). */
@@ -345,23 +363,31 @@ static void split_group(Arena *a, Schedule *s, const FuseGroup *grp, const Lower
 		int j = i;
 		while (j < grp->nins && !is_anchor_op(grp->ins[j]))
 			j++;
+		/* 1: the member before the anchor is its operand widened from bf16, which the call loads */
+		const int w = j < grp->nins && j > i && opt->widening_reductions && widened_operand(grp, j - 1, j);
 		if (j < grp->nins && grp->nins > 1) { /* the anchor at j, the loops after it to e */
 			int e = j + 1;
 			while (e < grp->nins && !is_anchor_op(grp->ins[e]))
 				e++;
-			const char *w = row_call(a, grp, i, j, e, opt);
-			if (!w) {
+			const char *rw = row_call(a, grp, i, j, e, opt);
+			if (!rw) {
 				add_call(a, s, (SchedCall){.kind = SCHED_ROW, .g = grp, .ins = grp->ins[j], .lo = i, .hi = e});
 				i = e;
 				continue;
 			}
-			if (!why && (e > j + 1 || j > i))
-				why = w;
+			if (!why && (e > j + 1 || j > i + w))
+				why = rw;
 		}
-		if (j > i)
-			add_call(a, s, (SchedCall){.kind = SCHED_LOOP, .g = grp, .ins = NULL, .lo = i, .hi = j});
-		if (j < grp->nins)
+		if (j - w > i)
+			add_call(a, s, (SchedCall){.kind = SCHED_LOOP, .g = grp, .ins = NULL, .lo = i, .hi = j - w});
+		if (w) { /* the cast and the reduction: one runtime call */
+			const Ins **mem = arena_alloc(a, sizeof *mem * 2);
+			mem[0] = grp->ins[j - 1];
+			mem[1] = grp->ins[j];
+			add_call(a, s, (SchedCall){.kind = SCHED_RUNTIME, .g = grp, .ins = grp->ins[j], .mem = mem, .nmem = 2});
+		} else if (j < grp->nins) {
 			add_call(a, s, (SchedCall){.kind = SCHED_RUNTIME, .g = grp, .ins = grp->ins[j], .lo = 0, .hi = 0});
+		}
 		i = j + 1;
 	}
 	if (why && grp->kind == FUSE_REDUCE)
@@ -390,6 +416,12 @@ SchedLin sched_lin(const FuseMap *m, const Type *t)
 bool sched_lin_eq(const SchedLin *x, const SchedLin *y)
 {
 	return memcmp(x, y, sizeof *x) == 0;
+}
+
+/* A cast between float dtypes: bf16 rounding, or widening (passes/precision.c). */
+static bool float_cast(const Ins *x)
+{
+	return x->op == OP_cast && dtype_is_float(x->type.dt) && dtype_is_float(x->args[0]->type.dt);
 }
 
 /* Can an ATTENTION group run per batch element, each value a block: loop members at the
@@ -423,8 +455,7 @@ static const char *attention_blocks(const Schedule *s, const FuseGroup *grp)
 				return "the softmax is not over the rows' space";
 			continue;
 		}
-		bool float_cast = x->op == OP_cast && dtype_is_float(x->args[0]->type.dt); /* bf16 rounding, widening */
-		if (op_info(x->op)->kind != KIND_ELEMWISE || (x->op == OP_cast && !float_cast) || !type_same_dims(&x->type, sp))
+		if (op_info(x->op)->kind != KIND_ELEMWISE || (x->op == OP_cast && !float_cast(x)) || !type_same_dims(&x->type, sp))
 			return "a loop member is not elementwise over the rows' space";
 		SchedLin w = sched_lin(&grp->map[i], &x->type);
 		if (!sched_lin_eq(&w, &ident))
@@ -453,14 +484,20 @@ int sched_member(const FuseGroup *g, const Ins *x)
 const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 {
 	memset(at, 0, sizeof *at);
+	at->ycast = -1;
 	int mm = -1, row = -1, last = -1;
-	const Ins *y = NULL; /* softmax_grad's y: the products Y^T C may come anywhere */
+	const Ins *y = NULL; /* softmax_grad's y in memory: the products Y^T C may come anywhere */
 	for (int i = 0; i < g->nins; i++)
 		if (g->ins[i]->op == OP_softmax_grad)
 			y = g->ins[i]->args[0];
+	int yi = y ? sched_member(g, y) : -1;
+	if (yi >= 0 && float_cast(y) && sched_member(g, sched_src(y->args[0])) < 0) { /* widened from bf16 */
+		at->ycast = yi;
+		y = y->args[0];
+	}
 	for (int i = 0; i < g->nins; i++) {
 		const Ins *x = g->ins[i];
-		if (sched_is_free(x))
+		if (sched_is_free(x) || i == at->ycast)
 			continue;
 		if (x->op == OP_matmul && y && x->args[0] == y && x->attr[0].i && !x->attr[1].i) {
 			if (sched_member(g, sched_src(x->args[1])) >= 0)
@@ -497,13 +534,15 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 				return "two row ops";
 			if (x->args[x->op == OP_softmax ? 0 : 1] != chain)
 				return "the row op does not read the rows";
-			if (x->op == OP_softmax_grad &&
-			    (sched_member(g, sched_src(x->args[0])) >= 0 || !type_eq(&x->args[0]->type, &chain->type)))
+			bool widened = at->ycast >= 0 && x->args[0] == g->ins[at->ycast];
+			if (x->op == OP_softmax_grad && ((!widened && sched_member(g, sched_src(x->args[0])) >= 0) ||
+			                                 !type_same_dims(&x->args[0]->type, &chain->type)))
 				return "softmax_grad's y is not a value in memory of the rows' shape";
 			row = last = i;
 			continue;
 		}
-		if (op_info(x->op)->kind != KIND_ELEMWISE || x->op == OP_cast || !type_eq(&x->type, &chain->type))
+		if (op_info(x->op)->kind != KIND_ELEMWISE || (x->op == OP_cast && !float_cast(x)) ||
+		    !dtype_is_float(x->type.dt) || !type_same_dims(&x->type, &chain->type))
 			return "a member is neither a product, the row op nor elementwise over the rows";
 		bool reads = false;
 		for (int k = 0; k < x->nargs; k++) {
@@ -587,7 +626,9 @@ static bool attention_operand(const Schedule *s, SchedAttn *const *attn, const I
 	if (u == g->ins[at->mm])
 		return true;
 	if (u == g->ins[at->row])
-		return u->op == OP_softmax_grad && k == 0;
+		return u->op == OP_softmax_grad && k == 0 && at->ycast < 0;
+	if (at->ycast >= 0 && u == g->ins[at->ycast])
+		return k == 0;
 	for (int q = 0; q < at->nprod; q++)
 		if (u == g->ins[at->prod[q]])
 			return k == 1 || at->reads_y[q];

@@ -195,6 +195,9 @@ typedef struct LowerOptions {
 	bool accumulate;    /* products added into their slot by the BLAS */
 	bool row_epilogues; /* a softmax or layernorm (or their gradients) and the loops around it as one kernel */
 	bool slice_views;   /* a contiguous slice read in place: a view at an offset, no kernel */
+	/* a sum, mean or max whose operand is a cast from bf16 made for it alone: one runtime
+	 * call (its members the cast and the reduction) that widens the bf16 value as it loads */
+	bool widening_reductions;
 	/* ATTENTION groups only in the strip form (sched_attention), its rows at most this many
 	 * keys long and its products' widths at most this many (0: any form, any size) */
 	int attention_max_keys, attention_max_width;
@@ -259,12 +262,15 @@ SchedLin sched_lin(const FuseMap *m, const Type *t);      /* the offset of coord
  * .) with Y from memory; elementwise members on its result and scalars (the epilogue),
  * the last of them X; products that read X as their left operand, X C (C [.., N, E]) or
  * X^T C (C [.., M, E]), the right operand from memory; for softmax_grad, also products
- * Y^T C. Every member's value [.., M, N] can be written row by row. */
+ * Y^T C. Every member's value [.., M, N] can be written row by row. Under bf16 storage
+ * (passes/precision.c) the chain may change precision (casts between float dtypes), and
+ * softmax_grad's Y may be a cast of a bf16 value in memory, which the products Y^T C read. */
 typedef struct SchedAttn {
 	int mm, row, last;   /* R's product, the row op, X (the row op when no epilogue) */
 	int prod[8], nprod;  /* the products that read X, or (reads_y) softmax_grad's y as Y^T C */
 	bool reads_y[8];
 	int64_t m, n, d;     /* rows, keys, R's inner size */
+	int ycast;           /* the member that widens softmax_grad's y from bf16 in memory; -1 */
 } SchedAttn;
 /* NULL and *at filled, or why the group is not in the strip form (sizes unchecked). */
 const char *sched_attention(const FuseGroup *g, SchedAttn *at);

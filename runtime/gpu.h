@@ -82,9 +82,14 @@ int rt_gpu_launch(RtState *st, int kernel, int64_t threads, int64_t B, const RtP
  * (the attention kernels: a batch element each). */
 int rt_gpu_launch_blocks(RtState *st, int kernel, int64_t blocks, int64_t B, const RtPtrs *p, int site);
 
-/* matmul and matmul_reduce of runtime/cpu.h (rt_matmul, rt_matmul_reduce) on the device,
- * in the precision of st->precision; accumulate: added into out (rt_matmul_add). */
-int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int rank_a, const int64_t *dims_a,
+/* The storage of a product's tensors (maec --precision=bf16): RT_GEMM_F32, or bf16 operands
+ * (both) and/or a bf16 output. */
+enum { RT_GEMM_F32 = 0, RT_GEMM_BF16_IN = 1, RT_GEMM_BF16_OUT = 2 };
+
+/* matmul and matmul_reduce of runtime/cpu.h (rt_matmul, rt_matmul_reduce) on the device:
+ * f32 operands in the precision of st->precision, bf16 ones (types) with f32 accumulation;
+ * accumulate: added into out (rt_matmul_add), which is f32. */
+int rt_gpu_matmul(RtState *st, void *out, const void *a, const void *b, int types, int rank_a, const int64_t *dims_a,
                   int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int accumulate, int site);
 
 /* Copies on the trainer's stream: host to device (the host buffer may be reused at once),

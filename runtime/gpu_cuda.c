@@ -674,7 +674,7 @@ int rt_gpu_launch_blocks(RtState *st, int kernel, int64_t blocks, int64_t B, con
 	return grid ? launch(gpu(st), kernel, grid, B, p, site) : 1;
 }
 
-int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int rank_a, const int64_t *dims_a,
+int rt_gpu_matmul(RtState *st, void *out, const void *a, const void *b, int types, int rank_a, const int64_t *dims_a,
                   int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int accumulate, int site)
 {
 	RtGpu *g = gpu(st);
@@ -683,23 +683,28 @@ int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int r
 	RtGemm *plan = rt_gemm_plan_for(one, 4, &n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce, accumulate, site);
 	if (!plan)
 		return 1;
+	/* bf16 operands: bf16 tensor-core products, accumulated in fp32 (CUBLAS_COMPUTE_32F) */
+	const bool in16 = types & RT_GEMM_BF16_IN, out16 = types & RT_GEMM_BF16_OUT;
+	const cudaDataType_t in_t = in16 ? CUDA_R_16BF : CUDA_R_32F, out_t = out16 ? CUDA_R_16BF : CUDA_R_32F;
+	const size_t in_size = in16 ? 2 : 4, out_size = out16 ? 2 : 4;
+	const cublasComputeType_t compute = in16 ? CUBLAS_COMPUTE_32F : g->compute;
 	const float one_f = 1.0f;
 	int rc = 0;
 	prof_begin(g);
 	for (int i = 0; i < n && !rc; i++) {
 		const RtGemm *e = &plan[i];
-		float *C = out + e->off_c;
+		char *C = (char *)out + out_size * (size_t)e->off_c;
 		if (e->k == 0) { /* nothing to add: C = beta C, and beta is 0 or 1 */
 			if (e->beta == 0 && e->ldc == e->m)
-				rc = cudaMemsetAsync(C, 0, sizeof(float) * (size_t)(e->m * e->n * (e->stride_c ? e->count : 1)),
+				rc = cudaMemsetAsync(C, 0, out_size * (size_t)(e->m * e->n * (e->stride_c ? e->count : 1)),
 				                     g->stream) != cudaSuccess;
 			continue;
 		}
 		cublasStatus_t s = cublasGemmStridedBatchedEx(
 			g->blas, e->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, e->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, (int)e->m,
-			(int)e->n, (int)e->k, &one_f, b + e->off_a, CUDA_R_32F, (int)e->lda, e->stride_a, a + e->off_b, CUDA_R_32F,
-			(int)e->ldb, e->stride_b, &e->beta, C, CUDA_R_32F, (int)e->ldc, e->stride_c, (int)e->count, g->compute,
-			CUBLAS_GEMM_DEFAULT);
+			(int)e->n, (int)e->k, &one_f, (const char *)b + in_size * (size_t)e->off_a, in_t, (int)e->lda,
+			e->stride_a, (const char *)a + in_size * (size_t)e->off_b, in_t, (int)e->ldb, e->stride_b, &e->beta, C,
+			out_t, (int)e->ldc, e->stride_c, (int)e->count, compute, CUBLAS_GEMM_DEFAULT);
 		if (s != CUBLAS_STATUS_SUCCESS)
 			rc = blas_fail(s, "cublasGemmStridedBatchedEx", __LINE__, site);
 	}

@@ -20,6 +20,7 @@
 
 #include <cblas.h>
 
+#include "cpu.h" /* rt_bf16 */
 #include "gpu.h"
 #include "simt.h"
 
@@ -171,15 +172,30 @@ int rt_gpu_launch_blocks(RtState *st, int kernel, int64_t blocks, int64_t B, con
 	return grid ? launch(gpu(st), kernel, grid, B, p, site) : 1;
 }
 
-int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int rank_a, const int64_t *dims_a,
-                  int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int accumulate, int site)
+/* The elements of a row-major tensor of dims. */
+static int64_t numel_of(int rank, const int64_t *dims)
 {
-	(void)st;
-	RtGemm one[4];
-	int n;
-	RtGemm *plan = rt_gemm_plan_for(one, 4, &n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce, accumulate, site);
-	if (!plan)
-		return 1;
+	int64_t n = 1;
+	for (int i = 0; i < rank; i++)
+		n *= dims[i];
+	return n;
+}
+
+/* bf16 bits to float (exact), and float to bf16 (to nearest, ties to even), as cuBLAS. */
+static float *widened(const void *p, int64_t n)
+{
+	float *w = malloc(sizeof *w * (size_t)(n ? n : 1));
+	if (!w) {
+		fprintf(stderr, "trainer: out of memory widening a bf16 operand (%lld elements)\n", (long long)n);
+		return NULL;
+	}
+	for (int64_t i = 0; i < n; i++)
+		w[i] = rt_real_of_bf16(((const rt_bf16 *)p)[i]);
+	return w;
+}
+
+static void run_plan(const RtGemm *plan, int n, float *out, const float *a, const float *b)
+{
 	for (int i = 0; i < n; i++) {
 		const RtGemm *e = &plan[i];
 		for (int64_t c = 0; c < e->count; c++) {
@@ -195,9 +211,52 @@ int rt_gpu_matmul(RtState *st, float *out, const float *a, const float *b, int r
 			            a + e->off_b + c * e->stride_b, (int)e->ldb, e->beta, C, (int)e->ldc);
 		}
 	}
+}
+
+/* bf16 tensors (types) as cuBLAS takes them with fp32 compute: operands widened exactly,
+ * products accumulated in fp32, a bf16 output rounded once at the end. */
+int rt_gpu_matmul(RtState *st, void *out, const void *a, const void *b, int types, int rank_a, const int64_t *dims_a,
+                  int rank_b, const int64_t *dims_b, int ta, int tb, int reduce, int accumulate, int site)
+{
+	(void)st;
+	RtGemm one[4];
+	int n;
+	RtGemm *plan = rt_gemm_plan_for(one, 4, &n, rank_a, dims_a, rank_b, dims_b, ta, tb, reduce, accumulate, site);
+	if (!plan)
+		return 1;
+	float *wa = NULL, *wb = NULL, *wo = NULL;
+	int64_t nout = 0;
+	int rc = 0;
+	if (types & RT_GEMM_BF16_IN)
+		rc = !(wa = widened(a, numel_of(rank_a, dims_a))) || !(wb = widened(b, numel_of(rank_b, dims_b)));
+	if (!rc && (types & RT_GEMM_BF16_OUT)) { /* beta is 0: nothing of out is read */
+		for (int i = 0; i < n; i++) {
+			const RtGemm *e = &plan[i];
+			int64_t end = e->off_c + (e->count - 1) * e->stride_c + (e->n - 1) * e->ldc + e->m;
+			nout = end > nout ? end : nout;
+		}
+		rc = !(wo = calloc((size_t)(nout ? nout : 1), sizeof *wo));
+		if (rc)
+			fprintf(stderr, "trainer: out of memory for a bf16 product (%lld elements)\n", (long long)nout);
+	}
+	if (!rc) {
+		run_plan(plan, n, wo ? wo : out, wa ? wa : a, wb ? wb : b);
+		for (int i = 0; wo && i < n; i++) { /* only the elements the products write */
+			const RtGemm *e = &plan[i];
+			for (int64_t c = 0; c < e->count; c++)
+				for (int64_t col = 0; col < e->n; col++)
+					for (int64_t row = 0; row < e->m; row++) {
+						int64_t at = e->off_c + c * e->stride_c + col * e->ldc + row;
+						((rt_bf16 *)out)[at] = rt_bf16_of_real(wo[at]);
+					}
+		}
+	}
+	free(wa);
+	free(wb);
+	free(wo);
 	if (plan != one)
 		free(plan);
-	return 0;
+	return rc;
 }
 
 int rt_gpu_to_device(RtState *st, void *dst, const void *src, size_t bytes, int site)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The CUDA target without a GPU.
-#   run.sh compile MAEC OUT   every model file's CUDA trainer built with nvcc; every kernel
+#   run.sh compile MAEC OUT   every model file's CUDA trainer built with nvcc (bf16 storage,
+#                             the default; models/mae.dsl also with f32 storage); every kernel
 #                             through NVRTC for sm_80 and sm_90 (no errors, no warnings;
 #                             ptxas's registers and spills printed); the trainer, run on a
 #                             machine without a GPU, says so and exits 1.
@@ -13,7 +14,8 @@
 #                             (tools/reference/compare_dumps.py: loss, gradients, each
 #                             trainer's AdamW step; tests/cuda/attention.dsl: the
 #                             attention kernels at odd sizes); the MAE dumps also against PyTorch
-#                             (check_step.py); the device's masking permutations against
+#                             (check_step.py); bf16 storage (--precision=bf16) against the
+#                             float64 reference (check_bf16.py); the device's masking permutations against
 #                             rt_randperm's (randperm.dsl). Exit 77 (skipped) without CIFAR-10 or torch.
 set -euo pipefail
 mode=$1
@@ -48,6 +50,10 @@ if [ "$mode" = compile ]; then
 			cat "$out/$name.nogpu.log"
 		fi
 	done
+	# f32 storage's kernels too (the default is bf16 storage)
+	check mae-f32.nvcc "$maec" "$root/models/mae.dsl" -o "$out/mae-f32" --target=cuda --precision=tf32
+	check mae-f32.nvrtc "$out/mae-f32" kernels --arch 80 --arch 90
+	grep "^sm_" "$out/mae-f32.nvrtc.log" || true
 	finish
 	exit
 fi
@@ -61,7 +67,7 @@ pair() { # name dsl recipe step-args -- maec-args...: one step of both trainers,
 	shift 5
 	if [ ! -x "$out/$name-c" ]; then
 		check "$name.build.c" "$maec" "$dsl" "$@" -o "$out/$name-c"
-		check "$name.build.cuda" "$maec" "$dsl" "$@" -o "$out/$name-cuda" --target=cuda-emu
+		check "$name.build.cuda" "$maec" "$dsl" "$@" -o "$out/$name-cuda" --target=cuda-emu --precision=fp32
 	fi
 	# shellcheck disable=SC2086
 	check "$name.$recipe.c" "$out/$name-c" "$recipe" --data "${pair_data:-$data}" --steps 1 $args \
@@ -84,6 +90,14 @@ pair mae "$root/models/mae.dsl" linprobe "--batch 2" --
 for recipe in pretrain finetune linprobe; do
 	check "mae.$recipe.cuda-vs-pytorch" "$py" "$ref/check_step.py" "$out/mae-$recipe-cuda.st"
 done
+# bf16 storage (maec --precision=bf16): one step of pretraining and fine-tuning at full size
+# against the float64 reference, with issue 14's bounds (tools/reference/check_bf16.py)
+check mae-bf16.build.cuda "$maec" "$root/models/mae.dsl" --precision=bf16 -o "$out/mae-bf16-cuda" --target=cuda-emu
+for recipe in pretrain finetune; do
+	check "mae-bf16.$recipe.cuda" "$out/mae-bf16-cuda" "$recipe" --data "$data" --steps 1 --batch 8 \
+		--out "$out/runs/mae-bf16-$recipe" --dump-step "$out/mae-bf16-$recipe-cuda.st"
+	check "mae-bf16.$recipe.parity" "$py" "$ref/check_bf16.py" "$out/mae-bf16-$recipe-cuda.st"
+done
 # the official options at full size (width 192, 12 blocks; decoder 128 wide, 4 blocks);
 # without warm-up, so that the first step's learning rate, and AdamW's update, is not 0
 pair official "$root/models/mae-official.dsl" pretrain "--batch 2 --warmup 0" --
@@ -105,7 +119,8 @@ done
 # (rows of 256, 64, 7 and 1; two micro-batches a step), for three seeds: the gradients
 # are sums of the permutations' elements, equal only if every element is in its place
 check randperm.build.c "$maec" "$root/tests/cuda/randperm.dsl" -o "$out/randperm-c"
-check randperm.build.cuda "$maec" "$root/tests/cuda/randperm.dsl" -o "$out/randperm-cuda" --target=cuda-emu
+check randperm.build.cuda "$maec" "$root/tests/cuda/randperm.dsl" -o "$out/randperm-cuda" --target=cuda-emu \
+	--precision=fp32
 for seed in 1 7 123456789; do
 	for t in c cuda; do
 		check "randperm.seed$seed.$t" "$out/randperm-$t" check --data "$data" --steps 1 --seed "$seed" \

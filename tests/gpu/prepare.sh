@@ -2,6 +2,8 @@
 # tests/gpu/prepare.sh: builds, on the development machine, what tests/gpu/run.sh carries to
 # a GPU machine (which has the CUDA toolkit and PyTorch, but no network and no ../shared):
 #   gpu-kit/mae.gz, mae-official.gz  the CUDA trainers of models/mae.dsl and mae-official.dsl
+#                                    with f32 storage (--precision=tf32), for fp32 parity
+#   gpu-kit/mae_bf16.gz              models/mae.dsl with the CUDA target's default, bf16 storage
 #   gpu-kit/mae_c.gz                 the C trainer of models/mae.dsl, static and portable
 #                                    (x86-64-v2, OpenBLAS linked in), for CUDA-against-C parity
 #   gpu-kit/*.cu, libmaec_trainer_cuda.a  to relink the CUDA trainers there if these do not run
@@ -18,9 +20,12 @@ cmake --build build >/dev/null
 rm -rf "$kit"
 mkdir -p "$kit"
 for m in mae mae-official; do
-	build/maec "models/$m.dsl" -o "$kit/$m" --target=cuda
-	strip "$kit/$m"
-	gzip -9f "$kit/$m"
+	build/maec "models/$m.dsl" -o "$kit/$m" --target=cuda --precision=tf32
+done
+build/maec models/mae.dsl -o "$kit/mae_bf16" --target=cuda
+for t in mae mae-official mae_bf16; do
+	strip "$kit/$t"
+	gzip -9f "$kit/$t"
 done
 build/maec models/mae.dsl -o "$kit/mae_c.c"
 gcc -std=c11 -O2 -march=x86-64-v2 -fopenmp -D_POSIX_C_SOURCE=200809L -DMAEC_REAL=float -Iruntime "$kit/mae_c.c" \

@@ -7,7 +7,9 @@
 #      parameters and permutations (tools/reference/compare_dumps.py: loss 1e-5 relative,
 #      gradients 1e-4, parameters after AdamW 1e-5), and against the PyTorch reference
 #      (tools/reference/check_step.py), for pretraining (one and two micro-batches),
-#      fine-tuning, linear probing and the official-options model;
+#      fine-tuning, linear probing and the official-options model; in bf16 storage (the
+#      CUDA target's default) against the float64 reference with issue 14's bounds
+#      (tools/reference/check_bf16.py), for pretraining and fine-tuning;
 #   3. a profile (MAEC_PROFILE=1): each kernel measured beside the compiler's estimate,
 #      saved under bench/results/ (the file is named when the run ends);
 #   4. bench/gpu.py: images/s of pretraining at batch 512 against PyTorch eager and
@@ -41,10 +43,10 @@ check() { # name command...: runs it with its output in $out/NAME.log
 }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-for f in mae mae-official mae_c; do
+for f in mae mae-official mae_bf16 mae_c; do
 	gunzip -c "$kit/$f.gz" >"$work/$f" && chmod +x "$work/$f"
 done
-for t in mae mae-official; do # relink where the carried build does not run
+for t in mae mae-official mae_bf16; do # relink where the carried build does not run
 	if ldd "$work/$t" | grep -q "not found"; then
 		echo "relinking $t here: $(ldd "$work/$t" | grep 'not found' | tr -s ' \t' ' ')"
 		gunzip -c "$kit/$t.cu.gz" >"$work/$t.cu" 2>/dev/null || cp "$kit/$t.cu" "$work/$t.cu"
@@ -70,7 +72,8 @@ for d, data in (("cifar", one), ("random", rnd.tobytes())):
 PY
 
 check kernels "$work/mae" kernels --arch 90 -v
-grep "^sm_90" "$out/kernels.log"
+check kernels_bf16 "$work/mae_bf16" kernels --arch 90 -v
+grep "^sm_90" "$out/kernels.log" "$out/kernels_bf16.log"
 
 # Step parity, fp32.
 mkdir -p "$work/runs"
@@ -97,6 +100,11 @@ if [ -z "${MAEC_GPU_QUICK:-}" ]; then # MAEC_GPU_QUICK=1: leave this one to the 
 fi
 step cuda_official mae-official pretrain --batch 8 --precision fp32
 check parity_cuda_vs_pytorch_official python3 "$ref/check_step.py" "$work/cuda_official.st"
+# bf16 storage against the float64 reference
+for r in pretrain finetune; do
+	step "cuda_bf16_$r" mae_bf16 $r --batch 8
+	check "parity_bf16_vs_float64_$r" python3 "$ref/check_bf16.py" "$work/cuda_bf16_$r.st"
+done
 for f in "$out"/parity_*.log; do
 	echo "-- $(basename "$f" .log)"
 	grep -E "^(loss|logits|grad|params)|ok:|FAIL" "$f" | head -12
@@ -115,7 +123,7 @@ cp "$out/profile.csv" "$prof_csv" 2>/dev/null && echo "profile against the estim
 # The benchmark.
 steps=12 warmup=3
 [ -z "${MAEC_GPU_QUICK:-}" ] || steps=8 warmup=2
-if ! timeout 420 python3 bench/gpu.py --trainer "$work/mae" --data "$work/random" --batch 512 \
+if ! timeout 420 python3 bench/gpu.py --trainer "$work/mae" --trainer-bf16 "$work/mae_bf16" --data "$work/random" --batch 512 \
 	--steps "$steps" --warmup "$warmup" \
 	--json "$out/bench.json" 2>&1 | tee "$out/bench.log"; then
 	failed=$((failed + 1))
@@ -128,7 +136,7 @@ echo "$failed failed"
 # and every log in one archive.
 {
 	printf '%s\n' "${summary[@]}"
-	grep "^sm_90" "$out/kernels.log"
+	grep "^sm_90" "$out/kernels.log" "$out/kernels_bf16.log"
 	for f in "$out"/parity_*.log; do
 		echo "-- $(basename "$f" .log)"
 		grep -E "^(loss|logits|grad|params)|ok:|FAIL" "$f"
