@@ -56,6 +56,7 @@ typedef struct Prec {
 	int nkernels;        /* the plan's kernel numbers are below this; new kernels from here */
 	int next_kernel;
 	bool *lowp;          /* by id: a product or data move that now reads and writes bf16 */
+	bool *planned;       /* by group: plan_moves has run */
 	int cur_gi;          /* the group being rewritten, -1 before the first */
 	int start;           /* where its run begins in body: new kernels for it go there */
 } Prec;
@@ -149,6 +150,76 @@ static Ins *bf16_form(Prec *s, Ins *x)
 	return s->b16[x->id] = r;
 }
 
+/* Whether x computes in a loop of a kernel of kind g->kind, where a cast member may join it. */
+static bool loop_member(const FuseGroup *g, const Ins *x)
+{
+	switch (g->kind) {
+	case FUSE_LOOP:
+	case FUSE_REDUCE:
+	case FUSE_MATMUL:
+	case FUSE_ATTENTION: return true;
+	case FUSE_SINGLE: return fuse_is_loop_op(x) || fuse_is_reduction(x);
+	default: return false;
+	}
+}
+
+/* Whether member u of g can widen its operand x with a cast member in its own loop. */
+static bool widens_in_loop(const FuseGroup *g, const Ins *u, const Ins *x)
+{
+	return !is_product(u) && loop_shape(u, x) && loop_member(g, u);
+}
+
+/* Whether x has a bf16 form already, without making a view of one. */
+static bool has_bf16_form(const Prec *s, const Ins *x)
+{
+	for (;; x = x->args[0]) {
+		if (x->type.dt == DT_BF16 || s->b16[x->id])
+			return true;
+		if (x->op != OP_reshape)
+			return false;
+	}
+}
+
+/* Which of group gi's data moves carry bf16, decided for the whole kernel before it is
+ * rewritten: a move whose float operands all have a bf16 form (made outside the kernel) or
+ * are bf16 in it (a product's value, a move that carries bf16), and whose readers in the
+ * kernel take bf16 or can widen it in their own loop. A fixpoint: a move a reader cannot take
+ * (a concat of a bf16 slice and an f32 value) goes back to f32, and so may the moves that
+ * read it; each round only clears marks, so it ends. */
+static void plan_moves(Prec *s, int gi)
+{
+	const FuseGroup *g = &s->p->groups[gi];
+	if (s->planned[gi])
+		return;
+	s->planned[gi] = true;
+	for (int i = 0; i < g->nins; i++) {
+		Ins *u = g->ins[i];
+		s->lowp[u->id] = is_product(u) ? !s->keep[u->id]
+		                                : is_move(u) && !s->keep[u->id] && dtype_is_float(u->type.dt);
+	}
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (int i = 0; i < g->nins; i++) {
+			Ins *u = g->ins[i];
+			for (int k = 0; k < u->nargs; k++) {
+				const Ins *x = u->args[k], *src = sched_src(x);
+				if (!dtype_is_float(x->type.dt))
+					continue;
+				bool inside = group_of(s, x) == gi;
+				bool b16 = inside ? src->type.dt == DT_BF16 || s->lowp[src->id] : has_bf16_form(s, x);
+				if (s->lowp[u->id] && is_move(u) && !b16) {
+					s->lowp[u->id] = false;
+					changed = true;
+				} else if (!s->lowp[u->id] && inside && is_move(src) && s->lowp[src->id] &&
+				           u->op != OP_cast && !widens_in_loop(g, u, x)) {
+					s->lowp[src->id] = false;
+					changed = true;
+				}
+			}
+		}
+	}
+}
+
 /* What member u of group gi reads for its operand x. */
 static Ins *operand(Prec *s, Ins *u, int gi, Ins *x)
 {
@@ -167,11 +238,7 @@ static Ins *operand(Prec *s, Ins *u, int gi, Ins *x)
 		return x;
 	if (s->f32_grp[b->id] == gi && s->f32[b->id])
 		return s->f32[b->id];
-	const FuseGroup *g = &s->p->groups[gi];
-	bool in_kernel = loop_shape(u, x) && (g->kind == FUSE_LOOP || g->kind == FUSE_REDUCE || g->kind == FUSE_MATMUL ||
-	                                      g->kind == FUSE_ATTENTION ||
-	                 (g->kind == FUSE_SINGLE && (fuse_is_loop_op(u) || fuse_is_reduction(u))));
-	Ins *c = in_kernel && !is_product(u) ? cast(s, b, DT_F32, u->kernel, false) : cast_kernel(s, b, DT_F32);
+	Ins *c = widens_in_loop(&s->p->groups[gi], u, x) ? cast(s, b, DT_F32, u->kernel, false) : cast_kernel(s, b, DT_F32);
 	s->f32[b->id] = c;
 	s->f32_grp[b->id] = gi;
 	return c;
@@ -187,16 +254,7 @@ static bool can_round(Prec *s, const Ins *x)
 	bool out = false;
 	for (int i = 0; i < g->nouts; i++)
 		out |= g->outs[i] == x;
-	if (!out || s->odd_reader[x->id])
-		return false;
-	switch (g->kind) {
-	case FUSE_LOOP:
-	case FUSE_REDUCE:
-	case FUSE_MATMUL:
-	case FUSE_ATTENTION: return true;
-	case FUSE_SINGLE: return fuse_is_loop_op(x) || fuse_is_reduction(x);
-	default: return false;
-	}
+	return out && !s->odd_reader[x->id] && loop_member(g, x);
 }
 
 static void mark_keep(Prec *s)
@@ -240,6 +298,7 @@ static void precision_func(Module *m, Func *f, Arena *a)
 	s.f32 = arena_alloc(a, sizeof *s.f32 * (size_t)s.cap);
 	s.f32_grp = arena_alloc(a, sizeof *s.f32_grp * (size_t)s.cap);
 	s.lowp = arena_alloc(a, sizeof *s.lowp * (size_t)s.cap);
+	s.planned = arena_alloc(a, sizeof *s.planned * (size_t)(p->ngroups + 1));
 	for (int i = 0; i < s.cap; i++)
 		s.grp[i] = i < f->next_id ? p->group_of[i] : -1;
 	int maxk = 0;
@@ -281,24 +340,13 @@ static void precision_func(Module *m, Func *f, Arena *a)
 		if (gi >= 0 && gi != s.cur_gi) {
 			s.cur_gi = gi;
 			s.start = s.body.n;
+			plan_moves(&s, gi);
 		}
 		if (u->op == OP_reshape || gi < 0) { /* a view takes its operand's dtype */
 			if (u->nargs && ins_infer(u, m->arena))
 				BUG("precision: %%%d no longer types", u->id);
 			vec_push(m->arena, s.body, u);
 			continue;
-		}
-		/* a product in bf16 unless its result stays f32; a data move in bf16 when every
-		 * float operand has a bf16 form and it is not kept */
-		if (is_product(u))
-			s.lowp[u->id] = !s.keep[u->id];
-		if (is_move(u) && !s.keep[u->id] && dtype_is_float(u->type.dt)) {
-			bool all = true;
-			for (int k = 0; k < u->nargs; k++)
-				if (dtype_is_float(u->args[k]->type.dt))
-					all &= group_of(&s, u->args[k]) != gi ? bf16_form(&s, u->args[k]) != NULL
-					                                      : u->args[k]->type.dt == DT_BF16;
-			s.lowp[u->id] = all;
 		}
 		for (int k = 0; k < u->nargs; k++)
 			u->args[k] = operand(&s, u, gi, u->args[k]);
