@@ -15,6 +15,7 @@ static const Pass passes[] = {
 	{"autodiff", pass_autodiff, "adds @R.grad: each recipe's loss and its parameter gradients"},
 	{"optim", pass_optim, "@R.grad -> @R.step (gradient accumulation) and @R.update (AdamW)"},
 	{"dce", pass_dce, "removes instructions whose results are never used"},
+	{"remat", pass_remat, "--recompute: forward values the backward recomputes instead of keeping"},
 	{"fuse", pass_fuse, "groups each function into kernels (kernel=N): loops, epilogues, attention, multi-tensor"},
 	{"precision", pass_precision, "--precision=bf16: activations stored in bf16, casts in the kernels that write and read them"},
 };
@@ -39,6 +40,9 @@ typedef struct Options {
 	int precision;      /* --precision (CostPrecision): bf16 is also the storage policy of passes/precision.c */
 	bool no_fuse;       /* -fno-fuse: every instruction its own kernel */
 	bool no_memplan;    /* -fno-memplan: every value its own buffer */
+	RematPolicy recompute; /* --recompute (passes/remat.c) */
+	double budget;      /* --memory-budget, bytes of each recipe step's activations; 0: none */
+	bool quiet;         /* no dumps, no fusion report: a compilation of the --recompute=auto search */
 } Options;
 
 typedef struct Timing {
@@ -48,6 +52,7 @@ typedef struct Timing {
 
 typedef struct Compilation {
 	Options opt;
+	Remat remat;  /* the remat pass's policy and choices (its limits in the caller's memory) */
 	Arena *arena;
 	Diag diag;
 	Module *module;
@@ -90,8 +95,8 @@ static bool write_text(const char *path, const char *text, size_t n)
 static bool dump(Compilation *c, const char *stage)
 {
 	const char *want = c->opt.dump_after;
-	bool to_stdout = want && (strcmp(want, "all") == 0 || strcmp(want, stage) == 0);
-	bool to_dir = c->opt.dump_dir != NULL;
+	bool to_stdout = want && !c->opt.quiet && (strcmp(want, "all") == 0 || strcmp(want, stage) == 0);
+	bool to_dir = c->opt.dump_dir != NULL && !c->opt.quiet;
 	if (!to_stdout && !to_dir)
 		return true;
 	Buf b = {0};
@@ -176,7 +181,7 @@ static Schedule *schedule(Compilation *c, const Func *f, int64_t batch)
 static bool lower(Compilation *c)
 {
 	const char *want = c->opt.dump_after;
-	bool print = want && (strcmp(want, "all") == 0 || strcmp(want, "lower") == 0);
+	bool print = want && !c->opt.quiet && (strcmp(want, "all") == 0 || strcmp(want, "lower") == 0);
 	const Module *m = c->module;
 	bool ok = true;
 	for (int i = 0; i < m->recipes.n && ok; i++) {
@@ -234,12 +239,14 @@ static bool compile(Compilation *c)
 	if (!c->module || !verify(c, "the front end") || !dump(c, "elaborate"))
 		return false;
 	c->module->precision = c->opt.precision == COST_BF16 ? PRECISION_BF16 : PRECISION_FP32;
+	c->remat.policy = c->opt.recompute;
+	c->module->remat = &c->remat;
 	if (has_suffix(c->opt.input, ".ir") && !verify_kernels(c))
 		return false;
 	for (int i = 0; i < NPASSES; i++) {
 		if (passes[i].run == pass_fuse && c->opt.no_fuse)
 			continue; /* every instruction its own kernel, and the precision pass rounds each result */
-		if (passes[i].run == pass_fuse && c->opt.report_fusion)
+		if (passes[i].run == pass_fuse && c->opt.report_fusion && !c->opt.quiet)
 			report_fusion(c);
 		t = now_ms();
 		passes[i].run(c->module);
@@ -250,6 +257,135 @@ static bool compile(Compilation *c)
 	t = now_ms();
 	bool ok = lower(c);
 	timed(c, "lower", t);
+	return ok;
+}
+
+/* The planned activation bytes of recipe i's step at its micro-batch as c compiled it;
+ * -1 for a recipe without one. */
+static int64_t step_plan(Compilation *c, int i, const RSetting **mb_out)
+{
+	const Recipe *r = c->module->recipes.p[i];
+	const RSetting *mb = recipe_get(r, "micro_batch");
+	const Func *f = module_find_func(c->module, arena_printf(c->arena, "%s.step", r->name));
+	if (mb_out)
+		*mb_out = mb;
+	if (!f || !mb || mb->val.kind != RV_INT)
+		return -1;
+	Schedule *s = schedule(c, f, mb->val.i);
+	return s ? s->plan->size : -1;
+}
+
+/* One compilation of the --recompute=auto search, quiet, in its own arena, with c's
+ * options and recomputation limits: each recipe step's plan and remat's candidates. */
+typedef struct Attempt {
+	int n;            /* recipes */
+	int64_t *plan;    /* by recipe: planned bytes, -1: no step */
+	int *candidates;  /* by recipe: its step's, in remat's order */
+	const char **step; /* by recipe: "R.step", in the caller's arena */
+} Attempt;
+
+static bool attempt(Compilation *c, Attempt *out)
+{
+	Compilation t = {.opt = c->opt};
+	t.opt.quiet = true;
+	t.remat.limits = c->remat.limits;
+	t.arena = arena_new();
+	diag_init(&t.diag, t.arena, stderr);
+	bool ok = compile(&t);
+	if (ok && !out->plan) {
+		out->n = t.module->recipes.n;
+		out->plan = arena_alloc(c->arena, sizeof *out->plan * (size_t)(out->n + 1));
+		out->candidates = arena_alloc(c->arena, sizeof *out->candidates * (size_t)(out->n + 1));
+		out->step = arena_alloc(c->arena, sizeof *out->step * (size_t)(out->n + 1));
+		for (int i = 0; i < out->n; i++)
+			out->step[i] = arena_printf(c->arena, "%s.step", t.module->recipes.p[i]->name);
+	}
+	for (int i = 0; ok && i < out->n; i++) {
+		out->plan[i] = step_plan(&t, i, NULL);
+		for (int k = 0; k < t.remat.counts.n; k++)
+			if (strcmp(t.remat.counts.p[k].func, out->step[i]) == 0)
+				out->candidates[i] = t.remat.counts.p[k].candidates;
+	}
+	arena_free(t.arena);
+	return ok;
+}
+
+static void set_limit(Compilation *c, const char *func, int count)
+{
+	for (int i = 0; i < c->remat.limits.n; i++)
+		if (strcmp(c->remat.limits.p[i].func, func) == 0) {
+			c->remat.limits.p[i].count = count;
+			return;
+		}
+	vec_push(c->arena, c->remat.limits, ((struct RematLimit){func, count}));
+}
+
+/* --recompute=auto: for each recipe step, the fewest of remat's candidates (in its order,
+ * cheapest first) whose plan fits --memory-budget. More candidates only save more, so a
+ * bisection per step, all steps in each compilation (each a fraction of a second). */
+static bool choose_recompute(Compilation *c)
+{
+	if (c->opt.recompute != REMAT_AUTO)
+		return true;
+	Attempt a = {0};
+	if (!attempt(c, &a)) /* every candidate: the smallest plan reachable */
+		return false;
+	int *lo = arena_alloc(c->arena, sizeof *lo * (size_t)(a.n + 1)); /* the most known not to fit */
+	int *hi = arena_alloc(c->arena, sizeof *hi * (size_t)(a.n + 1)); /* the fewest known to fit */
+	bool ok = true;
+	for (int i = 0; i < a.n; i++) {
+		lo[i] = -1;
+		hi[i] = a.candidates[i];
+		if (a.plan[i] > c->opt.budget) {
+			fprintf(stderr,
+			        "maec: --memory-budget=%g GiB cannot be met: recomputing all %d candidates, @%s plans %.2f GiB of "
+			        "activations at its micro-batch; lower the recipe's micro_batch or raise the budget\n",
+			        c->opt.budget / 1073741824.0, a.candidates[i], a.step[i], a.plan[i] / 1073741824.0);
+			ok = false;
+		}
+	}
+	if (!ok)
+		return false;
+	int *k = arena_alloc(c->arena, sizeof *k * (size_t)(a.n + 1));
+	for (;;) {
+		bool more = false;
+		for (int i = 0; i < a.n; i++) {
+			k[i] = hi[i] - lo[i] > 1 ? lo[i] + (hi[i] - lo[i]) / 2 : hi[i];
+			more |= k[i] != hi[i];
+			set_limit(c, a.step[i], k[i]);
+		}
+		if (!more)
+			return true;
+		if (!attempt(c, &a))
+			return false;
+		for (int i = 0; i < a.n; i++)
+			if (k[i] != hi[i]) {
+				if (a.plan[i] <= c->opt.budget)
+					hi[i] = k[i];
+				else
+					lo[i] = k[i];
+			}
+	}
+}
+
+/* --memory-budget: every recipe step's plan within it (auto chose so). */
+static bool check_budget(Compilation *c)
+{
+	if (c->opt.budget <= 0)
+		return true;
+	bool ok = true;
+	for (int i = 0; i < c->module->recipes.n; i++) {
+		const RSetting *mb;
+		int64_t plan = step_plan(c, i, &mb);
+		if (plan > c->opt.budget) {
+			diag_error(&c->diag, mb->loc,
+			           "@%s.step at micro-batch %lld plans %.2f GiB of activations, over --memory-budget=%g GiB: "
+			           "--recompute=auto recomputes what it takes to fit",
+			           c->module->recipes.p[i]->name, (long long)mb->val.i, plan / 1073741824.0,
+			           c->opt.budget / 1073741824.0);
+			ok = false;
+		}
+	}
 	return ok;
 }
 
@@ -402,6 +538,42 @@ static int cmp_bytes_desc(const void *a, const void *b)
 	return bx < by ? 1 : bx > by ? -1 : x->id - y->id;
 }
 
+/* --report=memory's part for --recompute: each value f's backward recomputes, the bytes no
+ * longer kept and the FLOPs its clone repeats, at `batch`. */
+static void report_remat(Compilation *c, const Func *f, int64_t batch, int float_bytes)
+{
+	const Remat *rm = &c->remat;
+	const RematCount *n = NULL;
+	for (int i = 0; i < rm->counts.n; i++)
+		if (strcmp(rm->counts.p[i].func, f->name) == 0)
+			n = &rm->counts.p[i];
+	if (rm->policy == REMAT_NONE || !n)
+		return;
+	int64_t bytes = 0;
+	double flops = 0;
+	for (int i = 0; i < rm->chosen.n; i++)
+		if (rm->chosen.p[i].f == f) {
+			bytes += memplan_bytes(rm->chosen.p[i].value, batch, float_bytes);
+			flops += rm->chosen.p[i].flops * (double)batch;
+		}
+	double step = func_flops(f, false) * (double)batch;
+	printf("  recomputed in the backward (--recompute=%s): %d of %d candidates (%d cheap), %.1f MiB no longer kept, "
+	       "%.3f GFLOP more (%.2f%% of the step's %.1f)\n",
+	       remat_policy_name(rm->policy), n->taken, n->candidates, n->cheap, bytes / 1048576.0, flops / 1e9,
+	       step > 0 ? 100.0 * flops / step : 0.0, step / 1e9);
+	for (int i = 0; i < rm->chosen.n; i++) {
+		const RematValue *v = &rm->chosen.p[i];
+		if (v->f != f)
+			continue;
+		Buf t = {0};
+		type_print(&t, &v->value->type);
+		printf("  %10.1f MiB %9.3f GFLOP  %%%d = %s %s  %s:%d%s\n", memplan_bytes(v->value, batch, float_bytes) / 1048576.0,
+		       v->flops * (double)batch / 1e9, v->value->id, op_info(v->value->op)->name, t.p,
+		       v->value->loc.file ? v->value->loc.file : "-", v->value->loc.line, v->cheap ? "" : "  (costly)");
+		buf_free(&t);
+	}
+}
+
 /* --report=memory: the activation plan of each recipe's step at its micro-batch, as the
  * chosen target runs it (its schedule, passes/lower.c). */
 static bool report_memory(Compilation *c)
@@ -451,6 +623,7 @@ static bool report_memory(Compilation *c)
 			if (by_dt[d])
 				printf(" %.1f MiB %s", by_dt[d] / 1048576.0, dtype_name((DType)d));
 		printf("\n  largest live at the peak:\n");
+		int fb = c->opt.use_double ? 8 : 4;
 		for (int k = 0; k < p->npeak && k < 10; k++) {
 			const Ins *x = p->peak[k];
 			Buf t = {0};
@@ -460,6 +633,7 @@ static bool report_memory(Compilation *c)
 			       x->loc.file ? x->loc.file : "-", x->loc.line);
 			buf_free(&t);
 		}
+		report_remat(c, f, batch, fb);
 	}
 	return c->diag.errors == errors;
 }
@@ -481,6 +655,11 @@ static void usage(FILE *f)
 	        "  --device=D           the device of the cost model: h200 (default) or h100 (codegen/cost.def)\n"
 	        "  --precision=P        bf16 (default for cuda: activations stored in bf16, bf16 products; the\n"
 	        "                       precision pass), fp32 (default for c) or tf32 (f32 storage, TF32 products)\n"
+	        "  --recompute=R        none (default): the backward reads the forward's values; cheap: it recomputes\n"
+	        "                       GELU's output, layernorm's outputs, the attention probabilities and other\n"
+	        "                       elementwise chains instead of keeping them; auto: the fewest recomputations,\n"
+	        "                       cheapest first, that fit --memory-budget (passes/remat.c)\n"
+	        "  --memory-budget=GIB  the most activation memory each recipe step may plan at its micro-batch\n"
 	        "  -fno-fuse            no fusion: every instruction its own kernel\n"
 	        "  -fno-memplan         no memory planning: every value its own buffer\n"
 	        "  --dump-ir            print the final IR (docs/ir.md)\n"
@@ -595,6 +774,21 @@ static int parse_args(int argc, char **argv, Options *o)
 				return 2;
 			}
 			o->precision = strcmp(v, "fp32") == 0 ? COST_FP32 : strcmp(v, "tf32") == 0 ? COST_TF32 : COST_BF16;
+		} else if ((v = opt_value(argc, argv, &i, "--recompute"))) {
+			if (strcmp(v, "none") && strcmp(v, "cheap") && strcmp(v, "auto")) {
+				fprintf(stderr, "maec: unknown recomputation policy '%s': none, cheap or auto\n", v);
+				return 2;
+			}
+			o->recompute = strcmp(v, "cheap") == 0 ? REMAT_CHEAP : strcmp(v, "auto") == 0 ? REMAT_AUTO : REMAT_NONE;
+		} else if ((v = opt_value(argc, argv, &i, "--memory-budget"))) {
+			char *end;
+			errno = 0;
+			double gib = strtod(v, &end);
+			if (end == v || *end || errno || !(gib > 0) || gib > 1048576) {
+				fprintf(stderr, "maec: --memory-budget=%s: a size in GiB, more than 0 and at most 1048576\n", v);
+				return 2;
+			}
+			o->budget = gib * 1073741824.0;
 		} else if (strcmp(a, "-fno-fuse") == 0) {
 			o->no_fuse = true;
 		} else if (strcmp(a, "-fno-memplan") == 0) {
@@ -671,6 +865,10 @@ static int parse_args(int argc, char **argv, Options *o)
 		fprintf(stderr, "maec: --report=cost estimates the CUDA target: add --target=cuda\n");
 		return 2;
 	}
+	if (o->recompute == REMAT_AUTO && !(o->budget > 0)) {
+		fprintf(stderr, "maec: --recompute=auto chooses what to recompute to fit --memory-budget=GIB: give the budget\n");
+		return 2;
+	}
 	if (o->precision == COST_BF16 && o->use_double) {
 		fprintf(stderr, "maec: --precision=bf16 stores activations in bf16 and computes in float: not with --real=double\n");
 		return 2;
@@ -698,7 +896,7 @@ int main(int argc, char **argv)
 	}
 	c.arena = arena_new();
 	diag_init(&c.diag, c.arena, stderr);
-	bool ok = compile(&c);
+	bool ok = choose_recompute(&c) && compile(&c) && check_budget(&c);
 	if (ok && c.opt.dump_ir) {
 		Buf b = {0};
 		module_print(&b, c.module);

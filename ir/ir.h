@@ -240,6 +240,7 @@ typedef enum Precision { PRECISION_FP32, PRECISION_BF16 } Precision;
 typedef struct Module {
 	Arena *arena;
 	Precision precision;
+	struct Remat *remat; /* passes/remat.c's policy and choices (maec --recompute); NULL: none */
 	VEC(RSetting) consts; /* the program's top-level numeric constants, for the record */
 	VEC(Param *) params;
 	VEC(Func *) funcs;

@@ -66,7 +66,7 @@ const char *fuse_why_name(FuseWhy w)
 	static const char *const names[WHY__N] = {
 		"different iteration space", "would compute the producer twice or in part",
 		"a kernel between them reads the producer", "reduction or product boundary", "operand of a matrix product",
-		"opaque op", "switched off"};
+		"opaque op", "switched off", "a recomputation stays out of the forward"};
 	return (unsigned)w < WHY__N ? names[w] : "?";
 }
 
@@ -386,6 +386,9 @@ typedef struct Fuser {
 	IntVec *after;  /* by id: stores that must run after it (it reads the slot's old value) */
 	IntVec *before; /* by id, for stores: the readers of the slot's old value */
 	bool *returned; /* by id: it, or a reshape of it, is a result */
+	bool *fwd;      /* by id, when deciding (fuse_func): a result depends on it (the forward) */
+	bool *recomp;   /* by id, when deciding: a backward instruction that computes what a
+	                 * forward one does (a clone of passes/remat.c), see recomputations() */
 	int *grp;       /* by id: its group, -1 for free values */
 	VEC(Grp) g;
 	VEC(FuseReject) rejects;
@@ -633,6 +636,13 @@ static int check(Fuser *fz, const int *gs, int n)
 	for (int i = 0; i < fz->ncand; i++)
 		if (role(fz->cand[i]) == R_OPAQUE)
 			return WHY_OPAQUE;
+	bool fwd = false, recomp = false;
+	for (int i = 0; fz->recomp && i < fz->ncand; i++) {
+		fwd |= fz->fwd[fz->cand[i]->id];
+		recomp |= fz->recomp[fz->cand[i]->id];
+	}
+	if (fwd && recomp)
+		return WHY_RECOMPUTE;
 	if (!order_ok(fz))
 		return WHY_CYCLE;
 	return compute_maps(fz);
@@ -806,6 +816,91 @@ static void fuse_attention(Fuser *fz)
 			merge(fz, gs, n);
 		else
 			reject(fz, anchor_of(&fz->g.p[gm]), r, why);
+	}
+}
+
+static bool attr_eq(const Attr *x, const Attr *y)
+{
+	return x->i == y->i && (x->f == y->f || (x->f != x->f && y->f != y->f)) && x->g == y->g && x->nv == y->nv &&
+	       (x->s == y->s || (x->s && y->s && strcmp(x->s, y->s) == 0)) &&
+	       (x->nv == 0 || memcmp(x->v, y->v, sizeof *x->v * (size_t)x->nv) == 0);
+}
+
+/* The forward (what the function's results depend on) and the recomputations: backward
+ * instructions that compute what a forward instruction does, the same op and attributes
+ * over the same operands or their recomputations. A kernel never holds a forward
+ * instruction and a recomputation: it would compute the value twice, in the forward, and
+ * keep it for the backward, which is what passes/remat.c removed. */
+static void recomputations(Fuser *fz)
+{
+	const Func *f = fz->f;
+	size_t n = (size_t)f->next_id + 1;
+	fz->fwd = arena_alloc(fz->a, sizeof *fz->fwd * n);
+	fz->recomp = arena_alloc(fz->a, sizeof *fz->recomp * n);
+	const Ins **same = arena_alloc(fz->a, sizeof *same * n); /* by id: the forward one it recomputes */
+	for (int i = 0; i < f->rets.n; i++)
+		fz->fwd[f->rets.p[i]->id] = true;
+	for (int i = f->body.n - 1; i >= 0; i--)
+		for (int k = 0; fz->fwd[f->body.p[i]->id] && k < f->body.p[i]->nargs; k++)
+			fz->fwd[f->body.p[i]->args[k]->id] = true;
+	for (int i = 0; i < f->body.n; i++) {
+		const Ins *x = f->body.p[i];
+		if (fz->fwd[x->id] || x->nargs == 0)
+			continue;
+		const Ins *a0 = same[x->args[0]->id] ? same[x->args[0]->id] : x->args[0];
+		if (!fz->fwd[a0->id])
+			continue;
+		/* the forward instructions that read a0, among the users of its source */
+		const IntVec *us = &fz->users[source((Ins *)a0)->id];
+		for (int j = 0; j < us->n && !same[x->id]; j++) {
+			const Ins *y = f->body.p[fz->pos[us->p[j]]];
+			if (!fz->fwd[y->id] || y->op != x->op || y->nargs != x->nargs)
+				continue;
+			bool eq = true;
+			for (int k = 0; k < x->nargs && eq; k++)
+				eq = (same[x->args[k]->id] ? same[x->args[k]->id] : x->args[k]) == y->args[k];
+			for (int k = 0; k < op_info(x->op)->nattrs && eq; k++)
+				eq = attr_eq(&x->attr[k], &y->attr[k]);
+			if (eq)
+				same[x->id] = y;
+		}
+		if (!same[x->id] && x->op == OP_reshape && a0->op != OP_reshape)
+			for (int k = 0; k < f->body.n && !same[x->id]; k++) { /* rare: a view of a recomputation */
+				const Ins *y = f->body.p[k];
+				if (y->op == OP_reshape && fz->fwd[y->id] && y->args[0] == a0 && type_eq(&y->type, &x->type))
+					same[x->id] = y;
+			}
+		fz->recomp[x->id] = same[x->id] != NULL;
+	}
+}
+
+/* A loop of recomputations joins a backward kernel that reads one of the same values over
+ * the same space: it costs no read of its own there, and runs where the backward needs it
+ * (GELU's output in the epilogue that computes GELU's gradient from the same input). */
+static void fuse_recomputations(Fuser *fz)
+{
+	for (int gi = 0; gi < fz->g.n; gi++) {
+		const Grp *L = &fz->g.p[gi];
+		bool loop = !L->dead && !L->anchors && L->mem.n > 0;
+		for (int i = 0; i < L->mem.n && loop; i++)
+			loop = fz->recomp[L->mem.p[i]->id] && role(L->mem.p[i]) == R_LOOP;
+		for (int i = 0; i < L->mem.n && loop; i++) {
+			const Ins *x = L->mem.p[i];
+			for (int k = 0; k < x->nargs && loop; k++) {
+				const Ins *s = source(x->args[k]);
+				const IntVec *us = &fz->users[s->id];
+				for (int j = 0; j < us->n && loop && fz->fwd[s->id]; j++) {
+					int gu = fz->grp[us->p[j]];
+					if (gu < 0 || gu == gi || fz->g.p[gu].dead || fz->fwd[us->p[j]] || fz->recomp[us->p[j]])
+						continue;
+					int gs[2] = {gu, gi};
+					if (check(fz, gs, 2) < 0) {
+						merge(fz, gs, 2);
+						loop = false; /* done */
+					}
+				}
+			}
+		}
 	}
 }
 
@@ -1201,6 +1296,7 @@ static FusePlan *build_plan(Fuser *fz, Diag *d)
 FusePlan *fuse_func(Arena *a, const Func *f, const FuseOptions *opt)
 {
 	Fuser *fz = fuser_new(a, f, opt);
+	recomputations(fz);
 	for (int i = 0; i < f->body.n; i++) {
 		Ins *x = f->body.p[i];
 		if (role(x) != R_FREE)
@@ -1208,6 +1304,7 @@ FusePlan *fuse_func(Arena *a, const Func *f, const FuseOptions *opt)
 	}
 	fuse_pairs(fz);
 	fuse_attention(fz);
+	fuse_recomputations(fz);
 	fuse_multi(fz);
 	Diag d;
 	diag_init(&d, a, stderr);

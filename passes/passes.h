@@ -51,6 +51,35 @@ int64_t memplan_bytes(const Ins *ins, int64_t batch, int float_bytes); /* aligne
 /* dce.c */
 void pass_dce(Module *m);
 
+/* remat.c: forward values the backward recomputes instead of keeping (maec --recompute).
+ * The contract and the classes are at the top of remat.c. */
+typedef enum RematPolicy { REMAT_NONE, REMAT_CHEAP, REMAT_AUTO } RematPolicy;
+
+typedef struct RematValue {
+	const Func *f;
+	const Ins *value; /* the forward value no longer kept */
+	const Ins *clone; /* what the backward reads instead */
+	bool cheap;
+	int64_t bytes;    /* per image: its buffer, the saving */
+	double flops;     /* per image: the instructions its clone repeats */
+} RematValue;
+
+typedef struct RematCount {
+	const char *func;
+	int candidates, cheap, taken; /* the first `cheap` candidates are the cheap ones */
+} RematCount;
+
+typedef struct Remat {
+	RematPolicy policy;
+	/* auto: the first `count` candidates of each function named here; all of the others' */
+	VEC(struct RematLimit { const char *func; int count; }) limits;
+	VEC(RematValue) chosen;  /* written by the pass */
+	VEC(RematCount) counts;  /* written by the pass: one per function */
+} Remat;
+
+void pass_remat(Module *m);
+const char *remat_policy_name(RematPolicy p);
+
 /* fuse.c: groups each function's instructions into kernels. The contract, the rule and
  * what each kind means for a backend are at the top of fuse.c. The pass writes the
  * groups into the IR (kernel=N, members contiguous); fuse_plan reads them back, with
@@ -76,6 +105,8 @@ typedef enum FuseWhy {
 	WHY_MATMUL,    /* operand of a product: the BLAS reads it from memory */
 	WHY_OPAQUE,    /* an op that needs all of its input at once (sort, gather, ...) */
 	WHY_BACKEND,   /* this kind of fusion is switched off (FuseOptions) */
+	WHY_RECOMPUTE, /* a forward instruction and a recomputation of one (remat.c): the
+	                * kernel would compute it twice, in the forward, and keep it */
 	WHY__N
 } FuseWhy;
 
