@@ -1924,22 +1924,30 @@ static const char *attn_operand(CGen *g, const Schedule *s, const Ins *x, const 
 	return arena_printf(g->a, "s%d", (*np)++);
 }
 
-/* Statements for members (from, to] of a strip-form chain at element k of row `row`: each
- * member applied to t, written where the schedule keeps it. */
-static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, const SchedAttn *at, int from, int to, Buf *b,
-                       Buf *head, const char **ptr, int *np)
+static bool attn_in_y(const SchedAttn *at, int i)
 {
-	const int mm = at->mm;
+	return i < 64 && (at->ymask >> i & 1);
+}
+
+/* Statements for members (from, to] of a strip-form chain at element k of row `row`: each
+ * member applied to t, written where the schedule keeps it. ychain: the members that make
+ * softmax_grad's y in the kernel (SchedAttn's ymask), else the others. */
+static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, const SchedAttn *at, int from, int to,
+                       bool ychain, Buf *b, Buf *head, const char **ptr, int *np)
+{
+	const int mm = ychain ? at->ymm : at->mm;
 	for (int i = from + 1; i <= to; i++) {
 		const Ins *x = grp->ins[i];
 		/* a product of softmax_grad's y, or the cast that widens y, among them */
-		if (sched_is_free(x) || x->op == OP_matmul || i == at->ycast)
+		if (sched_is_free(x) || x->op == OP_matmul || i == at->ycast || attn_in_y(at, i) != ychain ||
+		    (ychain && (i == at->yrow || i == at->yround)))
 			continue;
 		const char *e = elementwise_expr(g, x);
 		CHECK(e);
 		const Ins *chain = NULL;
 		for (int j = i - 1; j >= 0 && !chain; j--)
-			if (!sched_is_free(grp->ins[j]) && (grp->ins[j]->op != OP_matmul || j == mm) && j != at->ycast)
+			if (!sched_is_free(grp->ins[j]) && (grp->ins[j]->op != OP_matmul || j == mm) && j != at->ycast &&
+			    attn_in_y(at, j) == ychain)
 				chain = grp->ins[j];
 		const char *ops[2] = {"0", "0"};
 		for (int k = 0; k < x->nargs && k < 2; k++)
@@ -2047,7 +2055,8 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	if (why)
 		BUG("kernel %d: %s", grp->id, why);
 	const Ins *mm = grp->ins[at.mm], *r = grp->ins[at.row];
-	bool ys = false; /* a product reads softmax_grad's y transposed: its strip in shared memory */
+	const bool ymade = at.yrow >= 0; /* softmax_grad's y recomputed here, into ystrip */
+	bool ys = ymade; /* a product reads softmax_grad's y transposed: its strip in shared memory */
 	for (int q = 0; q < at.nprod; q++)
 		ys |= at.reads_y[q];
 	const Type *rt = &mm->type;
@@ -2059,7 +2068,30 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	attn_input(g, s, mm->args[0], "A", &head, ptr, &np);
 	attn_input(g, s, mm->args[1], "Bm", &head, ptr, &np);
 	const char *y = NULL;
-	if (r->op == OP_softmax_grad) { /* softmax_grad's y, in memory (or its bf16 form there, widened) */
+	Buf ybody = {0}; /* ymade: each row of Y, made in ystrip */
+	if (ymade) {
+		const Ins *ym = grp->ins[at.ymm], *yrow = grp->ins[at.yrow];
+		attn_input(g, s, ym->args[0], "Ay", &head, ptr, &np);
+		attn_input(g, s, ym->args[1], "By", &head, ptr, &np);
+		Buf ypro = {0};
+		attn_chain(g, s, grp, &at, at.ymm, at.yrow - 1, true, &ypro, &head, ptr, &np);
+		const char *yvalue, *ystats = row_code(g, yrow, "yr[k]", "yr[k]", &yvalue);
+		CHECK(ystats);
+		buf_printf(&ybody,
+		           "\t\t\t\t{ /* Y's row, recomputed: %s */\n\t\t\t\tfloat *yr = ystrip + rr * NP;\n"
+		           "\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP) {\n\t\t\t\t\tfloat t = %s;\n%s\t\t\t\t\tyr[k] = t;\n"
+		           "\t\t\t\t}\n\t\t\t\t__syncwarp();\n",
+		           attn_ops(g, grp, at.ymm + 1, at.yrow + 1), ym->type.dt == DT_BF16 ? "maec_round_bf16(yr[k])" : "yr[k]",
+		           ypro.p ? ypro.p : "");
+		for (const char *q = ystats; *q; q++)
+			buf_printf(&ybody, "%s%c", q == ystats || q[-1] == '\n' ? "\t\t" : "", *q);
+		buf_printf(&ybody,
+		           "\t\t\t\t__syncwarp();\n\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP)\n\t\t\t\t\tyr[k] = %s;\n"
+		           "\t\t\t\t__syncwarp();\n\t\t\t\t}\n",
+		           yvalue);
+		buf_free(&ypro);
+		y = "ystrip[rr * NP + k]";
+	} else if (r->op == OP_softmax_grad) { /* softmax_grad's y, in memory (or its bf16 form there, widened) */
 		const Ins *ym = at.ycast >= 0 ? grp->ins[at.ycast]->args[0] : r->args[0];
 		attn_input(g, s, ym, "Y", &head, ptr, &np);
 		y = load(g, ym, "Y[row * Y_rs + k * Y_cs]");
@@ -2071,7 +2103,7 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		ptr[np] = v(g, mm);
 		buf_printf(&pro, "\t\t\t\t\to%d[row * N + k] = %s;\n", np++, stored(g, mm, "t"));
 	}
-	attn_chain(g, s, grp, &at, at.mm, at.row - 1, &pro, &head, ptr, &np);
+	attn_chain(g, s, grp, &at, at.mm, at.row - 1, false, &pro, &head, ptr, &np);
 	const char *value, *stats = row_code(g, r, y ? y : "xr[k]", "xr[k]", &value);
 	CHECK(stats);
 	if (s->need[r->id]) {
@@ -2081,7 +2113,7 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 		ptr[np] = v(g, r);
 		buf_printf(&epi, "\t\t\t\t\to%d[row * N + k] = %s;\n", np++, stored(g, r, "t"));
 	}
-	attn_chain(g, s, grp, &at, at.row, at.last, &epi, &head, ptr, &np);
+	attn_chain(g, s, grp, &at, at.row, at.last, false, &epi, &head, ptr, &np);
 	/* the products that read X */
 	for (int q = 0; q < at.nprod; q++) {
 		const Ins *x = grp->ins[at.prod[q]], *cm = x->args[1];
@@ -2135,9 +2167,12 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	Buf b = {0};
 	buf_printf(&b,
 	           "/* R = A B^T (%lld x %lld, inner %lld) -> %s -> %s:\n"
-	           " * a block of %d warps per batch element, the rows in strips of 16 */\n",
+	           " * a block of %d warps per batch element, the rows in strips of 16%s */\n",
 	           (long long)at.m, (long long)at.n, (long long)at.d, attn_ops(g, grp, at.mm + 1, at.last + 1), products.p,
-	           ATTN_WARPS);
+	           ATTN_WARPS,
+	           ymade ? arena_printf(g->a, ";\n * Y recomputed: the softmax of Ay By^T (inner %lld), never in memory",
+	                                (long long)at.yd)
+	                 : "");
 	buf_printf(&b,
 	           "MAEC_KERNEL @NAME@(i64 B, RtPtrs p, int site)\n{\n\t(void)B;\n\t(void)site;\n"
 	           "\tconst i64 M = %lld, N = %lld, D = %lld, n = N;\n\tenum { NP = %lld }; /* N rounded up to 16 */\n"
@@ -2162,12 +2197,25 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	           "\t\t\tmw::store_matrix_sync(strip + t * 16, c, NP, mw::mem_row_major);\n\t\t}\n"
 	           "\t\t__syncthreads();\n",
 	           ATTN_WARPS);
+	if (ymade) /* Y's rows recomputed: Ay By^T on the tensor cores into ystrip, as R below */
+		buf_printf(&b,
+		           "\t\t/* Ay By^T: the strip's 16 rows of Y's product, a warp per 16 keys */\n"
+		           "\t\tfor (int t = warp; t < NP / 16; t += %d) {\n"
+		           "\t\t\tmaec_acc c;\n\t\t\tmw::fill_fragment(c, 0.0f);\n"
+		           "\t\t\tfor (int k0 = 0; k0 < %lld; k0 += 8) {\n"
+		           "\t\t\t\tmaec_a_row a;\n\t\t\t\tmaec_b_col b;\n"
+		           "\t\t\t\tmaec_tile_load<true, 16, 8>(a, Ay, Ay_rs, Ay_cs, r0, k0, M, %lld, stage);\n"
+		           "\t\t\t\tmaec_tile_load<false, 8, 16>(b, By, By_cs, By_rs, k0, t * 16, %lld, N, stage);\n"
+		           "\t\t\t\tmaec_tile_mma(c, a, b, prec);\n\t\t\t}\n"
+		           "\t\t\tmw::store_matrix_sync(ystrip + t * 16, c, NP, mw::mem_row_major);\n\t\t}\n"
+		           "\t\t__syncthreads();\n",
+		           ATTN_WARPS, (long long)at.yd, (long long)at.yd, (long long)at.yd);
 	buf_printf(&b,
 	           "\t\t/* each row: %s, a warp per row; X back into the strip, zeros past the rows */\n"
 	           "\t\tfor (int rr = warp; rr < 16; rr += %d) {\n"
 	           "\t\t\tconst i64 row = r0 + rr;\n\t\t\tfloat *xr = strip + rr * NP;\n"
-	           "\t\t\tif (row < M) {\n",
-	           attn_ops(g, grp, at.mm + 1, at.last + 1), ATTN_WARPS);
+	           "\t\t\tif (row < M) {\n%s",
+	           attn_ops(g, grp, at.mm + 1, at.last + 1), ATTN_WARPS, ybody.p ? ybody.p : "");
 	/* the prologue, in place: R's value is its bf16 rounding when the product is bf16 */
 	const bool r16 = mm->type.dt == DT_BF16;
 	if (pro.p || r16)
@@ -2178,15 +2226,20 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	/* the row's statistics: row_code's text, two tabs deeper */
 	for (const char *q = stats; *q; q++)
 		buf_printf(&b, "%s%c", q == stats || q[-1] == '\n' ? "\t\t" : "", *q);
+	/* the products Y^T C read Y's bf16 rounding: once the row op is done with Y's row */
+	const char *yround = at.yround >= 0 ? "\t\t\t\t__syncwarp();\n\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP)\n"
+	                                      "\t\t\t\t\tystrip[rr * NP + k] = maec_round_bf16(ystrip[rr * NP + k]);\n"
+	                                    : "";
 	buf_printf(&b,
 	           "\t\t\t\t__syncwarp();\n"
-	           "\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP) {\n%s\t\t\t\t\tfloat t = %s;\n%s\t\t\t\t\txr[k] = t;\n\t\t\t\t}\n"
+	           "\t\t\t\tfor (i64 k = lane; k < N; k += MAEC_WARP) {\n%s\t\t\t\t\tfloat t = %s;\n%s\t\t\t\t\txr[k] = t;\n\t\t\t\t}\n%s"
 	           "\t\t\t\tfor (i64 k = N + lane; k < NP; k += MAEC_WARP)\n\t\t\t\t\txr[k] = %s0.0f;\n"
 	           "\t\t\t} else {\n"
 	           "\t\t\t\tfor (i64 k = lane; k < NP; k += MAEC_WARP)\n\t\t\t\t\txr[k] = %s0.0f;\n\t\t\t}\n\t\t}\n"
 	           "\t\t__syncthreads();\n%s\t\t__syncthreads();\n\t}\n%s}\n",
-	           ys ? arena_printf(g->a, "\t\t\t\t\tystrip[rr * NP + k] = %s;\n", y) : "", value, epi.p ? epi.p : "",
-	           ys ? "ystrip[rr * NP + k] = " : "", ys ? "ystrip[rr * NP + k] = " : "", prods.p, fin.p ? fin.p : "");
+	           ys && !ymade ? arena_printf(g->a, "\t\t\t\t\tystrip[rr * NP + k] = %s;\n", y) : "", value,
+	           epi.p ? epi.p : "", yround, ys ? "ystrip[rr * NP + k] = " : "", ys ? "ystrip[rr * NP + k] = " : "", prods.p,
+	           fin.p ? fin.p : "");
 	if (!ks_->tiles) {
 		buf_puts(&ks_->src, attention_tiles);
 		ks_->tiles = true;
@@ -2194,6 +2247,7 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	int ki = kernel(g, r, r->op == OP_softmax ? "attention" : "attention_grad", b.p);
 	buf_free(&b);
 	buf_free(&products);
+	buf_free(&ybody);
 	buf_free(&head);
 	buf_free(&pro);
 	buf_free(&epi);

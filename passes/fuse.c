@@ -440,10 +440,17 @@ static bool through_chain(const Ins *head, const FuseMap *m, const Type *space, 
 
 /* The coordinates at which member u reads its operand a (through reshapes, in the
  * source's shape). */
+/* Row ops over the same rows: an ATTENTION kernel that recomputes the probabilities holds
+ * the softmax and its gradient. */
+static bool same_rows(const Ins *x, const Ins *row)
+{
+	return row && is_row_op(x) && is_row_op(row) && type_same_dims(&x->args[0]->type, &row->args[0]->type);
+}
+
 static bool read_map(const Fuser *fz, const Ins *u, int a, const Ins *row, FuseMap *out, Split *split)
 {
 	FuseMap om;
-	if (u == row)
+	if (u == row || (role(u) == R_RED && same_rows(u, row)))
 		map_identity(&om, &fz->space);
 	else
 		operand_map(u, a, &fz->map[fz->cidx[u->id]], &om);
@@ -460,13 +467,16 @@ static int compute_maps(Fuser *fz)
 	int n = fz->ncand;
 	const Ins *row = NULL, *mm = NULL;
 	int nanchor = 0;
+	bool rows_apart = false; /* reductions other than row ops over one space */
 	for (int i = 0; i < n; i++) {
-		if (role(mem[i]) == R_RED)
+		if (role(mem[i]) == R_RED) {
+			rows_apart |= row && !same_rows(mem[i], row);
 			row = mem[i], nanchor++;
-		else if (role(mem[i]) == R_MM)
+		} else if (role(mem[i]) == R_MM) {
 			mm = mem[i], nanchor++;
+		}
 	}
-	if (nanchor > 1 && (!row || !is_row_op(row)))
+	if (nanchor > 1 && (!row || !is_row_op(row) || rows_apart))
 		return WHY_REDUCTION;
 	/* The space: a reduction's input, a product's result, the last loop member's shape. */
 	Type space = row ? row->args[0]->type : mm ? mm->type : mem[n - 1]->type;
@@ -491,7 +501,7 @@ static int compute_maps(Fuser *fz)
 							why = WHY_MATMUL; /* a prologue: the BLAS reads operands from memory */
 						continue;             /* ATTENTION: the product reads the block whole */
 					}
-					if (role(u) == R_RED && u != row) {
+					if (role(u) == R_RED && u != row && !same_rows(u, row)) {
 						why = WHY_REDUCTION;
 						break;
 					}
@@ -777,6 +787,22 @@ static int join_product(Fuser *fz, int *gs, int n, int gq, const Type *rows, con
 	return check(fz, gs, n + 1) < 0 ? n + 1 : n;
 }
 
+/* A recomputed row softmax (passes/remat.c) that a softmax_grad reads, alone in a group of
+ * its own with the product that makes its rows: the gradient's kernel takes it. */
+static bool recomputed_rows(const Fuser *fz, const Ins *x)
+{
+	if (!fz->recomp || x->op != OP_softmax || !fz->recomp[x->id] || x->attr[0].i != x->type.rank - 1)
+		return false;
+	int g = single_anchor_group(fz, x, R_RED);
+	if (g < 0 || single_anchor_group(fz, source(x->args[0]), R_MM) < 0)
+		return false;
+	const IntVec *us = &fz->users[x->id];
+	for (int k = 0; k < us->n; k++)
+		if (fz->f->body.p[fz->pos[us->p[k]]]->op == OP_softmax_grad)
+			return true;
+	return false;
+}
+
 /* ATTENTION: a product -> a row softmax (or its gradient) along the last axis ->
  * products that read the rows (and, for the gradient, products that read its y
  * transposed), all batched over the same leading axes. */
@@ -788,7 +814,7 @@ static void fuse_attention(Fuser *fz)
 			continue;
 		const Ins *r = anchor_of(R);
 		if (!r || (r->op != OP_softmax && r->op != OP_softmax_grad) || r->type.rank < 3 ||
-		    r->attr[0].i != r->type.rank - 1)
+		    r->attr[0].i != r->type.rank - 1 || recomputed_rows(fz, r))
 			continue;
 		int gs[16], n = 0;
 		gs[n++] = gi;
@@ -810,6 +836,18 @@ static void fuse_attention(Fuser *fz)
 		const Ins *y = r->op == OP_softmax_grad ? source(r->args[0]) : NULL;
 		for (int k = 0; y && why < 0 && n >= 3 && k < fz->users[y->id].n && n < 16; k++)
 			n = join_product(fz, gs, n, fz->grp[fz->users[y->id].p[k]], &r->type, r->args[0]);
+		/* the gradient's y recomputed (passes/remat.c): its rows' product and softmax too, so
+		 * the kernel recomputes the probabilities and they never go to memory */
+		int gy = y && recomputed_rows(fz, y) ? fz->grp[y->id] : -1;
+		int gym = gy >= 0 ? single_anchor_group(fz, source(y->args[0]), R_MM) : -1;
+		bool with_y = why < 0 && n >= 3 && n + 2 <= 16 && gym >= 0 && gym != gm &&
+		              batched_like(anchor_of(&fz->g.p[gym]), &r->type);
+		if (with_y) {
+			gs[n++] = gy;
+			gs[n++] = gym;
+			if (check(fz, gs, n) >= 0)
+				n -= 2; /* the kernel reads them from memory */
+		}
 		if (why < 0)
 			why = n < 3 ? WHY_CYCLE : check(fz, gs, n);
 		if (why < 0)

@@ -481,10 +481,68 @@ int sched_member(const FuseGroup *g, const Ins *x)
 	return member_at(g, 0, g->nins, x);
 }
 
+/* softmax_grad's y made in the kernel: the softmax y of a product Ay By^T of values in
+ * memory through elementwise members (and y's bf16 rounding for the products). NULL, or
+ * why not. */
+static const char *attention_y(const FuseGroup *g, const Ins *y, SchedAttn *at)
+{
+	if (g->nins > 64)
+		return "more than 64 members recompute the probabilities";
+	at->yrow = sched_member(g, y);
+	at->ymask = (uint64_t)1 << at->yrow;
+	const Ins *c = y->args[0];
+	for (;;) {
+		int i = sched_member(g, c);
+		if (i < 0)
+			return "the recomputed softmax does not read a product of the kernel";
+		at->ymask |= (uint64_t)1 << i;
+		if (c->op == OP_matmul) {
+			if (c->attr[0].i || !c->attr[1].i || sched_member(g, sched_src(c->args[0])) >= 0 ||
+			    sched_member(g, sched_src(c->args[1])) >= 0 || !type_same_dims(&c->type, &y->type))
+				return "the recomputed rows are not one product A B^T of values in memory";
+			at->ymm = i;
+			at->yd = c->args[0]->type.dim[c->args[0]->type.rank - 1];
+			break;
+		}
+		if (op_info(c->op)->kind != KIND_ELEMWISE || (c->op == OP_cast && !float_cast(c)) ||
+		    !type_same_dims(&c->type, &y->type))
+			return "a member of the recomputed rows is not elementwise over them";
+		const Ins *next = NULL;
+		for (int k = 0; k < c->nargs; k++) {
+			const Ins *o = sched_src(c->args[k]);
+			if (sched_member(g, o) >= 0) {
+				if (next)
+					return "a member of the recomputed rows reads two of them";
+				next = c->args[k];
+			} else if (type_numel(&o->type, 1) != 1) {
+				return "a member of the recomputed rows reads a tensor from memory";
+			}
+		}
+		if (!next)
+			return "the recomputed rows are not one product A B^T of values in memory";
+		c = next;
+	}
+	for (int i = 0; i < g->nins; i++) {
+		const Ins *x = g->ins[i];
+		if (x->op == OP_cast && x->args[0] == y && x->type.dt == DT_BF16) {
+			if (at->yround >= 0)
+				return "two roundings of the recomputed probabilities";
+			at->yround = i;
+			at->ymask |= (uint64_t)1 << i;
+		}
+	}
+	return NULL;
+}
+
+static bool in_y(const SchedAttn *at, int i)
+{
+	return i < 64 && (at->ymask >> i & 1);
+}
+
 const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 {
 	memset(at, 0, sizeof *at);
-	at->ycast = -1;
+	at->ycast = at->ymm = at->yrow = at->yround = -1;
 	int mm = -1, row = -1, last = -1;
 	const Ins *y = NULL; /* softmax_grad's y in memory: the products Y^T C may come anywhere */
 	for (int i = 0; i < g->nins; i++)
@@ -494,12 +552,17 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 	if (yi >= 0 && float_cast(y) && sched_member(g, sched_src(y->args[0])) < 0) { /* widened from bf16 */
 		at->ycast = yi;
 		y = y->args[0];
+	} else if (yi >= 0 && y->op == OP_softmax && y->attr[0].i == y->type.rank - 1) { /* made here */
+		const char *why = attention_y(g, y, at);
+		if (why)
+			return why;
 	}
+	const Ins *yr = at->yround >= 0 ? g->ins[at->yround] : y; /* what the products Y^T C read */
 	for (int i = 0; i < g->nins; i++) {
 		const Ins *x = g->ins[i];
-		if (sched_is_free(x) || i == at->ycast)
+		if (sched_is_free(x) || i == at->ycast || in_y(at, i))
 			continue;
-		if (x->op == OP_matmul && y && x->args[0] == y && x->attr[0].i && !x->attr[1].i) {
+		if (x->op == OP_matmul && y && (x->args[0] == y || x->args[0] == yr) && x->attr[0].i && !x->attr[1].i) {
 			if (sched_member(g, sched_src(x->args[1])) >= 0)
 				return "a product of softmax_grad's y does not read memory as its right operand";
 			if (at->nprod == (int)(sizeof at->prod / sizeof *at->prod))
@@ -535,7 +598,8 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 			if (x->args[x->op == OP_softmax ? 0 : 1] != chain)
 				return "the row op does not read the rows";
 			bool widened = at->ycast >= 0 && x->args[0] == g->ins[at->ycast];
-			if (x->op == OP_softmax_grad && ((!widened && sched_member(g, sched_src(x->args[0])) >= 0) ||
+			bool made = at->yrow >= 0 && x->args[0] == g->ins[at->yrow];
+			if (x->op == OP_softmax_grad && ((!widened && !made && sched_member(g, sched_src(x->args[0])) >= 0) ||
 			                                 !type_same_dims(&x->args[0]->type, &chain->type)))
 				return "softmax_grad's y is not a value in memory of the rows' shape";
 			row = last = i;
@@ -580,7 +644,7 @@ static const char *attention_strips(Arena *a, const FuseGroup *g, const LowerOpt
 	if (at.n > opt->attention_max_keys)
 		return arena_printf(a, "rows of %lld keys: the %s attention kernel takes at most %d", (long long)at.n,
 		                    opt->target, opt->attention_max_keys);
-	int64_t w = at.d;
+	int64_t w = at.d > at.yd ? at.d : at.yd;
 	for (int i = 0; i < at.nprod; i++) {
 		const Type *t = &g->ins[at.prod[i]]->type;
 		w = t->dim[t->rank - 1] > w ? t->dim[t->rank - 1] : w;
@@ -623,7 +687,7 @@ static bool attention_operand(const Schedule *s, SchedAttn *const *attn, const I
 		return false;
 	const SchedAttn *at = attn[gi];
 	const FuseGroup *g = &s->fp->groups[gi];
-	if (u == g->ins[at->mm])
+	if (u == g->ins[at->mm] || (at->ymm >= 0 && u == g->ins[at->ymm]))
 		return true;
 	if (u == g->ins[at->row])
 		return u->op == OP_softmax_grad && k == 0 && at->ycast < 0;

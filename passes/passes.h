@@ -302,6 +302,13 @@ typedef struct SchedAttn {
 	bool reads_y[8];
 	int64_t m, n, d;     /* rows, keys, R's inner size */
 	int ycast;           /* the member that widens softmax_grad's y from bf16 in memory; -1 */
+	/* softmax_grad's y made by the kernel itself (a recomputation, passes/remat.c): Y = the
+	 * row softmax (yrow) of a product Ay By^T (ymm, inner size yd) through elementwise
+	 * members; yround, its bf16 rounding that the products Y^T C read; -1 where y is in
+	 * memory. ymask: those members, by index (groups of at most 64 members then). */
+	int ymm, yrow, yround;
+	int64_t yd;
+	uint64_t ymask;
 } SchedAttn;
 /* NULL and *at filled, or why the group is not in the strip form (sizes unchecked). */
 const char *sched_attention(const FuseGroup *g, SchedAttn *at);

@@ -58,9 +58,11 @@ typedef struct Rm {
 	bool *chosen;  /* by id: a candidate taken */
 	Ins **clone;   /* by id */
 	VEC(Ins *) body; /* the new order */
-	/* the closure being measured */
-	int nclosure;
+	signed char *cls; /* by id: a candidate's RClass, -1 for none */
+	/* the closure being measured, and the values the backward keeps that it reads */
+	int nclosure, nbound;
 	Ins *closure[CLOSURE_MAX];
+	const Ins *bound[4 * CLOSURE_MAX];
 } Rm;
 
 /* Read as they are by a clone: nothing to recompute, nothing to keep. */
@@ -121,8 +123,14 @@ static RClass measure(Rm *r, Ins *x, bool scores)
 	bool down = is_row_softmax(x) || (scores && op_info(x->op)->kind == KIND_ELEMWISE);
 	for (int k = 0; k < x->nargs && c != RC_NEVER; k++) {
 		Ins *s = (Ins *)src_of(x->args[k]);
-		if (is_free_source(s) || r->late[s->id])
-			continue; /* the backward keeps it, or recomputes it as a candidate of its own */
+		if (is_free_source(s))
+			continue;
+		if (r->late[s->id]) { /* the backward keeps it, or recomputes it as a candidate of its own */
+			if (r->nbound == (int)(sizeof r->bound / sizeof *r->bound))
+				return RC_NEVER;
+			r->bound[r->nbound++] = s;
+			continue;
+		}
 		RClass cs = measure(r, s, down);
 		if (cs > c)
 			c = cs;
@@ -130,10 +138,17 @@ static RClass measure(Rm *r, Ins *x, bool scores)
 	return c;
 }
 
+/* v's closure, its class and cost. A costly candidate may read cheap ones (the layernorm
+ * output fc1 reads), whose clones its own backward readers are next to, but not another
+ * costly one: the residual stream recomputed from the previous block's would have that
+ * recomputed at the start of the backward, and kept, and so on back to the first block. */
 static Cand candidate(Rm *r, Ins *v, int pos)
 {
-	r->nclosure = 0;
+	r->nclosure = r->nbound = 0;
 	Cand c = {.v = v, .pos = pos, .cls = measure(r, v, false)};
+	for (int i = 0; i < r->nbound && c.cls == RC_COSTLY; i++)
+		if (r->cls[r->bound[i]->id] == RC_COSTLY)
+			c.cls = RC_NEVER;
 	for (int i = 0; i < r->nclosure; i++)
 		c.flops += op_info(r->closure[i]->op)->flops(r->closure[i]);
 	c.bytes = type_numel(&v->type, 1) * (int64_t)dtype_size(v->type.dt);
@@ -195,6 +210,8 @@ static void remat_func(Module *m, Func *f, Remat *rm, Arena *a)
 	r.late = arena_alloc(a, (size_t)r.cap);
 	r.chosen = arena_alloc(a, (size_t)r.cap);
 	r.clone = arena_alloc(a, sizeof *r.clone * (size_t)r.cap);
+	r.cls = arena_alloc(a, (size_t)r.cap);
+	memset(r.cls, -1, (size_t)r.cap);
 	for (int i = 0; i < f->rets.n; i++)
 		r.fwd[f->rets.p[i]->id] = true;
 	for (int i = f->body.n - 1; i >= 0; i--) {
@@ -218,8 +235,10 @@ static void remat_func(Module *m, Func *f, Remat *rm, Arena *a)
 		if (!r.late[v->id] || !r.fwd[v->id] || v->op == OP_reshape || is_free_source(v) || !memplan_needs_buffer(v))
 			continue;
 		Cand c = candidate(&r, v, i);
-		if (c.cls != RC_NEVER && c.bytes > 0)
+		if (c.cls != RC_NEVER && c.bytes > 0) {
+			r.cls[v->id] = (signed char)c.cls;
 			vec_push(a, cands, c);
+		}
 	}
 	if (cands.n)
 		qsort(cands.p, (size_t)cands.n, sizeof *cands.p, cmp_cand);
