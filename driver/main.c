@@ -284,10 +284,11 @@ typedef struct Attempt {
 	const char **step; /* by recipe: "R.step", in the caller's arena */
 } Attempt;
 
-static bool attempt(Compilation *c, Attempt *out)
+static bool attempt(Compilation *c, RematPolicy policy, Attempt *out)
 {
 	Compilation t = {.opt = c->opt};
 	t.opt.quiet = true;
+	t.opt.recompute = policy;
 	t.remat.limits = c->remat.limits;
 	t.arena = arena_new();
 	diag_init(&t.diag, t.arena, stderr);
@@ -328,7 +329,7 @@ static bool choose_recompute(Compilation *c)
 	if (c->opt.recompute != REMAT_AUTO)
 		return true;
 	Attempt a = {0};
-	if (!attempt(c, &a)) /* every candidate: the smallest plan reachable */
+	if (!attempt(c, REMAT_AUTO, &a)) /* every candidate: the smallest plan reachable */
 		return false;
 	int *lo = arena_alloc(c->arena, sizeof *lo * (size_t)(a.n + 1)); /* the most known not to fit */
 	int *hi = arena_alloc(c->arena, sizeof *hi * (size_t)(a.n + 1)); /* the fewest known to fit */
@@ -338,9 +339,10 @@ static bool choose_recompute(Compilation *c)
 		hi[i] = a.candidates[i];
 		if (a.plan[i] > c->opt.budget) {
 			fprintf(stderr,
-			        "maec: --memory-budget=%g GiB cannot be met: recomputing all %d candidates, @%s plans %.2f GiB of "
-			        "activations at its micro-batch; lower the recipe's micro_batch or raise the budget\n",
-			        c->opt.budget / 1073741824.0, a.candidates[i], a.step[i], a.plan[i] / 1073741824.0);
+			        "maec: %s: --memory-budget=%g GiB cannot be met: the smallest plan --recompute=auto reaches for "
+			        "@%s at its micro-batch is %.1f MiB (all %d candidates recomputed); lower the recipe's micro_batch "
+			        "or raise the budget\n",
+			        c->opt.input, c->opt.budget / 1073741824.0, a.step[i], a.plan[i] / 1048576.0, a.candidates[i]);
 			ok = false;
 		}
 	}
@@ -356,7 +358,7 @@ static bool choose_recompute(Compilation *c)
 		}
 		if (!more)
 			return true;
-		if (!attempt(c, &a))
+		if (!attempt(c, REMAT_AUTO, &a))
 			return false;
 		for (int i = 0; i < a.n; i++)
 			if (k[i] != hi[i]) {
@@ -379,9 +381,9 @@ static bool check_budget(Compilation *c)
 		int64_t plan = step_plan(c, i, &mb);
 		if (plan > c->opt.budget) {
 			diag_error(&c->diag, mb->loc,
-			           "@%s.step at micro-batch %lld plans %.2f GiB of activations, over --memory-budget=%g GiB: "
+			           "@%s.step at micro-batch %lld plans %.1f MiB of activations, over --memory-budget=%g GiB: "
 			           "--recompute=auto recomputes what it takes to fit",
-			           c->module->recipes.p[i]->name, (long long)mb->val.i, plan / 1073741824.0,
+			           c->module->recipes.p[i]->name, (long long)mb->val.i, plan / 1048576.0,
 			           c->opt.budget / 1073741824.0);
 			ok = false;
 		}
@@ -540,7 +542,7 @@ static int cmp_bytes_desc(const void *a, const void *b)
 
 /* --report=memory's part for --recompute: each value f's backward recomputes, the bytes no
  * longer kept and the FLOPs its clone repeats, at `batch`. */
-static void report_remat(Compilation *c, const Func *f, int64_t batch, int float_bytes)
+static void report_remat(Compilation *c, const Func *f, int64_t batch, int float_bytes, int64_t without)
 {
 	const Remat *rm = &c->remat;
 	const RematCount *n = NULL;
@@ -549,25 +551,27 @@ static void report_remat(Compilation *c, const Func *f, int64_t batch, int float
 			n = &rm->counts.p[i];
 	if (rm->policy == REMAT_NONE || !n)
 		return;
+	/* the bytes at the storage dtype: under bf16 storage an activation is kept as its bf16 cast */
+	int fb = c->module->precision == PRECISION_BF16 ? 2 : float_bytes;
 	int64_t bytes = 0;
 	double flops = 0;
 	for (int i = 0; i < rm->chosen.n; i++)
 		if (rm->chosen.p[i].f == f) {
-			bytes += memplan_bytes(rm->chosen.p[i].value, batch, float_bytes);
+			bytes += memplan_bytes(rm->chosen.p[i].value, batch, fb);
 			flops += rm->chosen.p[i].flops * (double)batch;
 		}
 	double step = func_flops(f, false) * (double)batch;
 	printf("  recomputed in the backward (--recompute=%s): %d of %d candidates (%d cheap), %.1f MiB no longer kept, "
-	       "%.3f GFLOP more (%.2f%% of the step's %.1f)\n",
+	       "%.3f GFLOP more (%.2f%% of the step's %.1f); planned without recomputation %.1f MiB\n",
 	       remat_policy_name(rm->policy), n->taken, n->candidates, n->cheap, bytes / 1048576.0, flops / 1e9,
-	       step > 0 ? 100.0 * flops / step : 0.0, step / 1e9);
+	       step > 0 ? 100.0 * flops / step : 0.0, step / 1e9, without / 1048576.0);
 	for (int i = 0; i < rm->chosen.n; i++) {
 		const RematValue *v = &rm->chosen.p[i];
 		if (v->f != f)
 			continue;
 		Buf t = {0};
 		type_print(&t, &v->value->type);
-		printf("  %10.1f MiB %9.3f GFLOP  %%%d = %s %s  %s:%d%s\n", memplan_bytes(v->value, batch, float_bytes) / 1048576.0,
+		printf("  %10.1f MiB %9.3f GFLOP  %%%d = %s %s  %s:%d%s\n", memplan_bytes(v->value, batch, fb) / 1048576.0,
 		       v->flops * (double)batch / 1e9, v->value->id, op_info(v->value->op)->name, t.p,
 		       v->value->loc.file ? v->value->loc.file : "-", v->value->loc.line, v->cheap ? "" : "  (costly)");
 		buf_free(&t);
@@ -580,6 +584,9 @@ static bool report_memory(Compilation *c)
 {
 	const Module *m = c->module;
 	int errors = c->diag.errors;
+	Attempt none = {0}; /* the plans without recomputation, for the comparison */
+	if (c->opt.recompute != REMAT_NONE && !attempt(c, REMAT_NONE, &none))
+		return false;
 	for (int i = 0; i < m->recipes.n; i++) {
 		const Recipe *r = m->recipes.p[i];
 		const RSetting *mb = recipe_get(r, "micro_batch");
@@ -633,7 +640,7 @@ static bool report_memory(Compilation *c)
 			       x->loc.file ? x->loc.file : "-", x->loc.line);
 			buf_free(&t);
 		}
-		report_remat(c, f, batch, fb);
+		report_remat(c, f, batch, fb, i < none.n ? none.plan[i] : -1);
 	}
 	return c->diag.errors == errors;
 }

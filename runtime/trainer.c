@@ -1448,7 +1448,8 @@ static int check_memory(const RtProgram *p, const RtRecipeDesc *r, const Options
 	if (have > 0 && need > (double)have) {
 		fprintf(stderr, "trainer: recipe '%s' needs %.1f GiB of memory (parameters and optimizer state %.1f GiB, "
 		        "activations %.1f GiB at micro-batch %lld, batches %.1f GiB), more than this machine's %.1f GiB: "
-		        "lower the recipe's micro_batch (the activation plan is made for it) and run maec again\n",
+		        "lower the recipe's micro_batch (the activation plan is made for it), or have the backward recompute "
+		        "activations (maec --recompute=auto --memory-budget=GIB), and run maec again\n",
 		        r->name, need / 1073741824.0, slabs / 1073741824.0, act / 1073741824.0, (long long)r->micro_batch,
 		        batches / 1073741824.0, (double)have / 1073741824.0);
 		return 1;

@@ -50,10 +50,14 @@ if [ "$mode" = compile ]; then
 			cat "$out/$name.nogpu.log"
 		fi
 	done
-	# f32 storage's kernels too (the default is bf16 storage)
+	# f32 storage's kernels too (the default is bf16 storage), and recomputation's (the
+	# backward's attention kernels that recompute the probabilities)
 	check mae-f32.nvcc "$maec" "$root/models/mae.dsl" -o "$out/mae-f32" --target=cuda --precision=tf32
 	check mae-f32.nvrtc "$out/mae-f32" kernels --arch 80 --arch 90
 	grep "^sm_" "$out/mae-f32.nvrtc.log" || true
+	check mae-remat.nvcc "$maec" "$root/models/mae.dsl" -o "$out/mae-remat" --target=cuda --recompute=cheap
+	check mae-remat.nvrtc "$out/mae-remat" kernels --arch 80 --arch 90
+	grep "^sm_" "$out/mae-remat.nvrtc.log" || true
 	finish
 	exit
 fi
@@ -112,6 +116,16 @@ else
 fi
 # the attention kernels at sizes MAE has not: partial tiles, narrow and single heads
 pair attention "$root/tests/cuda/attention.dsl" check "--batch 2" --
+# recomputation (--recompute=cheap): the backward's attention kernels make the
+# probabilities themselves (codegen/cuda.c, emit_attention's Y), at those sizes and at MAE's;
+# under bf16 storage, against the float64 reference
+pair attention-remat "$root/tests/cuda/attention.dsl" check "--batch 2" -- --recompute=cheap
+pair mae-remat "$root/models/mae.dsl" pretrain "--batch 4 --micro-batch 2" -- --recompute=cheap
+check mae-remat-bf16.build.cuda "$maec" "$root/models/mae.dsl" --precision=bf16 --recompute=cheap \
+	-o "$out/mae-remat-bf16-cuda" --target=cuda-emu
+check mae-remat-bf16.pretrain.cuda "$out/mae-remat-bf16-cuda" pretrain --data "$data" --steps 1 --batch 8 \
+	--out "$out/runs/mae-remat-bf16-pretrain" --dump-step "$out/mae-remat-bf16-pretrain-cuda.st"
+check mae-remat-bf16.pretrain.parity "$py" "$ref/check_bf16.py" "$out/mae-remat-bf16-pretrain-cuda.st"
 for dsl in "$root"/tests/gradcheck/*.dsl; do
 	pair "grad-$(basename "$dsl" .dsl)" "$dsl" check "--batch 2" --
 done

@@ -170,6 +170,32 @@ def option_precision(run):
 
 
 @case
+def option_recompute(run):
+    """--recompute and --memory-budget: an unknown policy, auto without a budget, budgets that
+    are not sizes, a plan over the budget without auto, a budget auto cannot meet; each
+    refused with its message, nothing written."""
+    (run.work / "p.dsl").write_text(MLP)
+    bad = "maec: --memory-budget=%s: a size in GiB, more than 0 and at most 1048576"
+    run.expect(["p.dsl", "--recompute=all", "-o", "p.c"], "maec: unknown recomputation policy 'all': none, cheap or auto", 2)
+    run.expect(["p.dsl", "--recompute=auto", "-o", "p.c"],
+               "maec: --recompute=auto chooses what to recompute to fit --memory-budget=GIB: give the budget", 2)
+    for v in ["0", "-1", "12GiB", "inf", "nan", "1e9"]:
+        run.expect(["p.dsl", "--memory-budget=" + v, "-o", "p.c"], bad % v, 2)
+    run.expect(["p.dsl", "--recompute=cheap", "--memory-budget=1e-6", "-o", "p.c"], [
+        "p.dsl:21:8: error: @train.step at micro-batch 64 plans 0.8 MiB of activations, over --memory-budget=1e-06 GiB: "
+        "--recompute=auto recomputes what it takes to fit",
+        "   21 | recipe train {",
+        "      |        ^~~~~",
+        "1 error"], 1)
+    run.expect(["p.dsl", "--recompute=auto", "--memory-budget=1e-6", "-o", "p.c"],
+               "maec: p.dsl: --memory-budget=1e-06 GiB cannot be met: the smallest plan --recompute=auto reaches for "
+               "@train.step at its micro-batch is 0.8 MiB (all 3 candidates recomputed); lower the recipe's "
+               "micro_batch or raise the budget", 1)
+    if (run.work / "p.c").exists():
+        raise AssertionError("maec wrote p.c though it refused the options")
+
+
+@case
 def plan_too_big(run):
     """A recipe whose activations need more than any machine holds: a diagnostic, not an
     overflow in the plan (a batch of 2^20 images of 2^36 elements each, in double)."""
