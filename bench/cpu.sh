@@ -12,15 +12,9 @@
 # env:   MAEC_FLAGS: maec options for the trainer (e.g. -fno-fuse); RECIPES (pretrain finetune)
 # needs: CIFAR-10 in ../shared/data/cifar10 or $MAEC_DATA; /usr/bin/python3 with torch
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-batch=${1:-64}
-threads=${2:-$(nproc)}
-rounds=${3:-5}
-steps=${4:-3}
-warm=2
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 recipes=${RECIPES:-pretrain finetune}
-data=${MAEC_DATA:-$root/../shared/data/cifar10}
-out=$root/build-bench
 cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$out" >/dev/null
 # shellcheck disable=SC2086
@@ -36,12 +30,8 @@ else
 	cc -O2 "$root/bench/sgemm.c" -lopenblas -o "$out/sgemm"
 fi
 
-stat3() { # min median max of the numbers on stdin
-	sort -g | awk '{a[NR] = $1} END {printf "%.2f %.2f %.2f\n", a[1], (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[NR]}'
-}
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ {print $2}') GiB"
+machine
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "batch $batch, $threads threads, $rounds rounds of $warm untimed + $steps timed steps per side; trainer flags: ${MAEC_FLAGS:-none}"
 # The machine's GEMM rate: a decoder MLP product at this batch (B*257 x 768 x 192) and a square one.

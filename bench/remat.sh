@@ -11,15 +11,9 @@
 #        defaults: 64, all cores, 5, 3, cheap
 # needs: CIFAR-10 in ../shared/data/cifar10 or $MAEC_DATA
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-batch=${1:-64}
-threads=${2:-$(nproc)}
-rounds=${3:-5}
-steps=${4:-3}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 policy=${5:-cheap}
-warm=2
-data=${MAEC_DATA:-$root/../shared/data/cifar10}
-out=$root/build-bench
 model=$root/models/mae.dsl
 cmake -S "$root" -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$out" >/dev/null
@@ -27,17 +21,13 @@ maec=$out/maec
 "$maec" "$model" --recompute=none -o "$out/mae-none"
 "$maec" "$model" --recompute="$policy" -o "$out/mae-$policy"
 
-stat3() { # min median max of the numbers on stdin
-	sort -g | awk '{a[NR] = $1} END {printf "%.2f %.2f %.2f\n", a[1], (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[NR]}'
-}
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 rate() { # trainer: the median img/s of its timed steps
 	"$1" pretrain --data "$data" --steps $((steps + warm)) --batch "$batch" --threads "$threads" \
 		--out "$out/run-remat" --overwrite |
 		awk '/^epoch .* step /{for (i = 1; i <= NF; i++) if ($i == "img/s") print $(i - 1)}' | tail -n "$steps" | median
 }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ {print $2}') GiB"
+machine
 echo "--recompute=$policy against --recompute=none, models/mae.dsl pretraining"
 for target in c cuda; do
 	for precision in fp32 bf16; do

@@ -560,9 +560,9 @@ static void report_remat(Compilation *c, const Func *f, int64_t batch, int float
 			bytes += memplan_bytes(rm->chosen.p[i].value, batch, fb);
 			flops += rm->chosen.p[i].flops * (double)batch;
 		}
-	double step = func_flops(f, false) * (double)batch;
+	double step = func_flops(f, false) * (double)batch - flops; /* without the clones */
 	printf("  recomputed in the backward (--recompute=%s): %d of %d candidates (%d cheap), %.1f MiB no longer kept, "
-	       "%.3f GFLOP more (%.2f%% of the step's %.1f); planned without recomputation %.1f MiB\n",
+	       "%.3f GFLOP more (%.2f%% over the step's %.1f); planned without recomputation %.1f MiB\n",
 	       remat_policy_name(rm->policy), n->taken, n->candidates, n->cheap, bytes / 1048576.0, flops / 1e9,
 	       step > 0 ? 100.0 * flops / step : 0.0, step / 1e9, without / 1048576.0);
 	for (int i = 0; i < rm->chosen.n; i++) {
