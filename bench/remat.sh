@@ -39,7 +39,7 @@ for target in c cuda; do
 	done
 done
 for p in none "$policy"; do
-	est=$("$maec" "$model" --target=cuda --recompute="$p" --report=cost | grep -m1 'estimated step')
+	est=$("$maec" "$model" --target=cuda --recompute="$p" --report=cost | awk '/estimated step/ && !n++')
 	echo "cost model, H200, bf16, --recompute=$p:$est"
 done
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
