@@ -24,8 +24,8 @@
  *          probabilities from q and k;
  *   costly the other products and reductions (fc1's pre-activation from the layernorm it
  *          reads; the attention output from the probabilities and v);
- *   never  opaque ops (gather, sort, cross-entropy), random sources, effects: their
- *          values stay.
+ *   never  opaque ops (argsort), sources that draw (randperm), effects: their values
+ *          stay.
  * A candidate's cost is its closure's FLOPs; its saving the bytes of its buffer. The
  * candidates are ordered cheap first, then by FLOPs per byte saved, then by position;
  * `cheap` takes every cheap one, `auto` the first `limit` of each function (the driver
