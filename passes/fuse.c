@@ -1242,6 +1242,12 @@ static FusePlan *build_plan(Fuser *fz, Diag *d)
 			bool opaque = false;
 			for (int i = 0; i < g->nins; i++)
 				opaque |= role(g->ins[i]) == R_OPAQUE;
+			/* a loop op alone that no loop can compute (a slice of a reshape that is not
+			 * affine in any space of its own, [B,6,8] of [B,384,8] of [B,3,32,32]): the
+			 * runtime's kernel, which reads its operand whole */
+			if (!opaque && anchors == 0 && g->nins == 1 && compute_maps(fz) >= 0)
+				opaque = g->no_loop = true;
+			set_candidate_list(fz, g->ins, g->nins);
 			if (opaque || (anchors == 1 && g->nins == 1)) {
 				g->kind = FUSE_SINGLE;
 				g->root = g->ins[0];

@@ -145,6 +145,8 @@ typedef struct FuseGroup {
 	int nparts;
 	int *part;
 	Type *part_space;
+	bool no_loop;    /* SINGLE: a loop op that no loop can compute (no affine map of its own
+	                  * space reads its operand); the runtime's kernel, no cast member either */
 } FuseGroup;
 
 typedef struct FuseReject {

@@ -158,7 +158,7 @@ static bool loop_member(const FuseGroup *g, const Ins *x)
 	case FUSE_REDUCE:
 	case FUSE_MATMUL:
 	case FUSE_ATTENTION: return true;
-	case FUSE_SINGLE: return fuse_is_loop_op(x) || fuse_is_reduction(x);
+	case FUSE_SINGLE: return !g->no_loop && (fuse_is_loop_op(x) || fuse_is_reduction(x));
 	default: return false;
 	}
 }
