@@ -1357,9 +1357,11 @@ void cgen_tables(CGen *g, const char *source, const char *device)
 	           "\t%s, \"%s\", consts, %d, params, (int)(sizeof params / sizeof *params), %lld, %lld,\n"
 	           "\tmodels, (int)(sizeof models / sizeof *models), recipes, (int)(sizeof recipes / sizeof *recipes), %s,\n"
 	           "\t%s, /* bf16 storage (maec --precision=%s) */\n"
+	           "\t\"%s\", /* maec --recompute */\n"
 	           "};\n\nint main(int argc, char **argv)\n{\n\treturn rt_main(&program, argc, argv);\n}\n",
 	           c_str(g, source), MAEC_VERSION, m->consts.n, (long long)g->params_numel, (long long)g->state_numel,
-	           device, m->precision == PRECISION_BF16 ? "true" : "false", precision_name(m->precision));
+	           device, m->precision == PRECISION_BF16 ? "true" : "false", precision_name(m->precision),
+	           remat_policy_name(m->remat ? m->remat->policy : REMAT_NONE));
 }
 
 /* The optimised section's preamble: GELU and its gradient as cpu.c computes them, with

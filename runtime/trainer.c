@@ -1164,6 +1164,9 @@ static int write_run_files(const RtProgram *p, const Options *o, const char *dir
 	        (long long)o->seed, (long long)o->threads, (long long)o->limit, (long long)o->log_every,
 	        (long long)o->vis_every);
 	json_str(f, r->train);
+	static const char *const precisions[] = {"fp32", "tf32", "bf16"};
+	fprintf(f, ",\n  \"precision\": \"%s\",\n  \"recompute\": ", precisions[o->precision]);
+	json_str(f, p->recompute ? p->recompute : "none");
 	fprintf(f, ",\n  \"constants\": {");
 	for (int i = 0; i < p->nconsts; i++) {
 		fprintf(f, "%s\n    ", i ? "," : "");

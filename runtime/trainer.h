@@ -143,6 +143,7 @@ struct RtProgram {
 	int nrecipes;
 	const RtDevice *device; /* NULL: the host runs the functions (the C target) */
 	bool bf16;              /* compiled with maec --precision=bf16: activations stored in bf16 */
+	const char *recompute;  /* maec --recompute: none, cheap or auto (docs/recompute.md) */
 };
 
 /* runlog.c: the run directory and what the run writes there and shows while it runs

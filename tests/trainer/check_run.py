@@ -95,7 +95,8 @@ def rundir(run, recipe):
     if f" {recipe} " not in cmd or "--vis-every 4" not in cmd:
         fail(f"command.txt is not the command line: {cmd!r}")
     cfg = json.load(open(os.path.join(run, "config.json")))
-    for key, want in [("recipe", recipe), ("batch", 64), ("limit", 512), ("epochs", 2), ("vis_every", 4)]:
+    for key, want in [("recipe", recipe), ("batch", 64), ("limit", 512), ("epochs", 2), ("vis_every", 4),
+                      ("precision", "fp32"), ("recompute", "none")]:
         if cfg.get(key) != want:
             fail(f"config.json {key} = {cfg.get(key)!r}, not {want!r}")
     if not re.fullmatch(r"[0-9a-f]{16}", cfg["model_hash"]) or not cfg["maec_version"]:
