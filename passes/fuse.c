@@ -42,6 +42,12 @@
  *     result feeds products batched over the same leading axes joins them into one
  *     ATTENTION group (scores, softmax, weighted sum; or their backward), which the
  *     backends run per batch element without the T x T matrix going to memory;
+ *   - a backward instruction that recomputes a forward one (passes/remat.c's clones) never
+ *     shares a kernel with a forward instruction, which would compute it in the forward and
+ *     keep it; a loop of them joins a backward kernel that reads the same values over the
+ *     same space (GELU's output in its gradient's epilogue), and a recomputed softmax joins
+ *     its gradient's ATTENTION group with its rows' product, which then makes the
+ *     probabilities itself;
  *   - last, loop groups that read only parameters, optimizer state and constants and
  *     have the same ops (AdamW's update of each parameter) become one MULTI group.
  * Every producer -> consumer pair that was considered and not merged is recorded with
@@ -438,8 +444,6 @@ static bool through_chain(const Ins *head, const FuseMap *m, const Type *space, 
 	return convert(m, &head->type, &src->type, space, out, split);
 }
 
-/* The coordinates at which member u reads its operand a (through reshapes, in the
- * source's shape). */
 /* Row ops over the same rows: an ATTENTION kernel that recomputes the probabilities holds
  * the softmax and its gradient. */
 static bool same_rows(const Ins *x, const Ins *row)
@@ -447,6 +451,8 @@ static bool same_rows(const Ins *x, const Ins *row)
 	return row && is_row_op(x) && is_row_op(row) && type_same_dims(&x->args[0]->type, &row->args[0]->type);
 }
 
+/* The coordinates at which member u reads its operand a (through reshapes, in the
+ * source's shape). */
 static bool read_map(const Fuser *fz, const Ins *u, int a, const Ins *row, FuseMap *out, Split *split)
 {
 	FuseMap om;
