@@ -1924,11 +1924,6 @@ static const char *attn_operand(CGen *g, const Schedule *s, const Ins *x, const 
 	return arena_printf(g->a, "s%d", (*np)++);
 }
 
-static bool attn_in_y(const SchedAttn *at, int i)
-{
-	return i < 64 && (at->ymask >> i & 1);
-}
-
 /* Statements for members (from, to] of a strip-form chain at element k of row `row`: each
  * member applied to t, written where the schedule keeps it. ychain: the members that make
  * softmax_grad's y in the kernel (SchedAttn's ymask), else the others. */
@@ -1939,7 +1934,7 @@ static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, const S
 	for (int i = from + 1; i <= to; i++) {
 		const Ins *x = grp->ins[i];
 		/* a product of softmax_grad's y, or the cast that widens y, among them */
-		if (sched_is_free(x) || x->op == OP_matmul || i == at->ycast || attn_in_y(at, i) != ychain ||
+		if (sched_is_free(x) || x->op == OP_matmul || i == at->ycast || sched_attn_in_y(at, i) != ychain ||
 		    (ychain && (i == at->yrow || i == at->yround)))
 			continue;
 		const char *e = elementwise_expr(g, x);
@@ -1947,7 +1942,7 @@ static void attn_chain(CGen *g, const Schedule *s, const FuseGroup *grp, const S
 		const Ins *chain = NULL;
 		for (int j = i - 1; j >= 0 && !chain; j--)
 			if (!sched_is_free(grp->ins[j]) && (grp->ins[j]->op != OP_matmul || j == mm) && j != at->ycast &&
-			    attn_in_y(at, j) == ychain)
+			    sched_attn_in_y(at, j) == ychain)
 				chain = grp->ins[j];
 		const char *ops[2] = {"0", "0"};
 		for (int k = 0; k < x->nargs && k < 2; k++)

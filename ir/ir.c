@@ -284,6 +284,15 @@ bool op_reads_bf16(Op op)
 }
 
 /* A model's function takes only tensors; a recipe's loss is named recipe.loss. */
+void func_mark_forward(const Func *f, bool *fwd)
+{
+	for (int i = 0; i < f->rets.n; i++)
+		fwd[f->rets.p[i]->id] = true;
+	for (int i = f->body.n - 1; i >= 0; i--) /* operands come before their readers */
+		for (int k = 0; fwd[f->body.p[i]->id] && k < f->body.p[i]->nargs; k++)
+			fwd[f->body.p[i]->args[k]->id] = true;
+}
+
 bool func_is_model(const Func *f)
 {
 	return strchr(f->name, '.') == NULL;

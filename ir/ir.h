@@ -263,6 +263,9 @@ const char *ins_infer(Ins *ins, Arena *a); /* runs the op's shape rule */
  * well typed by construction: a failing rule is a bug in the pass `who`. */
 Ins *func_emit(Module *m, Func *f, Op op, Ins **args, int nargs, const Attr *attrs, Loc loc, const char *who);
 bool func_is_model(const Func *f);
+/* fwd[id] (f->next_id entries, zeroed by the caller): a result of f depends on it, the
+ * forward; the rest of a recipe step is its backward (passes/remat.c, fuse.c). */
+void func_mark_forward(const Func *f, bool *fwd);
 
 /* shape.c: shape rules and cost counts (named in ops.def). */
 #define OP(name, nargs, kind, shape, flops, grad, attrs)                                 \

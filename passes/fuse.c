@@ -848,13 +848,15 @@ static void fuse_attention(Fuser *fz)
 		int gym = gy >= 0 ? single_anchor_group(fz, source(y->args[0]), R_MM) : -1;
 		bool with_y = why < 0 && n >= 3 && n + 2 <= 16 && gym >= 0 && gym != gm &&
 		              batched_like(anchor_of(&fz->g.p[gym]), &r->type);
+		bool checked = false; /* the last check was of gs[0..n) as it stands */
 		if (with_y) {
 			gs[n++] = gy;
 			gs[n++] = gym;
-			if (check(fz, gs, n) >= 0)
+			checked = check(fz, gs, n) < 0;
+			if (!checked)
 				n -= 2; /* the kernel reads them from memory */
 		}
-		if (why < 0)
+		if (why < 0 && !checked)
 			why = n < 3 ? WHY_CYCLE : check(fz, gs, n);
 		if (why < 0)
 			merge(fz, gs, n);
@@ -882,11 +884,7 @@ static void recomputations(Fuser *fz)
 	fz->fwd = arena_alloc(fz->a, sizeof *fz->fwd * n);
 	fz->recomp = arena_alloc(fz->a, sizeof *fz->recomp * n);
 	const Ins **same = arena_alloc(fz->a, sizeof *same * n); /* by id: the forward one it recomputes */
-	for (int i = 0; i < f->rets.n; i++)
-		fz->fwd[f->rets.p[i]->id] = true;
-	for (int i = f->body.n - 1; i >= 0; i--)
-		for (int k = 0; fz->fwd[f->body.p[i]->id] && k < f->body.p[i]->nargs; k++)
-			fz->fwd[f->body.p[i]->args[k]->id] = true;
+	func_mark_forward(f, fz->fwd);
 	for (int i = 0; i < f->body.n; i++) {
 		const Ins *x = f->body.p[i];
 		if (fz->fwd[x->id] || x->nargs == 0)

@@ -534,7 +534,7 @@ static const char *attention_y(const FuseGroup *g, const Ins *y, SchedAttn *at)
 	return NULL;
 }
 
-static bool in_y(const SchedAttn *at, int i)
+bool sched_attn_in_y(const SchedAttn *at, int i)
 {
 	return i < 64 && (at->ymask >> i & 1);
 }
@@ -560,7 +560,7 @@ const char *sched_attention(const FuseGroup *g, SchedAttn *at)
 	const Ins *yr = at->yround >= 0 ? g->ins[at->yround] : y; /* what the products Y^T C read */
 	for (int i = 0; i < g->nins; i++) {
 		const Ins *x = g->ins[i];
-		if (sched_is_free(x) || i == at->ycast || in_y(at, i))
+		if (sched_is_free(x) || i == at->ycast || sched_attn_in_y(at, i))
 			continue;
 		if (x->op == OP_matmul && y && (x->args[0] == y || x->args[0] == yr) && x->attr[0].i && !x->attr[1].i) {
 			if (sched_member(g, sched_src(x->args[1])) >= 0)

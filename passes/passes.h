@@ -314,6 +314,7 @@ typedef struct SchedAttn {
 } SchedAttn;
 /* NULL and *at filled, or why the group is not in the strip form (sizes unchecked). */
 const char *sched_attention(const FuseGroup *g, SchedAttn *at);
+bool sched_attn_in_y(const SchedAttn *at, int i); /* member i makes softmax_grad's y (ymask) */
 
 /* A value as strides over the bytes of a value in memory (base): element c of it at
  * offset + sum c[i] stride[i], each a number plus a number times the batch B. */

@@ -65,17 +65,10 @@ typedef struct Rm {
 	const Ins *bound[4 * CLOSURE_MAX];
 } Rm;
 
-/* Read as they are by a clone: nothing to recompute, nothing to keep. */
+/* Read as they are by a clone: nothing to recompute, nothing to keep (a view is cloned). */
 static bool is_free_source(const Ins *x)
 {
-	return x->op == OP_arg || x->op == OP_param || x->op == OP_state || x->op == OP_scalar || x->op == OP_full;
-}
-
-static const Ins *src_of(const Ins *x)
-{
-	while (x->op == OP_reshape)
-		x = x->args[0];
-	return x;
+	return x->op != OP_reshape && sched_is_free(x);
 }
 
 /* The class of x's op, outside the attention rule. */
@@ -122,7 +115,7 @@ static RClass measure(Rm *r, Ins *x, bool scores)
 		c = RC_CHEAP;
 	bool down = is_row_softmax(x) || (scores && op_info(x->op)->kind == KIND_ELEMWISE);
 	for (int k = 0; k < x->nargs && c != RC_NEVER; k++) {
-		Ins *s = (Ins *)src_of(x->args[k]);
+		Ins *s = (Ins *)sched_src(x->args[k]);
 		if (is_free_source(s))
 			continue;
 		if (r->late[s->id]) { /* the backward keeps it, or recomputes it as a candidate of its own */
@@ -212,13 +205,7 @@ static void remat_func(Module *m, Func *f, Remat *rm, Arena *a)
 	r.clone = arena_alloc(a, sizeof *r.clone * (size_t)r.cap);
 	r.cls = arena_alloc(a, (size_t)r.cap);
 	memset(r.cls, -1, (size_t)r.cap);
-	for (int i = 0; i < f->rets.n; i++)
-		r.fwd[f->rets.p[i]->id] = true;
-	for (int i = f->body.n - 1; i >= 0; i--) {
-		const Ins *x = f->body.p[i];
-		for (int k = 0; r.fwd[x->id] && k < x->nargs; k++)
-			r.fwd[x->args[k]->id] = true;
-	}
+	func_mark_forward(f, r.fwd);
 	/* late: read by the backward, directly or through views (marked on the viewed value too) */
 	for (int i = 0; i < f->body.n; i++) {
 		const Ins *u = f->body.p[i];
