@@ -25,7 +25,7 @@
 #define MAEC_BLAS_DIR ""
 #endif
 
-static const char *const runtime_sources[] = {"cpu.c", "profile.c", "trainer.c", "guard.c", "philox.c", "init.c", "randperm.c",
+static const char *const runtime_sources[] = {"cpu.c", "profile.c", "trainer.c", "comm.c", "dp.c", "guard.c", "philox.c", "init.c", "randperm.c",
                                               "safetensors.c", "cifar.c", "idx.c", "util.c",
                                               "runlog.c", "progress.c", "tboard.c", "png.c", "plot.c", "recon.c"};
 enum { NSRC = sizeof runtime_sources / sizeof *runtime_sources };
@@ -112,6 +112,7 @@ bool build_cuda_trainer(const char *cu_file, const char *exe, bool verbose, bool
 	} else {
 		argv[n++] = "-lcublas";
 		argv[n++] = "-lnvrtc";
+		argv[n++] = "-ldl"; /* comm.c loads MPI when mpirun starts the trainer */
 	}
 	/* libpng (the pictures) linked in: a GPU machine may have the CUDA toolkit and no libpng */
 	argv[n++] = "-l:libpng16.a";
@@ -188,6 +189,7 @@ bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use
 		argv[n++] = "-lpng";
 		argv[n++] = "-lz";
 		argv[n++] = "-lm";
+		argv[n++] = "-ldl"; /* comm.c loads MPI when mpirun starts the trainer */
 		argv[n++] = "-o";
 		argv[n++] = operand(a, exe);
 		argv[n] = NULL;

@@ -177,6 +177,7 @@ typedef struct CTarget {
 	Buf kernels; /* the generated kernels: the optimised part of the file */
 	Buf protos;  /* their prototypes */
 	bool *declared; /* by id, in the function being emitted: its C pointer is declared */
+	bool update;    /* emitting an update: its multi-tensor loops keep to st's shard (--zero 1) */
 } CTarget;
 
 /* A new entry of prof_sites[]: the function, the kernel's kind, the ops it runs and the
@@ -698,13 +699,53 @@ void cgen_slot(CGen *g, const Ins *ins, const char *slot, int *slab, int64_t *of
 /* MULTI: one loop over the elements of every part, in chunks spread over the threads;
  * each part's tensors (its parameter's slots) come from a table. The parts have the
  * same ops, so the body is part 0's. */
+/* A MULTI group runs as one loop over a chunk table when no part's value lives on and part
+ * 0's ops are the ones its body writes (AdamW's); else loop by loop. */
+static bool multi_ok(const Schedule *fn, const FuseGroup *grp)
+{
+	for (int i = 0; i < grp->nins; i++)
+		if (fn->need[grp->ins[i]->id])
+			return false;
+	static const bool body_op[OP__N] = {[OP_store] = true, [OP_add] = true, [OP_sub] = true, [OP_mul] = true,
+	                                    [OP_div] = true, [OP_sqrt] = true, [OP_neg] = true, [OP_maximum] = true,
+	                                    [OP_minimum] = true};
+	for (int j = 0; j < grp->part[1] - grp->part[0]; j++) {
+		const Ins *x = grp->ins[j];
+		if (!body_op[x->op] || (x->op != OP_store && x->type.dt != DT_F32 && x->type.dt != DT_F64))
+			return false;
+	}
+	return true;
+}
+
+/* The first operand of part 0 in a state slab (grad, m, v), whose offsets the shard
+ * (--zero 1) is counted in; NULL: none. */
+static const Ins *multi_state_slot(const FuseGroup *grp)
+{
+	for (int j = 0; j < grp->part[1] - grp->part[0]; j++) {
+		const Ins *x = grp->ins[j];
+		if (x->op == OP_store && strcmp(x->attr[1].s, "param") != 0)
+			return x;
+		for (int k = 0; k < x->nargs; k++) {
+			const Ins *s = sched_src(x->args[k]);
+			if (s->op == OP_state)
+				return s;
+		}
+	}
+	return NULL;
+}
+
+/* An update's call that keeps to the shard: a multi-tensor loop with a state slot. */
+static bool multi_shards(const Schedule *fn, const SchedCall *c)
+{
+	return c->kind == SCHED_MULTI && multi_ok(fn, c->g) && multi_state_slot(c->g);
+}
+
 static bool emit_multi(CGen *g, Schedule *fn, const SchedCall *c, const char *name, Buf *kbody)
 {
 	const FuseGroup *grp = c->g;
 	int n0 = grp->part[1] - grp->part[0];
-	for (int i = 0; i < grp->nins; i++)
-		if (fn->need[grp->ins[i]->id])
-			return false; /* a part's value lives on: loop by loop */
+	if (!multi_ok(fn, grp))
+		return false; /* loop by loop */
 	/* the slots: each param, state or store operand of part 0, in order */
 	int nslot = 0, *slot_kind = arena_alloc(g->a, sizeof(int) * (size_t)(4 * n0 + 4));
 	const Ins **slot_ins = arena_alloc(g->a, sizeof(Ins *) * (size_t)(4 * n0 + 4));
@@ -820,9 +861,18 @@ static bool emit_multi(CGen *g, Schedule *fn, const SchedCall *c, const char *na
 		buf_printf(kbody, "\t\trt_real *p%d = %s + at[%d]; /* %s */\n", t, base[slab], t,
 		           s->op == OP_param ? "param" : s->attr[1].s);
 	}
-	buf_printf(kbody, "\t\tconst int64_t lo = %s_chunk[k][1], hi = lo + %s_chunk[k][2];\n#pragma omp simd\n"
-	                  "\t\tfor (int64_t i = lo; i < hi; i++) {\n%s\t\t}\n\t}\n\treturn 0;\n}\n\n",
-	           name, name, body.p ? body.p : "");
+	const Ins *state = ((CTarget *)g->target_state)->update ? multi_state_slot(grp) : NULL;
+	if (state) { /* the shard's elements only (--zero 1; all of them otherwise) */
+		int t = slot_of[state->id];
+		buf_printf(kbody, "\t\tint64_t lo = %s_chunk[k][1], hi = lo + %s_chunk[k][2];\n"
+		                  "\t\tif (at[%d] + lo < st->shard_lo)\n\t\t\tlo = st->shard_lo - at[%d];\n"
+		                  "\t\tif (at[%d] + hi > st->shard_hi)\n\t\t\thi = st->shard_hi - at[%d];\n",
+		           name, name, t, t, t, t);
+	} else {
+		buf_printf(kbody, "\t\tconst int64_t lo = %s_chunk[k][1], hi = lo + %s_chunk[k][2];\n", name, name);
+	}
+	buf_printf(kbody, "#pragma omp simd\n\t\tfor (int64_t i = lo; i < hi; i++) {\n%s\t\t}\n\t}\n\treturn 0;\n}\n\n",
+	           body.p ? body.p : "");
 	int sid = site(g, "multi", arena_printf(g->a, "kernel %d: %d parts of %s", grp->id, grp->nparts,
 	                                       cgen_ops_list(g, grp, 0, n0)), grp->ins[0]->loc);
 	buf_printf(g->out, "\t/* kernel %d (multi): %d parts of %s */\n", grp->id, grp->nparts, cgen_ops_list(g, grp, 0, n0));
@@ -1020,6 +1070,38 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 
 /* ---------- functions ---------- */
 
+/* The instructions a call runs. */
+static int call_members(const SchedCall *c, const Ins *const **mem)
+{
+	if (c->kind == SCHED_RUNTIME || !c->g) {
+		*mem = &c->ins;
+		return 1;
+	}
+	if (c->kind == SCHED_LOOP || c->kind == SCHED_ROW) {
+		*mem = (const Ins *const *)c->g->ins + c->lo;
+		return c->hi - c->lo;
+	}
+	*mem = (const Ins *const *)c->g->ins;
+	return c->g->nins;
+}
+
+/* After call k: GRAD_READY for each parameter whose gradient's last store it ran. */
+static void emit_grad_ready(CGen *g, const SchedCall *c, int k, const int *last_store)
+{
+	const Ins *const *mem;
+	int n = call_members(c, &mem);
+	for (int i = 0; i < n; i++) {
+		const Ins *x = mem[i];
+		if (x->op != OP_store || strcmp(x->attr[1].s, "grad") != 0)
+			continue;
+		const Param *p = x->attr[0].g;
+		if (last_store[p->index] != k)
+			continue;
+		buf_printf(g->out, "\tGRAD_READY(%lld, %lld); /* $%s */\n", (long long)g->state_offset[2 * p->index + 1],
+		           (long long)type_numel(&x->args[0]->type, 1), c_comment(g, p->name));
+	}
+}
+
 /* A recipe's step: int NAME(RtState *st, int64_t B, const rt_real *images,
  * const int32_t *labels, rt_real *results), its scalar results in results[];
  * its update: int NAME(RtState *st);
@@ -1029,6 +1111,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 {
 	CTarget *ct = g->target_state;
 	bool is_step = kind != FUNC_UPDATE;
+	ct->update = kind == FUNC_UPDATE;
 	g->f = f;
 	Schedule *fn = plan_func(g, f, batch);
 	if (!fn)
@@ -1081,9 +1164,29 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 		declare(g, fn, ins);
 		buf_printf(g->out, "\t%s[0] = st->s.%s;\n", v(g, ins), ins->attr[0].s);
 	}
+	/* per parameter, the call holding the last store into its gradient */
+	int *last_store = NULL;
+	if (kind == FUNC_STEP) {
+		int nparams = (int)g->m->params.n;
+		last_store = arena_alloc(g->a, sizeof(int) * (size_t)(nparams ? nparams : 1));
+		for (int i = 0; i < nparams; i++)
+			last_store[i] = -1;
+		for (int k = 0; k < fn->calls.n; k++) {
+			const Ins *const *mem;
+			int n = call_members(&fn->calls.p[k], &mem);
+			for (int i = 0; i < n; i++)
+				if (mem[i]->op == OP_store && strcmp(mem[i]->attr[1].s, "grad") == 0)
+					last_store[mem[i]->attr[0].g->index] = k;
+		}
+	}
 	int seq = 0;
 	for (int k = 0; k < fn->calls.n; k++) {
 		const SchedCall *c = &fn->calls.p[k];
+		if (kind == FUNC_UPDATE && !multi_shards(fn, c))
+			buf_printf(g->out, "	if (st->shard_lo > 0 || st->shard_hi < %lld) {\n"
+			                   "\t\tfprintf(stderr, \"trainer: @%s: --zero 1 needs an update of multi-tensor loops only\\n\");\n"
+			                   "\t\treturn 1;\n\t}\n",
+			           (long long)g->state_numel, c_comment(g, f->name));
 		const char *name = c->kind == SCHED_LOOP || c->kind == SCHED_MULTI || c->kind == SCHED_ATTN
 		                       ? arena_printf(g->a, "%s_k%d_%d", c_name(g, f->name), c->g->id, seq++)
 		                       : NULL;
@@ -1111,6 +1214,8 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 			}
 			break;
 		}
+		if (last_store)
+			emit_grad_ready(g, c, k, last_store);
 	}
 	for (int i = 0; i < f->rets.n; i++) {
 		const Ins *r = f->rets.p[i];
@@ -1433,6 +1538,13 @@ bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, b
 	           "\tdo {                                                                               \\\n"
 	           "\t\tif (st->detect_anomaly && rt_anomaly(out, n, where, op))                          \\\n"
 	           "\t\t\treturn 1;                                                                    \\\n"
+	           "\t} while (0)\n"
+	           "/* Data parallelism: a parameter's gradient is final for this micro-batch (its last store\n"
+	           " * ran), so its bucket's sum over the ranks may start while the backward goes on. */\n"
+	           "#define GRAD_READY(off, n)                                                             \\\n"
+	           "\tdo {                                                                               \\\n"
+	           "\t\tif (st->grad_ready)                                                           \\\n"
+	           "\t\t\tst->grad_ready(st, off, n);                                                  \\\n"
 	           "\t} while (0)\n");
 	buf_printf(out, "\n/* The kernel call sites: function, kernel, IR ops, DSL location. */\n"
 	                "static const RtProfSite prof_sites[] = {\n%s};\n",

@@ -1,10 +1,11 @@
 /* gpu_cuda.c: gpu.h on an NVIDIA GPU, through the CUDA runtime, NVRTC and cuBLAS.
  *
- * At open: the first device is taken; the kernel source is compiled by NVRTC to a cubin
- * for the device's architecture, or read from the cache (runtime/gpu_plan.c), keyed by
- * the source's hash, the architecture, NVRTC's version and the options; the slabs are one
- * device allocation each, as the memory plan says; cuBLAS gets the trainer's stream and a
- * fixed workspace, so that the step can be captured. Each function's device work is
+ * At open: the first device is taken, or under an MPI launcher the local rank's (modulo the
+ * devices: one GPU a rank, over which gpu_nccl.c sums with NCCL); the kernel source is
+ * compiled by NVRTC to a cubin for the device's architecture, or read from the cache
+ * (runtime/gpu_plan.c), keyed by the source's hash, the architecture, NVRTC's version and
+ * the options; the slabs are one device allocation each, as the memory plan says; cuBLAS
+ * gets the trainer's stream and a fixed workspace, so that the step can be captured. Each function's device work is
  * captured once per batch size as a CUDA graph and replayed (MAEC_GRAPHS=0 launches it
  * directly). Every CUDA, cuBLAS and NVRTC call is checked; a failure prints the call, this
  * file's line and, where there is one, the op and DSL line it ran for.
@@ -28,6 +29,7 @@
 #include <nvrtc.h>
 
 #include "gpu.h"
+#include "gpu_nccl.h"
 
 enum { GRAPHS_PER_FUNC = 4, WORKSPACE = 32 << 20 };
 
@@ -62,6 +64,7 @@ typedef struct RtGpu {
 	 * time of the events in between, over the runs counted (no site seen first) */
 	double wall_ms, dev_ms, last_end;
 	int64_t runs;
+	RtGpuDp *dp; /* data parallelism: NULL unless run by an MPI launcher */
 } RtGpu;
 
 static RtGpu *gpu(RtState *st)
@@ -408,13 +411,17 @@ static int cuda_open(RtState *st, const RtProgram *p)
 	if (!g)
 		return 1;
 	st->dev = g;
+	g->device = st->comm ? rt_comm_local_rank(st->comm) % count : 0;
 	CU(cudaSetDevice(g->device), -1);
 	struct cudaDeviceProp prop;
 	CU(cudaGetDeviceProperties(&prop, g->device), -1);
 	g->sms = prop.multiProcessorCount;
 	static const char *const precision[] = {"fp32", "tf32", "bf16"};
-	printf("device: %s (sm_%d%d, %d SMs, %.1f GiB), matrix products in %s\n", prop.name, prop.major, prop.minor,
-	       g->sms, (double)prop.totalGlobalMem / (1 << 30), precision[st->precision]);
+	printf("device: %s (", prop.name);
+	if (st->comm && rt_comm_mpi(st->comm))
+		printf("GPU %d for rank %d, ", g->device, rt_comm_rank(st->comm));
+	printf("sm_%d%d, %d SMs, %.1f GiB), matrix products in %s\n", prop.major, prop.minor, g->sms,
+	       (double)prop.totalGlobalMem / (1 << 30), precision[st->precision]);
 	g->precision = st->precision;
 	if (load_kernels(g, gp, prop.major * 10 + prop.minor))
 		return 1;
@@ -487,6 +494,7 @@ static void cuda_close(RtState *st)
 	if (!g)
 		return;
 	cudaStreamSynchronize(g->stream);
+	rt_gpu_dp_close(g->dp);
 	if (g->profile)
 		prof_report(g);
 	for (int i = 0; i < g->cap_ev; i++)
@@ -645,7 +653,27 @@ static int cuda_kernels(int argc, char **argv)
 	return failed;
 }
 
-const RtDevice rt_gpu_device = {"cuda", cuda_open, cuda_push, cuda_pull, cuda_close, cuda_kernels};
+/* dp_open: one GPU a rank (open took the local rank's), the sums on the trainer's stream. */
+static int cuda_dp_open(RtState *st)
+{
+	RtGpu *g = gpu(st);
+	int count = 0;
+	CU(cudaGetDeviceCount(&count), -1);
+	if (rt_comm_local_size(st->comm) > count) {
+		fprintf(stderr, "trainer: %d ranks on this machine but %d GPUs: data parallelism takes one GPU a rank\n",
+		        rt_comm_local_size(st->comm), count);
+		return 1;
+	}
+	return !(g->dp = rt_gpu_dp_open(st->comm, (RtCudaStream *)g->stream));
+}
+
+static int cuda_dp_allreduce(RtState *st, int which, int64_t off, int64_t n)
+{
+	return rt_gpu_dp_allreduce(gpu(st)->dp, st, which, off, n);
+}
+
+const RtDevice rt_gpu_device = {"cuda",     cuda_open,    cuda_push,   cuda_pull,
+                                cuda_close, cuda_kernels, cuda_dp_open, cuda_dp_allreduce};
 
 /* Kernel `kernel` over grid x RT_GPU_BLOCK threads on the trainer's stream. */
 static int launch(RtGpu *g, int kernel, unsigned grid_x, int64_t B, const RtPtrs *p, int site)

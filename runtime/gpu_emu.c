@@ -12,6 +12,8 @@
  *   - "Device" slabs are separate host allocations: push and pull copy as on a GPU.
  *   - Matrix products run the plans of rt_gemm_plan through CBLAS in column-major order,
  *     with the parameters cuBLAS gets.
+ *   - Data parallelism is gpu_nccl.c's, as on a GPU, with NCCL and the streams emulated
+ *     over MPI (nccl_emu.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 
 #include "cpu.h" /* rt_bf16 */
 #include "gpu.h"
+#include "gpu_nccl.h"
 #include "simt.h"
 
 typedef struct RtGpu {
@@ -29,6 +32,10 @@ typedef struct RtGpu {
 	Simt *m;
 	SimtKernel *kern;
 	int *error;
+	/* data parallelism (NULL unless run by an MPI launcher): the sums, and the stream
+	 * they are ordered against, which stands for the host's program order */
+	RtGpuDp *dp;
+	RtCudaStream *stream;
 } RtGpu;
 
 enum { EMU_SMS = 2 };
@@ -122,6 +129,8 @@ static void emu_close(RtState *st)
 	RtGpu *g = gpu(st);
 	if (!g)
 		return;
+	rt_gpu_dp_close(g->dp);
+	rt_cuda_stream_destroy(g->stream);
 	for (int i = 0; i < 4; i++)
 		free(g->s.slab[i]);
 	free(g->s.act);
@@ -146,7 +155,23 @@ static int emu_kernels(int argc, char **argv)
 	return 0;
 }
 
-const RtDevice rt_gpu_device = {"emulated", emu_open, emu_push, emu_pull, emu_close, emu_kernels};
+static int emu_dp_open(RtState *st)
+{
+	RtGpu *g = gpu(st);
+	if (rt_cuda_stream_create(&g->stream)) {
+		fprintf(stderr, "trainer: out of memory\n");
+		return 1;
+	}
+	return !(g->dp = rt_gpu_dp_open(st->comm, g->stream));
+}
+
+static int emu_dp_allreduce(RtState *st, int which, int64_t off, int64_t n)
+{
+	return rt_gpu_dp_allreduce(gpu(st)->dp, st, which, off, n);
+}
+
+const RtDevice rt_gpu_device = {"emulated", emu_open, emu_push,    emu_pull,
+                                emu_close,  emu_kernels, emu_dp_open, emu_dp_allreduce};
 
 /* Kernel `kernel` over grid x RT_GPU_BLOCK threads on the emulator. */
 static int launch(RtGpu *g, int kernel, unsigned grid_x, int64_t B, const RtPtrs *p, int site)

@@ -11,9 +11,12 @@ typedef struct Entry {
 	int64_t calls;
 } Entry;
 
+enum { EXTRA = 4 }; /* the driver's own sites, ids -1 to -EXTRA (profile.h) */
+
 struct RtProfile {
 	Entry *e; /* by site id */
 	int n, cap;
+	Entry extra[EXTRA];
 };
 
 RtProfile *rt_prof_new(void)
@@ -38,8 +41,14 @@ double rt_prof_now(void)
 void rt_prof_add(RtProfile *p, const RtProfSite *site, double start)
 {
 	double dt = rt_prof_now() - start;
-	if (site->id < 0)
+	if (site->id < 0) {
+		if (site->id >= -EXTRA) {
+			p->extra[-site->id - 1].site = site;
+			p->extra[-site->id - 1].sec += dt;
+			p->extra[-site->id - 1].calls++;
+		}
 		return;
+	}
 	if (site->id >= p->cap) {
 		int cap = p->cap ? p->cap : 256;
 		while (cap <= site->id)
@@ -62,6 +71,7 @@ void rt_prof_reset(RtProfile *p)
 {
 	if (p->e)
 		memset(p->e, 0, sizeof *p->e * (size_t)p->cap);
+	memset(p->extra, 0, sizeof p->extra);
 	p->n = 0;
 }
 
@@ -123,26 +133,33 @@ void rt_prof_print(const RtProfile *p, FILE *f, int64_t steps)
 		steps = 1;
 	int n = 0;
 	double total = 0;
-	Row *r = malloc(sizeof *r * (size_t)(p->n ? p->n : 1));
-	if (!r)
+	Row *r = malloc(sizeof *r * (size_t)(p->n + EXTRA));
+	const Entry **all = malloc(sizeof *all * (size_t)(p->n + EXTRA)); /* the sites, then the driver's */
+	if (!r || !all) {
+		free(r);
+		free(all);
 		return;
-	for (int i = 0; i < p->n; i++)
-		if (p->e[i].site && p->e[i].calls) {
-			total += p->e[i].sec;
+	}
+	for (int i = 0; i < p->n + EXTRA; i++) {
+		all[i] = i < p->n ? &p->e[i] : &p->extra[i - p->n];
+		if (all[i]->site && all[i]->calls) {
+			total += all[i]->sec;
 			n++;
 		}
+	}
 	double ms = 1e3 / (double)steps;
 	fprintf(f, "profile: %.1f ms per step in %d kernel sites, over %lld step%s\n", total * ms, n, (long long)steps,
 	        steps == 1 ? "" : "s");
 	if (n == 0) {
 		free(r);
+		free(all);
 		return;
 	}
 	const char *title[3] = {"by kernel kind", "by DSL line", "by site (the 30 largest)"};
 	for (int t = 0; t < 3; t++) {
 		int k = 0;
-		for (int i = 0; i < p->n; i++) {
-			const Entry *e = &p->e[i];
+		for (int i = 0; i < p->n + EXTRA; i++) {
+			const Entry *e = all[i];
 			if (!e->site || !e->calls)
 				continue;
 			const char *key = t == 0 ? e->site->kernel : e->site->where;
@@ -169,4 +186,5 @@ void rt_prof_print(const RtProfile *p, FILE *f, int64_t steps)
 			        k - rows);
 	}
 	free(r);
+	free(all);
 }

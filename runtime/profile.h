@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 typedef struct RtProfSite {
-	int id;             /* its index in the program's table */
+	int id;             /* its index in the program's table; -1 to -4: the driver's own (trainer.c) */
 	const char *func;   /* "pretrain.step" */
 	const char *kernel; /* the kernel's kind: an op ("matmul") or a fusion group's kind ("elementwise") */
 	const char *ops;    /* the IR ops it runs, "%12 add, %13 gelu" */

@@ -20,6 +20,7 @@
 #include <omp.h>
 #endif
 
+#include "dp.h"
 #include "guard.h"
 #include "trainer.h"
 
@@ -30,6 +31,8 @@ typedef struct Options {
 	bool eval_only; /* the `eval` command */
 	const char *data, *dump, *dump_steps, *out, *from, *resume;
 	int64_t steps, epochs, batch, micro_batch, seed, threads, warmup, log_every, limit;
+	int64_t zero; /* --zero 1: ZeRO-1, the optimizer's state and update sharded over the ranks */
+	int ranks_here; /* the ranks on this machine (they share its memory) */
 	bool profile; /* --profile */
 	double lr;
 	RtPrecision precision;
@@ -83,7 +86,9 @@ static void usage(const RtProgram *p, FILE *f)
 	           "  --dump-step FILE    write the first step's inputs, gradients and parameters (safetensors)\n"
 	           "  --dump-steps FILE   write every step's inputs and loss, and the parameters before the first\n"
 	           "  --profile           time every kernel; print the time per step by kind, DSL line and call site\n"
-	           "                      (the first step, warm-up, is not counted when there are more)\n");
+	           "                      (the first step, warm-up, is not counted when there are more)\n"
+	           "  --zero N            under mpirun: 1 shards AdamW's update and state over the ranks (ZeRO-1),\n"
+	           "                      0 (default) updates everything on every rank (docs/distributed.md)\n");
 }
 
 static int bad(const char *fmt, const char *a, const char *b)
@@ -109,7 +114,7 @@ static int parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, in
 }
 
 /* Returns 0 to go on, -1 after --help, or an exit status. */
-static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
+static int parse_args(const RtProgram *p, int argc, char **argv, Options *o, int ranks)
 {
 	*o = (Options){0};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -184,6 +189,12 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 			rc = parse_int(f, v, 1, INT32_MAX, &o->limit);
 		else if (strcmp(f, "--vis-every") == 0)
 			rc = parse_int(f, v, 1, INT32_MAX, &o->vis_every);
+		else if (strcmp(f, "--zero") == 0) {
+			rc = parse_int(f, v, 0, 1, &o->zero);
+			if (!rc && o->zero && p->device)
+				return bad("--zero 1 shards the update of the C target's trainer; this one runs on a GPU, where "
+				           "the ranks update alike (give --zero 0)%s%s", "", "");
+		}
 		else if (strcmp(f, "--precision") == 0) {
 			if (strcmp(v, "fp32") && strcmp(v, "tf32") && strcmp(v, "bf16"))
 				return bad("--precision needs fp32, tf32 or bf16, got '%s'%s", v, "");
@@ -215,8 +226,13 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 		        (long long)o->batch, (long long)r->batch, r->name);
 		return 2;
 	}
-	if (o->micro_batch < 0)
-		o->micro_batch = o->batch < r->micro_batch ? o->batch : r->micro_batch;
+	if (o->batch % ranks) {
+		fprintf(stderr, "trainer: batch %lld cannot be shared by %d ranks: give a batch that is a multiple of %d\n",
+		        (long long)o->batch, ranks, ranks);
+		return 2;
+	}
+	if (o->micro_batch < 0) /* with ranks, at least one micro-batch each */
+		o->micro_batch = o->batch / ranks < r->micro_batch ? o->batch / ranks : r->micro_batch;
 	if (o->micro_batch > r->micro_batch) {
 		fprintf(stderr, "trainer: micro-batch %lld is larger than %lld, the most this trainer was compiled for\n",
 		        (long long)o->micro_batch, (long long)r->micro_batch);
@@ -225,6 +241,12 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o)
 	if (o->batch % o->micro_batch) {
 		fprintf(stderr, "trainer: batch %lld is not a multiple of the micro-batch %lld\n", (long long)o->batch,
 		        (long long)o->micro_batch);
+		return 2;
+	}
+	if (o->batch / o->micro_batch % ranks) {
+		fprintf(stderr, "trainer: batch %lld in micro-batches of %lld is %lld micro-batches a step, which %d ranks "
+		        "cannot share evenly: give a --micro-batch that makes it a multiple of %d\n", (long long)o->batch,
+		        (long long)o->micro_batch, (long long)(o->batch / o->micro_batch), ranks, ranks);
 		return 2;
 	}
 	if (o->warmup > o->epochs)
@@ -530,12 +552,17 @@ typedef struct Eval {
 } Eval;
 
 /* The recipe's loss and metrics over a whole split, in micro-batches. The reference
- * reports the mean of the per-batch accuracies; the exact one is beside it. */
+ * reports the mean of the per-batch accuracies; the exact one is beside it. With ranks,
+ * batch k runs on rank k % ranks and the batches' results are summed over the ranks (each
+ * rank adds zeros for the others' batches), then every rank adds them up in the order of
+ * one process: the same numbers to the last bit. */
 static int evaluate(const RtRecipeDesc *r, RtState *st, const RtDataset *d, int64_t mb, Eval *ev)
 {
 	int64_t n = rt_dataset_size(d), shape[3];
 	rt_dataset_shape(d, shape);
-	int64_t image = shape[0] * shape[1] * shape[2], batches = 0;
+	int64_t image = shape[0] * shape[1] * shape[2], batches = (n + mb - 1) / mb;
+	int rank = st->comm ? rt_comm_rank(st->comm) : 0, ranks = st->comm ? rt_comm_size(st->comm) : 1;
+	double *per = alloc_or_die(sizeof(double) * (size_t)(2 * batches), "the evaluation");
 	float *f = alloc_or_die(sizeof(float) * (size_t)(image * mb), "the evaluation");
 	real *x = alloc_or_die(sizeof(real) * (size_t)(image * mb), "the evaluation");
 	int32_t *labels = alloc_or_die(sizeof(int32_t) * (size_t)mb, "the evaluation");
@@ -543,8 +570,8 @@ static int evaluate(const RtRecipeDesc *r, RtState *st, const RtDataset *d, int6
 	real *res = alloc_or_die(sizeof(real) * (size_t)(r->nresults + 1), "the evaluation");
 	*ev = (Eval){.has_acc = r->nresults > 1};
 	int rc = 0;
-	for (int64_t start = 0; start < n && !rc; start += mb, batches++) {
-		int64_t b = n - start < mb ? n - start : mb;
+	for (int64_t j = rank; j < batches && !rc; j += ranks) {
+		int64_t start = j * mb, b = n - start < mb ? n - start : mb;
 		for (int64_t k = 0; k < b; k++)
 			idx[k] = start + k;
 		rt_dataset_batch(d, idx, b, f, labels);
@@ -552,12 +579,20 @@ static int evaluate(const RtRecipeDesc *r, RtState *st, const RtDataset *d, int6
 			x[k] = (real)f[k];
 		st->s.batch = (real)b;
 		rc = r->eval(st, b, x, labels, res);
-		ev->loss += (double)res[0];
+		per[2 * j] = (double)res[0];
+		per[2 * j + 1] = ev->has_acc ? (double)res[1] : 0;
+	}
+	if (!rc && ranks > 1)
+		rc = rt_comm_allreduce(st->comm, per, 2 * batches, RT_COMM_F64);
+	for (int64_t j = 0; j < batches; j++) {
+		int64_t b = n - j * mb < mb ? n - j * mb : mb;
+		ev->loss += per[2 * j];
 		if (ev->has_acc) {
-			ev->batch_mean_acc += (double)res[1];
-			ev->acc += (double)res[1] * (double)b;
+			ev->batch_mean_acc += per[2 * j + 1];
+			ev->acc += per[2 * j + 1] * (double)b;
 		}
 	}
+	free(per);
 	ev->n = n;
 	ev->loss /= (double)batches;
 	ev->batch_mean_acc /= (double)batches;
@@ -604,8 +639,19 @@ static void counters_at(Counters *c, int64_t epoch, int64_t opt_step, int64_t mi
 static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *st, const char *dir,
                            const Counters *c, const Eval *ev)
 {
-	if (pull(p, st))
+	/* every rank: the sharded state gathered, and the gradients of a step under way (an epoch
+	 * that ended inside it) summed; then rank 0 writes */
+	if (pull(p, st) || rt_dp_gather_state(st->dp))
 		return 1;
+	bool owned = false;
+	real *grad = c->micro_count % (c->batch / c->mb) ? rt_dp_partial_grads(st->dp, &owned) : st->grad;
+	if (!grad)
+		return 1;
+	if (rt_comm_rank(st->comm) != 0) {
+		if (owned)
+			free(grad);
+		return 0;
+	}
 	Dump d = {0};
 	dump_params(&d, p, r, "", st->params, false);
 	RtSafetensors *f = dump_open(&d);
@@ -619,7 +665,7 @@ static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *s
 	d = (Dump){0};
 	dump_params(&d, p, r, "exp_avg.", st->m, true);
 	dump_params(&d, p, r, "exp_avg_sq.", st->v, true);
-	dump_params(&d, p, r, "grad_accumulated.", st->grad, true);
+	dump_params(&d, p, r, "grad_accumulated.", grad, true);
 	f = dump_open(&d);
 	meta_program(f, p, r);
 	meta_num(f, "epoch", (double)c->epoch);
@@ -651,6 +697,8 @@ static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *s
 	free(next);
 	free(optim);
 	free(path);
+	if (owned)
+		free(grad);
 	return rc;
 }
 
@@ -901,7 +949,7 @@ static int gradcheck(const RtProgram *p, int argc, char **argv)
 	if (sizeof(real) != sizeof(double))
 		printf("gradcheck: note: this trainer computes in %zu-byte floats; build it with MAEC_REAL=double\n",
 		       sizeof(real));
-	RtState st = {.seed = (uint64_t)seed};
+	RtState st = {.seed = (uint64_t)seed, .shard_hi = p->state_numel};
 	st.params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
 	st.grad = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
 	st.m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
@@ -1405,7 +1453,7 @@ static int reconstruct(const RtProgram *p, int argc, char **argv)
 		free(f);
 		rt_dataset_free(test);
 	}
-	RtState st = {.seed = (uint64_t)(seed >= 0 ? seed : r->seed)};
+	RtState st = {.seed = (uint64_t)(seed >= 0 ? seed : r->seed), .shard_hi = p->state_numel};
 	st.params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
 	st.grad = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
 	st.m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
@@ -1444,17 +1492,21 @@ static int check_memory(const RtProgram *p, const RtRecipeDesc *r, const Options
 {
 	const RtModelDesc *model = &p->models[r->model];
 	double slabs = (double)sizeof(real) * ((double)p->params_numel + 3.0 * (double)p->state_numel);
-	double act = p->device ? 0 : (double)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes);
+	/* the slab is planned for the recipe's micro-batch and calloc only reserves it: a smaller
+	 * micro-batch touches that share of each buffer */
+	double act = p->device ? 0 : (double)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes) *
+	                                 (double)o->micro_batch / (double)r->micro_batch;
 	double batches = (double)image * (double)(o->batch + 2 * o->micro_batch) * (double)(sizeof(real) + sizeof(float));
 	double need = slabs + act + batches;
-	int64_t have = rt_host_memory();
+	int64_t have = rt_host_memory() / (o->ranks_here > 0 ? o->ranks_here : 1); /* ranks on this machine share it */
 	if (have > 0 && need > (double)have) {
 		fprintf(stderr, "trainer: recipe '%s' needs %.1f GiB of memory (parameters and optimizer state %.1f GiB, "
-		        "activations %.1f GiB at micro-batch %lld, batches %.1f GiB), more than this machine's %.1f GiB: "
+		        "activations %.1f GiB at micro-batch %lld, batches %.1f GiB), more than this machine's %.1f GiB%s: "
 		        "lower the recipe's micro_batch (the activation plan is made for it), or have the backward recompute "
 		        "activations (maec --recompute=auto --memory-budget=GIB), and run maec again\n",
-		        r->name, need / 1073741824.0, slabs / 1073741824.0, act / 1073741824.0, (long long)r->micro_batch,
-		        batches / 1073741824.0, (double)have / 1073741824.0);
+		        r->name, need / 1073741824.0, slabs / 1073741824.0, act / 1073741824.0, (long long)o->micro_batch,
+		        batches / 1073741824.0, (double)have / 1073741824.0,
+		        o->ranks_here > 1 ? " for each of the ranks that run on it" : "");
 		return 1;
 	}
 	return 0;
@@ -1467,12 +1519,15 @@ static int check_memory(const RtProgram *p, const RtRecipeDesc *r, const Options
 typedef struct Guard {
 	const char *out, *recipe;
 	int64_t checkpoint_step;
+	bool quiet; /* a rank other than 0: every rank stops, rank 0 says why */
 } Guard;
 
 /* Stops the run: says what went non-finite at which step, where the last good checkpoint
  * is, and writes the dataset indexes of the step's images (idx, n) next to it. */
 static int guard_stop(const Guard *g, const char *what, int64_t step, int64_t epoch, const int64_t *idx, int64_t n)
 {
+	if (g->quiet)
+		return 1;
 	char *path = rt_format("%s/nonfinite-step-%lld.txt", g->out, (long long)step);
 	char *title = rt_format("the images (dataset indexes) of step %lld, epoch %lld, in the order fed: %s",
 	                        (long long)step, (long long)epoch, what);
@@ -1506,14 +1561,18 @@ static int guard_results(const Guard *g, const RtRecipeDesc *r, const real *resu
 	return 0;
 }
 
-/* Before each update: the norm of the accumulated gradients must be finite (host slabs). */
+/* Before each update: the norm of the accumulated gradients must be finite (host slabs;
+ * with --zero 1, each rank holds the sums of its shard). */
 static int guard_grad(const Guard *g, const RtProgram *p, const RtState *st, int64_t step, int64_t epoch,
                       const int64_t *idx, int64_t n)
 {
-	double norm = sqrt(rt_sum_squares(st->grad, p->state_numel));
-	if (isfinite(norm))
+	double sumsq;
+	if (rt_dp_grad_sumsq(st->dp, &sumsq))
+		return 1;
+	if (isfinite(sqrt(sumsq)))
 		return 0;
-	int64_t at = rt_first_nonfinite(st->grad, p->state_numel);
+	int64_t at = rt_first_nonfinite(st->grad + st->shard_lo, st->shard_hi - st->shard_lo);
+	at = at >= 0 ? at + st->shard_lo : at;
 	const char *param = "?";
 	for (int i = 0; i < p->nparams && at >= 0; i++)
 		if (p->params[i].state_offset >= 0 && at >= p->params[i].state_offset &&
@@ -1527,6 +1586,69 @@ static int guard_grad(const Guard *g, const RtProgram *p, const RtState *st, int
 	return rc;
 }
 
+/* --profile's row for the time a rank waits for the others (the sums of the gradients,
+ * the results, the evaluation's batches). */
+static const RtProfSite comm_site = {-1, "(ranks)", "communication", "waiting for the other ranks' sums", "runtime/dp.c"};
+
+/* The results of one optimizer step's micro-batches, slot by slot, and the decisions every
+ * rank must take alike (stop, checkpoint): each rank fills its own slots, the sum over the
+ * ranks gives every rank all of them, and each adds them into the step's and the epoch's
+ * sums in slot order, as one process does. */
+typedef struct StepResults {
+	double *v;      /* nmicro * nresults */
+	double *sum;    /* the slots being added, then CTL_N control values: what the ranks sum */
+	int64_t nmicro, n, flushed; /* slots already added */
+	int nres;
+} StepResults;
+
+enum { CTL_STOP, CTL_CHECKPOINT, CTL_N };
+
+/* Adds slots [flushed, upto) of the step into sums (the step's means) and epoch (the
+ * epoch's sums) after the guard; ctl holds this rank's control values on entry and every
+ * rank's sums on return. Nonzero: stop (the guard said why). */
+static int flush_results(StepResults *sr, RtComm *comm, int64_t upto, double *ctl, const Guard *g,
+                         const RtRecipeDesc *r, double *sums, double *epoch_sums, int64_t step, int64_t epoch,
+                         const int64_t *idx, int64_t nidx)
+{
+	double *v = sr->v + sr->flushed * sr->nres;
+	int64_t n = (upto - sr->flushed) * sr->nres;
+	if (rt_comm_size(comm) > 1) {
+		memcpy(sr->sum, v, sizeof(double) * (size_t)n);
+		memcpy(sr->sum + n, ctl, sizeof(double) * CTL_N);
+		if (rt_comm_allreduce(comm, sr->sum, n + CTL_N, RT_COMM_F64))
+			return 1;
+		memcpy(v, sr->sum, sizeof(double) * (size_t)n);
+		memcpy(ctl, sr->sum + n, sizeof(double) * CTL_N);
+	}
+	for (int64_t slot = sr->flushed; slot < upto; slot++) {
+		real res[64];
+		const double *x = sr->v + slot * sr->nres;
+		for (int i = 0; i < sr->nres && i < 64; i++)
+			res[i] = (real)x[i];
+		if (guard_results(g, r, res, step, epoch, slot, sr->nmicro, idx, nidx))
+			return 1;
+		for (int i = 0; i < sr->nres; i++) {
+			sums[i] += x[i] / (double)sr->nmicro;
+			epoch_sums[i] += x[i];
+		}
+	}
+	memset(sr->v + sr->flushed * sr->nres, 0, sizeof(double) * (size_t)n);
+	sr->flushed = upto % sr->nmicro;
+	return 0;
+}
+
+/* Every rank's images and labels of the step, for the dumps (each rank holds its own
+ * slots and zeros elsewhere). */
+static int share_batch(RtComm *comm, real *images, int32_t *labels, int64_t nimages, int64_t nlabels)
+{
+	if (rt_comm_size(comm) == 1)
+		return 0;
+	return rt_comm_allreduce(comm, images, nimages, sizeof(real) == sizeof(double) ? RT_COMM_F64 : RT_COMM_F32) ||
+	       rt_comm_allreduce(comm, labels, nlabels, RT_COMM_I32);
+}
+
+static int train(const RtProgram *p, Options *op, RtComm *comm);
+
 int rt_main(const RtProgram *p, int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "gradcheck") == 0)
@@ -1535,20 +1657,45 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		return p->device->kernels(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "reconstruct") == 0)
 		return reconstruct(p, argc, argv);
+	RtComm *comm = rt_comm_open();
+	if (!comm)
+		return 1;
 	Options o;
-	int rc = parse_args(p, argc, argv, &o);
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	int rc = parse_args(p, argc, argv, &o, rt_comm_size(comm));
+	if (rc == 0)
+		rc = train(p, &o, comm);
+	if (rc > 0 && rc != 130 && rt_comm_size(comm) > 1) {
+		/* the others would wait for this rank for ever: stop them all */
+		fprintf(stderr, "trainer: rank %d of %d failed (exit status %d): stopping every rank\n", rt_comm_rank(comm),
+		        rt_comm_size(comm), rc);
+		rt_comm_abort(comm, rc);
+	}
+	rt_comm_close(comm);
+	return rc < 0 ? 0 : rc;
+}
+
+static int train(const RtProgram *p, Options *op, RtComm *comm)
+{
+	Options o = *op;
+	int rc;
 	const RtRecipeDesc *r = o.recipe;
+	int rank = rt_comm_rank(comm), ranks = rt_comm_size(comm);
+	bool rank0 = rank == 0;
 	if ((o.dump && check_writable(o.dump)) || (o.dump_steps && check_writable(o.dump_steps)))
 		return 1;
 #ifdef _OPENMP
 	if (o.threads)
 		omp_set_num_threads((int)o.threads);
+	else if (rt_comm_local_size(comm) > 1) { /* the machine's cores shared by its ranks */
+		int t = omp_get_num_procs() / rt_comm_local_size(comm);
+		omp_set_num_threads(t > 1 ? t : 1);
+	}
 #endif
 	/* The device first: without one, say so before reading any data. */
-	RtState st = {.seed = (uint64_t)o.seed, .precision = o.precision};
+	RtState st = {.seed = (uint64_t)o.seed, .precision = o.precision, .shard_hi = p->state_numel, .comm = comm};
 	if (p->device && p->device->open(&st, p))
+		return 1;
+	if (p->device && rt_comm_mpi(comm) && p->device->dp_open(&st))
 		return 1;
 	RtDataset *data = load_split(r, o.data, o.eval_only && r->val_split >= 0 ? r->val_split : r->train_split);
 	if (!data)
@@ -1568,6 +1715,7 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		return 1;
 	}
 
+	o.ranks_here = rt_comm_local_size(comm);
 	if (check_memory(p, r, &o, image))
 		return 1;
 	st.params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
@@ -1587,16 +1735,22 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	init_params(p, st.params, st.seed);
 	if (o.from && load_checkpoint(p, r, &st, o.from, false))
 		return 1;
+	RtDp *dp = rt_dp_open(p, r, &st, o.zero != 0);
+	if (!dp)
+		return 1;
 	if (p->device && p->device->push(&st))
 		return 1;
 	if (o.eval_only) {
 		Eval ev;
 		if (evaluate(r, &st, data, o.micro_batch, &ev))
 			return 1;
-		printf("eval %s on %lld images: loss %.6f", r->name, (long long)ev.n, ev.loss);
-		if (ev.has_acc)
-			printf("  acc %.4f (mean of batches %.4f)", ev.acc, ev.batch_mean_acc);
-		printf("\n");
+		if (rank0) {
+			printf("eval %s on %lld images: loss %.6f", r->name, (long long)ev.n, ev.loss);
+			if (ev.has_acc)
+				printf("  acc %.4f (mean of batches %.4f)", ev.acc, ev.batch_mean_acc);
+			printf("\n");
+		}
+		rt_dp_close(dp);
 		return 0;
 	}
 	Counters res = {.nsums = r->nresults, .best_acc = -1};
@@ -1610,33 +1764,44 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		if (rc)
 			return 1;
 		st.rng_step = (uint32_t)res.rng_step;
+		if (!rank0) /* the checkpoint's sum of a step under way: counted once, on rank 0 */
+			memset(st.grad, 0, sizeof(real) * (size_t)p->state_numel);
 		if (p->device && p->device->push(&st))
 			return 1;
 	}
 	char *err = NULL;
-	for (int k = 0; k < 2 && o.resume && strcmp(o.out, o.resume) == 0; k++) { /* rows after the checkpoint go */
+	for (int k = 0; k < 2 && rank0 && o.resume && strcmp(o.out, o.resume) == 0; k++) { /* rows after the checkpoint go */
 		char *csv = rt_format("%s/%s", o.out, k ? "epochs.csv" : "metrics.csv");
 		rc = rt_metrics_truncate(csv, res.opt_step);
 		free(csv);
 		if (rc)
 			return 1;
 	}
-	char *dir = rt_run_dir(o.out, r->name, o.resume && strcmp(o.out, o.resume) == 0, o.overwrite, &err);
-	RtRunLogOptions lo = {.resumed = o.resume && strcmp(o.out, o.resume) == 0, .quiet = o.quiet,
-	                      .progress_mode = RT_PROGRESS_AUTO, .log_every = o.log_every};
-	RtRunLog *log = dir && !write_run_files(p, &o, dir) ? rt_runlog_open(dir, r, &lo, &err) : NULL;
-	if (!log) {
-		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
-		return 1;
-	}
-	o.out = dir;
-	RtProgress *pr = rt_runlog_progress(log);
-	rt_progress_line(pr, "run directory %s", dir);
-	if (!o.from && r->init)
-		rt_progress_line(pr, "recipe %s starts from %s's checkpoint: none given (--from), so from scratch", r->name,
-		                 r->init);
+	/* The run directory, its logs and pictures: rank 0's. */
+	RtRunLog *log = NULL;
+	RtProgress *pr = NULL;
 	Pictures pics = {0};
-	pictures_open(&pics, r, model, o.data, pr);
+	if (rank0) {
+		char *dir = rt_run_dir(o.out, r->name, o.resume && strcmp(o.out, o.resume) == 0, o.overwrite, &err);
+		RtRunLogOptions lo = {.resumed = o.resume && strcmp(o.out, o.resume) == 0, .quiet = o.quiet,
+		                      .progress_mode = RT_PROGRESS_AUTO, .log_every = o.log_every};
+		log = dir && !write_run_files(p, &o, dir) ? rt_runlog_open(dir, r, &lo, &err) : NULL;
+		if (!log) {
+			fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
+			return 1;
+		}
+		o.out = dir;
+		pr = rt_runlog_progress(log);
+		rt_progress_line(pr, "run directory %s", dir);
+		if (ranks > 1)
+			rt_progress_line(pr, "data parallel: %d ranks, %lld micro-batches of %lld a step each%s", ranks,
+			                 (long long)(o.batch / o.micro_batch / ranks), (long long)o.micro_batch,
+			                 o.zero ? ", the update sharded (--zero 1)" : "");
+		if (!o.from && r->init)
+			rt_progress_line(pr, "recipe %s starts from %s's checkpoint: none given (--from), so from scratch", r->name,
+			                 r->init);
+		pictures_open(&pics, r, model, o.data, pr);
+	}
 
 	int64_t mb = o.micro_batch, nmicro = o.batch / mb;
 	/* Static: an early return (bad data, the numerical guard) leaves the loader's thread
@@ -1660,9 +1825,16 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	const char **names = alloc_or_die(sizeof(char *) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	for (int i = 0; i < r->nresults; i++)
 		names[i] = r->result_names[i] ? r->result_names[i] : "result";
+	if (r->nresults > 64) {
+		fprintf(stderr, "trainer: recipe '%s' has %d results; the driver reports at most 64\n", r->name, r->nresults);
+		return 1;
+	}
+	StepResults sr = {.nmicro = nmicro, .n = nmicro * r->nresults, .nres = r->nresults};
+	sr.v = alloc_or_die(sizeof(double) * (size_t)sr.n, "the results");
+	sr.sum = alloc_or_die(sizeof(double) * (size_t)(sr.n + CTL_N), "the results");
 	Dump steps_dump = {0};
 	char *lrs = rt_format("%s", "");
-	if (o.dump_steps)
+	if (o.dump_steps && rank0)
 		dump_params(&steps_dump, p, r, "param.", st.params, false);
 	int64_t opt_step = res.opt_step, micro_count = res.micro_count, micro_per_epoch = (n + mb - 1) / mb;
 	int64_t first_epoch = micro_count / micro_per_epoch, first_start = micro_count % micro_per_epoch * mb;
@@ -1671,10 +1843,12 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 		last_step = o.steps;
 	double best_acc = res.best_acc, t0 = now_s(), step_start = 0, run_t0 = now_s(), last_checkpoint = now_s();
 	int64_t run_first_step = opt_step;
-	Guard guard = {.out = o.out, .recipe = r->name, .checkpoint_step = o.resume ? res.opt_step : -1};
+	Guard guard = {.out = o.out, .recipe = r->name, .checkpoint_step = o.resume ? res.opt_step : -1, .quiet = !rank0};
 	uint32_t first_rng_step = 0;
 	bool done = o.steps > 0 && opt_step >= o.steps, stop = false;
+	bool share = (o.dump || o.dump_steps) && ranks > 1; /* the dumps need every rank's images */
 	Counters c = {.batch = o.batch, .mb = mb, .epoch_sums = res.epoch_sums, .nsums = r->nresults};
+	sr.flushed = micro_count % nmicro; /* a resumed step's first slots are in the epoch's sums */
 	catch_interrupts();
 	for (int64_t epoch = first_epoch; epoch < o.epochs && !done && !stop; epoch++) {
 		rt_randperm(order, 1, n, st.seed, RT_STREAM_DATA, (uint32_t)epoch);
@@ -1693,35 +1867,65 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 				step_start = (double)epoch + (double)(start / mb) / (double)micro_per_epoch;
 				first_rng_step = st.rng_step;
 				memset(sums, 0, sizeof(double) * (size_t)r->nresults);
+				if (share) {
+					memset(images, 0, sizeof(real) * (size_t)(image * o.batch));
+					memset(labels, 0, sizeof(int32_t) * (size_t)o.batch);
+				}
 				t0 = now_s();
 			}
-			/* This micro-batch was read in the background while the last one ran (but the
-			 * first of an epoch, whose shuffle is new); the next one is read now. */
-			if (!loader.running || loader.start != start)
-				loader_start(&loader, data, order, start, b, image);
-			loader_join(&loader);
-			real *x = images + slot * mb * image;
-			memcpy(x, loader.ready, sizeof(real) * (size_t)(image * b));
-			memcpy(labels + slot * mb, loader.ready_labels, sizeof(int32_t) * (size_t)b);
-			if (start + mb < n)
-				loader_start(&loader, data, order, start + mb, n - (start + mb) < mb ? n - (start + mb) : mb, image);
-			st.s.batch = (real)b;
 			for (int64_t j = 0; j < b; j++)
 				step_images[slot * mb + j] = order[start + j];
-			if (r->step(&st, b, x, labels + slot * mb, results))
-				return 1;
-			if (guard_results(&guard, r, results, opt_step + 1, epoch, slot, nmicro, step_images, slot * mb + b))
-				return 1;
-			for (int i = 0; i < r->nresults; i++) {
-				sums[i] += (double)results[i] / (double)nmicro;
-				c.epoch_sums[i] += (double)results[i];
+			/* Every rank walks every micro-batch (the random streams count them all) and
+			 * computes its own slots'. */
+			if (rt_dp_owner(dp, slot, nmicro) == rank) {
+				/* This micro-batch was read in the background while the last one ran (but
+				 * the first of an epoch, whose shuffle is new); the rank's next one is read
+				 * now. */
+				if (!loader.running || loader.start != start)
+					loader_start(&loader, data, order, start, b, image);
+				loader_join(&loader);
+				real *x = images + slot * mb * image;
+				memcpy(x, loader.ready, sizeof(real) * (size_t)(image * b));
+				memcpy(labels + slot * mb, loader.ready_labels, sizeof(int32_t) * (size_t)b);
+				for (int64_t k = 1; k < nmicro && start + k * mb < n; k++) {
+					if (rt_dp_owner(dp, (micro_count + k) % nmicro, nmicro) != rank)
+						continue;
+					int64_t next = start + k * mb;
+					loader_start(&loader, data, order, next, n - next < mb ? n - next : mb, image);
+					break;
+				}
+				st.s.batch = (real)b;
+				/* the rank's last micro-batch of a step every rank completes: its gradients
+				 * go to the ranks' sums as the backward finalises them */
+				if (ranks > 1 && (slot + 1 == nmicro || rt_dp_owner(dp, slot + 1, nmicro) != rank) &&
+				    (opt_step + 1) * nmicro <= o.epochs * micro_per_epoch)
+					rt_dp_arm(dp);
+				if (r->step(&st, b, x, labels + slot * mb, results))
+					return 1;
+				for (int i = 0; i < r->nresults; i++)
+					sr.v[slot * r->nresults + i] = (double)results[i];
 			}
 			epoch_batches++;
 			st.rng_step++;
-			if (++micro_count % nmicro)
+			bool step_end = ++micro_count % nmicro == 0;
+			/* the results: with one rank after each micro-batch, with ranks at the step's end */
+			double ctl[CTL_N] = {0};
+			if (step_end) {
+				ctl[CTL_STOP] = interrupted != 0;
+				ctl[CTL_CHECKPOINT] = rank0 && o.checkpoint_every > 0 && now_s() - last_checkpoint >= o.checkpoint_every;
+			}
+			if ((ranks == 1 || step_end) &&
+			    flush_results(&sr, comm, slot + 1, ctl, &guard, r, sums, c.epoch_sums, opt_step + 1, epoch, step_images,
+			                  slot * mb + b))
+				return 1;
+			if (!step_end)
 				continue;
 
 			/* An optimizer step. AdamW's step-dependent scalars in double, as PyTorch. */
+			if (rt_dp_sum_grads(dp))
+				return 1;
+			if (share && share_batch(comm, images, labels, image * o.batch, o.batch))
+				return 1;
 			double t = (double)++opt_step;
 			double lr = o.lr * schedule(r, o.warmup, o.epochs,
 			                            r->schedule == RT_WARMUP_COSINE_ITER ? step_start : (double)epoch);
@@ -1733,13 +1937,17 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			if (o.dump && opt_step == 1) { /* update() changes the parameters and zeroes the gradients */
 				if (pull(p, &st))
 					return 1;
-				dump_step(&first, r, &st, "", images, labels, o.batch, mb, first_rng_step, sums[0]);
-				dump_params(&first, p, r, "param.", st.params, false);
-				dump_params(&first, p, r, "grad.", st.grad, true);
-				if (dump_outputs(&first, model, &st, images, o.batch, image))
+				if (rt_dp_gather_grads(dp))
 					return 1;
+				if (rank0) {
+					dump_step(&first, r, &st, "", images, labels, o.batch, mb, first_rng_step, sums[0]);
+					dump_params(&first, p, r, "param.", st.params, false);
+					dump_params(&first, p, r, "grad.", st.grad, true);
+					if (dump_outputs(&first, model, &st, images, o.batch, image))
+						return 1;
+				}
 			}
-			if (o.dump_steps) {
+			if (o.dump_steps && rank0) {
 				char *suffix = rt_format(".%lld", (long long)opt_step - 1);
 				dump_step(&steps_dump, r, &st, suffix, images, labels, o.batch, mb, first_rng_step, sums[0]);
 				free(suffix);
@@ -1749,9 +1957,14 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			}
 			if (!p->device && guard_grad(&guard, p, &st, opt_step, epoch, step_images, o.batch))
 				return 1;
-			if (r->update(&st))
+			if (r->update(&st) || rt_dp_after_update(dp))
 				return 1;
 			double dt = now_s() - t0; /* the step's compute and its data loading */
+			if (st.prof) {
+				double wait = rt_dp_take_seconds(dp);
+				if (wait > 0)
+					rt_prof_add(st.prof, &comm_site, rt_prof_now() - wait);
+			}
 			if (st.prof && opt_step == res.opt_step + 1 && (o.steps < 0 || o.steps > opt_step)) {
 				rt_prof_reset(st.prof); /* the first step pays for first touches of memory */
 				prof_from = opt_step;
@@ -1763,7 +1976,8 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			                     .images_per_s = (double)o.batch / dt,
 			                     .eta_epoch_s = per_step * (double)(epoch_last - opt_step),
 			                     .eta_run_s = per_step * (double)(last_step - opt_step)};
-			rt_runlog_step(log, &ps);
+			if (log)
+				rt_runlog_step(log, &ps);
 			if (first.n) {
 				if (pull(p, &st))
 					return 1;
@@ -1774,22 +1988,29 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 				if (rc)
 					return 1;
 			}
-			if (o.vis_every && opt_step % o.vis_every == 0) {
+			if (o.vis_every && opt_step % o.vis_every == 0 && rank0) {
 				char *name = rt_format("step-%06lld.png", (long long)opt_step);
 				picture(&pics, &st, log, name, "mae_image/step", opt_step);
 				free(name);
 			}
 			done = o.steps > 0 && opt_step >= o.steps;
-			if (o.checkpoint_every > 0 && now_s() - last_checkpoint >= o.checkpoint_every && !done) {
+			if (ctl[CTL_CHECKPOINT] > 0 && !done) {
 				counters_at(&c, epoch, opt_step, micro_count, epoch_batches, best_acc);
 				if (save_checkpoint(p, r, &st, o.out, &c, NULL))
 					return 1;
-				rt_progress_line(pr, "checkpoint at step %lld (--checkpoint-every)", (long long)opt_step);
+				if (pr)
+					rt_progress_line(pr, "checkpoint at step %lld (--checkpoint-every)", (long long)opt_step);
 				guard.checkpoint_step = opt_step;
 				last_checkpoint = now_s();
 			}
-			stop = interrupted != 0;
+			stop = ctl[CTL_STOP] > 0;
 		}
+		/* an epoch that ends inside a step: its slots so far go to this epoch's sums */
+		double ctl[CTL_N] = {0};
+		if (ranks > 1 && micro_count % nmicro &&
+		    flush_results(&sr, comm, micro_count % nmicro, ctl, &guard, r, sums, c.epoch_sums, opt_step + 1, epoch,
+		                  step_images, micro_count % nmicro * mb))
+			return 1;
 		counters_at(&c, epoch, opt_step, micro_count, epoch_batches, best_acc);
 		bool complete = start >= n;
 		if (stop && !complete) {
@@ -1814,8 +2035,9 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			for (int i = 2; i < r->nresults; i++)
 				val_results[i] = NAN; /* evaluate() keeps the loss and accuracy only */
 		}
-		epoch_report(pr, r, epoch, complete, means, val && complete ? &ev : NULL);
-		if (complete) {
+		if (pr)
+			epoch_report(pr, r, epoch, complete, means, val && complete ? &ev : NULL);
+		if (complete && rank0) {
 			rt_runlog_epoch(log, epoch, opt_step, means, val ? val_results : NULL);
 			char *name = rt_format("epoch-%03lld.png", (long long)epoch);
 			picture(&pics, &st, log, name, "mae_image", epoch);
@@ -1831,26 +2053,32 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 			guard.checkpoint_step = opt_step;
 			last_checkpoint = now_s();
 		}
-		stop = stop || interrupted; /* Ctrl-C during the evaluation or the picture */
+		/* Ctrl-C during the evaluation or the picture, on any rank */
+		ctl[CTL_STOP] = interrupted != 0;
+		if (rt_comm_size(comm) > 1 && rt_comm_allreduce(comm, ctl, CTL_N, RT_COMM_F64))
+			return 1;
+		stop = stop || ctl[CTL_STOP] > 0;
 	}
-	if (stop)
+	if (stop && pr)
 		rt_progress_line(pr, "interrupted after step %lld: checkpoint in %s; continue with --resume %s",
 		                 (long long)opt_step, o.out, o.out);
-	if (o.dump_steps) {
+	if (o.dump_steps && rank0) {
 		if (pull(p, &st))
 			return 1;
 		dump_params(&steps_dump, p, r, "param_final.", st.params, false);
 		if (dump_write(&steps_dump, p, r, o.batch, mb, lrs, opt_step, o.dump_steps))
 			return 1;
 	}
-	if (st.prof) {
+	if (st.prof && rank0) {
 		rt_prof_print(st.prof, stdout, opt_step - (prof_from ? prof_from : res.opt_step));
 		rt_prof_free(st.prof);
 	}
 	free(lrs);
-	rt_runlog_close(log);
+	if (log)
+		rt_runlog_close(log);
 	pictures_close(&pics);
 	loader_join(&loader); /* a run stopped by --steps left the next micro-batch being read */
+	rt_dp_close(dp);
 	rt_dataset_free(data);
 	if (val)
 		rt_dataset_free(val);

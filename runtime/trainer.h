@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "comm.h"
 #include "cpu.h"
 #include "maec_rt.h"
 #include "profile.h"
@@ -78,6 +79,15 @@ struct RtState {
 	void *dev;         /* the device backend's state */
 	int detect_anomaly; /* --detect-anomaly: the C target's kernels check their outputs (rt_anomaly) */
 	RtProfile *prof;   /* --profile: kernel times (profile.h); NULL: not timed */
+	/* Data parallelism (docs/distributed.md). */
+	RtComm *comm;      /* the run's ranks (comm.h); NULL outside rt_main's training */
+	/* The state-slab elements [shard_lo, shard_hi) this rank's update changes: a shard with
+	 * --zero 1, else all; the C target's update skips the rest. */
+	int64_t shard_lo, shard_hi;
+	/* The C target's step calls it (when set) after the last kernel that adds into a
+	 * parameter's gradient: grad[off, off + n) is final for this micro-batch. */
+	void (*grad_ready)(RtState *st, int64_t off, int64_t n);
+	void *dp;          /* the driver's data-parallel state (trainer.c) */
 };
 
 typedef enum RtSchedule { RT_WARMUP_COSINE, RT_WARMUP_COSINE_ITER, RT_CONSTANT } RtSchedule;
@@ -127,6 +137,13 @@ typedef struct RtDevice {
 	/* `trainer kernels [--arch N]... [-v]`: compiles the kernels for the architectures
 	 * (no device needed) and reports their resources; the exit status. */
 	int (*kernels)(int argc, char **argv);
+	/* Data parallelism over st->comm's ranks (docs/distributed.md), on device slabs: the
+	 * real device through NCCL, the emulation through the same calls emulated over MPI.
+	 * dp_open (after open, when the run has MPI ranks) makes the device's communicator;
+	 * dp_allreduce sums slab `which` (0 params, 1 grad, 2 m, 3 v), elements [off, off + n),
+	 * over the ranks in place, and returns when the sum is on the device. */
+	int (*dp_open)(RtState *st);
+	int (*dp_allreduce)(RtState *st, int which, int64_t off, int64_t n);
 } RtDevice;
 
 struct RtProgram {

@@ -5,9 +5,10 @@
 # With --trainer, only what building maec and running its trainers needs (tools/quickstart.sh).
 set -euo pipefail
 
-# building maec, running trainers, Fashion-MNIST
+# building maec, running trainers, Fashion-MNIST; Open MPI for data-parallel runs (mpirun; the
+# trainers load its library only when mpirun starts them)
 packages=(gcc make cmake ninja-build flex bison python3 libopenblas-dev libopenblas-openmp-dev zlib1g-dev libpng-dev
-	dataset-fashion-mnist)
+	dataset-fashion-mnist openmpi-bin)
 tests=yes
 if [ "${1:-}" = --trainer ]; then
 	tests=no
