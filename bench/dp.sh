@@ -41,4 +41,4 @@ echo "$ranks ranks:    img/s min $bmin median $bmed max $bmax   (rounds: ${dp[*]
 awk -v a="$amed" -v b="$bmed" 'BEGIN { printf "throughput of the ranks / one process: %.3f (ratio of the medians)\n", b / a }'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "--profile of the ranks (rank 0's step, ms per step; communication = waiting for the sums):"
-"${mpi[@]}" "$out/mae" "${args[@]}" --threads "$per_rank" --profile --quiet | grep -E "^profile:|communication"
+"${mpi[@]}" "$out/mae" "${args[@]}" --threads "$per_rank" --profile --quiet | grep -E "^profile:|communication|^data parallel: .* summed"

@@ -37,6 +37,7 @@ struct RtDp {
 	Bucket *b;
 	int nb;
 	bool armed;        /* rt_dp_arm ran for the step under way */
+	int64_t sums, early; /* steps summed in buckets, and buckets started during their backward */
 };
 
 static void *alloc(size_t n)
@@ -207,9 +208,13 @@ int rt_dp_sum_grads(RtDp *d)
 	if (!d->armed) /* every bucket starts now */
 		reset(d);
 	d->armed = false;
-	for (int i = 0; i < d->nb; i++)
-		if (!d->b[i].started && start(d, &d->b[i]))
+	d->sums++;
+	for (int i = 0; i < d->nb; i++) {
+		if (d->b[i].started)
+			d->early++;
+		else if (start(d, &d->b[i]))
 			return 1;
+	}
 	return rt_comm_wait(d->comm);
 }
 
@@ -282,6 +287,19 @@ rt_real *rt_dp_partial_grads(RtDp *d, bool *owned)
 		return NULL;
 	}
 	return g;
+}
+
+void rt_dp_report(const RtDp *d, FILE *f)
+{
+	if (d->size == 1)
+		return;
+	fprintf(f, "data parallel: %d ranks", d->size);
+	if (d->nb && d->sums)
+		fprintf(f, ", gradients summed in %d buckets a step, %.1f of them started while the backward ran", d->nb,
+		        (double)d->early / (double)d->sums);
+	else
+		fprintf(f, ", gradients summed %s", d->p->device ? "by the device (NCCL)" : "by a reduce-scatter (--zero 1)");
+	fprintf(f, "\n");
 }
 
 double rt_dp_take_seconds(RtDp *d)

@@ -12,6 +12,8 @@
 #ifndef MAEC_DP_H
 #define MAEC_DP_H
 
+#include <stdio.h>
+
 #include "trainer.h"
 
 typedef struct RtDp RtDp;
@@ -43,6 +45,8 @@ int rt_dp_gather_state(RtDp *d);
  * buffer the caller frees, or st->grad itself with one rank (*owned false). NULL after a
  * message. */
 rt_real *rt_dp_partial_grads(RtDp *d, bool *owned);
+/* --profile: how the gradients were summed (nothing with one rank). */
+void rt_dp_report(const RtDp *d, FILE *f);
 /* --profile: the seconds spent waiting for the ranks since the last call. */
 double rt_dp_take_seconds(RtDp *d);
 

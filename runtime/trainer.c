@@ -1270,6 +1270,9 @@ static void catch_interrupts(void)
 	sa.sa_flags = SA_RESETHAND | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
+	/* SIGUSR1 the same: mpirun forwards it to every rank (a Ctrl-C to mpirun ends the ranks
+	 * at once), and batch schedulers send it before a job's time runs out */
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* ---------- reconstruction pictures during training ---------- */
@@ -1783,8 +1786,11 @@ static int train(const RtProgram *p, Options *op, RtComm *comm)
 	Pictures pics = {0};
 	if (rank0) {
 		char *dir = rt_run_dir(o.out, r->name, o.resume && strcmp(o.out, o.resume) == 0, o.overwrite, &err);
+		/* under a launcher, stdout is a pseudo-terminal of mpirun's whatever mpirun's own is
+		 * (a log file, as often as not): plain lines */
 		RtRunLogOptions lo = {.resumed = o.resume && strcmp(o.out, o.resume) == 0, .quiet = o.quiet,
-		                      .progress_mode = RT_PROGRESS_AUTO, .log_every = o.log_every};
+		                      .progress_mode = rt_comm_mpi(comm) ? RT_PROGRESS_LINES : RT_PROGRESS_AUTO,
+		                      .log_every = o.log_every};
 		log = dir && !write_run_files(p, &o, dir) ? rt_runlog_open(dir, r, &lo, &err) : NULL;
 		if (!log) {
 			fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
@@ -2071,11 +2077,16 @@ static int train(const RtProgram *p, Options *op, RtComm *comm)
 	}
 	if (st.prof && rank0) {
 		rt_prof_print(st.prof, stdout, opt_step - (prof_from ? prof_from : res.opt_step));
-		rt_prof_free(st.prof);
+		rt_dp_report(dp, stdout);
 	}
+	rt_prof_free(st.prof);
 	free(lrs);
 	if (log)
 		rt_runlog_close(log);
+	/* no rank leaves before rank 0 has written: mpirun ends the job when one exits non-zero */
+	double all_here = 1;
+	if (ranks > 1 && rt_comm_allreduce(comm, &all_here, 1, RT_COMM_F64))
+		return 1;
 	pictures_close(&pics);
 	loader_join(&loader); /* a run stopped by --steps left the next micro-batch being read */
 	rt_dp_close(dp);

@@ -33,8 +33,9 @@ mkdir -p "$out"
 rm -rf "$out"/run-* "$out"/*.safetensors
 export MAEC_CACHE_DIR=$out/cache
 # 2 ranks on a machine of 2 cores, as root in CI; one thread each
-mpi=(mpirun --oversubscribe -np 2)
-[ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
+mpirun=(mpirun --oversubscribe)
+[ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
+mpi=("${mpirun[@]}" -np 2)
 cmp_dp=("$py" "$root/tools/compare_dp.py")
 
 # $1 NAME, $2 trainer, then the trainer's arguments: one process, 2 ranks, 2 ranks with --zero 1
@@ -120,6 +121,40 @@ fi
 check kill.resume "${mpi[@]}" "$out/fashion" "${kill_args[@]}" --resume "$out/run-kill"
 # every step's step, epoch, loss and learning rate (the columns after them are times)
 check kill.metrics bash -c "diff <(cut -d, -f1-4 '$out/run-kill-whole/metrics.csv') <(cut -d, -f1-4 '$out/run-kill/metrics.csv')"
+
+# SIGUSR1 to mpirun, which forwards it: every rank finishes its step, rank 0 writes the
+# checkpoint, all exit 130, and --resume continues.
+"${mpi[@]}" "$out/fashion" pretrain --data "$fashion" --batch 16 --micro-batch 4 --out "$out/run-usr1" \
+	--log-every 1000 >"$out/usr1.log" 2>&1 &
+launcher=$!
+for _ in $(seq 600); do
+	[ -f "$out/run-usr1/metrics.csv" ] && [ "$(wc -l <"$out/run-usr1/metrics.csv")" -gt 20 ] && break
+	sleep 0.05
+done
+kill -USR1 "$launcher"
+rc=0
+wait "$launcher" || rc=$?
+if [ "$rc" -eq 130 ] && grep -q "interrupted after step" "$out/usr1.log"; then
+	passed=$((passed + 1))
+	echo "ok   usr1.stops ($(grep -o 'interrupted after step [0-9]*' "$out/usr1.log"))"
+else
+	failed=$((failed + 1))
+	echo "FAIL usr1.stops: exit $rc"
+	tail -n 20 "$out/usr1.log"
+fi
+stopped=$(grep -o 'interrupted after step [0-9]*' "$out/usr1.log" | grep -o '[0-9]*$' || echo 0)
+check usr1.resume "${mpi[@]}" "$out/fashion" pretrain --data "$fashion" --batch 16 --micro-batch 4 \
+	--steps $((stopped + 2)) --resume "$out/run-usr1" --quiet
+
+# One rank fails (its data is truncated; mpirun's MPMD form gives rank 1 its own --data):
+# it says so, naming itself, and every rank stops.
+mkdir -p "$out/bad-data"
+for f in "$fashion"/*; do cp "$f" "$out/bad-data/"; done
+f=$(ls "$out"/bad-data/train-images*)
+head -c 100000 "$f" >"$out/bad-data/cut" && mv "$out/bad-data/cut" "$f"
+rank_args=(pretrain --batch 16 --micro-batch 4 --steps 50 --out "$out/run-bad" --quiet)
+refuses rank.fails nonzero "rank 1 of 2 failed" "${mpirun[@]}" -np 1 "$out/fashion" "${rank_args[@]}" \
+	--data "$fashion" : -np 1 "$out/fashion" "${rank_args[@]}" --data "$out/bad-data"
 
 # Refusals.
 refuses refuse.batch 2 "cannot be shared by 2 ranks" "${mpi[@]}" "$out/fashion" pretrain --data "$fashion" --batch 15 \
