@@ -38,6 +38,18 @@ mpirun=(mpirun --oversubscribe)
 mpi=("${mpirun[@]}" -np 2)
 cmp_dp=("$py" "$root/tools/compare_dp.py")
 
+# verdict NAME yes|no DETAIL LOG: a check made here; a failure shows the end of LOG
+verdict() {
+	if [ "$2" = yes ]; then
+		passed=$((passed + 1))
+		echo "ok   $1 ($3)"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $1: $3"
+		tail -n 20 "$4"
+	fi
+}
+
 # $1 NAME, $2 trainer, then the trainer's arguments: one process, 2 ranks, 2 ranks with --zero 1
 three_ways() {
 	local name=$1 exe=$2
@@ -99,8 +111,7 @@ for _ in $(seq 600); do # until the run has checkpoints, then rank 1's process
 done
 name=kill.stops
 if [ -z "$rank1" ]; then
-	failed=$((failed + 1))
-	echo "FAIL $name: rank 1 was not found running with a checkpoint written"
+	verdict "$name" no "rank 1 was not found running with a checkpoint written" "$out/kill.log"
 	wait "$launcher" || true
 else
 	kill -9 "$rank1"
@@ -109,14 +120,10 @@ else
 	timeout 60 tail --pid="$launcher" -f /dev/null || true
 	wait "$launcher" || rc=$?
 	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-	if [ "$rc" -ne 0 ] && grep -q "rank 1" "$out/kill.log" && awk -v s="$secs" 'BEGIN { exit !(s < 30) }'; then
-		passed=$((passed + 1))
-		echo "ok   $name (exit $rc $secs s after the kill: $(grep -m1 -o '[^ ]*rank 1[^.]*' "$out/kill.log"))"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name: exit $rc, $secs s after the kill; output:"
-		tail -n 20 "$out/kill.log"
-	fi
+	ok=no
+	[ "$rc" -ne 0 ] && grep -q "rank 1" "$out/kill.log" && awk -v s="$secs" 'BEGIN { exit !(s < 30) }' && ok=yes
+	verdict "$name" $ok "exit $rc $secs s after the kill: $(grep -m1 -o '[^ ]*rank 1[^.]*' "$out/kill.log" || true)" \
+		"$out/kill.log"
 fi
 check kill.resume "${mpi[@]}" "$out/fashion" "${kill_args[@]}" --resume "$out/run-kill"
 # every step's step, epoch, loss and learning rate (the columns after them are times)
@@ -134,14 +141,9 @@ done
 kill -USR1 "$launcher"
 rc=0
 wait "$launcher" || rc=$?
-if [ "$rc" -eq 130 ] && grep -q "interrupted after step" "$out/usr1.log"; then
-	passed=$((passed + 1))
-	echo "ok   usr1.stops ($(grep -o 'interrupted after step [0-9]*' "$out/usr1.log"))"
-else
-	failed=$((failed + 1))
-	echo "FAIL usr1.stops: exit $rc"
-	tail -n 20 "$out/usr1.log"
-fi
+ok=no
+[ "$rc" -eq 130 ] && grep -q "interrupted after step" "$out/usr1.log" && ok=yes
+verdict usr1.stops $ok "exit $rc, $(grep -o 'interrupted after step [0-9]*' "$out/usr1.log" || true)" "$out/usr1.log"
 stopped=$(grep -o 'interrupted after step [0-9]*' "$out/usr1.log" | grep -o '[0-9]*$' || echo 0)
 check usr1.resume "${mpi[@]}" "$out/fashion" pretrain --data "$fashion" --batch 16 --micro-batch 4 \
 	--steps $((stopped + 2)) --resume "$out/run-usr1" --quiet
