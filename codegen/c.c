@@ -29,6 +29,19 @@ const char *c_name(CGen *g, const char *name)
 	return s;
 }
 
+const char *c_double(CGen *g, double x)
+{
+	if (x != x)
+		return "NAN";
+	if (x == 1.0 / 0.0 || x == -1.0 / 0.0)
+		return x > 0 ? "INFINITY" : "-INFINITY";
+	Buf b = {0};
+	fmt_double(&b, x);
+	const char *r = arena_strdup(g->a, b.p);
+	buf_free(&b);
+	return r;
+}
+
 const char *c_str(CGen *g, const char *s)
 {
 	Buf b = {0};
@@ -286,7 +299,7 @@ static void emit_runtime(CGen *g, const Ins *ins)
 		return;
 	case OP_full:
 		call(g, ins, "%s(%s, %s, %s)", i32 ? "rt_fill_i32" : "rt_fill", v(g, ins), shape(g, ins),
-		     arena_printf(g->a, i32 ? "%.0f" : "%.17g", ins->attr[2].f));
+		     i32 ? arena_printf(g->a, "%.0f", ins->attr[2].f) : c_double(g, ins->attr[2].f));
 		return;
 	case OP_randperm: {
 		const Type *t = &ins->type;
@@ -327,11 +340,11 @@ static void emit_runtime(CGen *g, const Ins *ins)
 		     (long long)ins->attr[0].i);
 		return;
 	case OP_layernorm:
-		call(g, ins, "rt_layernorm(%s, %s, %s, %.17g)", v(g, ins), v(g, x), shape(g, x), ins->attr[0].f);
+		call(g, ins, "rt_layernorm(%s, %s, %s, %s)", v(g, ins), v(g, x), shape(g, x), c_double(g, ins->attr[0].f));
 		return;
 	case OP_layernorm_grad:
-		call(g, ins, "rt_layernorm_grad(%s, %s, %s, %s, %.17g)", v(g, ins), v(g, x), v(g, y), shape(g, x),
-		     ins->attr[0].f);
+		call(g, ins, "rt_layernorm_grad(%s, %s, %s, %s, %s)", v(g, ins), v(g, x), v(g, y), shape(g, x),
+		     c_double(g, ins->attr[0].f));
 		return;
 	case OP_cross_entropy:
 		call(g, ins, "rt_cross_entropy(%s, %s, %s, %s)", v(g, ins), v(g, x), v(g, y), shape(g, x));
@@ -485,7 +498,7 @@ static const char *operand_expr(Loop *l, int ui, int k)
 	if (sched_const_full(l->fn, s)) {
 		if (s->type.dt == DT_I32)
 			return arena_printf(g->a, "(int32_t)%.0f", s->attr[2].f);
-		return arena_printf(g->a, "(rt_real)%.17g", s->attr[2].f);
+		return arena_printf(g->a, "(rt_real)%s", c_double(g, s->attr[2].f));
 	}
 	FuseMap m;
 	if (!fuse_read_map(l->grp, ui, k, &m))
@@ -827,7 +840,7 @@ static bool emit_multi(CGen *g, Schedule *fn, const SchedCall *c, const char *na
 			else if (s->op == OP_scalar)
 				opnd[k] = arena_printf(g->a, "v%d[0]", s->id);
 			else if (s->op == OP_full)
-				opnd[k] = arena_printf(g->a, "(rt_real)%.17g", s->attr[2].f);
+				opnd[k] = arena_printf(g->a, "(rt_real)%s", c_double(g, s->attr[2].f));
 			else
 				opnd[k] = arena_printf(g->a, "t%d", s->id);
 		}
@@ -1018,7 +1031,7 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 			for (int k = 0; k < x->nargs && k < 2; k++) {
 				const Ins *s = sched_src(x->args[k]);
 				ops[k] = member_of(grp, s)               ? arena_printf(g->a, "b%d[e]", s->id)
-				         : sched_const_full(fn, s)             ? arena_printf(g->a, "(rt_real)%.17g", s->attr[2].f)
+				         : sched_const_full(fn, s)             ? arena_printf(g->a, "(rt_real)%s", c_double(g, s->attr[2].f))
 				         : s->type.dt == DT_BF16 && type_numel(&s->type, 1) == 1
 				             ? arena_printf(g->a, "rt_real_of_bf16(v%d[0])", s->id)
 				         : type_numel(&s->type, 1) == 1 ? arena_printf(g->a, "v%d[0]", s->id)
@@ -1270,7 +1283,7 @@ static void emit_params(CGen *g)
 		buf_printf(g->out, "}, %lld, %lld, %lld, %d, {", (long long)type_numel(&p->type, 1),
 		           (long long)g->state_offset[2 * i], (long long)g->state_offset[2 * i + 1], (int)p->init);
 		for (int k = 0; k < 4; k++)
-			buf_printf(g->out, "%s%.17g", k ? ", " : "", k < ii->nargs ? p->init_arg[k] : 0.0);
+			buf_printf(g->out, "%s%s", k ? ", " : "", c_double(g, k < ii->nargs ? p->init_arg[k] : 0.0));
 		buf_printf(g->out, "}, %d}, /* %s */\n", p->frozen, c_comment(g, ii->name));
 	}
 	buf_puts(g->out, "};\n");
@@ -1395,12 +1408,13 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	const char *init = setting_word(r, "init");
 	const char *sched = setting_word(r, "schedule");
 	buf_printf(table,
-	           "\t{%s, %d, %s, %s, %s,\n\t %.17g, %.17g, %.17g, %.17g, %.17g,\n\t %s, %lld, %lld, %lld, %lld, %lld,\n"
+	           "\t{%s, %d, %s, %s, %s,\n\t %s, %s, %s, %s, %s,\n\t %s, %lld, %lld, %lld, %lld, %lld,\n"
 	           "\t %s, %s, %d, {%lld, %lld, %lld}, %d, %s_results, %lld, %s_trained, %d, %s, %s, %s, %lld},\n",
 	           c_str(g, r->name), model_index(m, setting_word(r, "model")), c_str(g, setting_word(r, "data")),
 	           split_code(setting_word(r, "train_split")), split_code(setting_word(r, "val_split")),
-	           setting_num(r, "lr", 0), setting_num(r, "betas", 0), setting_num(r, "betas", 1), setting_num(r, "eps", 0),
-	           setting_num(r, "weight_decay", 0),
+	           c_double(g, setting_num(r, "lr", 0)), c_double(g, setting_num(r, "betas", 0)),
+	           c_double(g, setting_num(r, "betas", 1)), c_double(g, setting_num(r, "eps", 0)),
+	           c_double(g, setting_num(r, "weight_decay", 0)),
 	           strcmp(sched, "constant") == 0 ? "RT_CONSTANT" : strcmp(sched, "warmup_cosine_iter") == 0
 	                                                                 ? "RT_WARMUP_COSINE_ITER" : "RT_WARMUP_COSINE",
 	           (long long)setting_int(r, "warmup"), (long long)setting_int(r, "epochs"), (long long)setting_int(r, "batch"),
@@ -1445,7 +1459,7 @@ void cgen_tables(CGen *g, const char *source, const char *device)
 	buf_puts(out, "\nstatic const RtConst consts[] = {\n");
 	for (int i = 0; i < m->consts.n; i++) {
 		const RVal *v = &m->consts.p[i].val;
-		buf_printf(out, "\t{%s, %.17g},\n", c_str(g, m->consts.p[i].key), v->kind == RV_INT ? (double)v->i : v->f);
+		buf_printf(out, "\t{%s, %s},\n", c_str(g, m->consts.p[i].key), c_double(g, v->kind == RV_INT ? (double)v->i : v->f));
 	}
 	if (m->consts.n == 0)
 		buf_puts(out, "\t{NULL, 0},\n");

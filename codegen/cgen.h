@@ -60,6 +60,9 @@ void cost_site(Buf *b, const CostRec *r, int device); /* r NULL: a site without 
 FMT(3, 4) void cgen_fail(CGen *g, const Ins *ins, const char *fmt, ...);
 const char *c_name(CGen *g, const char *name);  /* an identifier made of name */
 const char *c_str(CGen *g, const char *s);      /* a C string literal of s */
+/* A C literal of x: the shortest decimal that reads back to it (fmt_double), or NAN,
+ * INFINITY, -INFINITY (math.h). */
+const char *c_double(CGen *g, double x);
 /* s as text inside a comment of the generated code: a file name or a name from the input
  * must not end the comment ("*" "/") or bring a control byte; those become '?'. */
 const char *c_comment(CGen *g, const char *s);

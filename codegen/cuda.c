@@ -1025,12 +1025,12 @@ static const char *row_code(CGen *g, const Ins *r, const char *X, const char *DY
 	case OP_layernorm:
 	case OP_layernorm_grad:
 		buf_printf(&b,
-		           "\t\tconst double eps = %.17g;\n"
+		           "\t\tconst double eps = %s;\n"
 		           "\t\tdouble mean = 0, var = 0;\n\t\t" LANES "\n\t\t\tmean += (double)@X@;\n"
 		           "\t\tmean = maec_warp_sum(mean) / (double)n;\n\t\t" LANES " {\n"
 		           "\t\t\tconst double d = (double)@X@ - mean;\n\t\t\tvar += d * d;\n\t\t}\n"
 		           "\t\tconst double rstd = 1.0 / sqrt(maec_warp_sum(var) / (double)n + eps);\n",
-		           r->attr[0].f);
+		           c_double(g, r->attr[0].f));
 		v = "(float)(((double)@X@ - mean) * rstd)";
 		if (r->op == OP_layernorm)
 			break;
