@@ -7,6 +7,7 @@
  * Values live where memplan.c puts them in the activation slab, planned at the recipe's
  * micro-batch; arguments, parameters and optimizer state are pointers into their slabs.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "cgen.h"
@@ -597,6 +598,19 @@ static const char *value_expr(Loop *l, const Ins *x)
 	return arena_printf(l->g->a, "t%d", x->id);
 }
 
+/* text holds the identifier id as a whole token. */
+static bool uses_ident(const char *text, const char *id)
+{
+	size_t n = strlen(id);
+	for (const char *p = text ? strstr(text, id) : NULL; p; p = strstr(p + 1, id)) {
+		bool before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+		bool after = isalnum((unsigned char)p[n]) || p[n] == '_';
+		if (!before && !after)
+			return true;
+	}
+	return false;
+}
+
 /* A generated loop over the group's space (or one MULTI part's): a kernel function in
  * the optimised section, called from the function being emitted. */
 static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *space, const char *name, Buf *kbody)
@@ -648,10 +662,16 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 			buf_printf(&params, ", const %s *v%d", ctype(s), s->id);
 			buf_printf(&args, ", %s", v(g, s));
 		}
-	/* the function: rows of the space in parallel, the last axis in blocks, vectorised */
+	/* the function: rows of the space in parallel, the last axis in blocks, vectorised;
+	 * it takes B and names the coordinates its body uses, no others */
 	int r = space->rank;
-	buf_printf(kbody, "int %s(int64_t B%s)\n{\n\t(void)B;\n", name, params.p ? params.p : "");
-	buf_printf(&((CTarget *)g->target_state)->protos, "int %s(int64_t B%s);\n", name, params.p ? params.p : "");
+	bool takes_b = uses_ident(body.p, "B");
+	for (int d = 0; d < r; d++)
+		takes_b |= space->dim[d] == DIM_B;
+	const char *sig = arena_printf(g->a, "%s%s", takes_b ? ", int64_t B" : "", params.p ? params.p : "");
+	sig = *sig ? sig + 2 : "void";
+	buf_printf(kbody, "int %s(%s)\n{\n", name, sig);
+	buf_printf(&((CTarget *)g->target_state)->protos, "int %s(%s);\n", name, sig);
 	Buf outer = {0};
 	for (int d = 0; d < r; d++)
 		buf_printf(kbody, "\tconst int64_t n%d = %s;\n", d, space->dim[d] == DIM_B ? "B" : arena_printf(g->a, "%lld", (long long)space->dim[d]));
@@ -661,14 +681,23 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 		for (int d = 0; d < r - 1; d++)
 			buf_printf(&outer, " * n%d", d);
 		int L = r - 1;
+		int used = -1; /* the outermost coordinate the body uses (the rows are counted from the last) */
+		for (int d = L - 1; d >= 0; d--)
+			if (uses_ident(body.p, arena_printf(g->a, "c%d", d)))
+				used = d;
 		buf_printf(kbody,
 		           "\tconst int64_t blocks = (n%d + %d - 1) / %d, tasks = blocks%s;\n"
 		           "#pragma omp parallel for schedule(static) if (tasks * n%d > %d)\n"
-		           "\tfor (int64_t task = 0; task < tasks; task++) {\n"
-		           "\t\tint64_t rest = task / blocks;\n",
+		           "\tfor (int64_t task = 0; task < tasks; task++) {\n",
 		           L, 4096, 4096, outer.p ? outer.p : "", L, 32768);
-		for (int d = L - 1; d >= 0; d--)
-			buf_printf(kbody, "\t\tconst int64_t c%d = rest %% n%d;\n\t\trest /= n%d;\n\t\t(void)c%d;\n", d, d, d, d);
+		if (used >= 0)
+			buf_puts(kbody, "\t\tint64_t rest = task / blocks;\n");
+		for (int d = L - 1; used >= 0 && d >= used; d--) {
+			if (uses_ident(body.p, arena_printf(g->a, "c%d", d)))
+				buf_printf(kbody, "\t\tconst int64_t c%d = rest %% n%d;\n", d, d);
+			if (d > used)
+				buf_printf(kbody, "\t\trest /= n%d;\n", d);
+		}
 		buf_printf(kbody,
 		           "\t\tconst int64_t lo = task %% blocks * 4096, hi = lo + 4096 < n%d ? lo + 4096 : n%d;\n"
 		           "#pragma omp simd\n"
@@ -680,7 +709,8 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 	int sid = site(g, grp->kind == FUSE_LOOP ? "loop" : arena_printf(g->a, "loop (%s)", fuse_kind_name(grp->kind)),
 	               arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, c->lo, c->hi)), grp->ins[c->hi - 1]->loc);
 	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind), cgen_ops_list(g, grp, c->lo, c->hi));
-	buf_printf(g->out, "\tRUN(%d, %s(B%s));\n", sid, name, args.p ? args.p : "");
+	const char *call_args = arena_printf(g->a, "%s%s", takes_b ? ", B" : "", args.p ? args.p : "");
+	buf_printf(g->out, "\tRUN(%d, %s(%s));\n", sid, name, *call_args ? call_args + 2 : "");
 	for (int i = c->lo; i < c->hi; i++)
 		if (fn->need[grp->ins[i]->id] && grp->ins[i]->type.dt != DT_I32 && grp->ins[i]->op != OP_store)
 			anomaly(g, grp->ins[i], v(g, grp->ins[i]));
@@ -1144,7 +1174,8 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 		                   "{\n\tconst int32_t *labels = NULL;\n",
 		           c_name(g, f->name));
 	else
-		buf_printf(g->out, "static int %s(RtState *st)\n{\n\tconst int64_t B = 1;\n\t(void)B;\n", c_name(g, f->name));
+		buf_printf(g->out, "static int %s(RtState *st)\n{\n", c_name(g, f->name));
+	size_t body_at = g->out->n; /* an update declares B = 1 when its calls pass it */
 	int narg = 0;
 	for (int i = 0; i < f->body.n; i++) {
 		const Ins *ins = f->body.p[i];
@@ -1242,6 +1273,11 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	}
 	if (kind == FUNC_STEP && f->rets.n == 0)
 		buf_puts(g->out, "\t(void)results;\n");
+	if (kind == FUNC_UPDATE && uses_ident(g->out->p + body_at, "B")) {
+		char *rest = arena_strdup(g->a, g->out->p + body_at);
+		g->out->n = body_at;
+		buf_printf(g->out, "\tconst int64_t B = 1;\n%s", rest);
+	}
 	buf_puts(g->out, "\treturn 0;\n}\n");
 	g->f = NULL;
 }
