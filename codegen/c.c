@@ -8,6 +8,7 @@
  * micro-batch; arguments, parameters and optimizer state are pointers into their slabs.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cgen.h"
@@ -192,6 +193,11 @@ typedef struct CTarget {
 	Buf protos;  /* their prototypes */
 	bool *declared; /* by id, in the function being emitted: its C pointer is declared */
 	bool update;    /* emitting an update: its multi-tensor loops keep to st's shard (--zero 1) */
+	/* the loop kernels emitted so far, by their text with canonical names: one is emitted
+	 * once and called wherever the same loop comes again (the blocks of a model, its recipes) */
+	const char **kernel_text, **kernel_name;
+	uint64_t *kernel_hash;
+	int nkernel, capkernel;
 } CTarget;
 
 /* A new entry of prof_sites[]: the function, the kernel's kind, the ops it runs and the
@@ -598,6 +604,73 @@ static const char *value_expr(Loop *l, const Ins *x)
 	return arena_printf(l->g->a, "t%d", x->id);
 }
 
+/* A kernel's text with its values renamed in order of appearance: v12, v40 -> v0, v1; t..,
+ * s.. and b.. alike (they are IR ids, which differ between two copies of the same loop). */
+static char *canonical(CGen *g, const char *text)
+{
+	Buf b = {0};
+	long *ids[4] = {NULL, NULL, NULL, NULL};
+	int n[4] = {0, 0, 0, 0};
+	for (const char *p = text; *p;) {
+		const char *k = strchr("vtsb", *p);
+		bool start = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+		char *end = NULL;
+		long id = k && start && isdigit((unsigned char)p[1]) ? strtol(p + 1, &end, 10) : -1;
+		if (id < 0 || isalnum((unsigned char)*end) || *end == '_') {
+			buf_putc(&b, *p++);
+			continue;
+		}
+		int kind = (int)(k - "vtsb"), j = 0;
+		while (j < n[kind] && ids[kind][j] != id)
+			j++;
+		if (j == n[kind]) {
+			long *grown = realloc(ids[kind], sizeof(long) * (size_t)(n[kind] + 1));
+			if (!grown)
+				BUG("out of memory");
+			ids[kind] = grown;
+			ids[kind][n[kind]++] = id;
+		}
+		buf_printf(&b, "%c%d", *p, j);
+		p = end;
+	}
+	char *r = arena_strdup(g->a, b.p ? b.p : "");
+	buf_free(&b);
+	for (int k = 0; k < 4; k++)
+		free(ids[k]);
+	return r;
+}
+
+/* Appends the kernel `text` (its name written @NAME@) to kbody as `name`, or finds the same
+ * kernel emitted before; returns the name to call it by. */
+static const char *kernel_once(CGen *g, Buf *kbody, const char *text, const char *name)
+{
+	CTarget *t = g->target_state;
+	const char *c = canonical(g, text);
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *q = c; *q; q++)
+		h = (h ^ (unsigned char)*q) * 0x100000001b3ull;
+	for (int i = 0; i < t->nkernel; i++)
+		if (t->kernel_hash[i] == h && strcmp(t->kernel_text[i], c) == 0)
+			return t->kernel_name[i];
+	if (t->nkernel == t->capkernel) {
+		int cap = t->capkernel ? 2 * t->capkernel : 256;
+		const char **text2 = arena_alloc(g->a, sizeof *text2 * (size_t)cap), **name2 = arena_alloc(g->a, sizeof *name2 * (size_t)cap);
+		uint64_t *hash2 = arena_alloc(g->a, sizeof *hash2 * (size_t)cap);
+		for (int i = 0; i < t->nkernel; i++)
+			text2[i] = t->kernel_text[i], name2[i] = t->kernel_name[i], hash2[i] = t->kernel_hash[i];
+		t->kernel_text = text2, t->kernel_name = name2, t->kernel_hash = hash2, t->capkernel = cap;
+	}
+	t->kernel_text[t->nkernel] = c;
+	t->kernel_name[t->nkernel] = name;
+	t->kernel_hash[t->nkernel++] = h;
+	/* the kernel and its prototype (the text's first line), with its name */
+	const char *at = strstr(c, "@NAME@");
+	const char *eol = strchr(c, '\n');
+	buf_printf(&t->protos, "%.*s%s%.*s;\n", (int)(at - c), c, name, (int)(eol - at - 6), at + 6);
+	buf_printf(kbody, "%.*s%s%s", (int)(at - c), c, name, at + 6);
+	return name;
+}
+
 /* text holds the identifier id as a whole token. */
 static bool uses_ident(const char *text, const char *id)
 {
@@ -670,13 +743,13 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 		takes_b |= space->dim[d] == DIM_B;
 	const char *sig = arena_printf(g->a, "%s%s", takes_b ? ", int64_t B" : "", params.p ? params.p : "");
 	sig = *sig ? sig + 2 : "void";
-	buf_printf(kbody, "int %s(%s)\n{\n", name, sig);
-	buf_printf(&((CTarget *)g->target_state)->protos, "int %s(%s);\n", name, sig);
+	Buf k = {0}; /* the kernel, named @NAME@ until kernel_once names it */
+	buf_printf(&k, "int @NAME@(%s)\n{\n", sig);
 	Buf outer = {0};
 	for (int d = 0; d < r; d++)
-		buf_printf(kbody, "\tconst int64_t n%d = %s;\n", d, space->dim[d] == DIM_B ? "B" : arena_printf(g->a, "%lld", (long long)space->dim[d]));
+		buf_printf(&k, "\tconst int64_t n%d = %s;\n", d, space->dim[d] == DIM_B ? "B" : arena_printf(g->a, "%lld", (long long)space->dim[d]));
 	if (r == 0) {
-		buf_printf(kbody, "\t{\n\t\t{\n%s\t\t}\n\t}\n\treturn 0;\n}\n\n", body.p ? body.p : "");
+		buf_printf(&k, "\t{\n\t\t{\n%s\t\t}\n\t}\n\treturn 0;\n}\n\n", body.p ? body.p : "");
 	} else {
 		for (int d = 0; d < r - 1; d++)
 			buf_printf(&outer, " * n%d", d);
@@ -685,26 +758,28 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 		for (int d = L - 1; d >= 0; d--)
 			if (uses_ident(body.p, arena_printf(g->a, "c%d", d)))
 				used = d;
-		buf_printf(kbody,
+		buf_printf(&k,
 		           "\tconst int64_t blocks = (n%d + %d - 1) / %d, tasks = blocks%s;\n"
 		           "#pragma omp parallel for schedule(static) if (tasks * n%d > %d)\n"
 		           "\tfor (int64_t task = 0; task < tasks; task++) {\n",
 		           L, 4096, 4096, outer.p ? outer.p : "", L, 32768);
 		if (used >= 0)
-			buf_puts(kbody, "\t\tint64_t rest = task / blocks;\n");
+			buf_puts(&k, "\t\tint64_t rest = task / blocks;\n");
 		for (int d = L - 1; used >= 0 && d >= used; d--) {
 			if (uses_ident(body.p, arena_printf(g->a, "c%d", d)))
-				buf_printf(kbody, "\t\tconst int64_t c%d = rest %% n%d;\n", d, d);
+				buf_printf(&k, "\t\tconst int64_t c%d = rest %% n%d;\n", d, d);
 			if (d > used)
-				buf_printf(kbody, "\t\trest /= n%d;\n", d);
+				buf_printf(&k, "\t\trest /= n%d;\n", d);
 		}
-		buf_printf(kbody,
+		buf_printf(&k,
 		           "\t\tconst int64_t lo = task %% blocks * 4096, hi = lo + 4096 < n%d ? lo + 4096 : n%d;\n"
 		           "#pragma omp simd\n"
 		           "\t\tfor (int64_t c%d = lo; c%d < hi; c%d++) {\n%s\t\t}\n\t}\n\treturn 0;\n}\n\n",
 		           L, L, L, L, L, body.p ? body.p : "");
 	}
 	buf_free(&outer);
+	name = kernel_once(g, kbody, k.p, name);
+	buf_free(&k);
 	buf_printf(&args, "%s", "");
 	int sid = site(g, grp->kind == FUSE_LOOP ? "loop" : arena_printf(g->a, "loop (%s)", fuse_kind_name(grp->kind)),
 	               arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, c->lo, c->hi)), grp->ins[c->hi - 1]->loc);
@@ -981,7 +1056,6 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 {
 	const FuseGroup *grp = c->g;
 	const Type *sp = &grp->space;
-	CTarget *ct = g->target_state;
 	Buf params = {0}, args = {0}, body = {0}, tail = {0};
 	int64_t scratch = 0;
 	int64_t *at = arena_alloc(g->a, sizeof *at * (size_t)(grp->nins + 1));
@@ -1033,7 +1107,7 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 	int64_t rows = sp->dim[sp->rank - 2], cols = sp->dim[sp->rank - 1];
 	for (int i = 0; i < grp->nins; i++) {
 		const Ins *x = grp->ins[i];
-		buf_printf(&body, "\t\t\t/* %%%d = %s */\n", x->id, op_info(x->op)->name);
+		buf_printf(&body, "\t\t\t/* %s */\n", op_info(x->op)->name);
 		if (x->op == OP_matmul) {
 			const Ins *a = sched_src(x->args[0]), *b = sched_src(x->args[1]);
 			const Type *ta = &x->args[0]->type, *tb = &x->args[1]->type;
@@ -1078,9 +1152,9 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 	Buf lead = {0};
 	for (int d = 0; d < sp->rank - 2; d++)
 		buf_printf(&lead, "%s%s", d ? " * " : "", sp->dim[d] == DIM_B ? "B" : arena_printf(g->a, "%lld", (long long)sp->dim[d]));
-	buf_printf(&ct->protos, "int %s(int64_t B%s);\n", name, params.p ? params.p : "");
-	buf_printf(kbody,
-	           "int %s(int64_t B%s)\n{\n"
+	Buf k = {0};
+	buf_printf(&k,
+	           "int @NAME@(int64_t B%s)\n{\n"
 	           "\tconst int64_t batch = %s; /* one task each: its blocks stay in cache */\n"
 	           "\tint failed = 0;\n"
 	           "#pragma omp parallel\n"
@@ -1097,7 +1171,9 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 	           "\t\tfree(scratch);\n"
 	           "\t}\n"
 	           "\treturn failed ? RT_CPU_ENOMEM : 0;\n}\n\n",
-	           name, params.p ? params.p : "", lead.p, (long long)(scratch ? scratch : 1), body.p);
+	           params.p ? params.p : "", lead.p, (long long)(scratch ? scratch : 1), body.p);
+	name = kernel_once(g, kbody, k.p, name);
+	buf_free(&k);
 	int sid = site(g, "attention", arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, 0, grp->nins)),
 	               grp->root->loc);
 	buf_printf(g->out, "\t/* kernel %d (attention): %s */\n", grp->id, cgen_ops_list(g, grp, 0, grp->nins));
