@@ -169,7 +169,40 @@ const char *numel(CGen *g, const Type *t)
 
 const char *v(CGen *g, const Ins *x)
 {
+	if (g->names && g->names[x->id])
+		return g->names[x->id];
 	return arena_printf(g->a, "v%d", x->id);
+}
+
+/* The C names of f's values in the host code the C target writes: a parameter's slot by its
+ * state_dict name (encoder_norm_weight, and _grad, _m, _v for its state), a host scalar by
+ * its name (lr), every other value by its op and id (gelu12); a name that comes twice gets
+ * its id too. Kernels keep vN: their text is shared between calls (kernel_once). */
+static void name_values(CGen *g, const Func *f)
+{
+	g->names = arena_alloc(g->a, sizeof *g->names * (size_t)(f->next_id + 1));
+	const char **seen = arena_alloc(g->a, sizeof *seen * (size_t)(f->body.n + 1));
+	int nseen = 0;
+	for (int i = 0; i < f->body.n; i++) {
+		const Ins *x = f->body.p[i];
+		const char *n;
+		if (x->op == OP_param || x->op == OP_state) {
+			n = c_name(g, x->attr[0].g->name);
+			if (x->op == OP_state)
+				n = arena_printf(g->a, "%s_%s", n, x->attr[1].s);
+		} else if (x->op == OP_scalar) {
+			n = c_name(g, x->attr[0].s); /* the host scalar it holds: lr, batch */
+		} else {
+			n = arena_printf(g->a, "%s%d", op_info(x->op)->name, x->id);
+		}
+		for (int k = 0; k < nseen; k++)
+			if (strcmp(seen[k], n) == 0) {
+				n = arena_printf(g->a, "%s_%d", n, x->id);
+				break;
+			}
+		seen[nseen++] = n;
+		g->names[x->id] = n;
+	}
 }
 
 /* "rank, dims" of a value. */
@@ -511,7 +544,7 @@ static const char *operand_expr(Loop *l, int ui, int k)
 	if (!fuse_read_map(l->grp, ui, k, &m))
 		BUG("%%%d: no map for operand %d", u->id, k);
 	SchedLin lin = sched_lin(&m, &s->type);
-	const char *at = arena_printf(g->a, "%s[%s]", v(g, s), cgen_lin_text(g, &lin, l->space->rank));
+	const char *at = arena_printf(g->a, "v%d[%s]", s->id, cgen_lin_text(g, &lin, l->space->rank));
 	return s->type.dt == DT_BF16 ? arena_printf(g->a, "rt_real_of_bf16(%s)", at) : at;
 }
 
@@ -605,14 +638,14 @@ static const char *value_expr(Loop *l, const Ins *x)
 }
 
 /* A kernel's text with its values renamed in order of appearance: v12, v40 -> v0, v1; t..,
- * s.. and b.. alike (they are IR ids, which differ between two copies of the same loop). */
+ * s.., b.. and w.. alike (they are IR ids, which differ between two copies of the same loop). */
 static char *canonical(CGen *g, const char *text)
 {
 	Buf b = {0};
-	long *ids[4] = {NULL, NULL, NULL, NULL};
-	int n[4] = {0, 0, 0, 0};
+	long *ids[5] = {NULL, NULL, NULL, NULL, NULL};
+	int n[5] = {0, 0, 0, 0, 0};
 	for (const char *p = text; *p;) {
-		const char *k = strchr("vtsb", *p);
+		const char *k = strchr("vtsbw", *p);
 		bool start = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
 		char *end = NULL;
 		long id = k && start && isdigit((unsigned char)p[1]) ? strtol(p + 1, &end, 10) : -1;
@@ -620,7 +653,7 @@ static char *canonical(CGen *g, const char *text)
 			buf_putc(&b, *p++);
 			continue;
 		}
-		int kind = (int)(k - "vtsb"), j = 0;
+		int kind = (int)(k - "vtsbw"), j = 0;
 		while (j < n[kind] && ids[kind][j] != id)
 			j++;
 		if (j == n[kind]) {
@@ -635,7 +668,7 @@ static char *canonical(CGen *g, const char *text)
 	}
 	char *r = arena_strdup(g->a, b.p ? b.p : "");
 	buf_free(&b);
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 5; k++)
 		free(ids[k]);
 	return r;
 }
@@ -1232,6 +1265,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	bool is_step = kind != FUNC_UPDATE;
 	ct->update = kind == FUNC_UPDATE;
 	g->f = f;
+	name_values(g, f);
 	Schedule *fn = plan_func(g, f, batch);
 	if (!fn)
 		return;
@@ -1356,6 +1390,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	}
 	buf_puts(g->out, "\treturn 0;\n}\n");
 	g->f = NULL;
+	g->names = NULL;
 }
 
 /* ---------- tables ---------- */

@@ -23,6 +23,7 @@ struct CGen {
 	int64_t params_numel, state_numel;
 	const MemPlan *plan;   /* of the function being emitted */
 	const Func *f;
+	const char **names;    /* by id in f: a value's C name (NULL, or none: vN) */
 	int float_bytes;
 	bool naive_memory;     /* -fno-memplan: every value its own buffer */
 	bool failed;
