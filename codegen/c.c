@@ -233,12 +233,20 @@ typedef struct CTarget {
 	int nkernel, capkernel;
 } CTarget;
 
+const char *cgen_where(CGen *g, Loc loc)
+{
+	if (!loc.file)
+		return "(no location)";
+	return loc.scope ? arena_printf(g->a, "%s:%d:%d in %s", loc.file, loc.line, loc.col, loc.scope)
+	                 : arena_printf(g->a, "%s:%d:%d", loc.file, loc.line, loc.col);
+}
+
 /* A new entry of prof_sites[]: the function, the kernel's kind, the ops it runs and the
  * DSL location of its root. Returns its index. */
 static int site(CGen *g, const char *kernel, const char *ops, Loc loc)
 {
 	CTarget *t = g->target_state;
-	const char *where = loc.file ? arena_printf(g->a, "%s:%d:%d", loc.file, loc.line, loc.col) : "(no location)";
+	const char *where = cgen_where(g, loc);
 	buf_printf(&t->sites, "\t{%d, %s, %s, %s, %s},\n", t->nsites, c_str(g, g->f->name), c_str(g, kernel), c_str(g, ops),
 	           c_str(g, where));
 	return t->nsites++;
@@ -250,8 +258,7 @@ static void anomaly(CGen *g, const Ins *x, const char *ptr)
 {
 	if (x->type.dt == DT_BF16)
 		return;
-	const char *where = x->loc.file ? arena_printf(g->a, "%s:%d:%d", x->loc.file, x->loc.line, x->loc.col)
-	                                : "(no location)";
+	const char *where = cgen_where(g, x->loc);
 	buf_printf(g->out, "\tANOMALY(%s, %s, %s, \"%s\");\n", ptr, numel(g, &x->type), c_str(g, where),
 	           op_info(x->op)->name);
 }
@@ -319,7 +326,7 @@ void cgen_comment(CGen *g, const Ins *ins, const char *note)
 {
 	buf_printf(g->out, "\t/* %%%d = %s", ins->id, op_info(ins->op)->name);
 	if (ins->loc.file)
-		buf_printf(g->out, "  %s:%d:%d", c_comment(g, ins->loc.file), ins->loc.line, ins->loc.col);
+		buf_printf(g->out, "  %s", c_comment(g, cgen_where(g, ins->loc)));
 	buf_printf(g->out, "%s */\n", note);
 }
 

@@ -86,6 +86,9 @@ void cgen_slot(CGen *g, const Ins *ins, const char *slot, int *slab, int64_t *of
 const char *state_slab(CGen *g, const Ins *ins, const char *slot);
 /* false (after a diagnostic) when the instruction has 64-bit integer tensors */
 bool cgen_types_ok(CGen *g, const Ins *ins);
+/* "file:line:col in encoder.blocks.3.norm1": where a value came from, the block instance
+ * that made it included (Loc.scope); "(no location)" for none. */
+const char *cgen_where(CGen *g, Loc loc);
 /* The line before an instruction's code: its id, op and DSL location, then note. */
 void cgen_comment(CGen *g, const Ins *ins, const char *note);
 int64_t setting_int(const Recipe *r, const char *key);

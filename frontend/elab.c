@@ -71,6 +71,7 @@ struct Inst {
 	Scope *members;    /* what the body bound: parameters, children, constants */
 	const FuncDef *forward;
 	VEC(Inst *) seq;
+	const char *path;  /* its state_dict path in the first model that holds it; NULL: none */
 };
 
 typedef struct Named {
@@ -97,6 +98,7 @@ typedef struct Elab {
 	/* the function being built */
 	Func *fn;
 	Model *model;
+	const char *scope; /* the path of the instance whose forward is being inlined (Loc.scope) */
 	VEC(Named) param_ins_names;
 	VEC(Ins *) param_ins;
 	/* guards */
@@ -334,6 +336,7 @@ static Ins *emit_ins(Elab *e, Op op, Ins **args, int nargs, const Attr *attrs, S
 		return NULL;
 	}
 	Ins *ins = ins_new(e->m, e->fn, op, args, nargs, loc_of(e, span));
+	ins->loc.scope = e->scope;
 	const OpInfo *oi = op_info(op);
 	for (int i = 0; i < oi->nattrs; i++)
 		ins->attr[i] = attrs[i];
@@ -391,6 +394,7 @@ static Val param_tensor(Elab *e, PDecl *p, Span use)
 	Ins *ins = emit_ins(e, OP_param, NULL, 0, at, p->span);
 	if (!ins)
 		return verr();
+	ins->loc.scope = p->global->loc.scope; /* the instance that declares it */
 	vec_push(e->a, e->param_ins, ins);
 	vec_push(e->a, e->param_ins_names, ((Named){p, local}));
 	return vtensor(ins);
@@ -872,7 +876,12 @@ static Val call_instance(Elab *e, Inst *inst, Call *c)
 		return error_at(e, c->span, "block '%s' has no forward function to call", inst->block);
 	const char *fname = arena_printf(e->a, "%s.forward", inst->block);
 	c->what = arena_printf(e->a, "'%s'", fname);
-	return call_function(e, inst->forward, inst->members, inst, c, fname);
+	const char *caller = e->scope;
+	if (inst->path) /* its instructions name the layer they belong to */
+		e->scope = inst->path;
+	Val v = call_function(e, inst->forward, inst->members, inst, c, fname);
+	e->scope = caller;
+	return v;
 }
 
 static Val instantiate(Elab *e, const Decl *def, Call *c)
@@ -1678,6 +1687,8 @@ static void exec(Elab *e, Scope *s, const StmtList *body, Ctx ctx, Inst *inst, F
  * body bound them, as PyTorch registers them. */
 static void collect_params(Elab *e, Model *m, Inst *inst, const char *prefix)
 {
+	if (!inst->path && *prefix) /* "encoder.blocks.3." */
+		inst->path = arena_strndup(e->a, prefix, strlen(prefix) - 1);
 	if (!inst->def) {
 		for (int i = 0; i < inst->seq.n; i++)
 			collect_params(e, m, inst->seq.p[i], arena_printf(e->a, "%s%d.", prefix, i));
@@ -1705,7 +1716,11 @@ static void claim_params(Elab *e, Model *m)
 		if (p->global)
 			continue;
 		const char *gname = arena_printf(e->a, "%s.%s", m->name, m->params.p[i].name);
-		p->global = module_add_param(e->m, gname, &p->type, loc_of(e, p->span));
+		Loc loc = loc_of(e, p->span);
+		const char *dot = strrchr(m->params.p[i].name, '.'); /* its instance: "encoder.norm" of "encoder.norm.weight" */
+		if (dot)
+			loc.scope = arena_strndup(e->a, m->params.p[i].name, (size_t)(dot - m->params.p[i].name));
+		p->global = module_add_param(e->m, gname, &p->type, loc);
 		p->global->init = p->init;
 		memcpy(p->global->init_arg, p->arg, sizeof p->arg);
 		p->global->frozen = p->frozen;
@@ -2337,7 +2352,7 @@ Module *elaborate_with(Arena *a, Diag *d, const SrcFile *src, const Ast *ast, co
 			diag_error(d, (Loc){0}, "-D %s: %s defines no top-level constant '%s'", defs[k].name, src->name,
 			           defs[k].name);
 	if (d->errors == errors && e.models.n == 0)
-		diag_error(d, (Loc){src->name, 1, 1, 1}, "the file defines no model (write `model NAME = Block(...)`)");
+		diag_error(d, (Loc){.file = src->name, .line = 1, .col = 1, .len = 1}, "the file defines no model (write `model NAME = Block(...)`)");
 	/* The top-level numbers go into the module, so trainers can record the configuration. */
 	for (int i = 0; i < e.globals->b.n; i++) {
 		const Binding *b = &e.globals->b.p[i];

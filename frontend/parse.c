@@ -23,7 +23,7 @@ Ast *parse_source(Arena *a, Diag *d, const SrcFile *src)
 	Parser p = {.arena = a, .diag = d, .src = src, .last_token = NL};
 	p.ast = arena_alloc(a, sizeof *p.ast);
 	if (src->len > UINT32_MAX / 2) {
-		diag_error(d, (Loc){src->name, 1, 1, 1}, "file is too large (%zu bytes)", src->len);
+		diag_error(d, (Loc){.file = src->name, .line = 1, .col = 1, .len = 1}, "file is too large (%zu bytes)", src->len);
 		return NULL;
 	}
 	yyscan_t scanner;

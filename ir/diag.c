@@ -33,7 +33,7 @@ SrcFile *diag_add_file(Diag *d, const char *name, const char *text, size_t len)
 /* Byte span [lo, hi) to line and column. Columns count bytes, as GCC's do. */
 Loc src_loc(const SrcFile *f, uint32_t lo, uint32_t hi)
 {
-	Loc l = {f->name, 1, 1, 1};
+	Loc l = {.file = f->name, .line = 1, .col = 1, .len = 1};
 	if (lo > f->len)
 		lo = (uint32_t)f->len;
 	int a = 0, b = f->nlines - 1;

@@ -77,6 +77,9 @@ typedef struct Loc {
 	const char *file; /* NULL: no location */
 	int line, col;    /* 1-based */
 	int len;          /* bytes on that line the span covers, at least 1 */
+	/* the block instance whose forward made it, as its state_dict path
+	 * ("encoder.transformer.3.norm1"); NULL: the model's own code or none */
+	const char *scope;
 } Loc;
 
 typedef struct Diag {

@@ -34,6 +34,8 @@ static void print_loc(Buf *b, Loc loc)
 {
 	if (loc.file)
 		buf_printf(b, "  # %s:%d:%d", loc.file, loc.line, loc.col);
+	if (loc.file && loc.scope)
+		buf_printf(b, " in %s", loc.scope);
 	buf_putc(b, '\n');
 }
 

@@ -73,6 +73,7 @@ typedef struct Reader {
 	Token tok;
 	uint32_t prev_hi; /* end of the token before tok */
 	const char *last_file; /* location file names are shared when repeated */
+	const char *last_scope; /* and scopes alike */
 
 	Func *func; /* the function being read, or NULL */
 	uint32_t func_lo, func_hi;
@@ -463,13 +464,25 @@ static const char *suggest_text(Reader *r, const Suggest *sg, const char *sigil)
 	return sg->best ? arena_printf(r->scratch, "; did you mean '%s%s'?", sigil, sg->best) : "";
 }
 
-/* "# file:line:col": the file is everything before the last two ":N" fields. */
+/* "# file:line:col", then " in SCOPE" when it names a block instance (a path of names and
+ * numbers joined by dots): the file is everything before the last two ":N" fields. */
 static bool read_location(Reader *r, Loc *loc)
 {
 	const char *text = r->src->text;
 	uint32_t lo = r->tok.lo + 1, hi = r->tok.hi;
 	while (hi > lo && is_blank(text[hi - 1]))
 		hi--;
+	uint32_t scope = hi; /* the first byte of the scope: hi for none */
+	while (scope > lo && (is_alpha(text[scope - 1]) || is_digit((unsigned char)text[scope - 1]) || text[scope - 1] == '.'))
+		scope--;
+	const char *scope_text = NULL;
+	if (scope < hi && scope >= lo + 4 && memcmp(text + scope - 4, " in ", 4) == 0 && text[scope] != '.' &&
+	    text[hi - 1] != '.') {
+		if (!r->last_scope || strlen(r->last_scope) != hi - scope || memcmp(r->last_scope, text + scope, hi - scope) != 0)
+			r->last_scope = arena_strndup(r->m->arena, text + scope, hi - scope);
+		scope_text = r->last_scope;
+		hi = scope - 4;
+	}
 	uint32_t colon[2] = {0, 0};
 	int ncolons = 0;
 	for (uint32_t i = hi; i > lo && ncolons < 2; i--)
@@ -492,7 +505,7 @@ static bool read_location(Reader *r, Loc *loc)
 	uint32_t flo = lo + 1, fn = colon[1] - flo;
 	if (!r->last_file || strlen(r->last_file) != fn || memcmp(r->last_file, text + flo, fn) != 0)
 		r->last_file = arena_strndup(r->m->arena, text + flo, fn);
-	*loc = (Loc){.file = r->last_file, .line = (int)field[0], .col = (int)field[1], .len = 1};
+	*loc = (Loc){.file = r->last_file, .line = (int)field[0], .col = (int)field[1], .len = 1, .scope = scope_text};
 	return true;
 }
 

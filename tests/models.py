@@ -39,7 +39,7 @@ EXPECTED_STATS = {
     },
 }
 
-LOC = re.compile(r"  # [^ ]+\.dsl:\d+:\d+$")
+LOC = re.compile(r"  # [^ ]+\.dsl:\d+:\d+( in [A-Za-z_][A-Za-z0-9_.]*)?$")
 
 
 def run(cmd):

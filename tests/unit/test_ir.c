@@ -538,7 +538,7 @@ typedef struct Small {
 
 static Ins *append(Module *m, Func *f, Op op, Ins **args, int nargs)
 {
-	Ins *ins = ins_new(m, f, op, args, nargs, (Loc){"small.dsl", 3, 5, 1});
+	Ins *ins = ins_new(m, f, op, args, nargs, (Loc){.file = "small.dsl", .line = 3, .col = 5, .len = 1});
 	func_append(m, f, ins);
 	return ins;
 }
@@ -546,7 +546,7 @@ static Ins *append(Module *m, Func *f, Op op, Ins **args, int nargs)
 static Small small_module(Tests *t)
 {
 	Small s = {.m = module_new(t->arena)};
-	s.f = module_add_func(s.m, "small", (Loc){"small.dsl", 1, 1, 1});
+	s.f = module_add_func(s.m, "small", (Loc){.file = "small.dsl", .line = 1, .col = 1, .len = 1});
 	s.x = append(s.m, s.f, OP_arg, NULL, 0);
 	s.y = append(s.m, s.f, OP_arg, NULL, 0);
 	s.x->type = s.y->type = type_of("f32[B,4]");
@@ -621,7 +621,7 @@ static void test_verifier(Tests *t)
 
 	Small batch = small_module(t);
 	Type bt = type_of("f32[B,4]");
-	module_add_param(batch.m, "b", &bt, (Loc){"small.dsl", 2, 1, 1});
+	module_add_param(batch.m, "b", &bt, (Loc){.file = "small.dsl", .line = 2, .col = 1, .len = 1});
 	VERIFY_FAILS(t, &batch, "$b: type f32[B,4] has the batch dimension B");
 
 	Small axis = small_module(t);
@@ -642,8 +642,8 @@ static void test_verifier(Tests *t)
 	VERIFY_FAILS(t, &dtype, "attribute 'dtype' is 9, not an element type");
 
 	Small recipe = small_module(t);
-	Recipe *r = module_add_recipe(recipe.m, "train", (Loc){"small.dsl", 9, 1, 1});
-	vec_push(t->arena, r->settings, ((RSetting){"model", {.kind = RV_FUNC, .s = "smal"}, {"small.dsl", 10, 3, 1}}));
+	Recipe *r = module_add_recipe(recipe.m, "train", (Loc){.file = "small.dsl", .line = 9, .col = 1, .len = 1});
+	vec_push(t->arena, r->settings, ((RSetting){"model", {.kind = RV_FUNC, .s = "smal"}, {.file = "small.dsl", .line = 10, .col = 3, .len = 1}}));
 	VERIFY_FAILS(t, &recipe, "recipe @train: 'model' refers to @smal, which is not a function of this module");
 
 	Small next = small_module(t);
