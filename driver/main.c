@@ -131,20 +131,6 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* --report=fusion: what the fuse pass decides for each function, and why it left each
- * producer -> consumer pair apart. */
-static void report_fusion(Compilation *c)
-{
-	Arena *scratch = arena_new();
-	for (int i = 0; i < c->module->funcs.n; i++) {
-		Buf b = {0};
-		fuse_report(&b, fuse_func(scratch, c->module->funcs.p[i], &fuse_all));
-		fwrite(b.p, 1, b.n, stdout);
-		buf_free(&b);
-	}
-	arena_free(scratch);
-}
-
 /* IR text may carry kernel=N (the fuse pass's groups): they must describe kernels. */
 static bool verify_kernels(Compilation *c)
 {
@@ -243,15 +229,13 @@ static bool compile(Compilation *c)
 	c->module->remat = &c->remat;
 	if (has_suffix(c->opt.input, ".ir") && !verify_kernels(c))
 		return false;
+	PassCtx ctx = {.d = &c->diag, .no_fuse = c->opt.no_fuse,
+	               .fusion_report = c->opt.report_fusion && !c->opt.quiet ? stdout : NULL};
 	for (int i = 0; i < NPASSES; i++) {
-		if (passes[i].run == pass_fuse && c->opt.no_fuse)
-			continue; /* every instruction its own kernel, and the precision pass rounds each result */
-		if (passes[i].run == pass_fuse && c->opt.report_fusion && !c->opt.quiet)
-			report_fusion(c);
 		t = now_ms();
-		passes[i].run(c->module);
+		bool ok = passes[i].run(c->module, &ctx);
 		timed(c, passes[i].name, t);
-		if (!verify(c, passes[i].name) || !dump(c, passes[i].name))
+		if (!ok || !verify(c, passes[i].name) || !dump(c, passes[i].name))
 			return false;
 	}
 	t = now_ms();

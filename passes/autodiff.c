@@ -632,8 +632,9 @@ static Func *differentiate(Module *m, const Recipe *r, const Func *loss)
 	return f;
 }
 
-void pass_autodiff(Module *m)
+bool pass_autodiff(Module *m, PassCtx *ctx)
 {
+	(void)ctx;
 	for (int i = 0; i < m->recipes.n; i++) {
 		const Recipe *r = m->recipes.p[i];
 		const RSetting *loss = recipe_get(r, "loss");
@@ -645,4 +646,5 @@ void pass_autodiff(Module *m)
 			continue; /* done already: the input was IR after this pass */
 		differentiate(m, r, f);
 	}
+	return true;
 }

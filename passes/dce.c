@@ -42,8 +42,10 @@ static void dce_func(Module *m, Func *f)
 	f->body.n = kept;
 }
 
-void pass_dce(Module *m)
+bool pass_dce(Module *m, PassCtx *ctx)
 {
+	(void)ctx;
 	for (int i = 0; i < m->funcs.n; i++)
 		dce_func(m, m->funcs.p[i]);
+	return true;
 }

@@ -1474,12 +1474,23 @@ void fuse_apply(Module *m, Func *f, const FusePlan *p)
 	memcpy(f->body.p, body, sizeof *body * (size_t)n);
 }
 
-void pass_fuse(Module *m)
+bool pass_fuse(Module *m, PassCtx *ctx)
 {
+	if (ctx->no_fuse)
+		return true;
 	Arena *scratch = arena_new();
-	for (int i = 0; i < m->funcs.n; i++)
-		fuse_apply(m, m->funcs.p[i], fuse_func(scratch, m->funcs.p[i], &fuse_all));
+	for (int i = 0; i < m->funcs.n; i++) {
+		FusePlan *plan = fuse_func(scratch, m->funcs.p[i], &fuse_all);
+		if (ctx->fusion_report) { /* what it decided and why, before the IR changes */
+			Buf b = {0};
+			fuse_report(&b, plan);
+			fwrite(b.p, 1, b.n, ctx->fusion_report);
+			buf_free(&b);
+		}
+		fuse_apply(m, m->funcs.p[i], plan);
+	}
 	arena_free(scratch);
+	return true;
 }
 
 /* "file:L1,L2,..." for the members' DSL lines, in order, each once. */

@@ -147,8 +147,9 @@ static void lower_update(Module *m, const Recipe *r, const Func *step, Ins **par
 	}
 }
 
-void pass_optim(Module *m)
+bool pass_optim(Module *m, PassCtx *ctx)
 {
+	(void)ctx;
 	for (int i = 0; i < m->recipes.n; i++) {
 		const Recipe *r = m->recipes.p[i];
 		Func *f = module_find_func(m, arena_printf(m->arena, "%s.grad", r->name));
@@ -159,4 +160,5 @@ void pass_optim(Module *m)
 		if (params.n) /* a recipe that trains nothing has no update */
 			lower_update(m, r, f, params.p, params.n);
 	}
+	return true;
 }

@@ -5,17 +5,29 @@
 
 #include "ir.h"
 
+#include <stdio.h>
+
+/* What every pass is given: where it reports, and this compilation's options that passes
+ * obey. A pass returns false after reporting to d why it could not do its work; the driver
+ * then stops. The storage policy and recomputation are the module's (Module.precision,
+ * Module.remat): the code generators read them too. */
+typedef struct PassCtx {
+	Diag *d;
+	bool no_fuse;        /* -fno-fuse: fuse leaves every instruction a kernel of its own */
+	FILE *fusion_report; /* --report=fusion: fuse writes each function's decisions here; NULL: none */
+} PassCtx;
+
 typedef struct Pass {
 	const char *name;
-	void (*run)(Module *m);
+	bool (*run)(Module *m, PassCtx *ctx);
 	const char *what;
 } Pass;
 
 /* autodiff.c */
-void pass_autodiff(Module *m);
+bool pass_autodiff(Module *m, PassCtx *ctx);
 
 /* optim.c */
-void pass_optim(Module *m);
+bool pass_optim(Module *m, PassCtx *ctx);
 
 /* memplan.c: an analysis, not a transformation. A backend describes how it runs a
  * function, one MemStep per kernel call; the plan places every value a step writes. */
@@ -49,7 +61,7 @@ bool memplan_needs_buffer(const Ins *ins);
 int64_t memplan_bytes(const Ins *ins, int64_t batch, int float_bytes); /* aligned */
 
 /* dce.c */
-void pass_dce(Module *m);
+bool pass_dce(Module *m, PassCtx *ctx);
 
 /* remat.c: forward values the backward recomputes instead of keeping (maec --recompute).
  * The contract and the classes are at the top of remat.c. */
@@ -77,7 +89,7 @@ typedef struct Remat {
 	VEC(RematCount) counts;  /* written by the pass: one per function */
 } Remat;
 
-void pass_remat(Module *m);
+bool pass_remat(Module *m, PassCtx *ctx);
 const char *remat_policy_name(RematPolicy p);
 
 /* fuse.c: groups each function's instructions into kernels. The contract, the rule and
@@ -190,12 +202,12 @@ FusePlan *fuse_plan(Arena *a, const Func *f, Diag *d);
 bool fuse_read_map(const FuseGroup *g, int i, int k, FuseMap *out);
 /* Writes p into its function: kernel=N on the members, each kernel's members adjacent. */
 void fuse_apply(Module *m, Func *f, const FusePlan *p);
-void pass_fuse(Module *m);
+bool pass_fuse(Module *m, PassCtx *ctx);
 /* The report: each kernel with its kind, ops and DSL lines; each rejection. */
 void fuse_report(Buf *b, const FusePlan *p);
 
 /* precision.c: each value's storage dtype under m->precision, the casts in the kernels. */
-void pass_precision(Module *m);
+bool pass_precision(Module *m, PassCtx *ctx);
 const char *precision_name(Precision p);
 
 /* lower.c: the kernels a target runs for a function, in order, each with the values it

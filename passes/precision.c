@@ -364,10 +364,11 @@ static void precision_func(Module *m, Func *f, Arena *a)
 		BUG("precision: the kernels of @%s are no longer a valid plan", f->name);
 }
 
-void pass_precision(Module *m)
+bool pass_precision(Module *m, PassCtx *ctx)
 {
+	(void)ctx;
 	if (m->precision != PRECISION_BF16)
-		return;
+		return true;
 	Arena *scratch = arena_new();
 	for (int i = 0; i < m->funcs.n; i++) {
 		Func *f = m->funcs.p[i];
@@ -377,4 +378,5 @@ void pass_precision(Module *m)
 		precision_func(m, f, scratch);
 	}
 	arena_free(scratch);
+	return true;
 }

@@ -255,16 +255,18 @@ static void remat_func(Module *m, Func *f, Remat *rm, Arena *a)
 	}
 }
 
-void pass_remat(Module *m)
+bool pass_remat(Module *m, PassCtx *ctx)
 {
+	(void)ctx;
 	if (!m->remat || m->remat->policy == REMAT_NONE)
-		return;
+		return true;
 	memset(&m->remat->chosen, 0, sizeof m->remat->chosen); /* m's arena holds them */
 	memset(&m->remat->counts, 0, sizeof m->remat->counts);
 	Arena *scratch = arena_new();
 	for (int i = 0; i < m->funcs.n; i++)
 		remat_func(m, m->funcs.p[i], m->remat, scratch);
 	arena_free(scratch);
+	return true;
 }
 
 const char *remat_policy_name(RematPolicy p)

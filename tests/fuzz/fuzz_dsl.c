@@ -37,21 +37,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the elaborator's IR fails the verifier");
 		fuzz_round_trip(m, "after elaboration", true);
-		pass_autodiff(m);
+		PassCtx ctx = {.d = &d};
+		pass_autodiff(m, &ctx);
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the IR fails the verifier after autodiff");
-		pass_optim(m);
+		pass_optim(m, &ctx);
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the IR fails the verifier after optim");
-		pass_dce(m);
+		pass_dce(m, &ctx);
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the IR fails the verifier after dce");
-		pass_fuse(m);
+		pass_fuse(m, &ctx);
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the IR fails the verifier after fuse");
 		plans_read_back(m, a, &d, "the fuse pass's kernels do not read back as a plan");
 		m->precision = PRECISION_BF16;
-		pass_precision(m);
+		pass_precision(m, &ctx);
 		if (!module_verify(m, &d))
 			fuzz_fail_verify(m, "the IR fails the verifier after precision (bf16)");
 		plans_read_back(m, a, &d, "the kernels do not read back as a plan after precision (bf16)");
