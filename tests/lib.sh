@@ -4,8 +4,10 @@
 #   refuses NAME STATUS MESSAGE COMMAND...   passes when COMMAND exits with STATUS ('nonzero':
 #                                            any failure) and its output holds MESSAGE
 #   finish                                   prints "N passed, M failed"; fails on failures
-#   need_cifar_and_torch                     exits 77 (ctest's skip) without CIFAR-10 in $data
-#                                            or torch for $py
+#   need_cifar_and_torch                     exits 77 (ctest's skip) without torch for $py;
+#                                            without CIFAR-10 in $data, points $data at random
+#                                            images in its format (cifar_or_random)
+#   cifar_or_random                          the same for the data alone
 # Each command's output goes to $out/NAME.log, and its end is shown when a check fails.
 passed=0
 failed=0
@@ -42,11 +44,18 @@ finish() {
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 }
-need_cifar_and_torch() {
+# The numerics tests compare two computations of the same steps, which random images serve
+# as well as real ones: on a clone without ../shared (as a user has it), tests/make_cifar.py
+# writes them in CIFAR-10's format to $out/random-cifar10, once.
+cifar_or_random() {
 	if [ ! -f "$data/data_batch_1.bin" ]; then
-		echo "SKIP: no CIFAR-10 binary files in $data (set MAEC_DATA)"
-		exit 77
+		echo "no CIFAR-10 binary files in $data (MAEC_DATA): random images in its format instead"
+		data=$out/random-cifar10
+		/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/make_cifar.py" "$data"
 	fi
+}
+need_cifar_and_torch() {
+	cifar_or_random
 	if ! "$py" -c "import torch" 2>/dev/null; then
 		echo "SKIP: $py cannot import torch (apt-get install python3-torch)"
 		exit 77

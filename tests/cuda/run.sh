@@ -16,7 +16,8 @@
 #                             attention kernels at odd sizes); the MAE dumps also against PyTorch
 #                             (check_step.py); bf16 storage (--precision=bf16) against the
 #                             float64 reference (check_bf16.py); the device's masking permutations against
-#                             rt_randperm's (randperm.dsl). Exit 77 (skipped) without CIFAR-10 or torch.
+#                             rt_randperm's (randperm.dsl). Exit 77 (skipped) without torch; without
+#                             CIFAR-10, random images in its format (tests/make_cifar.py).
 set -euo pipefail
 mode=$1
 maec=$2

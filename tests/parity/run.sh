@@ -3,7 +3,8 @@
 # (tools/reference/): one step of each MAE recipe at full size (batch 8), ten steps of two
 # micro-batches on a small configuration, the official MAE's options, checkpoints that load
 # into PyTorch, an exact resume, and the trainer's refusals of bad requests.
-# usage: run.sh MAEC OUT_DIR          exit 77 (skipped) without CIFAR-10 or PyTorch
+# usage: run.sh MAEC OUT_DIR          exit 77 (skipped) without PyTorch; without CIFAR-10,
+#                                     random images in its format (tests/make_cifar.py)
 set -euo pipefail
 maec=$1
 out=$2
