@@ -1677,142 +1677,203 @@ int rt_main(const RtProgram *p, int argc, char **argv)
 	return rc < 0 ? 0 : rc;
 }
 
-static int train(const RtProgram *p, Options *op, RtComm *comm)
+/* ---------- the run, in phases ---------- */
+
+/* Everything one training run holds, so that each phase is a function of it: open (the
+ * device, the data, the slabs, the checkpoint to start from), resume, logs (rank 0's run
+ * directory), buffers, then per micro-batch, per optimizer step and per epoch end, and
+ * close. */
+typedef struct Run {
+	const RtProgram *p;
+	const RtRecipeDesc *r;
+	const RtModelDesc *model;
+	Options o;
+	RtComm *comm;
+	int rank, ranks;
+	bool rank0;
+	RtState st;
+	RtDp *dp;
+	RtDataset *data, *val;
+	int64_t n, image;        /* training images, and the values of one */
+	int64_t mb, nmicro;      /* micro-batch, and micro-batches a step */
+	int64_t micro_per_epoch, last_step;
+	/* rank 0's outputs */
+	RtRunLog *log;
+	RtProgress *pr;
+	Pictures pics;
+	Dump steps_dump;         /* --dump-steps */
+	char *lrs;               /* --dump-steps: the learning rates so far */
+	/* the step's batch and results */
+	real *images, *results;
+	int32_t *labels, *order;
+	int64_t *step_images;
+	double *sums, *means, *val_results;
+	const char **names;
+	StepResults sr;
+	bool share;              /* the dumps need every rank's images */
+	/* where the run stands */
+	Counters res;            /* as resumed (zeros for a new run) */
+	Counters c;              /* for the next checkpoint */
+	int64_t opt_step, micro_count, epoch_batches, run_first_step, prof_from;
+	int64_t epoch_first, epoch_last; /* the optimizer steps that end in this epoch */
+	double best_acc, t0, step_start, run_t0, last_checkpoint;
+	uint32_t first_rng_step;
+	Guard guard;
+	bool done, stop;
+} Run;
+
+/* Static: an early return (bad data, the numerical guard) leaves the loader's thread
+ * running until the process exits, and it must not read a dead stack frame. */
+static Loader loader;
+
+/* Threads, the device, the data, the slabs and the parameters (initialised, or --from). */
+static int run_open(Run *R)
 {
-	Options o = *op;
-	int rc;
-	const RtRecipeDesc *r = o.recipe;
-	int rank = rt_comm_rank(comm), ranks = rt_comm_size(comm);
-	bool rank0 = rank == 0;
-	if ((o.dump && check_writable(o.dump)) || (o.dump_steps && check_writable(o.dump_steps)))
+	const RtProgram *p = R->p;
+	const RtRecipeDesc *r = R->r;
+	Options *o = &R->o;
+	if ((o->dump && check_writable(o->dump)) || (o->dump_steps && check_writable(o->dump_steps)))
 		return 1;
 #ifdef _OPENMP
-	if (o.threads)
-		omp_set_num_threads((int)o.threads);
-	else if (rt_comm_local_size(comm) > 1) { /* the machine's cores shared by its ranks */
-		int t = omp_get_num_procs() / rt_comm_local_size(comm);
+	if (o->threads)
+		omp_set_num_threads((int)o->threads);
+	else if (rt_comm_local_size(R->comm) > 1) { /* the machine's cores shared by its ranks */
+		int t = omp_get_num_procs() / rt_comm_local_size(R->comm);
 		omp_set_num_threads(t > 1 ? t : 1);
 	}
 #endif
 	/* The device first: without one, say so before reading any data. */
-	RtState st = {.seed = (uint64_t)o.seed, .precision = o.precision, .shard_hi = p->state_numel, .comm = comm};
-	if (p->device && p->device->open(&st, p))
+	R->st = (RtState){.seed = (uint64_t)o->seed, .precision = o->precision, .shard_hi = p->state_numel,
+	                  .comm = R->comm, .detect_anomaly = o->detect_anomaly};
+	RtState *st = &R->st;
+	if (p->device && (p->device->open(st, p) || (rt_comm_mpi(R->comm) && p->device->dp_open(st))))
 		return 1;
-	if (p->device && rt_comm_mpi(comm) && p->device->dp_open(&st))
+	R->data = load_split(r, o->data, o->eval_only && r->val_split >= 0 ? r->val_split : r->train_split);
+	if (!R->data || (!o->eval_only && r->val_split >= 0 && r->eval && !(R->val = load_split(r, o->data, r->val_split))))
 		return 1;
-	RtDataset *data = load_split(r, o.data, o.eval_only && r->val_split >= 0 ? r->val_split : r->train_split);
-	if (!data)
-		return 1;
-	RtDataset *val = NULL;
-	if (!o.eval_only && r->val_split >= 0 && r->eval && !(val = load_split(r, o.data, r->val_split)))
-		return 1;
-	int64_t n = rt_dataset_size(data), shape[3];
-	if (o.limit && o.limit < n && !o.eval_only)
-		n = o.limit;
-	rt_dataset_shape(data, shape);
-	int64_t image = shape[0] * shape[1] * shape[2];
+	int64_t shape[3];
+	R->n = rt_dataset_size(R->data);
+	if (o->limit && o->limit < R->n && !o->eval_only)
+		R->n = o->limit;
+	rt_dataset_shape(R->data, shape);
+	R->image = shape[0] * shape[1] * shape[2];
 	if (shape[0] != r->image[0] || shape[1] != r->image[1] || shape[2] != r->image[2]) {
 		fprintf(stderr, "trainer: the data's images are %lldx%lldx%lld; recipe '%s' takes %lldx%lldx%lld\n",
 		        (long long)shape[0], (long long)shape[1], (long long)shape[2], r->name, (long long)r->image[0],
 		        (long long)r->image[1], (long long)r->image[2]);
 		return 1;
 	}
-
-	o.ranks_here = rt_comm_local_size(comm);
-	if (check_memory(p, r, &o, image))
+	o->ranks_here = rt_comm_local_size(R->comm);
+	if (check_memory(p, r, o, R->image))
 		return 1;
-	st.params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
-	st.grad = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
-	st.m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
-	st.v = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's second moments");
-	const RtModelDesc *model = &p->models[r->model];
-	st.detect_anomaly = o.detect_anomaly;
-	int64_t prof_from = 0; /* --profile: the optimizer steps before this one are warm-up, not counted */
-	if (o.profile && !(st.prof = rt_prof_new())) {
+	st->params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
+	st->grad = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
+	st->m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
+	st->v = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's second moments");
+	if (o->profile && !(st->prof = rt_prof_new())) {
 		fprintf(stderr, "trainer: out of memory for --profile\n");
 		return 1;
 	}
 	if (!p->device)
-		st.act = alloc_or_die((size_t)(r->act_bytes > model->act_bytes ? r->act_bytes : model->act_bytes),
-		                      "the activations");
-	init_params(p, st.params, st.seed);
-	if (o.from && load_checkpoint(p, r, &st, o.from, false))
+		st->act = alloc_or_die((size_t)(r->act_bytes > R->model->act_bytes ? r->act_bytes : R->model->act_bytes),
+		                       "the activations");
+	init_params(p, st->params, st->seed);
+	if (o->from && load_checkpoint(p, r, st, o->from, false))
 		return 1;
-	RtDp *dp = rt_dp_open(p, r, &st, o.zero != 0);
-	if (!dp)
+	if (!(R->dp = rt_dp_open(p, r, st, o->zero != 0)))
 		return 1;
-	if (p->device && p->device->push(&st))
+	return p->device && p->device->push(st);
+}
+
+/* The `eval` command: the loss and metrics of a checkpoint on the split. */
+static int run_eval(Run *R)
+{
+	Eval ev;
+	if (evaluate(R->r, &R->st, R->data, R->o.micro_batch, &ev))
 		return 1;
-	if (o.eval_only) {
-		Eval ev;
-		if (evaluate(r, &st, data, o.micro_batch, &ev))
-			return 1;
-		if (rank0) {
-			printf("eval %s on %lld images: loss %.6f", r->name, (long long)ev.n, ev.loss);
-			if (ev.has_acc)
-				printf("  acc %.4f (mean of batches %.4f)", ev.acc, ev.batch_mean_acc);
-			printf("\n");
-		}
-		rt_dp_close(dp);
+	if (R->rank0) {
+		printf("eval %s on %lld images: loss %.6f", R->r->name, (long long)ev.n, ev.loss);
+		if (ev.has_acc)
+			printf("  acc %.4f (mean of batches %.4f)", ev.acc, ev.batch_mean_acc);
+		printf("\n");
+	}
+	rt_dp_close(R->dp);
+	return 0;
+}
+
+/* --resume: the checkpoint's parameters, optimizer state and counters; metrics.csv and
+ * epochs.csv cut back to its step. */
+static int run_resume(Run *R)
+{
+	const RtRecipeDesc *r = R->r;
+	Options *o = &R->o;
+	R->res = (Counters){.nsums = r->nresults, .best_acc = -1};
+	R->res.epoch_sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
+	if (!o->resume)
 		return 0;
-	}
-	Counters res = {.nsums = r->nresults, .best_acc = -1};
-	res.epoch_sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
-	if (o.resume) {
-		rt_remove_partial(o.resume, r->name);
-		char *ck = rt_format("%s/%s.safetensors", o.resume, r->name), *optim = pick_optim(r, o.resume);
-		rc = !optim || load_checkpoint(p, r, &st, ck, true) || load_optim(p, r, &st, optim, &o, &res);
-		free(ck);
-		free(optim);
-		if (rc)
-			return 1;
-		st.rng_step = (uint32_t)res.rng_step;
-		if (!rank0) /* the checkpoint's sum of a step under way: counted once, on rank 0 */
-			memset(st.grad, 0, sizeof(real) * (size_t)p->state_numel);
-		if (p->device && p->device->push(&st))
-			return 1;
-	}
-	char *err = NULL;
-	for (int k = 0; k < 2 && rank0 && o.resume && strcmp(o.out, o.resume) == 0; k++) { /* rows after the checkpoint go */
-		char *csv = rt_format("%s/%s", o.out, k ? "epochs.csv" : "metrics.csv");
-		rc = rt_metrics_truncate(csv, res.opt_step);
+	rt_remove_partial(o->resume, r->name);
+	char *ck = rt_format("%s/%s.safetensors", o->resume, r->name), *optim = pick_optim(r, o->resume);
+	int rc = !optim || load_checkpoint(R->p, r, &R->st, ck, true) || load_optim(R->p, r, &R->st, optim, o, &R->res);
+	free(ck);
+	free(optim);
+	if (rc)
+		return 1;
+	R->st.rng_step = (uint32_t)R->res.rng_step;
+	if (!R->rank0) /* the checkpoint's sum of a step under way: counted once, on rank 0 */
+		memset(R->st.grad, 0, sizeof(real) * (size_t)R->p->state_numel);
+	if (R->p->device && R->p->device->push(&R->st))
+		return 1;
+	for (int k = 0; k < 2 && R->rank0 && strcmp(o->out, o->resume) == 0; k++) { /* rows after the checkpoint go */
+		char *csv = rt_format("%s/%s", o->out, k ? "epochs.csv" : "metrics.csv");
+		rc = rt_metrics_truncate(csv, R->res.opt_step);
 		free(csv);
 		if (rc)
 			return 1;
 	}
-	/* The run directory, its logs and pictures: rank 0's. */
-	RtRunLog *log = NULL;
-	RtProgress *pr = NULL;
-	Pictures pics = {0};
-	if (rank0) {
-		char *dir = rt_run_dir(o.out, r->name, o.resume && strcmp(o.out, o.resume) == 0, o.overwrite, &err);
-		/* under a launcher, stdout is a pseudo-terminal of mpirun's whatever mpirun's own is
-		 * (a log file, as often as not): plain lines */
-		RtRunLogOptions lo = {.resumed = o.resume && strcmp(o.out, o.resume) == 0, .quiet = o.quiet,
-		                      .progress_mode = rt_comm_mpi(comm) ? RT_PROGRESS_LINES : RT_PROGRESS_AUTO,
-		                      .log_every = o.log_every};
-		log = dir && !write_run_files(p, &o, dir) ? rt_runlog_open(dir, r, &lo, &err) : NULL;
-		if (!log) {
-			fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
-			return 1;
-		}
-		o.out = dir;
-		pr = rt_runlog_progress(log);
-		rt_progress_line(pr, "run directory %s", dir);
-		if (ranks > 1)
-			rt_progress_line(pr, "data parallel: %d ranks, %lld micro-batches of %lld a step each%s", ranks,
-			                 (long long)(o.batch / o.micro_batch / ranks), (long long)o.micro_batch,
-			                 o.zero ? ", the update sharded (--zero 1)" : "");
-		if (!o.from && r->init)
-			rt_progress_line(pr, "recipe %s starts from %s's checkpoint: none given (--from), so from scratch", r->name,
-			                 r->init);
-		pictures_open(&pics, r, model, o.data, pr);
-	}
+	return 0;
+}
 
-	int64_t mb = o.micro_batch, nmicro = o.batch / mb;
-	/* Static: an early return (bad data, the numerical guard) leaves the loader's thread
-	 * running until the process exits, and it must not read a dead stack frame. */
-	static Loader loader;
+/* Rank 0's run directory, its logs and pictures. */
+static int run_logs(Run *R)
+{
+	const RtRecipeDesc *r = R->r;
+	Options *o = &R->o;
+	if (!R->rank0)
+		return 0;
+	char *err = NULL;
+	bool resumed = o->resume && strcmp(o->out, o->resume) == 0;
+	char *dir = rt_run_dir(o->out, r->name, resumed, o->overwrite, &err);
+	/* under a launcher, stdout is a pseudo-terminal of mpirun's whatever mpirun's own is (a
+	 * log file, as often as not): plain lines */
+	RtRunLogOptions lo = {.resumed = resumed, .quiet = o->quiet,
+	                      .progress_mode = rt_comm_mpi(R->comm) ? RT_PROGRESS_LINES : RT_PROGRESS_AUTO,
+	                      .log_every = o->log_every};
+	R->log = dir && !write_run_files(R->p, o, dir) ? rt_runlog_open(dir, r, &lo, &err) : NULL;
+	if (!R->log) {
+		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
+		return 1;
+	}
+	o->out = dir;
+	R->pr = rt_runlog_progress(R->log);
+	rt_progress_line(R->pr, "run directory %s", dir);
+	if (R->ranks > 1)
+		rt_progress_line(R->pr, "data parallel: %d ranks, %lld micro-batches of %lld a step each%s", R->ranks,
+		                 (long long)(o->batch / o->micro_batch / R->ranks), (long long)o->micro_batch,
+		                 o->zero ? ", the update sharded (--zero 1)" : "");
+	if (!o->from && r->init)
+		rt_progress_line(R->pr, "recipe %s starts from %s's checkpoint: none given (--from), so from scratch", r->name,
+		                 r->init);
+	pictures_open(&R->pics, r, R->model, o->data, R->pr);
+	return 0;
+}
+
+/* The loader's and the step's buffers, and where the run starts. */
+static int run_buffers(Run *R)
+{
+	const RtRecipeDesc *r = R->r;
+	const Options *o = &R->o;
+	int64_t mb = R->mb = o->micro_batch, image = R->image, nres = r->nresults ? r->nresults : 1;
+	R->nmicro = o->batch / mb;
 	loader = (Loader){.mb = mb};
 	for (int k = 0; k < 2; k++) {
 		loader.images[k] = alloc_or_die(sizeof(real) * (size_t)(image * mb), "a batch");
@@ -1820,280 +1881,351 @@ static int train(const RtProgram *p, Options *op, RtComm *comm)
 		loader.raw[k] = alloc_or_die(sizeof(float) * (size_t)(image * mb), "a batch");
 		loader.idx[k] = alloc_or_die(sizeof(int64_t) * (size_t)mb, "a batch");
 	}
-	real *images = alloc_or_die(sizeof(real) * (size_t)(image * o.batch), "a batch");
-	int32_t *labels = alloc_or_die(sizeof(int32_t) * (size_t)o.batch, "a batch");
-	int32_t *order = alloc_or_die(sizeof(int32_t) * (size_t)n, "the shuffle");
-	int64_t *step_images = alloc_or_die(sizeof(int64_t) * (size_t)o.batch, "the step's image indexes");
-	real *results = alloc_or_die(sizeof(real) * (size_t)(r->nresults ? r->nresults : 1), "the results");
-	double *sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
-	double *means = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
-	double *val_results = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
-	const char **names = alloc_or_die(sizeof(char *) * (size_t)(r->nresults ? r->nresults : 1), "the results");
+	R->images = alloc_or_die(sizeof(real) * (size_t)(image * o->batch), "a batch");
+	R->labels = alloc_or_die(sizeof(int32_t) * (size_t)o->batch, "a batch");
+	R->order = alloc_or_die(sizeof(int32_t) * (size_t)R->n, "the shuffle");
+	R->step_images = alloc_or_die(sizeof(int64_t) * (size_t)o->batch, "the step's image indexes");
+	R->results = alloc_or_die(sizeof(real) * (size_t)nres, "the results");
+	R->sums = alloc_or_die(sizeof(double) * (size_t)nres, "the results");
+	R->means = alloc_or_die(sizeof(double) * (size_t)nres, "the results");
+	R->val_results = alloc_or_die(sizeof(double) * (size_t)nres, "the results");
+	R->names = alloc_or_die(sizeof(char *) * (size_t)nres, "the results");
 	for (int i = 0; i < r->nresults; i++)
-		names[i] = r->result_names[i] ? r->result_names[i] : "result";
+		R->names[i] = r->result_names[i] ? r->result_names[i] : "result";
 	if (r->nresults > 64) {
 		fprintf(stderr, "trainer: recipe '%s' has %d results; the driver reports at most 64\n", r->name, r->nresults);
 		return 1;
 	}
-	StepResults sr = {.nmicro = nmicro, .n = nmicro * r->nresults, .nres = r->nresults};
-	sr.v = alloc_or_die(sizeof(double) * (size_t)sr.n, "the results");
-	sr.sum = alloc_or_die(sizeof(double) * (size_t)(sr.n + CTL_N), "the results");
-	Dump steps_dump = {0};
-	char *lrs = rt_format("%s", "");
-	if (o.dump_steps && rank0)
-		dump_params(&steps_dump, p, r, "param.", st.params, false);
-	int64_t opt_step = res.opt_step, micro_count = res.micro_count, micro_per_epoch = (n + mb - 1) / mb;
-	int64_t first_epoch = micro_count / micro_per_epoch, first_start = micro_count % micro_per_epoch * mb;
-	int64_t last_step = o.epochs * micro_per_epoch / nmicro; /* the run's last optimizer step */
-	if (o.steps > 0 && o.steps < last_step)
-		last_step = o.steps;
-	double best_acc = res.best_acc, t0 = now_s(), step_start = 0, run_t0 = now_s(), last_checkpoint = now_s();
-	int64_t run_first_step = opt_step;
-	Guard guard = {.out = o.out, .recipe = r->name, .checkpoint_step = o.resume ? res.opt_step : -1, .quiet = !rank0};
-	uint32_t first_rng_step = 0;
-	bool done = o.steps > 0 && opt_step >= o.steps, stop = false;
-	bool share = (o.dump || o.dump_steps) && ranks > 1; /* the dumps need every rank's images */
-	Counters c = {.batch = o.batch, .mb = mb, .epoch_sums = res.epoch_sums, .nsums = r->nresults};
-	sr.flushed = micro_count % nmicro; /* a resumed step's first slots are in the epoch's sums */
-	catch_interrupts();
-	for (int64_t epoch = first_epoch; epoch < o.epochs && !done && !stop; epoch++) {
-		rt_randperm(order, 1, n, st.seed, RT_STREAM_DATA, (uint32_t)epoch);
-		int64_t start = epoch == first_epoch ? first_start : 0;
-		if (start == 0) { /* a resumed epoch keeps the sums of its first part */
-			memset(c.epoch_sums, 0, sizeof(double) * (size_t)r->nresults);
-			res.epoch_batches = 0;
-		}
-		int64_t epoch_batches = res.epoch_batches;
-		/* the optimizer steps that end in this epoch (the counter runs across epochs) */
-		int64_t epoch_first = epoch * micro_per_epoch / nmicro, epoch_last = (epoch + 1) * micro_per_epoch / nmicro;
-		for (; start < n && !done && !stop; start += mb) {
-			int64_t b = n - start < mb ? n - start : mb, slot = micro_count % nmicro;
-			if (slot == 0) {
-				/* where the step starts, in epochs: the official schedule's clock */
-				step_start = (double)epoch + (double)(start / mb) / (double)micro_per_epoch;
-				first_rng_step = st.rng_step;
-				memset(sums, 0, sizeof(double) * (size_t)r->nresults);
-				if (share) {
-					memset(images, 0, sizeof(real) * (size_t)(image * o.batch));
-					memset(labels, 0, sizeof(int32_t) * (size_t)o.batch);
-				}
-				t0 = now_s();
-			}
-			for (int64_t j = 0; j < b; j++)
-				step_images[slot * mb + j] = order[start + j];
-			/* Every rank walks every micro-batch (the random streams count them all) and
-			 * computes its own slots'. */
-			if (rt_dp_owner(dp, slot, nmicro) == rank) {
-				/* This micro-batch was read in the background while the last one ran (but
-				 * the first of an epoch, whose shuffle is new); the rank's next one is read
-				 * now. */
-				if (!loader.running || loader.start != start)
-					loader_start(&loader, data, order, start, b, image);
-				loader_join(&loader);
-				real *x = images + slot * mb * image;
-				memcpy(x, loader.ready, sizeof(real) * (size_t)(image * b));
-				memcpy(labels + slot * mb, loader.ready_labels, sizeof(int32_t) * (size_t)b);
-				for (int64_t k = 1; k < nmicro && start + k * mb < n; k++) {
-					if (rt_dp_owner(dp, (micro_count + k) % nmicro, nmicro) != rank)
-						continue;
-					int64_t next = start + k * mb;
-					loader_start(&loader, data, order, next, n - next < mb ? n - next : mb, image);
-					break;
-				}
-				st.s.batch = (real)b;
-				/* the rank's last micro-batch of a step every rank completes: its gradients
-				 * go to the ranks' sums as the backward finalises them */
-				if (ranks > 1 && (slot + 1 == nmicro || rt_dp_owner(dp, slot + 1, nmicro) != rank) &&
-				    (opt_step + 1) * nmicro <= o.epochs * micro_per_epoch)
-					rt_dp_arm(dp);
-				if (r->step(&st, b, x, labels + slot * mb, results))
-					return 1;
-				for (int i = 0; i < r->nresults; i++)
-					sr.v[slot * r->nresults + i] = (double)results[i];
-			}
-			epoch_batches++;
-			st.rng_step++;
-			bool step_end = ++micro_count % nmicro == 0;
-			/* the results: with one rank after each micro-batch, with ranks at the step's end */
-			double ctl[CTL_N] = {0};
-			if (step_end) {
-				ctl[CTL_STOP] = interrupted != 0;
-				ctl[CTL_CHECKPOINT] = rank0 && o.checkpoint_every > 0 && now_s() - last_checkpoint >= o.checkpoint_every;
-			}
-			if ((ranks == 1 || step_end) &&
-			    flush_results(&sr, comm, slot + 1, ctl, &guard, r, sums, c.epoch_sums, opt_step + 1, epoch, step_images,
-			                  slot * mb + b))
-				return 1;
-			if (!step_end)
-				continue;
+	R->sr = (StepResults){.nmicro = R->nmicro, .n = R->nmicro * r->nresults, .nres = r->nresults};
+	R->sr.v = alloc_or_die(sizeof(double) * (size_t)R->sr.n, "the results");
+	R->sr.sum = alloc_or_die(sizeof(double) * (size_t)(R->sr.n + CTL_N), "the results");
+	R->lrs = rt_format("%s", "");
+	if (o->dump_steps && R->rank0)
+		dump_params(&R->steps_dump, R->p, r, "param.", R->st.params, false);
+	R->opt_step = R->run_first_step = R->res.opt_step;
+	R->micro_count = R->res.micro_count;
+	R->micro_per_epoch = (R->n + mb - 1) / mb;
+	R->last_step = o->epochs * R->micro_per_epoch / R->nmicro; /* the run's last optimizer step */
+	if (o->steps > 0 && o->steps < R->last_step)
+		R->last_step = o->steps;
+	R->best_acc = R->res.best_acc;
+	R->t0 = R->run_t0 = R->last_checkpoint = now_s();
+	R->guard = (Guard){.out = o->out, .recipe = r->name, .checkpoint_step = o->resume ? R->res.opt_step : -1,
+	                   .quiet = !R->rank0};
+	R->done = o->steps > 0 && R->opt_step >= o->steps;
+	R->share = (o->dump || o->dump_steps) && R->ranks > 1;
+	R->c = (Counters){.batch = o->batch, .mb = mb, .epoch_sums = R->res.epoch_sums, .nsums = r->nresults};
+	R->sr.flushed = R->micro_count % R->nmicro; /* a resumed step's first slots are in the epoch's sums */
+	return 0;
+}
 
-			/* An optimizer step. AdamW's step-dependent scalars in double, as PyTorch. */
-			if (rt_dp_sum_grads(dp))
-				return 1;
-			if (share && share_batch(comm, images, labels, image * o.batch, o.batch))
-				return 1;
-			double t = (double)++opt_step;
-			double lr = o.lr * schedule(r, o.warmup, o.epochs,
-			                            r->schedule == RT_WARMUP_COSINE_ITER ? step_start : (double)epoch);
-			st.s.lr = (real)lr;
-			st.s.adamw_decay = (real)(1 - lr * r->weight_decay);
-			st.s.adam_neg_step_size = (real)(-lr / (1 - pow(r->beta1, t)));
-			st.s.adam_bc2_sqrt = (real)sqrt(1 - pow(r->beta2, t));
-			Dump first = {0};
-			if (o.dump && opt_step == 1) { /* update() changes the parameters and zeroes the gradients */
-				if (pull(p, &st))
-					return 1;
-				if (rt_dp_gather_grads(dp))
-					return 1;
-				if (rank0) {
-					dump_step(&first, r, &st, "", images, labels, o.batch, mb, first_rng_step, sums[0]);
-					dump_params(&first, p, r, "param.", st.params, false);
-					dump_params(&first, p, r, "grad.", st.grad, true);
-					if (dump_outputs(&first, model, &st, images, o.batch, image))
-						return 1;
-				}
-			}
-			if (o.dump_steps && rank0) {
-				char *suffix = rt_format(".%lld", (long long)opt_step - 1);
-				dump_step(&steps_dump, r, &st, suffix, images, labels, o.batch, mb, first_rng_step, sums[0]);
-				free(suffix);
-				char *more = rt_format("%s%s%.17g", lrs, opt_step > 1 ? "," : "", lr);
-				free(lrs);
-				lrs = more;
-			}
-			if (!p->device && guard_grad(&guard, p, &st, opt_step, epoch, step_images, o.batch))
-				return 1;
-			if (r->update(&st) || rt_dp_after_update(dp))
-				return 1;
-			double dt = now_s() - t0; /* the step's compute and its data loading */
-			if (st.prof) {
-				double wait = rt_dp_take_seconds(dp);
-				if (wait > 0)
-					rt_prof_add(st.prof, &comm_site, rt_prof_now() - wait);
-			}
-			if (st.prof && opt_step == res.opt_step + 1 && (o.steps < 0 || o.steps > opt_step)) {
-				rt_prof_reset(st.prof); /* the first step pays for first touches of memory */
-				prof_from = opt_step;
-			}
-			double per_step = (now_s() - run_t0) / (double)(opt_step - run_first_step);
-			RtProgressStep ps = {.epoch = epoch, .epochs = o.epochs, .step = opt_step,
-			                     .epoch_step = opt_step - epoch_first, .epoch_steps = epoch_last - epoch_first,
-			                     .nresults = r->nresults, .names = names, .values = sums, .lr = lr, .seconds = dt,
-			                     .images_per_s = (double)o.batch / dt,
-			                     .eta_epoch_s = per_step * (double)(epoch_last - opt_step),
-			                     .eta_run_s = per_step * (double)(last_step - opt_step)};
-			if (log)
-				rt_runlog_step(log, &ps);
-			if (first.n) {
-				if (pull(p, &st))
-					return 1;
-				dump_params(&first, p, r, "param_after.", st.params, false);
-				char *lr1 = rt_format("%.17g", lr);
-				rc = dump_write(&first, p, r, o.batch, mb, lr1, 1, o.dump);
-				free(lr1);
-				if (rc)
-					return 1;
-			}
-			if (o.vis_every && opt_step % o.vis_every == 0 && rank0) {
-				char *name = rt_format("step-%06lld.png", (long long)opt_step);
-				picture(&pics, &st, log, name, "mae_image/step", opt_step);
-				free(name);
-			}
-			done = o.steps > 0 && opt_step >= o.steps;
-			if (ctl[CTL_CHECKPOINT] > 0 && !done) {
-				counters_at(&c, epoch, opt_step, micro_count, epoch_batches, best_acc);
-				if (save_checkpoint(p, r, &st, o.out, &c, NULL))
-					return 1;
-				if (pr)
-					rt_progress_line(pr, "checkpoint at step %lld (--checkpoint-every)", (long long)opt_step);
-				guard.checkpoint_step = opt_step;
-				last_checkpoint = now_s();
-			}
-			stop = ctl[CTL_STOP] > 0;
+/* The micro-batch at `start` of the epoch's shuffle: every rank walks every micro-batch (the
+ * random streams count them all) and computes its own slots'. *step_end: the step is
+ * complete and its results are summed (ctl: the ranks' decisions). */
+static int run_micro_batch(Run *R, int64_t epoch, int64_t start, bool *step_end, double *ctl)
+{
+	const RtRecipeDesc *r = R->r;
+	RtState *st = &R->st;
+	int64_t mb = R->mb, n = R->n, image = R->image, nmicro = R->nmicro;
+	int64_t b = n - start < mb ? n - start : mb, slot = R->micro_count % nmicro;
+	if (slot == 0) {
+		/* where the step starts, in epochs: the official schedule's clock */
+		R->step_start = (double)epoch + (double)(start / mb) / (double)R->micro_per_epoch;
+		R->first_rng_step = st->rng_step;
+		memset(R->sums, 0, sizeof(double) * (size_t)r->nresults);
+		if (R->share) {
+			memset(R->images, 0, sizeof(real) * (size_t)(image * R->o.batch));
+			memset(R->labels, 0, sizeof(int32_t) * (size_t)R->o.batch);
 		}
-		/* an epoch that ends inside a step: its slots so far go to this epoch's sums */
-		double ctl[CTL_N] = {0};
-		if (ranks > 1 && micro_count % nmicro &&
-		    flush_results(&sr, comm, micro_count % nmicro, ctl, &guard, r, sums, c.epoch_sums, opt_step + 1, epoch,
-		                  step_images, micro_count % nmicro * mb))
-			return 1;
-		counters_at(&c, epoch, opt_step, micro_count, epoch_batches, best_acc);
-		bool complete = start >= n;
-		if (stop && !complete) {
-			/* Ctrl-C: the step is finished; the run's state goes to the checkpoint (as
-			 * --checkpoint-every writes it). */
-			if (save_checkpoint(p, r, &st, o.out, &c, NULL))
-				return 1;
+		R->t0 = now_s();
+	}
+	for (int64_t j = 0; j < b; j++)
+		R->step_images[slot * mb + j] = R->order[start + j];
+	if (rt_dp_owner(R->dp, slot, nmicro) == R->rank) {
+		/* This micro-batch was read in the background while the last one ran (but the first
+		 * of an epoch, whose shuffle is new); the rank's next one is read now. */
+		if (!loader.running || loader.start != start)
+			loader_start(&loader, R->data, R->order, start, b, image);
+		loader_join(&loader);
+		real *x = R->images + slot * mb * image;
+		memcpy(x, loader.ready, sizeof(real) * (size_t)(image * b));
+		memcpy(R->labels + slot * mb, loader.ready_labels, sizeof(int32_t) * (size_t)b);
+		for (int64_t k = 1; k < nmicro && start + k * mb < n; k++) {
+			if (rt_dp_owner(R->dp, (R->micro_count + k) % nmicro, nmicro) != R->rank)
+				continue;
+			int64_t next = start + k * mb;
+			loader_start(&loader, R->data, R->order, next, n - next < mb ? n - next : mb, image);
 			break;
 		}
-		/* The epoch's report: the mean of its micro-batch results, then the evaluation
-		 * (not for an epoch that --steps cut short). An epoch whose last step Ctrl-C
-		 * interrupted ends as any other, and the run stops after it. */
+		st->s.batch = (real)b;
+		/* the rank's last micro-batch of a step every rank completes: its gradients go to the
+		 * ranks' sums as the backward finalises them */
+		if (R->ranks > 1 && (slot + 1 == nmicro || rt_dp_owner(R->dp, slot + 1, nmicro) != R->rank) &&
+		    (R->opt_step + 1) * nmicro <= R->o.epochs * R->micro_per_epoch)
+			rt_dp_arm(R->dp);
+		if (r->step(st, b, x, R->labels + slot * mb, R->results))
+			return 1;
 		for (int i = 0; i < r->nresults; i++)
-			means[i] = c.epoch_sums[i] / (double)(epoch_batches ? epoch_batches : 1);
-		Eval ev = {0};
-		if (val && complete) {
-			if (evaluate(r, &st, val, mb, &ev))
-				return 1;
-			val_results[0] = ev.loss;
-			if (r->nresults > 1)
-				val_results[1] = ev.acc;
-			for (int i = 2; i < r->nresults; i++)
-				val_results[i] = NAN; /* evaluate() keeps the loss and accuracy only */
-		}
-		if (pr)
-			epoch_report(pr, r, epoch, complete, means, val && complete ? &ev : NULL);
-		if (complete && rank0) {
-			rt_runlog_epoch(log, epoch, opt_step, means, val ? val_results : NULL);
-			char *name = rt_format("epoch-%03lld.png", (long long)epoch);
-			picture(&pics, &st, log, name, "mae_image", epoch);
-			free(name);
-		}
-		bool improved = !val || !complete || !ev.has_acc || ev.acc > best_acc;
-		if (ev.has_acc && ev.acc > best_acc)
-			best_acc = ev.acc;
-		c.best_acc = best_acc;
-		if (improved) {
-			if (save_checkpoint(p, r, &st, o.out, &c, val && complete ? &ev : NULL))
-				return 1;
-			guard.checkpoint_step = opt_step;
-			last_checkpoint = now_s();
-		}
-		/* Ctrl-C during the evaluation or the picture, on any rank */
+			R->sr.v[slot * r->nresults + i] = (double)R->results[i];
+	}
+	R->epoch_batches++;
+	st->rng_step++;
+	*step_end = ++R->micro_count % nmicro == 0;
+	/* the results: with one rank after each micro-batch, with ranks at the step's end */
+	if (*step_end) {
 		ctl[CTL_STOP] = interrupted != 0;
-		if (rt_comm_size(comm) > 1 && rt_comm_allreduce(comm, ctl, CTL_N, RT_COMM_F64))
-			return 1;
-		stop = stop || ctl[CTL_STOP] > 0;
+		ctl[CTL_CHECKPOINT] = R->rank0 && R->o.checkpoint_every > 0 && now_s() - R->last_checkpoint >= R->o.checkpoint_every;
 	}
-	if (stop && pr)
-		rt_progress_line(pr, "interrupted after step %lld: checkpoint in %s; continue with --resume %s",
-		                 (long long)opt_step, o.out, o.out);
-	if (o.dump_steps && rank0) {
-		if (pull(p, &st))
+	if ((R->ranks == 1 || *step_end) &&
+	    flush_results(&R->sr, R->comm, slot + 1, ctl, &R->guard, r, R->sums, R->c.epoch_sums, R->opt_step + 1, epoch,
+	                  R->step_images, slot * mb + b))
+		return 1;
+	return 0;
+}
+
+/* The step's dumps: --dump-step's inputs, gradients and parameters of the first step (dump
+ * `first`, finished after the update), --dump-steps' inputs and loss of every step. */
+static int run_dumps(Run *R, double lr, Dump *first)
+{
+	const RtProgram *p = R->p;
+	const RtRecipeDesc *r = R->r;
+	const Options *o = &R->o;
+	if (o->dump && R->opt_step == 1) { /* update() changes the parameters and zeroes the gradients */
+		if (pull(p, &R->st) || rt_dp_gather_grads(R->dp))
 			return 1;
-		dump_params(&steps_dump, p, r, "param_final.", st.params, false);
-		if (dump_write(&steps_dump, p, r, o.batch, mb, lrs, opt_step, o.dump_steps))
+		if (R->rank0) {
+			dump_step(first, r, &R->st, "", R->images, R->labels, o->batch, R->mb, R->first_rng_step, R->sums[0]);
+			dump_params(first, p, r, "param.", R->st.params, false);
+			dump_params(first, p, r, "grad.", R->st.grad, true);
+			if (dump_outputs(first, R->model, &R->st, R->images, o->batch, R->image))
+				return 1;
+		}
+	}
+	if (o->dump_steps && R->rank0) {
+		char *suffix = rt_format(".%lld", (long long)R->opt_step - 1);
+		dump_step(&R->steps_dump, r, &R->st, suffix, R->images, R->labels, o->batch, R->mb, R->first_rng_step,
+		          R->sums[0]);
+		free(suffix);
+		char *more = rt_format("%s%s%.17g", R->lrs, R->opt_step > 1 ? "," : "", lr);
+		free(R->lrs);
+		R->lrs = more;
+	}
+	return 0;
+}
+
+/* After the update: the step's line and metrics, --profile's accounting. */
+static void run_report_step(Run *R, int64_t epoch, double lr)
+{
+	RtState *st = &R->st;
+	double dt = now_s() - R->t0; /* the step's compute and its data loading */
+	if (st->prof) {
+		double wait = rt_dp_take_seconds(R->dp);
+		if (wait > 0)
+			rt_prof_add(st->prof, &comm_site, rt_prof_now() - wait);
+	}
+	if (st->prof && R->opt_step == R->res.opt_step + 1 && (R->o.steps < 0 || R->o.steps > R->opt_step)) {
+		rt_prof_reset(st->prof); /* the first step pays for first touches of memory */
+		R->prof_from = R->opt_step;
+	}
+	double per_step = (now_s() - R->run_t0) / (double)(R->opt_step - R->run_first_step);
+	RtProgressStep ps = {.epoch = epoch, .epochs = R->o.epochs, .step = R->opt_step,
+	                     .epoch_step = R->opt_step - R->epoch_first, .epoch_steps = R->epoch_last - R->epoch_first,
+	                     .nresults = R->r->nresults, .names = R->names, .values = R->sums, .lr = lr, .seconds = dt,
+	                     .images_per_s = (double)R->o.batch / dt,
+	                     .eta_epoch_s = per_step * (double)(R->epoch_last - R->opt_step),
+	                     .eta_run_s = per_step * (double)(R->last_step - R->opt_step)};
+	if (R->log)
+		rt_runlog_step(R->log, &ps);
+}
+
+/* An optimizer step, after its last micro-batch: the gradients summed over the ranks, the
+ * schedule, the dumps, the guard, AdamW, the reports, the pictures and the checkpoint that
+ * --checkpoint-every asks for (ctl: the ranks' decisions). */
+static int run_optimizer_step(Run *R, int64_t epoch, const double *ctl)
+{
+	const RtProgram *p = R->p;
+	const RtRecipeDesc *r = R->r;
+	const Options *o = &R->o;
+	RtState *st = &R->st;
+	if (rt_dp_sum_grads(R->dp) ||
+	    (R->share && share_batch(R->comm, R->images, R->labels, R->image * o->batch, o->batch)))
+		return 1;
+	/* AdamW's step-dependent scalars in double, as PyTorch */
+	double t = (double)++R->opt_step;
+	double lr = o->lr * schedule(r, o->warmup, o->epochs, r->schedule == RT_WARMUP_COSINE_ITER ? R->step_start : (double)epoch);
+	st->s.lr = (real)lr;
+	st->s.adamw_decay = (real)(1 - lr * r->weight_decay);
+	st->s.adam_neg_step_size = (real)(-lr / (1 - pow(r->beta1, t)));
+	st->s.adam_bc2_sqrt = (real)sqrt(1 - pow(r->beta2, t));
+	Dump first = {0};
+	if (run_dumps(R, lr, &first))
+		return 1;
+	if (!p->device && guard_grad(&R->guard, p, st, R->opt_step, epoch, R->step_images, o->batch))
+		return 1;
+	if (r->update(st) || rt_dp_after_update(R->dp))
+		return 1;
+	run_report_step(R, epoch, lr);
+	if (first.n) {
+		if (pull(p, st))
+			return 1;
+		dump_params(&first, p, r, "param_after.", st->params, false);
+		char *lr1 = rt_format("%.17g", lr);
+		int rc = dump_write(&first, p, r, o->batch, R->mb, lr1, 1, o->dump);
+		free(lr1);
+		if (rc)
 			return 1;
 	}
-	if (st.prof && rank0) {
-		rt_prof_print(st.prof, stdout, opt_step - (prof_from ? prof_from : res.opt_step));
-		rt_dp_report(dp, stdout);
+	if (o->vis_every && R->opt_step % o->vis_every == 0 && R->rank0) {
+		char *name = rt_format("step-%06lld.png", (long long)R->opt_step);
+		picture(&R->pics, st, R->log, name, "mae_image/step", R->opt_step);
+		free(name);
 	}
-	rt_prof_free(st.prof);
-	free(lrs);
-	if (log)
-		rt_runlog_close(log);
+	R->done = o->steps > 0 && R->opt_step >= o->steps;
+	if (ctl[CTL_CHECKPOINT] > 0 && !R->done) {
+		counters_at(&R->c, epoch, R->opt_step, R->micro_count, R->epoch_batches, R->best_acc);
+		if (save_checkpoint(p, r, st, o->out, &R->c, NULL))
+			return 1;
+		if (R->pr)
+			rt_progress_line(R->pr, "checkpoint at step %lld (--checkpoint-every)", (long long)R->opt_step);
+		R->guard.checkpoint_step = R->opt_step;
+		R->last_checkpoint = now_s();
+	}
+	R->stop = ctl[CTL_STOP] > 0;
+	return 0;
+}
+
+/* The end of an epoch (complete, or cut by --steps or Ctrl-C): its report, the evaluation,
+ * the picture and the checkpoint. */
+static int run_epoch_end(Run *R, int64_t epoch, bool complete)
+{
+	const RtRecipeDesc *r = R->r;
+	RtState *st = &R->st;
+	/* an epoch that ends inside a step: its slots so far go to this epoch's sums */
+	double ctl[CTL_N] = {0};
+	int64_t slots = R->micro_count % R->nmicro;
+	if (R->ranks > 1 && slots &&
+	    flush_results(&R->sr, R->comm, slots, ctl, &R->guard, r, R->sums, R->c.epoch_sums, R->opt_step + 1, epoch,
+	                  R->step_images, slots * R->mb))
+		return 1;
+	counters_at(&R->c, epoch, R->opt_step, R->micro_count, R->epoch_batches, R->best_acc);
+	if (R->stop && !complete) /* Ctrl-C: the step is finished; the run's state goes to the checkpoint */
+		return save_checkpoint(R->p, r, st, R->o.out, &R->c, NULL);
+	/* The epoch's report: the mean of its micro-batch results, then the evaluation (not for
+	 * an epoch that --steps cut short). An epoch whose last step Ctrl-C interrupted ends as
+	 * any other, and the run stops after it. */
+	for (int i = 0; i < r->nresults; i++)
+		R->means[i] = R->c.epoch_sums[i] / (double)(R->epoch_batches ? R->epoch_batches : 1);
+	Eval ev = {0};
+	if (R->val && complete) {
+		if (evaluate(r, st, R->val, R->mb, &ev))
+			return 1;
+		R->val_results[0] = ev.loss;
+		if (r->nresults > 1)
+			R->val_results[1] = ev.acc;
+		for (int i = 2; i < r->nresults; i++)
+			R->val_results[i] = NAN; /* evaluate() keeps the loss and accuracy only */
+	}
+	if (R->pr)
+		epoch_report(R->pr, r, epoch, complete, R->means, R->val && complete ? &ev : NULL);
+	if (complete && R->rank0) {
+		rt_runlog_epoch(R->log, epoch, R->opt_step, R->means, R->val ? R->val_results : NULL);
+		char *name = rt_format("epoch-%03lld.png", (long long)epoch);
+		picture(&R->pics, st, R->log, name, "mae_image", epoch);
+		free(name);
+	}
+	bool improved = !R->val || !complete || !ev.has_acc || ev.acc > R->best_acc;
+	if (ev.has_acc && ev.acc > R->best_acc)
+		R->best_acc = ev.acc;
+	R->c.best_acc = R->best_acc;
+	if (improved) {
+		if (save_checkpoint(R->p, r, st, R->o.out, &R->c, R->val && complete ? &ev : NULL))
+			return 1;
+		R->guard.checkpoint_step = R->opt_step;
+		R->last_checkpoint = now_s();
+	}
+	/* Ctrl-C during the evaluation or the picture, on any rank */
+	ctl[CTL_STOP] = interrupted != 0;
+	if (R->ranks > 1 && rt_comm_allreduce(R->comm, ctl, CTL_N, RT_COMM_F64))
+		return 1;
+	R->stop = R->stop || ctl[CTL_STOP] > 0;
+	return 0;
+}
+
+/* One epoch's micro-batches, from where the run stands. */
+static int run_epoch(Run *R, int64_t epoch, bool first)
+{
+	rt_randperm(R->order, 1, R->n, R->st.seed, RT_STREAM_DATA, (uint32_t)epoch);
+	int64_t start = first ? R->micro_count % R->micro_per_epoch * R->mb : 0;
+	if (start == 0) { /* a resumed epoch keeps the sums of its first part */
+		memset(R->c.epoch_sums, 0, sizeof(double) * (size_t)R->r->nresults);
+		R->res.epoch_batches = 0;
+	}
+	R->epoch_batches = R->res.epoch_batches;
+	R->epoch_first = epoch * R->micro_per_epoch / R->nmicro;
+	R->epoch_last = (epoch + 1) * R->micro_per_epoch / R->nmicro;
+	for (; start < R->n && !R->done && !R->stop; start += R->mb) {
+		bool step_end;
+		double ctl[CTL_N] = {0};
+		if (run_micro_batch(R, epoch, start, &step_end, ctl) || (step_end && run_optimizer_step(R, epoch, ctl)))
+			return 1;
+	}
+	return run_epoch_end(R, epoch, start >= R->n);
+}
+
+/* The end of the run: --dump-steps' file, --profile's tables, the logs closed. */
+static int run_close(Run *R)
+{
+	const Options *o = &R->o;
+	if (R->stop && R->pr)
+		rt_progress_line(R->pr, "interrupted after step %lld: checkpoint in %s; continue with --resume %s",
+		                 (long long)R->opt_step, o->out, o->out);
+	if (o->dump_steps && R->rank0) {
+		if (pull(R->p, &R->st))
+			return 1;
+		dump_params(&R->steps_dump, R->p, R->r, "param_final.", R->st.params, false);
+		if (dump_write(&R->steps_dump, R->p, R->r, o->batch, R->mb, R->lrs, R->opt_step, o->dump_steps))
+			return 1;
+	}
+	if (R->st.prof && R->rank0) {
+		rt_prof_print(R->st.prof, stdout, R->opt_step - (R->prof_from ? R->prof_from : R->res.opt_step));
+		rt_dp_report(R->dp, stdout);
+	}
+	rt_prof_free(R->st.prof);
+	free(R->lrs);
+	if (R->log)
+		rt_runlog_close(R->log);
 	/* no rank leaves before rank 0 has written: mpirun ends the job when one exits non-zero */
 	double all_here = 1;
-	if (ranks > 1 && rt_comm_allreduce(comm, &all_here, 1, RT_COMM_F64))
+	if (R->ranks > 1 && rt_comm_allreduce(R->comm, &all_here, 1, RT_COMM_F64))
 		return 1;
-	pictures_close(&pics);
+	pictures_close(&R->pics);
 	loader_join(&loader); /* a run stopped by --steps left the next micro-batch being read */
-	rt_dp_close(dp);
-	rt_dataset_free(data);
-	if (val)
-		rt_dataset_free(val);
-	if (p->device)
-		p->device->close(&st);
-	return stop ? 130 : 0;
+	rt_dp_close(R->dp);
+	rt_dataset_free(R->data);
+	if (R->val)
+		rt_dataset_free(R->val);
+	if (R->p->device)
+		R->p->device->close(&R->st);
+	return R->stop ? 130 : 0;
+}
+
+static int train(const RtProgram *p, Options *op, RtComm *comm)
+{
+	static Run run; /* its buffers outlive an early return, as the loader's thread may */
+	Run *R = &run;
+	*R = (Run){.p = p, .r = op->recipe, .model = &p->models[op->recipe->model], .o = *op, .comm = comm,
+	           .rank = rt_comm_rank(comm), .ranks = rt_comm_size(comm)};
+	R->rank0 = R->rank == 0;
+	if (run_open(R))
+		return 1;
+	if (R->o.eval_only)
+		return run_eval(R);
+	if (run_resume(R) || run_logs(R) || run_buffers(R))
+		return 1;
+	catch_interrupts();
+	int64_t first_epoch = R->micro_count / R->micro_per_epoch;
+	for (int64_t epoch = first_epoch; epoch < R->o.epochs && !R->done && !R->stop; epoch++)
+		if (run_epoch(R, epoch, epoch == first_epoch))
+			return 1;
+	return run_close(R);
 }
