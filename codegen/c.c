@@ -823,7 +823,8 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 	buf_printf(&args, "%s", "");
 	int sid = site(g, grp->kind == FUSE_LOOP ? "loop" : arena_printf(g->a, "loop (%s)", fuse_kind_name(grp->kind)),
 	               arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, c->lo, c->hi)), grp->ins[c->hi - 1]->loc);
-	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind), cgen_ops_list(g, grp, c->lo, c->hi));
+	buf_printf(g->out, "\t/* kernel %d (%s): %s; %s */\n", grp->id, fuse_kind_name(grp->kind),
+	           cgen_ops_list(g, grp, c->lo, c->hi), c_comment(g, cgen_where(g, grp->ins[c->hi - 1]->loc)));
 	const char *call_args = arena_printf(g->a, "%s%s", takes_b ? ", B" : "", args.p ? args.p : "");
 	buf_printf(g->out, "\tRUN(%d, %s(%s));\n", sid, name, *call_args ? call_args + 2 : "");
 	for (int i = c->lo; i < c->hi; i++)
@@ -1049,7 +1050,8 @@ static void emit_accum(CGen *g, Schedule *fn, const SchedCall *c)
 	const Ins *x = mm->args[0], *y = mm->args[1];
 	declare(g, fn, x);
 	declare(g, fn, y);
-	buf_printf(g->out, "\t/* kernel %d (matmul): %s, accumulated into the slot */\n", grp->id, cgen_ops_list(g, grp, 0, 3));
+	buf_printf(g->out, "\t/* kernel %d (matmul): %s, accumulated into the slot; %s */\n", grp->id,
+	           cgen_ops_list(g, grp, 0, 3), c_comment(g, cgen_where(g, mm->loc)));
 	int sid = site(g, op_info(mm->op)->name, arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, 0, 3)),
 	               mm->loc);
 	buf_printf(g->out, "\tRUN(%d, rt_%s_add%s(%s, %s, %s, %s, %s, %lld, %lld));\n", sid, op_info(mm->op)->name,
@@ -1216,7 +1218,8 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 	buf_free(&k);
 	int sid = site(g, "attention", arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, 0, grp->nins)),
 	               grp->root->loc);
-	buf_printf(g->out, "\t/* kernel %d (attention): %s */\n", grp->id, cgen_ops_list(g, grp, 0, grp->nins));
+	buf_printf(g->out, "\t/* kernel %d (attention): %s; %s */\n", grp->id, cgen_ops_list(g, grp, 0, grp->nins),
+	           c_comment(g, cgen_where(g, grp->root->loc)));
 	buf_printf(g->out, "\tRUN(%d, %s(B%s));\n", sid, name, args.p ? args.p : "");
 	for (int i = 0; i < grp->nins; i++)
 		if (fn->need[grp->ins[i]->id])
