@@ -1321,8 +1321,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 		const Ins *ins = f->body.p[i];
 		if (ins->op != OP_scalar)
 			continue;
-		if (strcmp(ins->attr[0].s, "batch") && strcmp(ins->attr[0].s, "lr") && strcmp(ins->attr[0].s, "adamw_decay") &&
-		    strcmp(ins->attr[0].s, "adam_neg_step_size") && strcmp(ins->attr[0].s, "adam_bc2_sqrt"))
+		if (host_scalar_index(ins->attr[0].s) < 0)
 			cgen_fail(g, ins, "the C target has no host scalar '%s'", ins->attr[0].s);
 		cgen_comment(g, ins, "");
 		declare(g, fn, ins);

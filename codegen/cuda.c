@@ -2387,8 +2387,7 @@ static void emit_inputs(CGen *g, const Func *f, FuncKind kind)
 			           at, (long long)(2 * ((type_numel(&ins->type, ks(g)->batch) * 4 + 255) / 256 * 256)), site(g, ins));
 		} else if (ins->op == OP_scalar) {
 			const char *s = ins->attr[0].s;
-			if (strcmp(s, "batch") && strcmp(s, "lr") && strcmp(s, "adamw_decay") && strcmp(s, "adam_neg_step_size") &&
-			    strcmp(s, "adam_bc2_sqrt"))
+			if (host_scalar_index(s) < 0)
 				cgen_fail(g, ins, "the CUDA target has no host scalar '%s'", s);
 			cost_host_copy(ks(g)->log, f, ins, ks(g)->batch, -1);
 			buf_printf(g->out, "\t{\n\t\tconst float s_ = st->s.%s;\n\t\tTRY(rt_gpu_to_device(st, %s, &s_, 4, %d));\n\t}\n",

@@ -101,7 +101,7 @@ static Ins *with_axis(Grad *g, Op op, Ins *x, Ins *y, int64_t axis)
 /* The batch size at run time, as a scalar of type dt. */
 static Ins *batch_size(Grad *g, DType dt)
 {
-	Attr at[IR_MAX_ATTRS] = {{.s = "batch"}};
+	Attr at[IR_MAX_ATTRS] = {{.s = host_scalar_names[HS_batch]}};
 	Ins *b = emit(g, OP_scalar, NULL, 0, at);
 	if (dt != DT_F32) {
 		Attr c[IR_MAX_ATTRS] = {{.i = dt}};

@@ -22,6 +22,20 @@
 
 #include "passes.h"
 
+const char *const host_scalar_names[HS__N] = {
+#define RT_SCALAR(name, what) #name,
+#include "../runtime/scalars.def"
+#undef RT_SCALAR
+};
+
+int host_scalar_index(const char *name)
+{
+	for (int i = 0; i < HS__N; i++)
+		if (strcmp(host_scalar_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
 typedef VEC(Ins *) InsVec;
 
 typedef struct Lower {
@@ -121,9 +135,9 @@ static void lower_update(Module *m, const Recipe *r, const Func *step, Ins **par
 	Func *f = module_add_func(m, arena_printf(m->arena, "%s.update", r->name), step->loc);
 	Lower l = {.m = m, .f = f, .loc = r->loc};
 	double beta1 = setting(r, "betas", 0, 0.9), beta2 = setting(r, "betas", 1, 0.999), eps = setting(r, "eps", 0, 1e-8);
-	Ins *decay = host_scalar(&l, "adamw_decay");
-	Ins *neg_step = host_scalar(&l, "adam_neg_step_size");
-	Ins *bc2_sqrt = host_scalar(&l, "adam_bc2_sqrt");
+	Ins *decay = host_scalar(&l, host_scalar_names[HS_adamw_decay]);
+	Ins *neg_step = host_scalar(&l, host_scalar_names[HS_adam_neg_step_size]);
+	Ins *bc2_sqrt = host_scalar(&l, host_scalar_names[HS_adam_bc2_sqrt]);
 	Ins *b1 = constant(&l, beta1), *one_b1 = constant(&l, 1 - beta1);
 	Ins *b2 = constant(&l, beta2), *one_b2 = constant(&l, 1 - beta2);
 	Ins *e = constant(&l, eps);

@@ -17,6 +17,17 @@ typedef struct PassCtx {
 	FILE *fusion_report; /* --report=fusion: fuse writes each function's decisions here; NULL: none */
 } PassCtx;
 
+/* The host scalars a function reads with `scalar name="NAME"` (runtime/scalars.def): the
+ * passes emit them by enum, the targets check a name with host_scalar_index. */
+typedef enum HostScalar {
+#define RT_SCALAR(name, what) HS_##name,
+#include "../runtime/scalars.def"
+#undef RT_SCALAR
+	HS__N
+} HostScalar;
+extern const char *const host_scalar_names[HS__N];
+int host_scalar_index(const char *name); /* -1: none */
+
 typedef struct Pass {
 	const char *name;
 	bool (*run)(Module *m, PassCtx *ctx);

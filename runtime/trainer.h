@@ -57,13 +57,11 @@ typedef struct RtModelDesc {
 	int64_t act_bytes;
 } RtModelDesc;
 
-/* The host scalars the IR reads with `scalar`. */
+/* The host scalars the IR reads with `scalar` (scalars.def). */
 typedef struct RtScalars {
-	real batch;              /* the batch of the call */
-	real lr;                 /* after the schedule */
-	real adamw_decay;        /* 1 - lr * weight_decay */
-	real adam_neg_step_size; /* -lr / (1 - beta1^t) */
-	real adam_bc2_sqrt;      /* sqrt(1 - beta2^t) */
+#define RT_SCALAR(name, what) real name;
+#include "scalars.def"
+#undef RT_SCALAR
 } RtScalars;
 
 /* --precision: how a device computes (the C target computes in rt_real throughout). */
