@@ -34,11 +34,7 @@ for ((k = 0; k < rounds; k++)); do
 	one+=("$(rate "$out/mae" "${args[@]}" --threads "$threads")")
 	dp+=("$(rate "${mpi[@]}" "$out/mae" "${args[@]}" --threads "$per_rank")")
 done
-read -r amin amed amax < <(printf "%s\n" "${one[@]}" | stat3)
-read -r bmin bmed bmax < <(printf "%s\n" "${dp[@]}" | stat3)
-echo "1 process:  img/s min $amin median $amed max $amax   (rounds: ${one[*]})"
-echo "$ranks ranks:    img/s min $bmin median $bmed max $bmax   (rounds: ${dp[*]})"
-awk -v a="$amed" -v b="$bmed" 'BEGIN { printf "throughput of the ranks / one process: %.3f (ratio of the medians)\n", b / a }'
+compare "1 process" "$ranks ranks" "throughput of the ranks / one process" ours/base "${one[@]}" -- "${dp[@]}"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "--profile of the ranks (rank 0's step, ms per step; communication = waiting for the sums):"
 "${mpi[@]}" "$out/mae" "${args[@]}" --threads "$per_rank" --profile --quiet | grep -E "^profile:|communication|^data parallel: .* summed"

@@ -49,9 +49,5 @@ for ((k = 0; k < rounds; k++)); do
 	base+=("$(rate "$out/mae-none")")
 	ours+=("$(rate "$out/mae-$policy")")
 done
-read -r bmin bmed bmax < <(printf "%s\n" "${base[@]}" | stat3)
-read -r omin omed omax < <(printf "%s\n" "${ours[@]}" | stat3)
-echo "none:    img/s min $bmin median $bmed max $bmax   (rounds: ${base[*]})"
-echo "$policy:   img/s min $omin median $omed max $omax   (rounds: ${ours[*]})"
-awk -v b="$bmed" -v o="$omed" 'BEGIN { printf "step time with recomputation / without: %.3f (ratio of the medians)\n", b / o }'
+compare none "$policy" "step time with recomputation / without" base/ours "${base[@]}" -- "${ours[@]}"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,6 +1,8 @@
 # tests/lib.sh: what the shell test runners share. Source it after setting $out, the folder
 # for the logs:
 #   check NAME COMMAND...                    passes when COMMAND succeeds
+#   verdict NAME yes|no DETAIL LOG           counts a check made by the caller; a failure
+#                                            shows the end of LOG
 #   refuses NAME STATUS MESSAGE COMMAND...   passes when COMMAND exits with STATUS ('nonzero':
 #                                            any failure) and its output holds MESSAGE
 #   finish                                   prints "N passed, M failed"; fails on failures
@@ -11,17 +13,21 @@
 # Each command's output goes to $out/NAME.log, and its end is shown when a check fails.
 passed=0
 failed=0
-check() {
-	local name=$1
-	shift
-	if "$@" >"$out/$name.log" 2>&1; then
+verdict() {
+	if [ "$2" = yes ]; then
 		passed=$((passed + 1))
-		echo "ok   $name"
+		echo "ok   $1${3:+ ($3)}"
 	else
 		failed=$((failed + 1))
-		echo "FAIL $name"
-		tail -n 30 "$out/$name.log"
+		echo "FAIL $1${3:+: $3}"
+		tail -n 30 "$4"
 	fi
+}
+check() {
+	local name=$1 ok=no
+	shift
+	"$@" >"$out/$name.log" 2>&1 && ok=yes
+	verdict "$name" $ok "" "$out/$name.log"
 }
 refuses() {
 	local name=$1 status=$2 want=$3 rc=0

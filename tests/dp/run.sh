@@ -38,18 +38,6 @@ mpirun=(mpirun --oversubscribe)
 mpi=("${mpirun[@]}" -np 2)
 cmp_dp=("$py" "$root/tools/compare_dp.py")
 
-# verdict NAME yes|no DETAIL LOG: a check made here; a failure shows the end of LOG
-verdict() {
-	if [ "$2" = yes ]; then
-		passed=$((passed + 1))
-		echo "ok   $1 ($3)"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $1: $3"
-		tail -n 20 "$4"
-	fi
-}
-
 # $1 NAME, $2 trainer, then the trainer's arguments: one process, 2 ranks, 2 ranks with --zero 1
 three_ways() {
 	local name=$1 exe=$2
