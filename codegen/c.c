@@ -1436,11 +1436,14 @@ static void emit_params(CGen *g)
 		for (int k = 0; k < p->type.rank; k++)
 			buf_printf(g->out, "%s%lld", k ? ", " : "", (long long)p->type.dim[k]);
 		const InitInfo *ii = init_info(p->init);
-		buf_printf(g->out, "}, %lld, %lld, %lld, %d, {", (long long)type_numel(&p->type, 1),
-		           (long long)g->state_offset[2 * i], (long long)g->state_offset[2 * i + 1], (int)p->init);
+		char *kind = arena_strdup(g->a, ii->name); /* inits.def: RT_INIT_KIND is the name in capitals */
+		for (char *c = kind; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		buf_printf(g->out, "}, %lld, %lld, %lld, RT_INIT_%s, {", (long long)type_numel(&p->type, 1),
+		           (long long)g->state_offset[2 * i], (long long)g->state_offset[2 * i + 1], kind);
 		for (int k = 0; k < 4; k++)
 			buf_printf(g->out, "%s%s", k ? ", " : "", c_double(g, k < ii->nargs ? p->init_arg[k] : 0.0));
-		buf_printf(g->out, "}, %d}, /* %s */\n", p->frozen, c_comment(g, ii->name));
+		buf_printf(g->out, "}, %d},\n", p->frozen);
 	}
 	buf_puts(g->out, "};\n");
 }

@@ -62,14 +62,9 @@ const char *op_kind_name(OpKind k)
 }
 
 static const InitInfo init_table[INIT__N] = {
-	[INIT_ZEROS] = {"zeros", 0, ""},
-	[INIT_ONES] = {"ones", 0, ""},
-	[INIT_NORMAL] = {"normal", 1, "std"},
-	[INIT_TRUNC_NORMAL] = {"trunc_normal", 3, "std, lo, hi"},
-	[INIT_UNIFORM] = {"uniform", 2, "lo, hi"},
-	[INIT_FAN_IN_UNIFORM] = {"fan_in_uniform", 1, "fan_in"},
-	[INIT_XAVIER_UNIFORM] = {"xavier_uniform", 2, "fan_in, fan_out"},
-	[INIT_SINCOS2D] = {"sincos2d", 3, "grid_h, grid_w, cls_rows"},
+#define RT_INIT(kind, name, nargs, argnames) [INIT_##kind] = {#name, nargs, argnames},
+#include "../runtime/inits.def"
+#undef RT_INIT
 };
 
 const InitInfo *init_info(InitKind k)

@@ -181,9 +181,12 @@ struct Ins {
 	int kernel; /* the kernel the fuse pass put it in (kernel=N), 0 for none */
 };
 
+/* The initialisers (runtime/inits.def, which the runtime numbers alike). */
 typedef enum InitKind {
-	INIT_ZEROS, INIT_ONES, INIT_NORMAL, INIT_TRUNC_NORMAL, INIT_UNIFORM, INIT_FAN_IN_UNIFORM,
-	INIT_XAVIER_UNIFORM, INIT_SINCOS2D, INIT__N
+#define RT_INIT(kind, name, nargs, argnames) INIT_##kind,
+#include "../runtime/inits.def"
+#undef RT_INIT
+	INIT__N
 } InitKind;
 
 typedef struct InitInfo {

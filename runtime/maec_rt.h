@@ -74,8 +74,8 @@ double rt_normal_cdf(double x);                 /* Phi(x), accurate in the lower
 double rt_normal_quantile(double p);            /* Phi^-1(p); -inf at 0, +inf at 1, NaN outside */
 
 /* init.c: parameter initialisation, PyTorch's definitions in distribution (not bit for bit:
- * the generator differs). The kinds and their arguments are those of InitKind in ir/ir.h,
- * numbered the same:
+ * the generator differs). The kinds and their arguments are inits.def's, which ir/ir.h's
+ * InitKind numbers alike:
  *   ZEROS, ONES
  *   NORMAL(std)                      N(0, std^2)                           nn.init.normal_
  *   TRUNC_NORMAL(std, lo, hi)        N(0, std^2) cut to [lo, hi] (absolute bounds), by the
@@ -93,8 +93,10 @@ double rt_normal_quantile(double p);            /* Phi^-1(p); -inf at 0, +inf at
  * The arguments are those the front end checked; anything else is a bug (rt_bug).
  */
 enum {
-	RT_INIT_ZEROS, RT_INIT_ONES, RT_INIT_NORMAL, RT_INIT_TRUNC_NORMAL, RT_INIT_UNIFORM,
-	RT_INIT_FAN_IN_UNIFORM, RT_INIT_XAVIER_UNIFORM, RT_INIT_SINCOS2D, RT_INIT__N
+#define RT_INIT(kind, name, nargs, argnames) RT_INIT_##kind,
+#include "inits.def"
+#undef RT_INIT
+	RT_INIT__N
 };
 
 void rt_init_param(float *p, int64_t n, int kind, const double args[4], const int64_t *shape, int rank,

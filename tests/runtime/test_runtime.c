@@ -23,16 +23,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ir.h" /* only for InitKind: the runtime's numbering must stay the same */
 #include "maec_rt.h"
 
 #include "../check.h"
 
-#define SAME_KIND(k) ((int)RT_INIT_##k == (int)INIT_##k)
-_Static_assert(SAME_KIND(ZEROS) && SAME_KIND(ONES) && SAME_KIND(NORMAL) && SAME_KIND(TRUNC_NORMAL) &&
-                   SAME_KIND(UNIFORM) && SAME_KIND(FAN_IN_UNIFORM) && SAME_KIND(XAVIER_UNIFORM) &&
-                   SAME_KIND(SINCOS2D) && SAME_KIND(_N),
-               "runtime init kinds out of step with InitKind in ir/ir.h");
 
 typedef struct Tests {
 	Tally tally;
