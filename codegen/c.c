@@ -1404,24 +1404,24 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 
 /* ---------- tables ---------- */
 
-int64_t setting_int(const Recipe *r, const char *key)
+int64_t setting_int(const Recipe *r, RecipeKey key)
 {
-	const RSetting *s = recipe_get(r, key);
+	const RSetting *s = recipe_setting(r, key);
 	return s && s->val.kind == RV_INT ? s->val.i : 0;
 }
 
-static double setting_num(const Recipe *r, const char *key, int item)
+static double setting_num(const Recipe *r, RecipeKey key, int item)
 {
-	const RSetting *s = recipe_get(r, key);
+	const RSetting *s = recipe_setting(r, key);
 	if (!s)
 		return 0;
 	const RVal *v = s->val.kind == RV_LIST ? &s->val.items[item] : &s->val;
 	return v->kind == RV_INT ? (double)v->i : v->f;
 }
 
-const char *setting_word(const Recipe *r, const char *key)
+const char *setting_word(const Recipe *r, RecipeKey key)
 {
-	const RSetting *s = recipe_get(r, key);
+	const RSetting *s = recipe_setting(r, key);
 	return s && (s->val.kind == RV_IDENT || s->val.kind == RV_FUNC) ? s->val.s : "";
 }
 
@@ -1457,9 +1457,9 @@ static void emit_models(CGen *g)
 			continue;
 		int64_t batch = 1;
 		for (int k = 0; k < m->recipes.n; k++) /* the largest micro-batch that runs it */
-			if (strcmp(setting_word(m->recipes.p[k], "model"), f->name) == 0 &&
-			    setting_int(m->recipes.p[k], "micro_batch") > batch)
-				batch = setting_int(m->recipes.p[k], "micro_batch");
+			if (strcmp(setting_word(m->recipes.p[k], RK_model), f->name) == 0 &&
+			    setting_int(m->recipes.p[k], RK_micro_batch) > batch)
+				batch = setting_int(m->recipes.p[k], RK_micro_batch);
 		g->emit_func(g, f, FUNC_MODEL, batch);
 		bool random = false;
 		for (int k = 0; k < f->body.n; k++)
@@ -1521,7 +1521,7 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 		return;
 	}
 	const Func *loss = module_find_func(m, arena_printf(g->a, "%s.loss", r->name));
-	int64_t micro = setting_int(r, "micro_batch");
+	int64_t micro = setting_int(r, RK_micro_batch);
 	g->emit_func(g, step, FUNC_STEP, micro);
 	int64_t act = g->plan->size;
 	g->emit_func(g, update, FUNC_UPDATE, 1);
@@ -1557,27 +1557,27 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 		          g->target);
 		return;
 	}
-	const RSetting *train = recipe_get(r, "train");
+	const RSetting *train = recipe_setting(r, RK_train);
 	Buf tr = {0};
 	if (train && train->val.kind == RV_LIST)
 		for (int i = 0; i < train->val.nitems; i++)
 			buf_printf(&tr, "%s%s", i ? "," : "", train->val.items[i].s);
 	else
 		buf_puts(&tr, "all");
-	const char *init = setting_word(r, "init");
-	const char *sched = setting_word(r, "schedule");
+	const char *init = setting_word(r, RK_init);
+	const char *sched = setting_word(r, RK_schedule);
 	buf_printf(table,
 	           "\t{%s, %d, %s, %s, %s,\n\t %s, %s, %s, %s, %s,\n\t %s, %lld, %lld, %lld, %lld, %lld,\n"
 	           "\t %s, %s, %d, {%lld, %lld, %lld}, %d, %s_results, %lld, %s_trained, %d, %s, %s, %s, %lld},\n",
-	           c_str(g, r->name), model_index(m, setting_word(r, "model")), c_str(g, setting_word(r, "data")),
-	           split_code(setting_word(r, "train_split")), split_code(setting_word(r, "val_split")),
-	           c_double(g, setting_num(r, "lr", 0)), c_double(g, setting_num(r, "betas", 0)),
-	           c_double(g, setting_num(r, "betas", 1)), c_double(g, setting_num(r, "eps", 0)),
-	           c_double(g, setting_num(r, "weight_decay", 0)),
+	           c_str(g, r->name), model_index(m, setting_word(r, RK_model)), c_str(g, setting_word(r, RK_data)),
+	           split_code(setting_word(r, RK_train_split)), split_code(setting_word(r, RK_val_split)),
+	           c_double(g, setting_num(r, RK_lr, 0)), c_double(g, setting_num(r, RK_betas, 0)),
+	           c_double(g, setting_num(r, RK_betas, 1)), c_double(g, setting_num(r, RK_eps, 0)),
+	           c_double(g, setting_num(r, RK_weight_decay, 0)),
 	           strcmp(sched, "constant") == 0 ? "RT_CONSTANT" : strcmp(sched, "warmup_cosine_iter") == 0
 	                                                                 ? "RT_WARMUP_COSINE_ITER" : "RT_WARMUP_COSINE",
-	           (long long)setting_int(r, "warmup"), (long long)setting_int(r, "epochs"), (long long)setting_int(r, "batch"),
-	           (long long)micro, (long long)setting_int(r, "seed"),
+	           (long long)setting_int(r, RK_warmup), (long long)setting_int(r, RK_epochs), (long long)setting_int(r, RK_batch),
+	           (long long)micro, (long long)setting_int(r, RK_seed),
 	           strcmp(init, "scratch") == 0 || !*init ? "NULL" : c_str(g, init), c_str(g, tr.p), nargs,
 	           (long long)image->dim[1], (long long)image->dim[2], (long long)image->dim[3], step->rets.n, rn,
 	           (long long)perm_len, rn, ntrained, c_name(g, step->name), c_name(g, update->name),

@@ -91,8 +91,8 @@ bool cgen_types_ok(CGen *g, const Ins *ins);
 const char *cgen_where(CGen *g, Loc loc);
 /* The line before an instruction's code: its id, op and DSL location, then note. */
 void cgen_comment(CGen *g, const Ins *ins, const char *note);
-int64_t setting_int(const Recipe *r, const char *key);
-const char *setting_word(const Recipe *r, const char *key);
+int64_t setting_int(const Recipe *r, RecipeKey key);
+const char *setting_word(const Recipe *r, RecipeKey key);
 /* The constant, parameter, model and recipe tables, the program and main(); device is
  * the C expression of the program's RtDevice pointer ("NULL" on the host). */
 void cgen_tables(CGen *g, const char *source, const char *device);

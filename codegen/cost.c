@@ -429,7 +429,7 @@ bool cost_report(FILE *out, const CostLog *log, const Module *m, int device, Cos
 		Arena *a = log->a;
 		const Func *step = module_find_func(m, arena_printf(a, "%s.step", rc->name));
 		const Func *update = module_find_func(m, arena_printf(a, "%s.update", rc->name));
-		const RSetting *micro = recipe_get(rc, "micro_batch"), *batch = recipe_get(rc, "batch");
+		const RSetting *micro = recipe_setting(rc, RK_micro_batch), *batch = recipe_setting(rc, RK_batch);
 		if (!step || !update || !micro || micro->val.kind != RV_INT)
 			continue;
 		fprintf(out, "\nrecipe %s at micro-batch %lld\n", rc->name, (long long)micro->val.i);

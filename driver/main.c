@@ -172,7 +172,7 @@ static bool lower(Compilation *c)
 	bool ok = true;
 	for (int i = 0; i < m->recipes.n && ok; i++) {
 		const Recipe *r = m->recipes.p[i];
-		const RSetting *mb = recipe_get(r, "micro_batch");
+		const RSetting *mb = recipe_setting(r, RK_micro_batch);
 		for (int k = 0; k < 2 && ok; k++) {
 			const Func *f = module_find_func(m, arena_printf(c->arena, "%s.%s", r->name, k ? "update" : "step"));
 			if (!f || !mb || mb->val.kind != RV_INT)
@@ -249,7 +249,7 @@ static bool compile(Compilation *c)
 static int64_t step_plan(Compilation *c, int i, const RSetting **mb_out)
 {
 	const Recipe *r = c->module->recipes.p[i];
-	const RSetting *mb = recipe_get(r, "micro_batch");
+	const RSetting *mb = recipe_setting(r, RK_micro_batch);
 	const Func *f = module_find_func(c->module, arena_printf(c->arena, "%s.step", r->name));
 	if (mb_out)
 		*mb_out = mb;
@@ -426,8 +426,8 @@ static bool print_stats(Compilation *c)
 	}
 	for (int i = 0; i < m->recipes.n; i++) {
 		const Recipe *r = m->recipes.p[i];
-		const RSetting *model = recipe_get(r, "model"), *batch = recipe_get(r, "batch"),
-		               *micro = recipe_get(r, "micro_batch"), *epochs = recipe_get(r, "epochs");
+		const RSetting *model = recipe_setting(r, RK_model), *batch = recipe_setting(r, RK_batch),
+		               *micro = recipe_setting(r, RK_micro_batch), *epochs = recipe_setting(r, RK_epochs);
 		if (model && batch && micro && epochs)
 			printf("recipe %s: model %s, batch %lld in micro-batches of %lld, %lld epochs\n", r->name, model->val.s,
 			       (long long)batch->val.i, (long long)micro->val.i, (long long)epochs->val.i);
@@ -573,7 +573,7 @@ static bool report_memory(Compilation *c)
 		return false;
 	for (int i = 0; i < m->recipes.n; i++) {
 		const Recipe *r = m->recipes.p[i];
-		const RSetting *mb = recipe_get(r, "micro_batch");
+		const RSetting *mb = recipe_setting(r, RK_micro_batch);
 		const Func *f = module_find_func(m, arena_printf(c->arena, "%s.step", r->name));
 		if (!f)
 			f = module_find_func(m, arena_printf(c->arena, "%s.loss", r->name));

@@ -1906,9 +1906,9 @@ static Model *model_of(Elab *e, Val v)
 
 typedef enum SetKind { K_MODEL, K_ENUM, K_INT, K_FLOAT, K_PAIR, K_TRAIN, K_INIT } SetKind;
 
-/* Every recipe setting: its kind, its range (lo_open/hi_open: strict bounds) or
- * choices, and its default (NULL: required). */
-static const struct RecipeKey {
+/* Every recipe setting (ir/recipe.def): its kind, its range (lo_open/hi_open: strict
+ * bounds) or choices, and its default (NULL: required); indexed by RecipeKey. */
+static const struct SettingRule {
 	const char *key;
 	SetKind kind;
 	const char *choices;
@@ -1916,25 +1916,15 @@ static const struct RecipeKey {
 	bool lo_open, hi_open;
 	const char *deflt;
 } recipe_keys[] = {
-	{"model", K_MODEL, NULL, 0, 0, 0, 0, NULL},
-	{"data", K_ENUM, "cifar10 fashion_mnist", 0, 0, 0, 0, NULL},
-	{"train_split", K_ENUM, "train test", 0, 0, 0, 0, "train"},
-	{"val_split", K_ENUM, "none test train", 0, 0, 0, 0, "none"},
-	{"optimizer", K_ENUM, "adamw", 0, 0, 0, 0, "adamw"},
-	{"lr", K_FLOAT, NULL, 0, 10, true, false, NULL},
-	{"betas", K_PAIR, NULL, 0, 1, false, true, "0.9 0.999"},
-	{"eps", K_FLOAT, NULL, 0, 1, true, true, "1e-8"},
-	{"weight_decay", K_FLOAT, NULL, 0, 10, false, false, "0.01"},
-	{"schedule", K_ENUM, "warmup_cosine warmup_cosine_iter constant", 0, 0, 0, 0, "warmup_cosine"},
-	{"warmup", K_INT, NULL, 0, 1e6, false, false, "0"},
-	{"epochs", K_INT, NULL, 1, 1e6, false, false, NULL},
-	{"batch", K_INT, NULL, 1, 1 << 20, false, false, NULL},
-	{"micro_batch", K_INT, NULL, 1, 1 << 20, false, false, "batch"},
-	{"train", K_TRAIN, NULL, 0, 0, 0, 0, "all"},
-	{"init", K_INIT, NULL, 0, 0, 0, 0, "scratch"},
-	{"seed", K_INT, NULL, 0, 4294967295.0, false, false, "42"},
+#define RECIPE_SETTING(key, kind, choices, lo, hi, lo_open, hi_open, deflt, meaning) \
+	{#key, kind, choices, lo, hi, lo_open, hi_open, deflt},
+#define RECIPE_LOSS(key, meaning)
+#include "recipe.def"
+#undef RECIPE_SETTING
+#undef RECIPE_LOSS
 };
 enum { NKEYS = sizeof recipe_keys / sizeof *recipe_keys };
+_Static_assert((int)NKEYS == (int)RK_loss, "recipe.def: the checked settings come before the loss");
 
 static bool has_choice(const char *choices, const char *s)
 {
@@ -1949,13 +1939,13 @@ static bool has_choice(const char *choices, const char *s)
 	return false;
 }
 
-static bool in_range(const struct RecipeKey *k, double v)
+static bool in_range(const struct SettingRule *k, double v)
 {
 	return (k->lo_open ? v > k->lo : v >= k->lo) && (k->hi_open ? v < k->hi : v <= k->hi);
 }
 
 /* "(0, 10]": whole bounds without a fraction, as they are written in recipes. */
-static const char *range_str(Elab *e, const struct RecipeKey *k)
+static const char *range_str(Elab *e, const struct SettingRule *k)
 {
 	return arena_printf(e->a, "%c%.15g, %.15g%c", k->lo_open ? '(' : '[', k->lo, k->hi, k->hi_open ? ')' : ']');
 }
@@ -1994,7 +1984,7 @@ static RVal rv_ident(const char *s)
 	return (RVal){.kind = RV_IDENT, .s = s};
 }
 
-static bool number_setting(Elab *e, const struct RecipeKey *k, Val v, Span span, RVal *out)
+static bool number_setting(Elab *e, const struct SettingRule *k, Val v, Span span, RVal *out)
 {
 	if (k->kind == K_INT && v.kind != V_INT) {
 		error_at(e, span, "'%s' must be an integer, got %s", k->key, describe(e, v));
@@ -2013,7 +2003,7 @@ static bool number_setting(Elab *e, const struct RecipeKey *k, Val v, Span span,
 }
 
 /* One `key = value` of a recipe, checked against its schema. */
-static bool recipe_setting(Elab *e, const struct RecipeKey *k, const Expr *x, RVal *out, Model **model)
+static bool check_setting(Elab *e, const struct SettingRule *k, const Expr *x, RVal *out, Model **model)
 {
 	if (k->kind == K_ENUM || k->kind == K_INIT || (k->kind == K_TRAIN && x->kind == E_NAME)) {
 		bool ok = x->kind == E_NAME && (k->kind == K_ENUM ? has_choice(k->choices, x->s) : true);
@@ -2051,7 +2041,7 @@ static bool recipe_setting(Elab *e, const struct RecipeKey *k, const Expr *x, RV
 			return false;
 		}
 		*out = (RVal){.kind = RV_LIST, .nitems = 2, .items = arena_alloc(e->a, 2 * sizeof(RVal))};
-		struct RecipeKey item = *k;
+		struct SettingRule item = *k;
 		item.kind = K_FLOAT;
 		for (int i = 0; i < 2; i++)
 			if (!number_setting(e, &item, v.items[i], x->items.p[i]->span, &out->items[i]))
@@ -2078,13 +2068,10 @@ static bool recipe_setting(Elab *e, const struct RecipeKey *k, const Expr *x, RV
 	}
 }
 
-static RVal default_setting(Elab *e, const struct RecipeKey *k, const RVal *vals)
+static RVal default_setting(Elab *e, const struct SettingRule *k, const RVal *vals)
 {
-	if (strcmp(k->deflt, "batch") == 0) {
-		for (int i = 0; i < NKEYS; i++)
-			if (strcmp(recipe_keys[i].key, "batch") == 0)
-				return vals[i];
-	}
+	if (strcmp(k->deflt, recipe_key_names[RK_batch]) == 0) /* micro_batch: the batch */
+		return vals[RK_batch];
 	switch (k->kind) {
 	case K_INT: return (RVal){.kind = RV_INT, .i = strtoll(k->deflt, NULL, 10)};
 	case K_FLOAT: return (RVal){.kind = RV_FLOAT, .f = strtod(k->deflt, NULL)};
@@ -2226,7 +2213,7 @@ static void elab_recipe(Elab *e, const Decl *d)
 		}
 		set[k] = true;
 		spans[k] = st->span;
-		if (!recipe_setting(e, &recipe_keys[k], st->value, &vals[k], &model))
+		if (!check_setting(e, &recipe_keys[k], st->value, &vals[k], &model))
 			bad = true;
 	}
 	Buf missing = {0}; /* "'lr', 'epochs' and 'batch'" */
@@ -2254,7 +2241,7 @@ static void elab_recipe(Elab *e, const Decl *d)
 			vals[k] = default_setting(e, &recipe_keys[k], vals);
 			spans[k] = d->name_span;
 		}
-	int kb = key_index("batch"), km = key_index("micro_batch"), kw = key_index("warmup"), ke = key_index("epochs");
+	int kb = RK_batch, km = RK_micro_batch, kw = RK_warmup, ke = RK_epochs;
 	if (vals[km].i > vals[kb].i || vals[kb].i % vals[km].i != 0) {
 		error_at(e, spans[km], "micro_batch %lld must divide batch %lld", (long long)vals[km].i, (long long)vals[kb].i);
 		return;
@@ -2264,7 +2251,7 @@ static void elab_recipe(Elab *e, const Decl *d)
 		         (long long)vals[ke].i, vals[ke].i == 1 ? "" : "s");
 		return;
 	}
-	int ki = key_index("init");
+	int ki = RK_init;
 	if (vals[ki].kind == RV_IDENT && strcmp(vals[ki].s, "scratch") != 0) {
 		bool found = false;
 		for (int i = 0; i < e->m->recipes.n - 1 && !found; i++)
@@ -2275,12 +2262,12 @@ static void elab_recipe(Elab *e, const Decl *d)
 			return;
 		}
 	}
-	check_train(e, &vals[key_index("train")], model, spans[key_index("train")]);
+	check_train(e, &vals[RK_train], model, spans[RK_train]);
 	for (int k = 0; k < NKEYS; k++) {
 		vec_push(e->a, r->settings, ((RSetting){recipe_keys[k].key, vals[k], loc_of(e, spans[k])}));
 		if (k == 0) {
 			RVal lf = {.kind = RV_FUNC, .s = arena_printf(e->a, "%s.loss", d->name)};
-			vec_push(e->a, r->settings, ((RSetting){"loss", lf, loc_of(e, loss->name_span)}));
+			vec_push(e->a, r->settings, ((RSetting){recipe_key_names[RK_loss], lf, loc_of(e, loss->name_span)}));
 		}
 	}
 	begin_func(e, arena_printf(e->a, "%s.loss", d->name), loss->span, model);
@@ -2293,7 +2280,7 @@ static void elab_recipe(Elab *e, const Decl *d)
 		if (e->fn->rets.n > 0) /* whatever the variable, the first result is the loss */
 			e->fn->ret_names.p[0] = "loss";
 		if (res.kind != V_ERROR)
-			check_loss(e, loss, vals[key_index("data")].s, r);
+			check_loss(e, loss, vals[RK_data].s, r);
 	}
 	e->fn = NULL;
 	e->model = NULL;

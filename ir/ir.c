@@ -217,6 +217,19 @@ Recipe *module_find_recipe(const Module *m, const char *name)
 	return NULL;
 }
 
+const char *const recipe_key_names[RK__N] = {
+#define RECIPE_SETTING(key, ...) #key,
+#define RECIPE_LOSS(key, meaning) #key,
+#include "recipe.def"
+#undef RECIPE_SETTING
+#undef RECIPE_LOSS
+};
+
+const RSetting *recipe_setting(const Recipe *r, RecipeKey k)
+{
+	return recipe_get(r, recipe_key_names[k]);
+}
+
 const RSetting *recipe_get(const Recipe *r, const char *key)
 {
 	for (int i = 0; i < r->settings.n; i++)

@@ -262,6 +262,17 @@ Func *module_find_func(const Module *m, const char *name);
 Recipe *module_add_recipe(Module *m, const char *name, Loc loc);
 Recipe *module_find_recipe(const Module *m, const char *name);
 const RSetting *recipe_get(const Recipe *r, const char *key);
+/* A recipe's settings by name (recipe.def): recipe_setting(r, RK_micro_batch). */
+typedef enum RecipeKey {
+#define RECIPE_SETTING(key, ...) RK_##key,
+#define RECIPE_LOSS(key, meaning) RK_##key,
+#include "recipe.def"
+#undef RECIPE_SETTING
+#undef RECIPE_LOSS
+	RK__N
+} RecipeKey;
+extern const char *const recipe_key_names[RK__N];
+const RSetting *recipe_setting(const Recipe *r, RecipeKey k);
 Ins *ins_new(Module *m, Func *f, Op op, Ins **args, int nargs, Loc loc);
 void func_append(Module *m, Func *f, Ins *ins);
 const char *ins_infer(Ins *ins, Arena *a); /* runs the op's shape rule */

@@ -566,7 +566,7 @@ static bool trains(const Ins *param, const RSetting *train)
 static Func *differentiate(Module *m, const Recipe *r, const Func *loss)
 {
 	Func *f = module_add_func(m, arena_printf(m->arena, "%s.grad", r->name), loss->loc);
-	const RSetting *train = recipe_get(r, "train");
+	const RSetting *train = recipe_setting(r, RK_train);
 	Grad g = {.m = m, .f = f};
 	Ins **map = arena_alloc(m->arena, sizeof *map * (size_t)(loss->next_id + 1));
 
@@ -637,7 +637,7 @@ bool pass_autodiff(Module *m, PassCtx *ctx)
 	(void)ctx;
 	for (int i = 0; i < m->recipes.n; i++) {
 		const Recipe *r = m->recipes.p[i];
-		const RSetting *loss = recipe_get(r, "loss");
+		const RSetting *loss = recipe_setting(r, RK_loss);
 		if (!loss || loss->val.kind != RV_FUNC)
 			continue;
 		const Func *f = module_find_func(m, loss->val.s);

@@ -98,9 +98,9 @@ static Ins *find_param(const Func *f, const char *name)
 
 /* A numeric setting; IR read from a file may leave it out or give something else, and
  * then PyTorch's default stands (the front end always writes them). */
-static double setting(const Recipe *r, const char *key, int item, double deflt)
+static double setting(const Recipe *r, RecipeKey key, int item, double deflt)
 {
-	const RSetting *s = recipe_get(r, key);
+	const RSetting *s = recipe_setting(r, key);
 	if (!s)
 		return deflt;
 	const RVal *v = s->val.kind == RV_LIST && item < s->val.nitems ? &s->val.items[item] : &s->val;
@@ -134,7 +134,7 @@ static void lower_update(Module *m, const Recipe *r, const Func *step, Ins **par
 {
 	Func *f = module_add_func(m, arena_printf(m->arena, "%s.update", r->name), step->loc);
 	Lower l = {.m = m, .f = f, .loc = r->loc};
-	double beta1 = setting(r, "betas", 0, 0.9), beta2 = setting(r, "betas", 1, 0.999), eps = setting(r, "eps", 0, 1e-8);
+	double beta1 = setting(r, RK_betas, 0, 0.9), beta2 = setting(r, RK_betas, 1, 0.999), eps = setting(r, RK_eps, 0, 1e-8);
 	Ins *decay = host_scalar(&l, host_scalar_names[HS_adamw_decay]);
 	Ins *neg_step = host_scalar(&l, host_scalar_names[HS_adam_neg_step_size]);
 	Ins *bc2_sqrt = host_scalar(&l, host_scalar_names[HS_adam_bc2_sqrt]);
