@@ -1566,10 +1566,13 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 		buf_puts(&tr, "all");
 	const char *init = setting_word(r, RK_init);
 	const char *sched = setting_word(r, RK_schedule);
+	char *data = arena_strdup(g->a, setting_word(r, RK_data)); /* RT_DATA_NAME (datasets.def) */
+	for (char *c = data; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
 	buf_printf(table,
-	           "\t{%s, %d, %s, %s, %s,\n\t %s, %s, %s, %s, %s,\n\t %s, %lld, %lld, %lld, %lld, %lld,\n"
+	           "\t{%s, %d, RT_DATA_%s, %s, %s,\n\t %s, %s, %s, %s, %s,\n\t %s, %lld, %lld, %lld, %lld, %lld,\n"
 	           "\t %s, %s, %d, {%lld, %lld, %lld}, %d, %s_results, %lld, %s_trained, %d, %s, %s, %s, %lld},\n",
-	           c_str(g, r->name), model_index(m, setting_word(r, RK_model)), c_str(g, setting_word(r, RK_data)),
+	           c_str(g, r->name), model_index(m, setting_word(r, RK_model)), data,
 	           split_code(setting_word(r, RK_train_split)), split_code(setting_word(r, RK_val_split)),
 	           c_double(g, setting_num(r, RK_lr, 0)), c_double(g, setting_num(r, RK_betas, 0)),
 	           c_double(g, setting_num(r, RK_betas, 1)), c_double(g, setting_num(r, RK_eps, 0)),

@@ -2094,11 +2094,16 @@ static int key_index(const char *key)
 	return -1;
 }
 
-/* The data sets recipes can read: their image shape and the loss arguments they feed. */
+/* The data sets recipes can read (runtime/datasets.def): their image shape and the loss
+ * arguments they feed. */
 static const struct Dataset {
 	const char *name;
 	int64_t channels, height, width;
-} datasets[] = {{"cifar10", 3, 32, 32}, {"fashion_mnist", 1, 28, 28}};
+} datasets[] = {
+#define RT_DATASET(id, name, channels, height, width, loader) {#name, channels, height, width},
+#include "../runtime/datasets.def"
+#undef RT_DATASET
+};
 
 static void check_loss(Elab *e, const FuncDef *fd, const char *data, const Recipe *r)
 {

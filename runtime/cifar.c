@@ -241,3 +241,10 @@ void rt_dataset_free(RtDataset *d)
 	free(d->labels);
 	free(d);
 }
+
+/* Every data set a recipe can read (datasets.def); here, with CIFAR-10's loader. */
+const RtDataInfo rt_data_info[RT_DATA__N] = {
+#define RT_DATASET(id, name, channels, height, width, loader) [RT_DATA_##id] = {#name, {channels, height, width}, loader},
+#include "datasets.def"
+#undef RT_DATASET
+};

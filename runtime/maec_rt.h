@@ -202,6 +202,20 @@ void rt_dataset_free(RtDataset *d);
 
 RtDataset *rt_fashion_mnist_load(const char *dir, int split, char **err);
 
+/* The data sets by id (datasets.def): a recipe's `data`. */
+typedef enum RtDataId {
+#define RT_DATASET(id, name, channels, height, width, loader) RT_DATA_##id,
+#include "datasets.def"
+#undef RT_DATASET
+	RT_DATA__N
+} RtDataId;
+typedef struct RtDataInfo {
+	const char *name; /* as recipes write it */
+	int64_t image[3]; /* channels, height, width */
+	RtDataset *(*load)(const char *dir, int split, char **err);
+} RtDataInfo;
+extern const RtDataInfo rt_data_info[RT_DATA__N];
+
 /* progress.c: what a training run shows while it runs: on a terminal, one line per epoch
  * redrawn in place (a bar, the step, the results, the learning rate, images/s, the time
  * left); elsewhere, a plain line every log_every steps and no control characters. quiet:

@@ -252,7 +252,7 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o, int
 	if (o->warmup > o->epochs)
 		return bad("--warmup is longer than the run (%s epochs)%s", "--epochs", "");
 	if (!o->data)
-		return bad("recipe '%s' reads %s: give its directory with --data DIR", r->name, r->data);
+		return bad("recipe '%s' reads %s: give its directory with --data DIR", r->name, rt_data_info[r->data].name);
 	if (o->eval_only && !o->from)
 		return bad("eval needs a checkpoint: --from CKPT%s%s", "", "");
 	if (o->resume && o->from)
@@ -910,8 +910,7 @@ static char *pick_optim(const RtRecipeDesc *r, const char *dir)
 static RtDataset *load_split(const RtRecipeDesc *r, const char *dir, int split)
 {
 	char *err = NULL;
-	RtDataset *d = strcmp(r->data, "fashion_mnist") == 0 ? rt_fashion_mnist_load(dir, split, &err)
-	                                                     : rt_cifar10_load(dir, split, &err);
+	RtDataset *d = rt_data_info[r->data].load(dir, split, &err);
 	if (!d) {
 		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
 		free(err);
@@ -1104,7 +1103,7 @@ static uint64_t program_hash(const RtProgram *p)
 	for (int i = 0; i < p->nrecipes; i++) {
 		const RtRecipeDesc *r = &p->recipes[i];
 		hash_str(&h, r->name);
-		hash_str(&h, r->data);
+		hash_str(&h, rt_data_info[r->data].name);
 		hash_str(&h, r->train);
 		double settings[] = {r->lr, r->beta1, r->beta2, r->eps, r->weight_decay, (double)r->schedule,
 		                     (double)r->warmup, (double)r->epochs, (double)r->batch, (double)r->micro_batch,
@@ -1196,7 +1195,7 @@ static int write_run_files(const RtProgram *p, const Options *o, const char *dir
 	fprintf(f, ",\n  \"model\": ");
 	json_str(f, p->models[r->model].name);
 	fprintf(f, ",\n  \"data\": ");
-	json_str(f, r->data);
+	json_str(f, rt_data_info[r->data].name);
 	fprintf(f, ",\n  \"data_dir\": ");
 	json_str(f, o->data);
 	fprintf(f, ",\n  \"from\": ");
@@ -1294,8 +1293,7 @@ static void pictures_open(Pictures *pics, const RtRecipeDesc *r, const RtModelDe
 		free(err); /* a classifier: no pictures, nothing to say */
 		return;
 	}
-	RtDataset *test = strcmp(r->data, "fashion_mnist") == 0 ? rt_fashion_mnist_load(data_dir, 1, &err)
-	                                                        : rt_cifar10_load(data_dir, 1, &err);
+	RtDataset *test = rt_data_info[r->data].load(data_dir, 1, &err);
 	if (!test) {
 		rt_progress_line(pr, "trainer: warning: no reconstruction pictures: %s", err ? err : "out of memory");
 		free(err);

@@ -93,7 +93,7 @@ typedef enum RtSchedule { RT_WARMUP_COSINE, RT_WARMUP_COSINE_ITER, RT_CONSTANT }
 typedef struct RtRecipeDesc {
 	const char *name;
 	int model;           /* index in RtProgram.models */
-	const char *data;    /* "cifar10", "fashion_mnist" */
+	int data;            /* RT_DATA_* (datasets.def) */
 	int train_split, val_split; /* 0 train, 1 test, -1 none */
 	double lr, beta1, beta2, eps, weight_decay;
 	RtSchedule schedule;
