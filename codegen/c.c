@@ -1565,7 +1565,10 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	else
 		buf_puts(&tr, "all");
 	const char *init = setting_word(r, RK_init);
-	const char *sched = setting_word(r, RK_schedule);
+	const char *sname = setting_word(r, RK_schedule); /* IR text may leave it out: the default */
+	char *sched = arena_printf(g->a, "RT_%s", *sname ? sname : "warmup_cosine"); /* RtSchedule (schedules.def) */
+	for (char *c = sched; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
 	char *data = arena_strdup(g->a, setting_word(r, RK_data)); /* RT_DATA_NAME (datasets.def) */
 	for (char *c = data; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
@@ -1577,8 +1580,7 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	           c_double(g, setting_num(r, RK_lr, 0)), c_double(g, setting_num(r, RK_betas, 0)),
 	           c_double(g, setting_num(r, RK_betas, 1)), c_double(g, setting_num(r, RK_eps, 0)),
 	           c_double(g, setting_num(r, RK_weight_decay, 0)),
-	           strcmp(sched, "constant") == 0 ? "RT_CONSTANT" : strcmp(sched, "warmup_cosine_iter") == 0
-	                                                                 ? "RT_WARMUP_COSINE_ITER" : "RT_WARMUP_COSINE",
+	           sched,
 	           (long long)setting_int(r, RK_warmup), (long long)setting_int(r, RK_epochs), (long long)setting_int(r, RK_batch),
 	           (long long)micro, (long long)setting_int(r, RK_seed),
 	           strcmp(init, "scratch") == 0 || !*init ? "NULL" : c_str(g, init), c_str(g, tr.p), nargs,

@@ -88,7 +88,11 @@ struct RtState {
 	void *dp;          /* the driver's data-parallel state (trainer.c) */
 };
 
-typedef enum RtSchedule { RT_WARMUP_COSINE, RT_WARMUP_COSINE_ITER, RT_CONSTANT } RtSchedule;
+typedef enum RtSchedule {
+#define RT_SCHEDULE(id, name, what) RT_##id,
+#include "schedules.def"
+#undef RT_SCHEDULE
+} RtSchedule;
 
 typedef struct RtRecipeDesc {
 	const char *name;
