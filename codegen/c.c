@@ -1570,6 +1570,8 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	for (char *c = sched; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
 	char *data = arena_strdup(g->a, setting_word(r, RK_data)); /* RT_DATA_NAME (datasets.def) */
+	if (!*data)
+		cgen_fail(g, NULL, "recipe '%s' names no data set (data = cifar10 or fashion_mnist)", r->name);
 	for (char *c = data; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
 	buf_printf(table,
