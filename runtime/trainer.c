@@ -613,6 +613,7 @@ typedef struct Counters {
 	int64_t epoch, opt_step, micro_count, rng_step, batch, mb;
 	int64_t epoch_batches; /* micro-batches of the epoch so far, and the sums of their results */
 	double *epoch_sums;
+	double *step_sums;     /* the means so far of a step under way (its first micro-batches) */
 	int nsums;
 	double best_acc;       /* the best validation accuracy so far; -1: none */
 } Counters;
@@ -678,9 +679,11 @@ static int save_checkpoint(const RtProgram *p, const RtRecipeDesc *r, RtState *s
 	meta_num(f, "epoch_micro_batches", (double)c->epoch_batches);
 	meta_num(f, "best_val_acc", c->best_acc);
 	for (int i = 0; i < c->nsums; i++) {
-		char *key = rt_format("epoch_sum.%d", i);
+		char *key = rt_format("epoch_sum.%d", i), *step = rt_format("step_sum.%d", i);
 		meta_num(f, key, c->epoch_sums[i]);
+		meta_num(f, step, c->step_sums ? c->step_sums[i] : 0);
 		free(key);
+		free(step);
 	}
 	char *next = rt_format("%s/%s.optim.next.safetensors", dir, r->name);
 	char *optim = rt_format("%s/%s.optim.safetensors", dir, r->name);
@@ -829,12 +832,15 @@ static int load_optim(const RtProgram *p, const RtRecipeDesc *r, RtState *st, co
 		rc = 1;
 	}
 	for (int i = 0; i < res->nsums && !rc; i++) {
-		char *key = rt_format("epoch_sum.%d", i);
+		char *key = rt_format("epoch_sum.%d", i), *step = rt_format("step_sum.%d", i);
 		if (!meta_double(f, key, &res->epoch_sums[i])) {
 			fprintf(stderr, "trainer: %s: %s is missing from its metadata\n", path, key);
 			rc = 1;
 		}
+		if (!meta_double(f, step, &res->step_sums[i])) /* a checkpoint of an older trainer */
+			res->step_sums[i] = 0;
 		free(key);
+		free(step);
 	}
 	static const char *const slots[] = {"exp_avg.", "exp_avg_sq.", "grad_accumulated."};
 	real *slabs[] = {st->m, st->v, st->grad};
@@ -1807,6 +1813,7 @@ static int run_resume(Run *R)
 	Options *o = &R->o;
 	R->res = (Counters){.nsums = r->nresults, .best_acc = -1};
 	R->res.epoch_sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
+	R->res.step_sums = alloc_or_die(sizeof(double) * (size_t)(r->nresults ? r->nresults : 1), "the results");
 	if (!o->resume)
 		return 0;
 	rt_remove_partial(o->resume, r->name);
@@ -1912,8 +1919,15 @@ static int run_buffers(Run *R)
 	                   .quiet = !R->rank0};
 	R->done = o->steps > 0 && R->opt_step >= o->steps;
 	R->share = (o->dump || o->dump_steps) && R->ranks > 1;
-	R->c = (Counters){.batch = o->batch, .mb = mb, .epoch_sums = R->res.epoch_sums, .nsums = r->nresults};
+	R->c = (Counters){.batch = o->batch, .mb = mb, .epoch_sums = R->res.epoch_sums, .step_sums = R->sums,
+	                  .nsums = r->nresults};
+	memcpy(R->sums, R->res.step_sums, sizeof(double) * (size_t)r->nresults); /* a resumed step's first part */
 	R->sr.flushed = R->micro_count % R->nmicro; /* a resumed step's first slots are in the epoch's sums */
+	/* a step resumed after its first micro-batches (a checkpoint at an epoch's end inside
+	 * it): where it started, for the per-step schedule's clock, and its first random step */
+	int64_t first = R->micro_count - R->sr.flushed;
+	R->step_start = (double)(first / R->micro_per_epoch) + (double)(first % R->micro_per_epoch) / (double)R->micro_per_epoch;
+	R->first_rng_step = (uint32_t)(R->res.rng_step - R->sr.flushed);
 	return 0;
 }
 

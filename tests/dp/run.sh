@@ -117,6 +117,22 @@ check kill.resume "${mpi[@]}" "$out/fashion" "${kill_args[@]}" --resume "$out/ru
 # every step's step, epoch, loss and learning rate (the columns after them are times)
 check kill.metrics bash -c "diff <(cut -d, -f1-4 '$out/run-kill-whole/metrics.csv') <(cut -d, -f1-4 '$out/run-kill/metrics.csv')"
 
+# A checkpoint written at an epoch's end inside an optimizer step (40 images: 10
+# micro-batches an epoch, 4 a step), resumed by 2 ranks and by one process: the same
+# metrics as the uninterrupted 2-rank run (by one process, each loss within 1e-6).
+mid=(pretrain --data "$fashion" --batch 16 --micro-batch 4 --limit 40 --quiet)
+check mid.whole "${mpi[@]}" "$out/fashion" "${mid[@]}" --epochs 3 --out "$out/run-mid-whole"
+for how in two one; do
+	check "mid.$how.first" "${mpi[@]}" "$out/fashion" "${mid[@]}" --epochs 1 --out "$out/run-mid-$how"
+done
+check mid.two.resume "${mpi[@]}" "$out/fashion" "${mid[@]}" --epochs 3 --resume "$out/run-mid-two"
+check mid.one.resume "$out/fashion" "${mid[@]}" --epochs 3 --resume "$out/run-mid-one"
+check mid.two.metrics bash -c "diff <(cut -d, -f1-4 '$out/run-mid-whole/metrics.csv') <(cut -d, -f1-4 '$out/run-mid-two/metrics.csv')"
+check mid.one.metrics awk -F, 'NR == FNR { loss[$1] = $3; lr[$1] = $4; next }
+	FNR > 1 { d = $3 - loss[$1]; if (d < 0) d = -d; if (d > 1e-6 * loss[$1] || $4 != lr[$1]) bad++; n++ }
+	END { print n " steps, " bad + 0 " differ"; exit bad > 0 || n != 7 }' \
+	"$out/run-mid-whole/metrics.csv" "$out/run-mid-one/metrics.csv"
+
 # SIGUSR1 to mpirun, which forwards it: every rank finishes its step, rank 0 writes the
 # checkpoint, all exit 130, and --resume continues.
 "${mpi[@]}" "$out/fashion" pretrain --data "$fashion" --batch 16 --micro-batch 4 --out "$out/run-usr1" \
