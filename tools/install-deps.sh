@@ -13,7 +13,8 @@ tests=yes
 if [ "${1:-}" = --trainer ]; then
 	tests=no
 else # the tests: fuzzers, the PyTorch reference, pictures, a terminal
-	packages+=(clang libclang-rt-14-dev libomp-14-dev python3-torch python3-pil python3-pip bsdutils valgrind)
+	packages+=(clang libclang-rt-14-dev libomp-14-dev python3-torch python3-pil python3-pip bsdutils valgrind
+		procps) # procps: pgrep, with which tests/dp finds the rank it kills
 fi
 missing=()
 for p in "${packages[@]}"; do
