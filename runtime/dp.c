@@ -301,8 +301,3 @@ void rt_dp_report(const RtDp *d, FILE *f)
 		fprintf(f, ", gradients summed %s", d->p->device ? "by the device (NCCL)" : "by a reduce-scatter (--zero 1)");
 	fprintf(f, "\n");
 }
-
-double rt_dp_take_seconds(RtDp *d)
-{
-	return rt_comm_take_seconds(d->comm);
-}

@@ -47,7 +47,5 @@ int rt_dp_gather_state(RtDp *d);
 rt_real *rt_dp_partial_grads(RtDp *d, bool *owned);
 /* --profile: how the gradients were summed (nothing with one rank). */
 void rt_dp_report(const RtDp *d, FILE *f);
-/* --profile: the seconds spent waiting for the ranks since the last call. */
-double rt_dp_take_seconds(RtDp *d);
 
 #endif

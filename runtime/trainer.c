@@ -2031,7 +2031,7 @@ static void run_report_step(Run *R, int64_t epoch, double lr)
 	RtState *st = &R->st;
 	double dt = now_s() - R->t0; /* the step's compute and its data loading */
 	if (st->prof) {
-		double wait = rt_dp_take_seconds(R->dp);
+		double wait = rt_comm_take_seconds(R->comm);
 		if (wait > 0)
 			rt_prof_add(st->prof, &comm_site, rt_prof_now() - wait);
 	}
