@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,67 @@ typedef struct Options {
 	char **argv;
 } Options;
 
+/* The training commands' options, one row each: the flag, its value's name, how the value is
+ * read, the field of Options it sets, the range of a number, and the help text (--help prints
+ * this table). Checks that need the program or several options are in check_options. */
+typedef enum { OPT_FLAG, OPT_STR, OPT_INT, OPT_REAL, OPT_MINUTES, OPT_PRECISION } OptKind;
+
+typedef struct OptDesc {
+	const char *flag, *arg;
+	OptKind kind;
+	size_t field;   /* offsetof(Options, ...) */
+	int64_t lo, hi; /* OPT_INT: [lo, hi]; OPT_REAL, OPT_MINUTES: (lo, hi] */
+	const char *help;
+} OptDesc;
+
+#define FIELD(f) offsetof(Options, f)
+static const OptDesc options[] = {
+	{"--data", "DIR", OPT_STR, FIELD(data), 0, 0, "the data set's directory (CIFAR-10 binary version, or Fashion-MNIST IDX)"},
+	{"--epochs", "N", OPT_INT, FIELD(epochs), 1, 1000000, "epochs to run (default: the recipe's)"},
+	{"--steps", "N", OPT_INT, FIELD(steps), 1, INT32_MAX, "stop after N optimizer steps (default: no limit)"},
+	{"--batch", "N", OPT_INT, FIELD(batch), 1, 1 << 24, "images per optimizer step (default and maximum: the recipe's)"},
+	{"--micro-batch", "N", OPT_INT, FIELD(micro_batch), 1, 1 << 24,
+	 "images per forward/backward (default and maximum: the recipe's)"},
+	{"--lr", "X", OPT_REAL, FIELD(lr), 0, 10, "the peak learning rate (default: the recipe's)"},
+	{"--warmup", "N", OPT_INT, FIELD(warmup), 0, 1000000, "epochs of warm-up (default: the recipe's)"},
+	{"--seed", "N", OPT_INT, FIELD(seed), 0, INT64_MAX,
+	 "seed of initialisation, masking and shuffling (default: the recipe's)"},
+	{"--threads", "N", OPT_INT, FIELD(threads), 1, 4096, "OpenMP threads (default: all cores)"},
+	{"--precision", "P", OPT_PRECISION, FIELD(precision), 0, 0,
+	 "the policy it was compiled with (maec --precision): bf16, or for f32\n"
+	 "storage fp32 or tf32 products (tf32 on a GPU only, its default there)"},
+	{"--from", "CKPT", OPT_STR, FIELD(from), 0, 0,
+	 "start from a checkpoint's parameters (a pretraining one for fine-tuning)"},
+	{"--out", "DIR", OPT_STR, FIELD(out), 0, 0,
+	 "the run directory (default: runs/RECIPE-YYYYmmdd-HHMMSS); one that\nexists is refused unless --overwrite"},
+	{"--overwrite", NULL, OPT_FLAG, FIELD(overwrite), 0, 0,
+	 "let --out name a directory that exists, replacing its files"},
+	{"--resume", "DIR", OPT_STR, FIELD(resume), 0, 0,
+	 "continue the run whose checkpoint DIR holds, exactly where it stopped"},
+	{"--checkpoint-every", "MIN", OPT_MINUTES, FIELD(checkpoint_every), 0, 10080,
+	 "also write the checkpoint every MIN minutes (a decimal), not only\nat the end of each epoch"},
+	{"--detect-anomaly", NULL, OPT_FLAG, FIELD(detect_anomaly), 0, 0,
+	 "check every kernel's output for NaN and infinity; stop at the first\n"
+	 "that holds one, naming its op and DSL line (the C target; slow)"},
+	{"--log-every", "N", OPT_INT, FIELD(log_every), 1, INT32_MAX,
+	 "print every Nth optimizer step when not on a terminal (default: 1)"},
+	{"--quiet", NULL, OPT_FLAG, FIELD(quiet), 0, 0, "no progress bar or step lines; epoch summaries only"},
+	{"--vis-every", "N", OPT_INT, FIELD(vis_every), 1, INT32_MAX,
+	 "a reconstruction picture every N steps too (default: each epoch only)"},
+	{"--limit", "N", OPT_INT, FIELD(limit), 1, INT32_MAX, "train on the first N images of the training split only"},
+	{"--dump-step", "FILE", OPT_STR, FIELD(dump), 0, 0,
+	 "write the first step's inputs, gradients and parameters (safetensors)"},
+	{"--dump-steps", "FILE", OPT_STR, FIELD(dump_steps), 0, 0,
+	 "write every step's inputs and loss, and the parameters before the first"},
+	{"--profile", NULL, OPT_FLAG, FIELD(profile), 0, 0,
+	 "time every kernel; print the time per step by kind, DSL line and call site\n"
+	 "(the first step, warm-up, is not counted when there are more)"},
+	{"--zero", "N", OPT_INT, FIELD(zero), 0, 1,
+	 "under mpirun: 1 shards AdamW's update and state over the ranks (ZeRO-1),\n"
+	 "0 (default) updates everything on every rank (docs/distributed.md)"},
+};
+#undef FIELD
+
 static void usage(const RtProgram *p, FILE *f)
 {
 	fprintf(f, "usage: trainer RECIPE --data DIR [options]      train\n"
@@ -58,37 +120,16 @@ static void usage(const RtProgram *p, FILE *f)
 		fprintf(f, "  %-12s model %s, batch %lld (micro-batches of %lld), %lld epochs\n", p->recipes[i].name,
 		        p->models[p->recipes[i].model].name, (long long)p->recipes[i].batch,
 		        (long long)p->recipes[i].micro_batch, (long long)p->recipes[i].epochs);
-	fprintf(f, "\noptions:\n"
-	           "  --data DIR          the data set's directory (CIFAR-10 binary version, or Fashion-MNIST IDX)\n"
-	           "  --epochs N          epochs to run (default: the recipe's)\n"
-	           "  --steps N           stop after N optimizer steps (default: no limit)\n"
-	           "  --batch N           images per optimizer step (default and maximum: the recipe's)\n"
-	           "  --micro-batch N     images per forward/backward (default and maximum: the recipe's)\n"
-	           "  --lr X              the peak learning rate (default: the recipe's)\n"
-	           "  --warmup N          epochs of warm-up (default: the recipe's)\n"
-	           "  --seed N            seed of initialisation, masking and shuffling (default: the recipe's)\n"
-	           "  --threads N         OpenMP threads (default: all cores)\n"
-	           "  --precision P       the policy it was compiled with (maec --precision): bf16, or for f32\n"
-	           "                      storage fp32 or tf32 products (tf32 on a GPU only, its default there)\n"
-	           "  --from CKPT         start from a checkpoint's parameters (a pretraining one for fine-tuning)\n"
-	           "  --out DIR           the run directory (default: runs/RECIPE-YYYYmmdd-HHMMSS); one that\n"
-	           "                      exists is refused unless --overwrite\n"
-	           "  --overwrite         let --out name a directory that exists, replacing its files\n"
-	           "  --resume DIR        continue the run whose checkpoint DIR holds, exactly where it stopped\n"
-	           "  --checkpoint-every MIN  also write the checkpoint every MIN minutes (a decimal), not only\n"
-	           "                      at the end of each epoch\n"
-	           "  --detect-anomaly    check every kernel's output for NaN and infinity; stop at the first\n"
-	           "                      that holds one, naming its op and DSL line (the C target; slow)\n"
-	           "  --log-every N       print every Nth optimizer step when not on a terminal (default: 1)\n"
-	           "  --quiet             no progress bar or step lines; epoch summaries only\n"
-	           "  --vis-every N       a reconstruction picture every N steps too (default: each epoch only)\n"
-	           "  --limit N           train on the first N images of the training split only\n"
-	           "  --dump-step FILE    write the first step's inputs, gradients and parameters (safetensors)\n"
-	           "  --dump-steps FILE   write every step's inputs and loss, and the parameters before the first\n"
-	           "  --profile           time every kernel; print the time per step by kind, DSL line and call site\n"
-	           "                      (the first step, warm-up, is not counted when there are more)\n"
-	           "  --zero N            under mpirun: 1 shards AdamW's update and state over the ranks (ZeRO-1),\n"
-	           "                      0 (default) updates everything on every rank (docs/distributed.md)\n");
+	fprintf(f, "\noptions:\n");
+	for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+		const OptDesc *d = &options[i];
+		char *name = rt_format("%s%s%s", d->flag, d->arg ? " " : "", d->arg ? d->arg : "");
+		fprintf(f, "  %-18s  ", name);
+		for (const char *s = d->help; *s; s++)
+			fputs(*s == '\n' ? "\n                      " : (char[2]){*s, 0}, f);
+		fputc('\n', f);
+		free(name);
+	}
 }
 
 static int bad(const char *fmt, const char *a, const char *b)
@@ -113,114 +154,92 @@ static int parse_int(const char *flag, const char *s, int64_t lo, int64_t hi, in
 	return 0;
 }
 
-/* Returns 0 to go on, -1 after --help, or an exit status. */
-static int parse_args(const RtProgram *p, int argc, char **argv, Options *o, int ranks)
+/* A number in (lo, hi]; what names the unit in the message ("a number", "minutes"). */
+static int parse_real(const char *flag, const char *s, int64_t lo, int64_t hi, const char *what, double *out)
 {
-	*o = (Options){0};
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(p, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : -1;
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || !(v > (double)lo) || !(v <= (double)hi)) {
+		fprintf(stderr, "trainer: %s needs %s in (%lld, %lld], got '%s'\n", flag, what, (long long)lo, (long long)hi, s);
+		return 2;
 	}
-	int first = 1;
-	if (strcmp(argv[1], "eval") == 0) {
-		o->eval_only = true;
-		first = 2;
+	*out = v;
+	return 0;
+}
+
+/* Sets the field of one option from its value v (NULL for a flag). */
+static int parse_option(const OptDesc *d, const char *v, Options *o)
+{
+	void *field = (char *)o + d->field;
+	switch (d->kind) {
+	case OPT_FLAG:
+		*(bool *)field = true;
+		return 0;
+	case OPT_STR:
+		*(const char **)field = v;
+		return 0;
+	case OPT_INT:
+		return parse_int(d->flag, v, d->lo, d->hi, field);
+	case OPT_REAL:
+		return parse_real(d->flag, v, d->lo, d->hi, "a number", field);
+	case OPT_MINUTES: {
+		int rc = parse_real(d->flag, v, d->lo, d->hi, "minutes", field);
+		*(double *)field *= 60; /* kept in seconds */
+		return rc;
 	}
-	const RtRecipeDesc *r = NULL;
-	for (int i = 0; i < p->nrecipes && first < argc; i++)
-		if (strcmp(p->recipes[i].name, argv[first]) == 0)
-			r = &p->recipes[i];
-	if (!r)
-		return bad("unknown recipe '%s' (see --help)%s", first < argc ? argv[first] : "", "");
-	*o = (Options){.recipe = r, .eval_only = o->eval_only, .steps = -1, .epochs = r->epochs, .batch = r->batch,
-	               .micro_batch = -1, .seed = r->seed, .lr = r->lr, .warmup = r->warmup, .log_every = 1,
-	               .precision = p->bf16 ? RT_BF16 : p->device ? RT_TF32 : RT_FP32};
-	o->argc = argc;
-	o->argv = argv;
-	for (int i = first + 1; i < argc; i++) {
-		const char *f = argv[i];
-		if (strcmp(f, "--detect-anomaly") == 0) {
-			if (p->device)
-				return bad("--detect-anomaly checks the C target's kernels; this trainer runs them on a GPU%s%s", "", "");
-			o->detect_anomaly = true;
-			continue;
-		}
-		if (strcmp(f, "--quiet") == 0 || strcmp(f, "--overwrite") == 0) {
-			*(f[2] == 'q' ? &o->quiet : &o->overwrite) = true;
-			continue;
-		}
-		if (strcmp(f, "--profile") == 0) {
-			o->profile = true;
-			continue;
-		}
-		if (i + 1 >= argc)
-			return bad("option '%s' needs a value%s", f, "");
-		const char *v = argv[++i];
-		int rc = 0;
-		if (strcmp(f, "--data") == 0)
-			o->data = v;
-		else if (strcmp(f, "--dump-step") == 0)
-			o->dump = v;
-		else if (strcmp(f, "--dump-steps") == 0)
-			o->dump_steps = v;
-		else if (strcmp(f, "--out") == 0)
-			o->out = v;
-		else if (strcmp(f, "--from") == 0)
-			o->from = v;
-		else if (strcmp(f, "--resume") == 0)
-			o->resume = v;
-		else if (strcmp(f, "--steps") == 0)
-			rc = parse_int(f, v, 1, INT32_MAX, &o->steps);
-		else if (strcmp(f, "--epochs") == 0)
-			rc = parse_int(f, v, 1, 1000000, &o->epochs);
-		else if (strcmp(f, "--batch") == 0)
-			rc = parse_int(f, v, 1, 1 << 24, &o->batch);
-		else if (strcmp(f, "--micro-batch") == 0)
-			rc = parse_int(f, v, 1, 1 << 24, &o->micro_batch);
-		else if (strcmp(f, "--seed") == 0)
-			rc = parse_int(f, v, 0, INT64_MAX, &o->seed);
-		else if (strcmp(f, "--warmup") == 0)
-			rc = parse_int(f, v, 0, 1000000, &o->warmup);
-		else if (strcmp(f, "--threads") == 0)
-			rc = parse_int(f, v, 1, 4096, &o->threads);
-		else if (strcmp(f, "--log-every") == 0)
-			rc = parse_int(f, v, 1, INT32_MAX, &o->log_every);
-		else if (strcmp(f, "--limit") == 0)
-			rc = parse_int(f, v, 1, INT32_MAX, &o->limit);
-		else if (strcmp(f, "--vis-every") == 0)
-			rc = parse_int(f, v, 1, INT32_MAX, &o->vis_every);
-		else if (strcmp(f, "--zero") == 0) {
-			rc = parse_int(f, v, 0, 1, &o->zero);
-			if (!rc && o->zero && p->device)
-				return bad("--zero 1 shards the update of the C target's trainer; this one runs on a GPU, where "
-				           "the ranks update alike (give --zero 0)%s%s", "", "");
-		}
-		else if (strcmp(f, "--precision") == 0) {
-			if (strcmp(v, "fp32") && strcmp(v, "tf32") && strcmp(v, "bf16"))
-				return bad("--precision needs fp32, tf32 or bf16, got '%s'%s", v, "");
-			o->precision = v[0] == 'f' ? RT_FP32 : v[0] == 't' ? RT_TF32 : RT_BF16;
-			if (p->bf16 != (o->precision == RT_BF16))
-				return bad("--precision %s: this trainer was compiled with maec --precision=%s; compile it again "
-				           "to change the policy", v, p->bf16 ? "bf16" : "fp32 (or tf32)");
-			if (!p->device && o->precision == RT_TF32)
-				return bad("--precision %s needs a GPU: the C trainer's products are fp32 (maec --target=cuda)%s",
-				           v, "");
-		} else if (strcmp(f, "--checkpoint-every") == 0) {
-			char *end;
-			double min = strtod(v, &end);
-			if (end == v || *end || !(min > 0) || !(min <= 10080))
-				return bad("--checkpoint-every needs minutes in (0, 10080], got '%s'%s", v, "");
-			o->checkpoint_every = min * 60;
-		} else if (strcmp(f, "--lr") == 0) {
-			char *end;
-			o->lr = strtod(v, &end);
-			if (end == v || *end || !(o->lr > 0) || !(o->lr <= 10))
-				return bad("--lr needs a number in (0, 10], got '%s'%s", v, "");
-		} else
-			return bad("unknown option '%s' (see --help)%s", f, "");
-		if (rc)
-			return rc;
+	case OPT_PRECISION:
+		if (strcmp(v, "fp32") && strcmp(v, "tf32") && strcmp(v, "bf16"))
+			return bad("--precision needs fp32, tf32 or bf16, got '%s'%s", v, "");
+		*(RtPrecision *)field = v[0] == 'f' ? RT_FP32 : v[0] == 't' ? RT_TF32 : RT_BF16;
+		return 0;
 	}
+	return 2;
+}
+
+/* Options this trainer cannot honour. */
+static int check_program(const RtProgram *p, const Options *o)
+{
+	if (o->detect_anomaly && p->device)
+		return bad("--detect-anomaly checks the C target's kernels; this trainer runs them on a GPU%s%s", "", "");
+	if (o->zero && p->device)
+		return bad("--zero 1 shards the update of the C target's trainer; this one runs on a GPU, where "
+		           "the ranks update alike (give --zero 0)%s%s", "", "");
+	const char *precision = o->precision == RT_BF16 ? "bf16" : o->precision == RT_TF32 ? "tf32" : "fp32";
+	if (p->bf16 != (o->precision == RT_BF16))
+		return bad("--precision %s: this trainer was compiled with maec --precision=%s; compile it again "
+		           "to change the policy", precision, p->bf16 ? "bf16" : "fp32 (or tf32)");
+	if (!p->device && o->precision == RT_TF32)
+		return bad("--precision %s needs a GPU: the C trainer's products are fp32 (maec --target=cuda)%s",
+		           precision, "");
+	return 0;
+}
+
+/* Options that do not go together, and a run directory that would be overwritten. */
+static int check_run(const Options *o)
+{
+	if (o->warmup > o->epochs)
+		return bad("--warmup is longer than the run (%s epochs)%s", "--epochs", "");
+	if (!o->data)
+		return bad("recipe '%s' reads %s: give its directory with --data DIR", o->recipe->name,
+		           rt_data_info[o->recipe->data].name);
+	if (o->eval_only && !o->from)
+		return bad("eval needs a checkpoint: --from CKPT%s%s", "", "");
+	if (o->resume && o->from)
+		return bad("--resume continues a run; --from starts one: give one of them%s%s", "", "");
+	struct stat sb;
+	if (o->out && !o->eval_only && !o->overwrite && (!o->resume || strcmp(o->out, o->resume) != 0) &&
+	    stat(o->out, &sb) == 0) {
+		fprintf(stderr, "trainer: '%s' exists: it may hold a run. Give another --out, --resume %s to continue it, "
+		                "or --overwrite to replace its files\n", o->out, o->out);
+		return 2;
+	}
+	return 0;
+}
+
+/* The batch and micro-batch against what the recipe was compiled for and the ranks; fills in
+ * the micro-batch when it was not given. */
+static int check_batches(const RtRecipeDesc *r, Options *o, int ranks)
+{
 	if (o->batch > r->batch) {
 		fprintf(stderr, "trainer: batch %lld is larger than %lld, the most recipe '%s' was compiled for\n",
 		        (long long)o->batch, (long long)r->batch, r->name);
@@ -249,24 +268,48 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o, int
 		        (long long)o->micro_batch, (long long)(o->batch / o->micro_batch), ranks, ranks);
 		return 2;
 	}
-	if (o->warmup > o->epochs)
-		return bad("--warmup is longer than the run (%s epochs)%s", "--epochs", "");
-	if (!o->data)
-		return bad("recipe '%s' reads %s: give its directory with --data DIR", r->name, rt_data_info[r->data].name);
-	if (o->eval_only && !o->from)
-		return bad("eval needs a checkpoint: --from CKPT%s%s", "", "");
-	if (o->resume && o->from)
-		return bad("--resume continues a run; --from starts one: give one of them%s%s", "", "");
-	struct stat sb;
-	if (o->out && !o->eval_only && !o->overwrite && (!o->resume || strcmp(o->out, o->resume) != 0) &&
-	    stat(o->out, &sb) == 0) {
-		fprintf(stderr, "trainer: '%s' exists: it may hold a run. Give another --out, --resume %s to continue it, "
-		                "or --overwrite to replace its files\n", o->out, o->out);
-		return 2;
-	}
-	if (o->resume && !o->out)
-		o->out = o->resume;
 	return 0;
+}
+
+/* Returns 0 to go on, -1 after --help, or an exit status. */
+static int parse_args(const RtProgram *p, int argc, char **argv, Options *o, int ranks)
+{
+	*o = (Options){0};
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(p, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : -1;
+	}
+	int first = strcmp(argv[1], "eval") == 0 ? 2 : 1;
+	const RtRecipeDesc *r = NULL;
+	for (int i = 0; i < p->nrecipes && first < argc; i++)
+		if (strcmp(p->recipes[i].name, argv[first]) == 0)
+			r = &p->recipes[i];
+	if (!r)
+		return bad("unknown recipe '%s' (see --help)%s", first < argc ? argv[first] : "", "");
+	*o = (Options){.recipe = r, .eval_only = first == 2, .steps = -1, .epochs = r->epochs, .batch = r->batch,
+	               .micro_batch = -1, .seed = r->seed, .lr = r->lr, .warmup = r->warmup, .log_every = 1,
+	               .precision = p->bf16 ? RT_BF16 : p->device ? RT_TF32 : RT_FP32, .argc = argc, .argv = argv};
+	for (int i = first + 1; i < argc; i++) {
+		const OptDesc *d = NULL;
+		for (size_t k = 0; k < sizeof options / sizeof *options; k++)
+			if (strcmp(argv[i], options[k].flag) == 0)
+				d = &options[k];
+		if (!d)
+			return bad("unknown option '%s' (see --help)%s", argv[i], "");
+		if (d->kind != OPT_FLAG && i + 1 >= argc)
+			return bad("option '%s' needs a value%s", argv[i], "");
+		int rc = parse_option(d, d->kind == OPT_FLAG ? NULL : argv[++i], o);
+		if (rc)
+			return rc;
+	}
+	int rc = check_program(p, o);
+	if (!rc)
+		rc = check_batches(r, o, ranks);
+	if (!rc)
+		rc = check_run(o);
+	if (!rc && o->resume && !o->out)
+		o->out = o->resume;
+	return rc;
 }
 
 static double now_s(void)
@@ -1348,16 +1391,20 @@ static void pictures_close(Pictures *pics)
  * training pictures' layout. The mask ratio is compiled into the model (the number of
  * patches kept is a static shape): --mask-ratio is checked against the constant
  * mask_ratio, and another ratio needs a trainer compiled with -Dmask_ratio=R. */
-static int reconstruct(const RtProgram *p, int argc, char **argv)
+typedef struct ReconArgs {
+	const char *from, *png, *data, *out;
+	int64_t index, count, seed;
+	double ratio;
+	bool overwrite;
+} ReconArgs;
+
+static int reconstruct_args(int argc, char **argv, ReconArgs *o)
 {
-	const char *from = NULL, *png = NULL, *data = NULL, *out = "reconstruction.png";
-	int64_t index = -1, count = 1, seed = -1;
-	double ratio = -1;
-	bool overwrite = false;
+	*o = (ReconArgs){.out = "reconstruction.png", .index = -1, .count = 1, .seed = -1, .ratio = -1};
 	for (int i = 2; i < argc; i++) {
 		const char *f = argv[i];
 		if (strcmp(f, "--overwrite") == 0) {
-			overwrite = true;
+			o->overwrite = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -1365,41 +1412,46 @@ static int reconstruct(const RtProgram *p, int argc, char **argv)
 		const char *v = argv[++i];
 		int rc = 0;
 		if (strcmp(f, "--from") == 0)
-			from = v;
+			o->from = v;
 		else if (strcmp(f, "--image") == 0)
-			png = v;
+			o->png = v;
 		else if (strcmp(f, "--data") == 0)
-			data = v;
+			o->data = v;
 		else if (strcmp(f, "--out") == 0)
-			out = v;
+			o->out = v;
 		else if (strcmp(f, "--index") == 0)
-			rc = parse_int(f, v, 0, INT32_MAX, &index);
+			rc = parse_int(f, v, 0, INT32_MAX, &o->index);
 		else if (strcmp(f, "--count") == 0)
-			rc = parse_int(f, v, 1, PICTURE_IMAGES, &count);
+			rc = parse_int(f, v, 1, PICTURE_IMAGES, &o->count);
 		else if (strcmp(f, "--seed") == 0)
-			rc = parse_int(f, v, 0, INT64_MAX, &seed);
+			rc = parse_int(f, v, 0, INT64_MAX, &o->seed);
 		else if (strcmp(f, "--mask-ratio") == 0) {
 			char *end;
-			ratio = strtod(v, &end);
-			if (end == v || *end || !(ratio > 0 && ratio < 1))
+			o->ratio = strtod(v, &end);
+			if (end == v || *end || !(o->ratio > 0 && o->ratio < 1))
 				return bad("--mask-ratio needs a number in (0, 1), got '%s'%s", v, "");
 		} else
 			return bad("unknown option '%s' for reconstruct (see --help)%s", f, "");
 		if (rc)
 			return rc;
 	}
-	if (!from)
+	if (!o->from)
 		return bad("reconstruct needs a checkpoint: --from CKPT%s%s", "", "");
-	if (!png == (index < 0))
+	if (!o->png == (o->index < 0))
 		return bad("reconstruct needs one of --image FILE.png and --index N%s%s", "", "");
-	if (index >= 0 && !data)
+	if (o->index >= 0 && !o->data)
 		return bad("--index N picks a test image: give the data set's directory with --data DIR%s%s", "", "");
-	/* the model: the first that reconstructs, with the images of a recipe that trains it */
+	return 0;
+}
+
+/* The model: the first that reconstructs, with the images of a recipe that trains it, and
+ * compiled for the mask ratio asked for. */
+static int reconstruct_model(const RtProgram *p, double ratio, const RtRecipeDesc **recipe, RtRecon *rec)
+{
 	const RtRecipeDesc *r = NULL;
-	RtRecon rec;
 	char *err = NULL;
 	for (int i = 0; i < p->nrecipes && !r; i++) {
-		if (rt_recon_find(&p->models[p->recipes[i].model], p->recipes[i].image, &rec, &err) == 0)
+		if (rt_recon_find(&p->models[p->recipes[i].model], p->recipes[i].image, rec, &err) == 0)
 			r = &p->recipes[i];
 		free(err);
 		err = NULL;
@@ -1414,72 +1466,98 @@ static int reconstruct(const RtProgram *p, int argc, char **argv)
 			        ratio, p->consts[i].value, p->source, ratio, p->source, ratio);
 			return 2;
 		}
-	struct stat sb;
-	if (!overwrite && stat(out, &sb) == 0)
-		return bad("'%s' exists: give another --out, or --overwrite%s", out, "");
-	if (check_writable(out))
-		return 1;
-	const RtModelDesc *model = rec.model;
+	*recipe = r;
+	return 0;
+}
+
+/* The images to reconstruct, normalised as the data sets are: the PNG file (count becomes 1)
+ * or count test images from index. NULL after a message. */
+static real *reconstruct_images(const RtRecipeDesc *r, const RtModelDesc *model, ReconArgs *o)
+{
 	int64_t C = r->image[0], H = r->image[1], W = r->image[2], image = C * H * W;
-	real *images = alloc_or_die(sizeof(real) * (size_t)(image * count), "the images");
-	if (png) {
+	real *images = alloc_or_die(sizeof(real) * (size_t)(image * o->count), "the images");
+	if (o->png) {
 		int w, h;
-		uint8_t *px = rt_png_read(png, (int)C, &w, &h, &err);
-		if (!px) {
-			fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
+		char *err = NULL;
+		uint8_t *px = rt_png_read(o->png, (int)C, &w, &h, &err);
+		if (!px || w != W || h != H) {
+			if (px)
+				fprintf(stderr, "trainer: %s is %dx%d pixels; model %s takes %lldx%lld (resize it first)\n", o->png,
+				        w, h, model->name, (long long)W, (long long)H);
+			else
+				fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
 			free(err);
-			return 1;
-		}
-		if (w != W || h != H) {
-			fprintf(stderr, "trainer: %s is %dx%d pixels; model %s takes %lldx%lld (resize it first)\n", png, w, h,
-			        model->name, (long long)W, (long long)H);
 			free(px);
-			return 1;
+			free(images);
+			return NULL;
 		}
 		for (int64_t c = 0; c < C; c++) /* interleaved bytes to planes, normalised as the data sets */
 			for (int64_t k = 0; k < H * W; k++)
 				images[c * H * W + k] = (real)(((float)px[k * C + c] / 255.0f - 0.5f) / 0.5f);
 		free(px);
-		count = 1;
-	} else {
-		RtDataset *test = load_split(r, data, 1);
-		if (!test)
-			return 1;
-		if (index + count > rt_dataset_size(test)) {
-			fprintf(stderr, "trainer: --index %lld --count %lld: the test split of %s has %lld images\n",
-			        (long long)index, (long long)count, data, (long long)rt_dataset_size(test));
-			return 1;
-		}
-		int64_t idx[PICTURE_IMAGES];
-		float *f = alloc_or_die(sizeof(float) * (size_t)(image * count), "the images");
-		for (int64_t k = 0; k < count; k++)
-			idx[k] = index + k;
-		rt_dataset_batch(test, idx, count, f, NULL);
-		for (int64_t k = 0; k < image * count; k++)
-			images[k] = (real)f[k];
-		free(f);
-		rt_dataset_free(test);
+		o->count = 1;
+		return images;
 	}
-	RtState st = {.seed = (uint64_t)(seed >= 0 ? seed : r->seed), .shard_hi = p->state_numel};
+	RtDataset *test = load_split(r, o->data, 1);
+	if (test && o->index + o->count > rt_dataset_size(test))
+		fprintf(stderr, "trainer: --index %lld --count %lld: the test split of %s has %lld images\n",
+		        (long long)o->index, (long long)o->count, o->data, (long long)rt_dataset_size(test));
+	if (!test || o->index + o->count > rt_dataset_size(test)) {
+		rt_dataset_free(test);
+		free(images);
+		return NULL;
+	}
+	int64_t idx[PICTURE_IMAGES];
+	float *f = alloc_or_die(sizeof(float) * (size_t)(image * o->count), "the images");
+	for (int64_t k = 0; k < o->count; k++)
+		idx[k] = o->index + k;
+	rt_dataset_batch(test, idx, o->count, f, NULL);
+	for (int64_t k = 0; k < image * o->count; k++)
+		images[k] = (real)f[k];
+	free(f);
+	rt_dataset_free(test);
+	return images;
+}
+
+static int reconstruct(const RtProgram *p, int argc, char **argv)
+{
+	ReconArgs o;
+	const RtRecipeDesc *r;
+	RtRecon rec;
+	int rc = reconstruct_args(argc, argv, &o);
+	if (!rc)
+		rc = reconstruct_model(p, o.ratio, &r, &rec);
+	if (rc)
+		return rc;
+	struct stat sb;
+	if (!o.overwrite && stat(o.out, &sb) == 0)
+		return bad("'%s' exists: give another --out, or --overwrite%s", o.out, "");
+	if (check_writable(o.out))
+		return 1;
+	real *images = reconstruct_images(r, rec.model, &o);
+	if (!images)
+		return 1;
+	RtState st = {.seed = (uint64_t)(o.seed >= 0 ? o.seed : r->seed), .shard_hi = p->state_numel};
 	st.params = alloc_or_die(sizeof(real) * (size_t)p->params_numel, "the parameters");
 	st.grad = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "the gradients");
 	st.m = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's first moments");
 	st.v = alloc_or_die(sizeof(real) * (size_t)p->state_numel, "AdamW's second moments");
 	if (!p->device)
-		st.act = alloc_or_die((size_t)model->act_bytes, "the activations");
+		st.act = alloc_or_die((size_t)rec.model->act_bytes, "the activations");
 	init_params(p, st.params, st.seed);
-	if (load_checkpoint(p, r, &st, from, true))
+	if (load_checkpoint(p, r, &st, o.from, true))
 		return 1;
 	if (p->device && (p->device->open(&st, p) || p->device->push(&st)))
 		return 1;
 	int w, h;
-	uint8_t *px = rt_recon_picture(&rec, &st, images, count, &w, &h, &err);
-	int rc = px ? rt_png_write(out, px, w, h, (int)C, &err) : -1;
+	char *err = NULL;
+	uint8_t *px = rt_recon_picture(&rec, &st, images, o.count, &w, &h, &err);
+	rc = px ? rt_png_write(o.out, px, w, h, (int)r->image[0], &err) : -1;
 	if (rc)
 		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
 	else
-		printf("wrote %s: [masked input | reconstruction | original] for %lld image%s, mask seed %llu\n", out,
-		       (long long)count, count > 1 ? "s" : "", (unsigned long long)st.seed);
+		printf("wrote %s: [masked input | reconstruction | original] for %lld image%s, mask seed %llu\n", o.out,
+		       (long long)o.count, o.count > 1 ? "s" : "", (unsigned long long)st.seed);
 	free(err);
 	free(px);
 	free(images);
