@@ -25,9 +25,11 @@
 #define MAEC_BLAS_DIR ""
 #endif
 
-static const char *const runtime_sources[] = {"cpu.c", "profile.c", "trainer.c", "comm.c", "dp.c", "guard.c", "philox.c", "init.c", "randperm.c",
-                                              "safetensors.c", "cifar.c", "idx.c", "util.c",
-                                              "runlog.c", "progress.c", "tboard.c", "png.c", "plot.c", "recon.c"};
+static const char *const runtime_sources[] = {
+	"kernels/cpu.c", "kernels/philox.c", "kernels/init.c", "kernels/randperm.c",
+	"formats/safetensors.c", "formats/cifar.c", "formats/idx.c", "formats/tboard.c", "formats/png.c",
+	"train/trainer.c", "train/comm.c", "train/dp.c", "train/profile.c", "train/guard.c", "train/runlog.c",
+	"train/progress.c", "train/plot.c", "train/recon.c", "util.c"};
 enum { NSRC = sizeof runtime_sources / sizeof *runtime_sources };
 
 static pid_t spawn(const char *const *argv, bool verbose)

@@ -1,7 +1,7 @@
 /* c.c: the C target. One readable C file per module: the parameter, model and recipe
- * tables the runtime's driver reads (runtime/trainer.h), and for each recipe its step
+ * tables the runtime's driver reads (runtime/train/trainer.h), and for each recipe its step
  * (forward, backward, gradient accumulation) and update (AdamW) functions, one kernel
- * call of runtime/cpu.h per IR instruction, with the DSL location it came from.
+ * call of runtime/kernels/cpu.h per IR instruction, with the DSL location it came from.
  *
  * Requires: a verified module after the optim pass.
  * Values live where memplan.c puts them in the activation slab, planned at the recipe's
@@ -1682,7 +1682,7 @@ bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, b
 	           " *   cc -fopenmp -I<maec>/runtime this.c kernels.o libmaec_trainer_float.a -lopenblas -lz -lm\n"
 	           " * Run: NAME RECIPE --data DIR; NAME --help.\n"
 	           " */\n"
-	           "#include <stdio.h>\n#include <string.h>\n\n#include \"trainer.h\"\n\n"
+	           "#include <stdio.h>\n#include <string.h>\n\n#include \"train/trainer.h\"\n\n"
 	           "_Static_assert(sizeof(rt_real) == %d, \"this trainer was generated for %s: build it with "
 	           "-DMAEC_REAL=%s\");\n",
 	           MAEC_VERSION, c_comment(&g, source), g.float_bytes, use_double ? "double" : "float",

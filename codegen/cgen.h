@@ -1,6 +1,6 @@
 /* cgen.h: what the C and CUDA targets share (codegen/ only; codegen.h is the public side).
  *
- * Both write one file: the parameter, model and recipe tables of runtime/trainer.h
+ * Both write one file: the parameter, model and recipe tables of runtime/train/trainer.h
  * (c.c: cgen_tables), and each function's body, which is the target's own (emit_func).
  */
 #ifndef MAEC_CGEN_H
@@ -27,7 +27,7 @@ struct CGen {
 	int float_bytes;
 	bool naive_memory;     /* -fno-memplan: every value its own buffer */
 	bool failed;
-	/* Writes a function (its kind's signature, runtime/trainer.h) and sets plan. */
+	/* Writes a function (its kind's signature, runtime/train/trainer.h) and sets plan. */
 	void (*emit_func)(CGen *g, const Func *f, FuncKind kind, int64_t batch);
 	void *target_state;
 };

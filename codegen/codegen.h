@@ -43,7 +43,7 @@ bool codegen_cuda(Buf *out, const Module *m, const char *source, bool naive_memo
  * checks) double. Returns false (after printing why) on failure. */
 bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use_double);
 /* Builds a generated CUDA trainer with nvcc ($NVCC), or for the host emulation
- * (runtime/gpu_emu.c) with the host C++ compiler ($CXX). */
+ * (runtime/gpu/gpu_emu.c) with the host C++ compiler ($CXX). */
 bool build_cuda_trainer(const char *cu_file, const char *exe, bool verbose, bool emulate);
 
 #endif

@@ -1,7 +1,7 @@
 /* cost.c: what the CUDA target's work costs on a device, estimated (never measured here).
  *
  * Requires: records made by codegen/cuda.c while it emits each function, one per kernel
- * launch, cuBLAS product (its GEMM plan, runtime/gpu_plan.c's rt_gemm_plan, as the trainer
+ * launch, cuBLAS product (its GEMM plan, runtime/gpu/gpu_plan.c's rt_gemm_plan, as the trainer
  * runs it), device copy and piece of host work, in emission order; the device table and
  * efficiencies of codegen/cost.def.
  * Guarantees: each record's DRAM bytes (each operand once per kernel, by its dtype), FLOPs
@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "cgen.h"
-#include "gpu.h"
+#include "gpu/gpu.h"
 
 /* gpu_plan.c, linked here for rt_gemm_plan, names sites of the trainer's program in its
  * messages; the compiler runs no program: an empty one. */

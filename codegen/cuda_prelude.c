@@ -1,12 +1,12 @@
 /* cuda_prelude.c: the top of every CUDA trainer's kernel source (codegen/cuda.c): what
  * every kernel uses. The same text is compiled by NVRTC on a GPU and by the host C++
- * compiler for the emulation (runtime/simt.c), where runtime/simt_cuda.h supplies CUDA's
+ * compiler for the emulation (runtime/gpu/simt.c), where runtime/gpu/simt_cuda.h supplies CUDA's
  * built-ins. */
 #include "cgen.h"
 
 /* The same text for both: no path of it differs between the device and the emulation. */
 const char cuda_prelude[] =
-	"/* maec kernels: extern \"C\" __global__ void NAME(i64 B, RtPtrs p, int site) (runtime/gpu.h). */\n"
+	"/* maec kernels: extern \"C\" __global__ void NAME(i64 B, RtPtrs p, int site) (runtime/gpu/gpu.h). */\n"
 	"#define MAEC_KERNEL extern \"C\" __global__ void\n"
 	"#define MAEC_DEV __device__ __forceinline__\n"
 	"#define MAEC_GLOBAL __device__\n"
@@ -27,7 +27,7 @@ const char cuda_prelude[] =
 	"MAEC_DEV void maec_fail(int site)\n{\n\tatomicCAS(&maec_error, 0, site + 1);\n}\n"
 	"MAEC_DEV float maec_inf(void)\n{\n\treturn __int_as_float(0x7f800000);\n}\n"
 	"MAEC_DEV float maec_nan(void)\n{\n\treturn __int_as_float(0x7fc00000);\n}\n"
-	"/* the exact gelu, in PyTorch's order, and its derivative times dy (runtime/cpu.c) */\n"
+	"/* the exact gelu, in PyTorch's order, and its derivative times dy (runtime/kernels/cpu.c) */\n"
 	"MAEC_DEV float maec_gelu(float x)\n{\n\treturn x * 0.5f * (1.0f + erff(x * 0.70710678118654752440f));\n}\n"
 	"MAEC_DEV float maec_gelu_grad(float x, float dy)\n{\n"
 	"\tconst float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752440f));\n"
@@ -43,7 +43,7 @@ const char cuda_prelude[] =
 	"\tunsigned r = 1, b = (unsigned)x;\n"
 	"\tfor (unsigned k = (unsigned)e; k; k >>= 1) {\n\t\tif (k & 1)\n\t\t\tr *= b;\n\t\tb *= b;\n\t}\n"
 	"\treturn (int)r;\n}\n"
-	"/* Philox4x32-10's first word for (seed, stream, step, index): runtime/philox.c, word for word */\n"
+	"/* Philox4x32-10's first word for (seed, stream, step, index): runtime/kernels/philox.c, word for word */\n"
 	"MAEC_DEV unsigned maec_philox_key(unsigned k0, unsigned k1, unsigned stream, unsigned step, "
 	"unsigned long long index)\n{\n"
 	"\tunsigned c0 = (unsigned)index, c1 = (unsigned)(index >> 32), c2 = stream, c3 = step;\n"

@@ -2094,14 +2094,14 @@ static int key_index(const char *key)
 	return -1;
 }
 
-/* The data sets recipes can read (runtime/datasets.def): their image shape and the loss
+/* The data sets recipes can read (runtime/formats/datasets.def): their image shape and the loss
  * arguments they feed. */
 static const struct Dataset {
 	const char *name;
 	int64_t channels, height, width;
 } datasets[] = {
 #define RT_DATASET(id, name, channels, height, width, loader) {#name, channels, height, width},
-#include "../runtime/datasets.def"
+#include "../runtime/formats/datasets.def"
 #undef RT_DATASET
 };
 

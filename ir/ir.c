@@ -63,7 +63,7 @@ const char *op_kind_name(OpKind k)
 
 static const InitInfo init_table[INIT__N] = {
 #define RT_INIT(kind, name, nargs, argnames) [INIT_##kind] = {#name, nargs, argnames},
-#include "../runtime/inits.def"
+#include "../runtime/kernels/inits.def"
 #undef RT_INIT
 };
 

@@ -181,10 +181,10 @@ struct Ins {
 	int kernel; /* the kernel the fuse pass put it in (kernel=N), 0 for none */
 };
 
-/* The initialisers (runtime/inits.def, which the runtime numbers alike). */
+/* The initialisers (runtime/kernels/inits.def, which the runtime numbers alike). */
 typedef enum InitKind {
 #define RT_INIT(kind, name, nargs, argnames) INIT_##kind,
-#include "../runtime/inits.def"
+#include "../runtime/kernels/inits.def"
 #undef RT_INIT
 	INIT__N
 } InitKind;

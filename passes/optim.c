@@ -24,7 +24,7 @@
 
 const char *const host_scalar_names[HS__N] = {
 #define RT_SCALAR(name, what) #name,
-#include "../runtime/scalars.def"
+#include "../runtime/train/scalars.def"
 #undef RT_SCALAR
 };
 

@@ -17,11 +17,11 @@ typedef struct PassCtx {
 	FILE *fusion_report; /* --report=fusion: fuse writes each function's decisions here; NULL: none */
 } PassCtx;
 
-/* The host scalars a function reads with `scalar name="NAME"` (runtime/scalars.def): the
+/* The host scalars a function reads with `scalar name="NAME"` (runtime/train/scalars.def): the
  * passes emit them by enum, the targets check a name with host_scalar_index. */
 typedef enum HostScalar {
 #define RT_SCALAR(name, what) HS_##name,
-#include "../runtime/scalars.def"
+#include "../runtime/train/scalars.def"
 #undef RT_SCALAR
 	HS__N
 } HostScalar;

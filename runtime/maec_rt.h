@@ -94,7 +94,7 @@ double rt_normal_quantile(double p);            /* Phi^-1(p); -inf at 0, +inf at
  */
 enum {
 #define RT_INIT(kind, name, nargs, argnames) RT_INIT_##kind,
-#include "inits.def"
+#include "kernels/inits.def"
 #undef RT_INIT
 	RT_INIT__N
 };
@@ -205,7 +205,7 @@ RtDataset *rt_fashion_mnist_load(const char *dir, int split, char **err);
 /* The data sets by id (datasets.def): a recipe's `data`. */
 typedef enum RtDataId {
 #define RT_DATASET(id, name, channels, height, width, loader) RT_DATA_##id,
-#include "datasets.def"
+#include "formats/datasets.def"
 #undef RT_DATASET
 	RT_DATA__N
 } RtDataId;

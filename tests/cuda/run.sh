@@ -6,8 +6,8 @@
 #                             ptxas's registers and spills printed); the trainer, run on a
 #                             machine without a GPU, says so and exits 1.
 #   run.sh emulated MAEC OUT  the CUDA trainers built for the host emulation
-#                             (runtime/gpu_emu.c: the kernels on the block-level emulator,
-#                             runtime/simt.c) against the C trainers, one step each: the MAE
+#                             (runtime/gpu/gpu_emu.c: the kernels on the block-level emulator,
+#                             runtime/gpu/simt.c) against the C trainers, one step each: the MAE
 #                             recipes and the official-options model at full size on
 #                             CIFAR-10, the Fashion-MNIST model, and the gradient-check
 #                             programs, whose losses use every differentiable op

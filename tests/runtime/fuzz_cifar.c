@@ -1,4 +1,4 @@
-/* fuzz_cifar: libFuzzer harness for the CIFAR-10 reader (runtime/cifar.c).
+/* fuzz_cifar: libFuzzer harness for the CIFAR-10 reader (runtime/formats/cifar.c).
  *
  * The first byte of the input picks a record count (1 + byte % 4); the rest is the bytes
  * of one CIFAR-10 file of that many records, checked by rt_cifar10_parse, the loader's

@@ -1,4 +1,4 @@
-/* fuzz_idx: libFuzzer harness for the IDX reader of Fashion-MNIST (runtime/idx.c).
+/* fuzz_idx: libFuzzer harness for the IDX reader of Fashion-MNIST (runtime/formats/idx.c).
  *
  * The input holds the two files of a split: a flags byte, the length of the images file
  * (two bytes, little-endian, cut to what is left), the images file, then the labels file.

@@ -1,4 +1,4 @@
-/* fuzz_safetensors: libFuzzer harness for the safetensors reader (runtime/safetensors.c).
+/* fuzz_safetensors: libFuzzer harness for the safetensors reader (runtime/formats/safetensors.c).
  *
  * Every input must give either a tensor set whose views lie inside the input, or a
  * message; never a crash, a leak or a silent failure. Built with -DMAEC_FUZZ=ON (clang) by

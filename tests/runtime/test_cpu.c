@@ -1,9 +1,9 @@
-/* test_cpu.c: the kernels of runtime/cpu.h against plain references written here in
+/* test_cpu.c: the kernels of runtime/kernels/cpu.h against plain references written here in
  * double, on random shapes (ranks 0 to 6, size-1 dimensions, broadcasting) and on the
  * shapes of the MAE model; the gradient kernels also against central finite differences
  * of their forward kernels (double build only: float cannot resolve the differences).
  *
- *   cc -std=c11 -O2 -fopenmp -DMAEC_REAL=double -Iruntime tests/runtime/test_cpu.c runtime/cpu.c \
+ *   cc -std=c11 -O2 -fopenmp -DMAEC_REAL=double -Iruntime tests/runtime/test_cpu.c runtime/kernels/cpu.c \
  *      -lopenblas -lm && ./a.out [--verbose] [--bench]
  *
  * A check passes when every element has |got - ref| <= atol + rtol |ref| + bound, where
@@ -26,7 +26,7 @@
 #include <omp.h>
 #endif
 
-#include "cpu.h"
+#include "kernels/cpu.h"
 
 typedef rt_real real;
 

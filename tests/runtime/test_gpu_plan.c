@@ -1,4 +1,4 @@
-/* test_gpu_plan.c: the host logic of runtime/gpu_plan.c that both device implementations
+/* test_gpu_plan.c: the host logic of runtime/gpu/gpu_plan.c that both device implementations
  * share, on any machine.
  *   - rt_gemm_plan: every plan, run through a naive column-major GEMM with exactly the
  *     parameters cuBLAS would get, against rt_matmul / rt_matmul_reduce of the C target,
@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "../check.h"
-#include "cpu.h"
-#include "gpu.h"
+#include "kernels/cpu.h"
+#include "gpu/gpu.h"
 
 typedef struct T {
 	Tally tally;

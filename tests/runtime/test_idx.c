@@ -1,4 +1,4 @@
-/* test_idx: the Fashion-MNIST loader (runtime/idx.c) and the dataset functions it shares
+/* test_idx: the Fashion-MNIST loader (runtime/formats/idx.c) and the dataset functions it shares
  * with CIFAR-10's.
  *
  * Usage: test_idx [--fashion DIR]

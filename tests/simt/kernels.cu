@@ -1,7 +1,7 @@
 /* kernels.cu: kernels for the block-level emulator's test (test_simt.c), which checks the
  * good ones against plain C and the broken ones for the emulator's message; the same file
  * goes through NVRTC for sm_80 and sm_90 (test_simt_nvrtc.c). Every kernel has the
- * signature of runtime/gpu.h: B is a size, p the arrays. */
+ * signature of runtime/gpu/gpu.h: B is a size, p the arrays. */
 #include <cuda_bf16.h>
 #include <mma.h>
 

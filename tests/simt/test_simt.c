@@ -1,4 +1,4 @@
-/* test_simt.c: the block-level emulator (runtime/simt.c) on the kernels of kernels.cu:
+/* test_simt.c: the block-level emulator (runtime/gpu/simt.c) on the kernels of kernels.cu:
  * the good ones against plain C, the broken ones for a failed launch whose message names
  * the kernel and what went wrong.
  *
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "simt.h"
+#include "gpu/simt.h"
 #include "source.h"
 
 static int passed, failed;

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "profile.h"
+#include "train/profile.h"
 
 typedef struct Entry {
 	const RtProfSite *site;

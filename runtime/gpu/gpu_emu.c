@@ -22,10 +22,10 @@
 
 #include <cblas.h>
 
-#include "cpu.h" /* rt_bf16 */
-#include "gpu.h"
-#include "gpu_nccl.h"
-#include "simt.h"
+#include "kernels/cpu.h" /* rt_bf16 */
+#include "gpu/gpu.h"
+#include "gpu/gpu_nccl.h"
+#include "gpu/simt.h"
 
 typedef struct RtGpu {
 	RtGpuSlabs s; /* first: gpu_plan.c's accessors read it */

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dataset.h"
+#include "formats/dataset.h"
 #include "maec_rt.h"
 
 #define CIFAR_PIXELS 3072                  /* 3 planes of 32 x 32 */
@@ -245,6 +245,6 @@ void rt_dataset_free(RtDataset *d)
 /* Every data set a recipe can read (datasets.def); here, with CIFAR-10's loader. */
 const RtDataInfo rt_data_info[RT_DATA__N] = {
 #define RT_DATASET(id, name, channels, height, width, loader) [RT_DATA_##id] = {#name, {channels, height, width}, loader},
-#include "datasets.def"
+#include "formats/datasets.def"
 #undef RT_DATASET
 };

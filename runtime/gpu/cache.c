@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gpu.h"
+#include "gpu/gpu.h"
 
 uint64_t rt_hash(uint64_t h, const void *p, size_t n)
 {

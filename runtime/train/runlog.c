@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "trainer.h"
+#include "train/trainer.h"
 
 enum { TB_MAIN, TB_LOSS_TRAIN, TB_LOSS_VAL, TB_ACC_TRAIN, TB_ACC_VAL, TB__N };
 static const char *const tb_dirs[TB__N] = {"", "cls_loss_train", "cls_loss_val", "cls_acc_train", "cls_acc_val"};

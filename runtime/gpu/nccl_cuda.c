@@ -13,7 +13,7 @@
 
 #include <cuda_runtime.h>
 
-#include "gpu_nccl.h"
+#include "gpu/gpu_nccl.h"
 
 enum { NCCL_FLOAT = 7, NCCL_SUM = 0 }; /* ncclFloat, ncclSum */
 

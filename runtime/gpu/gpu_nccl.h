@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "comm.h"
-#include "gpu.h"
+#include "train/comm.h"
+#include "gpu/gpu.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,7 +3,7 @@
 #ifndef MAEC_GUARD_H
 #define MAEC_GUARD_H
 
-#include "trainer.h"
+#include "train/trainer.h"
 
 int64_t rt_first_nonfinite(const real *x, int64_t n); /* index of the first NaN or inf, or -1 */
 double rt_sum_squares(const real *x, int64_t n);      /* in double */

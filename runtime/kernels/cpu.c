@@ -1,4 +1,4 @@
-/* cpu.c: the CPU kernels of runtime/cpu.h.
+/* cpu.c: the CPU kernels of runtime/kernels/cpu.h.
  *
  * Built with each generated trainer: -DMAEC_REAL=float or double, -O3 -march=native
  * -fopenmp, CBLAS. Without -fopenmp (and with -Wno-unknown-pragmas) it runs serially.
@@ -16,7 +16,7 @@
 
 #include <cblas.h>
 
-#include "cpu.h"
+#include "kernels/cpu.h"
 
 typedef rt_real real;
 

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trainer.h"
+#include "train/trainer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -86,7 +86,7 @@ int rt_gpu_launch_blocks(RtState *st, int kernel, int64_t blocks, int64_t B, con
  * (both) and/or a bf16 output. */
 enum { RT_GEMM_F32 = 0, RT_GEMM_BF16_IN = 1, RT_GEMM_BF16_OUT = 2 };
 
-/* matmul and matmul_reduce of runtime/cpu.h (rt_matmul, rt_matmul_reduce) on the device:
+/* matmul and matmul_reduce of runtime/kernels/cpu.h (rt_matmul, rt_matmul_reduce) on the device:
  * f32 operands in the precision of st->precision, bf16 ones (types) with f32 accumulation;
  * accumulate: added into out (rt_matmul_add), which is f32. */
 int rt_gpu_matmul(RtState *st, void *out, const void *a, const void *b, int types, int rank_a, const int64_t *dims_a,
@@ -119,7 +119,7 @@ typedef struct RtGemm {
 } RtGemm;
 
 /* The GEMMs of rt_matmul (reduce 0) or rt_matmul_reduce (reduce 1) for row-major x and y
- * (a and b of runtime/cpu.h): returns how many there are, writing the first max of them
+ * (a and b of runtime/kernels/cpu.h): returns how many there are, writing the first max of them
  * to g, or -1 for shapes that break the op. */
 int rt_gemm_plan(RtGemm *g, int max, int rank_a, const int64_t *dims_a, int rank_b, const int64_t *dims_b, int ta,
                  int tb, int reduce);

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp.h"
-#include "guard.h"
+#include "train/dp.h"
+#include "train/guard.h"
 
 enum { BUCKET = 1 << 20 }; /* elements: 4 MiB of fp32 gradients */
 

@@ -14,7 +14,7 @@
 
 #include <stdio.h>
 
-#include "trainer.h"
+#include "train/trainer.h"
 
 typedef struct RtDp RtDp;
 

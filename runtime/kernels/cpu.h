@@ -1,6 +1,6 @@
 /* cpu.h: the CPU kernels that generated trainers call, one call per IR instruction.
  *
- * runtime/cpu.c is compiled with each generated trainer, with -DMAEC_REAL=float (the
+ * runtime/kernels/cpu.c is compiled with each generated trainer, with -DMAEC_REAL=float (the
  * default) or -DMAEC_REAL=double (finite-difference gradient checks), and linked with a
  * CBLAS (OpenBLAS). The IR's floating-point tensors are rt_real here whatever their IR
  * dtype; its index tensors are int32_t.

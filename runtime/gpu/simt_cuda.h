@@ -1,5 +1,5 @@
 /* simt_cuda.h: CUDA's built-ins for kernel source compiled by the host C++ compiler and run
- * by the block-level emulator (runtime/simt.c, whose top comment is the contract).
+ * by the block-level emulator (runtime/gpu/simt.c, whose top comment is the contract).
  *
  * The emulator compiles a module's kernel source, unchanged, with this header forced in
  * front of it (-include) and with ThreadSanitizer's instrumentation (-fsanitize=thread),

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "guard.h"
+#include "train/guard.h"
 
 int64_t rt_first_nonfinite(const real *x, int64_t n)
 {

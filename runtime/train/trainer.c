@@ -21,9 +21,9 @@
 #include <omp.h>
 #endif
 
-#include "dp.h"
-#include "guard.h"
-#include "trainer.h"
+#include "train/dp.h"
+#include "train/guard.h"
+#include "train/trainer.h"
 
 enum { RT_STREAM_DATA = RT_STREAM_OPS - 1 }; /* the epoch shuffle */
 
@@ -1673,7 +1673,7 @@ static int guard_grad(const Guard *g, const RtProgram *p, const RtState *st, int
 
 /* --profile's row for the time a rank waits for the others (the sums of the gradients,
  * the results, the evaluation's batches). */
-static const RtProfSite comm_site = {-1, "(ranks)", "communication", "waiting for the other ranks' sums", "runtime/dp.c"};
+static const RtProfSite comm_site = {-1, "(ranks)", "communication", "waiting for the other ranks' sums", "runtime/train/dp.c"};
 
 /* The results of one optimizer step's micro-batches, slot by slot, and the decisions every
  * rank must take alike (stop, checkpoint): each rank fills its own slots, the sum over the

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gpu_nccl.h"
+#include "gpu/gpu_nccl.h"
 
 /* ncclResult_t's values that the emulation returns (nccl.h) */
 enum { NCCL_SUCCESS = 0, NCCL_SYSTEM_ERROR = 2, NCCL_INVALID_ARGUMENT = 4, NCCL_INVALID_USAGE = 5 };

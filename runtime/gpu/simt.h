@@ -4,7 +4,7 @@
  * atomics and WMMA tiles, and fails a launch that races on shared memory or reaches a
  * barrier or collective that not all of its threads reach.
  *
- * Kernels have the signature of runtime/gpu.h: extern "C" __global__ void NAME(long long B,
+ * Kernels have the signature of runtime/gpu/gpu.h: extern "C" __global__ void NAME(long long B,
  * RtPtrs p, int site). Functions return 0, or nonzero with the reason in simt_error().
  */
 #ifndef MAEC_SIMT_H
@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "gpu.h"
+#include "gpu/gpu.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "gpu_nccl.h"
+#include "gpu/gpu_nccl.h"
 
 struct RtGpuDp {
 	int rank, size;
@@ -28,14 +28,14 @@ struct RtGpuDp {
 
 static int nccl_fail(const RtGpuDp *d, int e, const char *call, int line)
 {
-	fprintf(stderr, "trainer: rank %d: %s (runtime/gpu_nccl.c:%d): %s\n", d->rank, call, line,
+	fprintf(stderr, "trainer: rank %d: %s (runtime/gpu/gpu_nccl.c:%d): %s\n", d->rank, call, line,
 	        rt_nccl_error_string(d->nccl, e));
 	return 1;
 }
 
 static int cuda_fail(const RtGpuDp *d, int e, const char *call, int line)
 {
-	fprintf(stderr, "trainer: rank %d: %s (runtime/gpu_nccl.c:%d): %s\n", d->rank, call, line,
+	fprintf(stderr, "trainer: rank %d: %s (runtime/gpu/gpu_nccl.c:%d): %s\n", d->rank, call, line,
 	        rt_cuda_error_string(e));
 	return 1;
 }

@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "comm.h"
-#include "cpu.h"
+#include "train/comm.h"
+#include "kernels/cpu.h"
 #include "maec_rt.h"
-#include "profile.h"
+#include "train/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,7 +60,7 @@ typedef struct RtModelDesc {
 /* The host scalars the IR reads with `scalar` (scalars.def). */
 typedef struct RtScalars {
 #define RT_SCALAR(name, what) real name;
-#include "scalars.def"
+#include "train/scalars.def"
 #undef RT_SCALAR
 } RtScalars;
 
@@ -90,7 +90,7 @@ struct RtState {
 
 typedef enum RtSchedule {
 #define RT_SCHEDULE(id, name, what) RT_##id,
-#include "schedules.def"
+#include "train/schedules.def"
 #undef RT_SCHEDULE
 } RtSchedule;
 

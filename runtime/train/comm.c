@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "comm.h"
+#include "train/comm.h"
 
 typedef void *Handle; /* MPI_Comm, MPI_Datatype, MPI_Op, MPI_Request: addresses in Open MPI */
 #define IN_PLACE ((void *)1)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer.h"
+#include "train/trainer.h"
 
 static int find_output(const RtModelDesc *m, const char *name)
 {

@@ -3,7 +3,7 @@
  * At open: the first device is taken, or under an MPI launcher the local rank's (modulo the
  * devices: one GPU a rank, over which gpu_nccl.c sums with NCCL); the kernel source is
  * compiled by NVRTC to a cubin for the device's architecture, or read from the cache
- * (runtime/gpu_plan.c), keyed by the source's hash, the architecture, NVRTC's version and
+ * (runtime/gpu/gpu_plan.c), keyed by the source's hash, the architecture, NVRTC's version and
  * the options; the slabs are one device allocation each, as the memory plan says; cuBLAS
  * gets the trainer's stream and a fixed workspace, so that the step can be captured. Each function's device work is
  * captured once per batch size as a CUDA graph and replayed (MAEC_GRAPHS=0 launches it
@@ -28,8 +28,8 @@
 #include <cuda_runtime.h>
 #include <nvrtc.h>
 
-#include "gpu.h"
-#include "gpu_nccl.h"
+#include "gpu/gpu.h"
+#include "gpu/gpu_nccl.h"
 
 enum { GRAPHS_PER_FUNC = 4, WORKSPACE = 32 << 20 };
 
@@ -259,21 +259,21 @@ static const char *at_site(int site)
 
 static int cuda_fail(cudaError_t e, const char *call, int line, int site)
 {
-	fprintf(stderr, "trainer: %s%s%s (runtime/gpu_cuda.c:%d): %s: %s\n", at_site(site), site >= 0 ? ": " : "", call,
+	fprintf(stderr, "trainer: %s%s%s (runtime/gpu/gpu_cuda.c:%d): %s: %s\n", at_site(site), site >= 0 ? ": " : "", call,
 	        line, cudaGetErrorName(e), cudaGetErrorString(e));
 	return 1;
 }
 
 static int blas_fail(cublasStatus_t e, const char *call, int line, int site)
 {
-	fprintf(stderr, "trainer: %s%s%s (runtime/gpu_cuda.c:%d): %s\n", at_site(site), site >= 0 ? ": " : "", call, line,
+	fprintf(stderr, "trainer: %s%s%s (runtime/gpu/gpu_cuda.c:%d): %s\n", at_site(site), site >= 0 ? ": " : "", call, line,
 	        cublasGetStatusString(e));
 	return 1;
 }
 
 static int nvrtc_fail(nvrtcResult e, const char *call, int line)
 {
-	fprintf(stderr, "trainer: %s (runtime/gpu_cuda.c:%d): %s\n", call, line, nvrtcGetErrorString(e));
+	fprintf(stderr, "trainer: %s (runtime/gpu/gpu_cuda.c:%d): %s\n", call, line, nvrtcGetErrorString(e));
 	return 1;
 }
 
