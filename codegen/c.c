@@ -222,6 +222,9 @@ static const char *esize(const Ins *x)
 typedef struct CTarget {
 	Buf sites;   /* the entries of prof_sites[] */
 	int nsites;
+	Buf out_sites; /* out_sites[]: the op and DSL location of each output --detect-anomaly checks */
+	int nout_sites;
+	Buf checks;    /* the checks of the call being emitted: "OUT(x, n, k) || ..." */
 	Buf kernels; /* the generated kernels: the optimised part of the file */
 	Buf protos;  /* their prototypes */
 	bool *declared; /* by id, in the function being emitted: its C pointer is declared */
@@ -252,21 +255,31 @@ static int site(CGen *g, const char *kernel, const char *ops, Loc loc)
 	return t->nsites++;
 }
 
-/* --detect-anomaly: the values of x at ptr, after the kernel that makes them (a bf16 value
- * is checked where a kernel converts it back). */
+/* --detect-anomaly: the values of x at ptr, checked after the kernel call emitted next
+ * (emit_run); a bf16 value is checked where a kernel converts it back. */
 static void anomaly(CGen *g, const Ins *x, const char *ptr)
 {
 	if (x->type.dt == DT_BF16)
 		return;
-	const char *where = cgen_where(g, x->loc);
-	buf_printf(g->out, "\tANOMALY(%s, %s, %s, \"%s\");\n", ptr, numel(g, &x->type), c_str(g, where),
-	           op_info(x->op)->name);
+	CTarget *t = g->target_state;
+	buf_printf(&t->out_sites, "\t{\"%s\", %s},\n", op_info(x->op)->name, c_str(g, cgen_where(g, x->loc)));
+	buf_printf(&t->checks, "%sOUT(%s, %s, %d)", t->checks.p && *t->checks.p ? " || " : "", ptr,
+	           numel(g, &x->type), t->nout_sites++);
+}
+
+/* The one checked call of the trainer: RUN(site, call, checks), with the checks anomaly()
+ * gathered for it (0 when it makes no float value). */
+static void emit_run(CGen *g, int sid, const char *c)
+{
+	CTarget *t = g->target_state;
+	buf_printf(g->out, "\tRUN(%d, %s, %s);\n", sid, c, t->checks.p && *t->checks.p ? t->checks.p : "0");
+	buf_free(&t->checks);
 }
 
 static void call(CGen *g, const Ins *ins, const char *fmt, ...) FMT(3, 4);
 
-/* One checked and timed kernel call (RUN): a failing status names the op and its DSL
- * location. */
+/* One checked and timed kernel call of the runtime: a failing status names the op and its
+ * DSL location. */
 static void call(CGen *g, const Ins *ins, const char *fmt, ...)
 {
 	va_list ap;
@@ -275,9 +288,9 @@ static void call(CGen *g, const Ins *ins, const char *fmt, ...)
 	va_end(ap);
 	const char *name = op_info(ins->op)->name;
 	int id = site(g, name, arena_printf(g->a, "%%%d %s", ins->id, name), ins->loc);
-	buf_printf(g->out, "\tRUN(%d, %s);\n", id, c);
 	if (ins->type.dt != DT_I32) /* the result is float: --detect-anomaly looks at it */
 		anomaly(g, ins, v(g, ins));
+	emit_run(g, id, c);
 }
 
 /* ---------- one instruction, through the runtime's kernels ---------- */
@@ -826,10 +839,10 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 	buf_printf(g->out, "\t/* kernel %d (%s): %s; %s */\n", grp->id, fuse_kind_name(grp->kind),
 	           cgen_ops_list(g, grp, c->lo, c->hi), c_comment(g, cgen_where(g, grp->ins[c->hi - 1]->loc)));
 	const char *call_args = arena_printf(g->a, "%s%s", takes_b ? ", B" : "", args.p ? args.p : "");
-	buf_printf(g->out, "\tRUN(%d, %s(%s));\n", sid, name, *call_args ? call_args + 2 : "");
 	for (int i = c->lo; i < c->hi; i++)
 		if (fn->need[grp->ins[i]->id] && grp->ins[i]->type.dt != DT_I32 && grp->ins[i]->op != OP_store)
 			anomaly(g, grp->ins[i], v(g, grp->ins[i]));
+	emit_run(g, sid, arena_printf(g->a, "%s(%s)", name, *call_args ? call_args + 2 : ""));
 	buf_free(&body);
 	buf_free(&params);
 	buf_free(&args);
@@ -1035,7 +1048,7 @@ static bool emit_multi(CGen *g, Schedule *fn, const SchedCall *c, const char *na
 	int sid = site(g, "multi", arena_printf(g->a, "kernel %d: %d parts of %s", grp->id, grp->nparts,
 	                                       cgen_ops_list(g, grp, 0, n0)), grp->ins[0]->loc);
 	buf_printf(g->out, "\t/* kernel %d (multi): %d parts of %s */\n", grp->id, grp->nparts, cgen_ops_list(g, grp, 0, n0));
-	buf_printf(g->out, "\tRUN(%d, %s(st%s));\n", sid, name, args.p ? args.p : "");
+	emit_run(g, sid, arena_printf(g->a, "%s(st%s)", name, args.p ? args.p : ""));
 	buf_free(&params);
 	buf_free(&args);
 	buf_free(&body);
@@ -1054,10 +1067,10 @@ static void emit_accum(CGen *g, Schedule *fn, const SchedCall *c)
 	           cgen_ops_list(g, grp, 0, 3), c_comment(g, cgen_where(g, mm->loc)));
 	int sid = site(g, op_info(mm->op)->name, arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, 0, 3)),
 	               mm->loc);
-	buf_printf(g->out, "\tRUN(%d, rt_%s_add%s(%s, %s, %s, %s, %s, %lld, %lld));\n", sid, op_info(mm->op)->name,
-	           x->type.dt == DT_BF16 ? "_bf16" : "", state_slab(g, st, st->attr[1].s), v(g, x), v(g, y), shape(g, x), shape(g, y), (long long)mm->attr[0].i,
-	           (long long)mm->attr[1].i);
 	anomaly(g, st, state_slab(g, st, st->attr[1].s));
+	emit_run(g, sid, arena_printf(g->a, "rt_%s_add%s(%s, %s, %s, %s, %s, %lld, %lld)", op_info(mm->op)->name,
+	                              x->type.dt == DT_BF16 ? "_bf16" : "", state_slab(g, st, st->attr[1].s), v(g, x),
+	                              v(g, y), shape(g, x), shape(g, y), (long long)mm->attr[0].i, (long long)mm->attr[1].i));
 }
 
 /* ---------- attention ---------- */
@@ -1220,10 +1233,10 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 	               grp->root->loc);
 	buf_printf(g->out, "\t/* kernel %d (attention): %s; %s */\n", grp->id, cgen_ops_list(g, grp, 0, grp->nins),
 	           c_comment(g, cgen_where(g, grp->root->loc)));
-	buf_printf(g->out, "\tRUN(%d, %s(B%s));\n", sid, name, args.p ? args.p : "");
 	for (int i = 0; i < grp->nins; i++)
 		if (fn->need[grp->ins[i]->id])
 			anomaly(g, grp->ins[i], v(g, grp->ins[i]));
+	emit_run(g, sid, arena_printf(g->a, "%s(B%s)", name, args.p ? args.p : ""));
 	buf_free(&lead);
 	buf_free(&params);
 	buf_free(&args);
@@ -1699,9 +1712,11 @@ bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, b
 	           use_double ? "exp" : "expf", kernels_preamble, ct.kernels.p ? ct.kernels.p : "");
 	buf_printf(out,
 	           "#else /* the trainer */\n\n"
-	           "/* Every kernel call: timed with --profile, and a failing one names its op and the\n"
-	           " * DSL line it came from (prof_sites[site]). */\n"
-	           "#define RUN(site, call)                                                                \\\n"
+	           "/* Every kernel call: timed with --profile; a failing one names its op and the DSL\n"
+	           " * line it came from (prof_sites[site]); with --detect-anomaly, check looks at the\n"
+	           " * float values it made: the first OUT(x, n, k) whose n values hold a NaN or an\n"
+	           " * infinity stops the run, naming out_sites[k], the op and DSL line that made x. */\n"
+	           "#define RUN(site, call, check)                                                         \\\n"
 	           "\tdo {                                                                               \\\n"
 	           "\t\tdouble t_ = st->prof ? rt_prof_now() : 0;                                      \\\n"
 	           "\t\tint rc_ = (call);                                                            \\\n"
@@ -1712,13 +1727,10 @@ bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, b
 	           "\t\t}                                                                            \\\n"
 	           "\t\tif (st->prof)                                                                \\\n"
 	           "\t\t\trt_prof_add(st->prof, &prof_sites[site], t_);                             \\\n"
+	           "\t\tif (st->detect_anomaly && (check))                                           \\\n"
+	           "\t\t\treturn 1;                                                                \\\n"
 	           "\t} while (0)\n"
-	           "/* --detect-anomaly: the first kernel whose result holds a NaN or an infinity stops the run. */\n"
-	           "#define ANOMALY(out, n, where, op)                                                     \\\n"
-	           "\tdo {                                                                               \\\n"
-	           "\t\tif (st->detect_anomaly && rt_anomaly(out, n, where, op))                          \\\n"
-	           "\t\t\treturn 1;                                                                    \\\n"
-	           "\t} while (0)\n"
+	           "#define OUT(x, n, k) rt_anomaly(x, n, out_sites[k].where, out_sites[k].op)\n"
 	           "/* Data parallelism: a parameter's gradient is final for this micro-batch (its last store\n"
 	           " * ran), so its bucket's sum over the ranks may start while the backward goes on. */\n"
 	           "#define GRAD_READY(off, n)                                                             \\\n"
@@ -1729,10 +1741,14 @@ bool codegen_c(Buf *out, const Module *m, const char *source, bool use_double, b
 	buf_printf(out, "\n/* The kernel call sites: function, kernel, IR ops, DSL location. */\n"
 	                "static const RtProfSite prof_sites[] = {\n%s};\n",
 	           ct.sites.p ? ct.sites.p : "\t{-1, NULL, NULL, NULL, NULL},\n");
+	buf_printf(out, "/* The values --detect-anomaly checks (OUT): the op that makes each, its DSL location. */\n"
+	                "static const struct {\n\tconst char *op, *where;\n} out_sites[] = {\n%s};\n",
+	           ct.out_sites.p ? ct.out_sites.p : "\t{NULL, NULL},\n");
 	buf_putn(out, body.p ? body.p : "", body.n);
 	buf_puts(out, "\n#endif /* MAEC_KERNELS */\n");
 	buf_free(&body);
 	buf_free(&ct.sites);
+	buf_free(&ct.out_sites);
 	buf_free(&ct.kernels);
 	buf_free(&ct.protos);
 	return !g.failed;
