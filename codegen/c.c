@@ -1588,18 +1588,23 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	for (char *c = data; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
 	buf_printf(table,
-	           "\t{%s, %d, RT_DATA_%s, %s, %s,\n\t %s, %s, %s, %s, %s,\n\t %s, %lld, %lld, %lld, %lld, %lld,\n"
-	           "\t %s, %s, %d, {%lld, %lld, %lld}, %d, %s_results, %lld, %s_trained, %d, %s, %s, %s, %lld},\n",
+	           "\t{\n\t\t.name = %s, .model = %d, .data = RT_DATA_%s, .train_split = %s, .val_split = %s,\n"
+	           "\t\t.lr = %s, .beta1 = %s, .beta2 = %s, .eps = %s, .weight_decay = %s,\n"
+	           "\t\t.schedule = %s, .warmup = %lld, .epochs = %lld, .batch = %lld, .micro_batch = %lld, .seed = %lld,\n"
+	           "\t\t.init = %s, .train = %s,\n",
 	           c_str(g, r->name), model_index(m, setting_word(r, RK_model)), data,
 	           split_code(setting_word(r, RK_train_split)), split_code(setting_word(r, RK_val_split)),
 	           c_double(g, setting_num(r, RK_lr, 0)), c_double(g, setting_num(r, RK_betas, 0)),
 	           c_double(g, setting_num(r, RK_betas, 1)), c_double(g, setting_num(r, RK_eps, 0)),
-	           c_double(g, setting_num(r, RK_weight_decay, 0)),
-	           sched,
-	           (long long)setting_int(r, RK_warmup), (long long)setting_int(r, RK_epochs), (long long)setting_int(r, RK_batch),
-	           (long long)micro, (long long)setting_int(r, RK_seed),
-	           strcmp(init, "scratch") == 0 || !*init ? "NULL" : c_str(g, init), c_str(g, tr.p), nargs,
-	           (long long)image->dim[1], (long long)image->dim[2], (long long)image->dim[3], step->rets.n, rn,
+	           c_double(g, setting_num(r, RK_weight_decay, 0)), sched, (long long)setting_int(r, RK_warmup),
+	           (long long)setting_int(r, RK_epochs), (long long)setting_int(r, RK_batch), (long long)micro,
+	           (long long)setting_int(r, RK_seed), strcmp(init, "scratch") == 0 || !*init ? "NULL" : c_str(g, init),
+	           c_str(g, tr.p));
+	buf_printf(table,
+	           "\t\t.nargs = %d, .image = {%lld, %lld, %lld}, .nresults = %d, .result_names = %s_results,\n"
+	           "\t\t.perm_len = %lld, .trained = %s_trained, .ntrained = %d,\n"
+	           "\t\t.step = %s, .update = %s, .eval = %s, .act_bytes = %lld,\n\t},\n",
+	           nargs, (long long)image->dim[1], (long long)image->dim[2], (long long)image->dim[3], step->rets.n, rn,
 	           (long long)perm_len, rn, ntrained, c_name(g, step->name), c_name(g, update->name),
 	           loss ? c_name(g, loss->name) : "NULL", (long long)act);
 	buf_free(&tr);
