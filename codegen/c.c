@@ -1579,12 +1579,12 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 		buf_puts(&tr, "all");
 	const char *init = setting_word(r, RK_init);
 	const char *sname = setting_word(r, RK_schedule); /* IR text may leave it out: the default */
-	char *sched = arena_printf(g->a, "RT_%s", *sname ? sname : "warmup_cosine"); /* RtSchedule (schedules.def) */
+	char *sched = arena_printf(g->a, "RT_%s", *sname ? sname : recipe_key_defaults[RK_schedule]); /* RtSchedule */
 	for (char *c = sched; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
 	char *data = arena_strdup(g->a, setting_word(r, RK_data)); /* RT_DATA_NAME (datasets.def) */
 	if (!*data)
-		cgen_fail(g, NULL, "recipe '%s' names no data set (data = cifar10 or fashion_mnist)", r->name);
+		cgen_fail(g, NULL, "recipe '%s' names no data set (`data = NAME`)", r->name);
 	for (char *c = data; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
 	buf_printf(table,

@@ -1906,6 +1906,14 @@ static Model *model_of(Elab *e, Val v)
 
 typedef enum SetKind { K_MODEL, K_ENUM, K_INT, K_FLOAT, K_PAIR, K_TRAIN, K_INIT } SetKind;
 
+/* The choices of `schedule` (runtime/train/schedules.def), each after a space:
+ * " warmup_cosine warmup_cosine_iter constant". */
+static const char schedule_names[] =
+#define RT_SCHEDULE(id, name, what) " " #name
+#include "../runtime/train/schedules.def"
+#undef RT_SCHEDULE
+	;
+
 /* Every recipe setting (ir/recipe.def): its kind, its range (lo_open/hi_open: strict
  * bounds) or choices, and its default (NULL: required); indexed by RecipeKey. */
 static const struct SettingRule {

@@ -225,6 +225,14 @@ const char *const recipe_key_names[RK__N] = {
 #undef RECIPE_LOSS
 };
 
+const char *const recipe_key_defaults[RK__N] = {
+#define RECIPE_SETTING(key, kind, choices, lo, hi, lo_open, hi_open, deflt, meaning) deflt,
+#define RECIPE_LOSS(key, meaning) NULL,
+#include "recipe.def"
+#undef RECIPE_SETTING
+#undef RECIPE_LOSS
+};
+
 const RSetting *recipe_setting(const Recipe *r, RecipeKey k)
 {
 	return recipe_get(r, recipe_key_names[k]);

@@ -272,6 +272,7 @@ typedef enum RecipeKey {
 	RK__N
 } RecipeKey;
 extern const char *const recipe_key_names[RK__N];
+extern const char *const recipe_key_defaults[RK__N]; /* as recipe.def writes them; NULL: required */
 const RSetting *recipe_setting(const Recipe *r, RecipeKey k);
 Ins *ins_new(Module *m, Func *f, Op op, Ins **args, int nargs, Loc loc);
 void func_append(Module *m, Func *f, Ins *ins);

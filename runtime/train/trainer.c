@@ -1234,7 +1234,11 @@ static int write_run_files(const RtProgram *p, const Options *o, const char *dir
 		free(cfg);
 		return 1;
 	}
-	static const char *const schedules[] = {"warmup_cosine", "warmup_cosine_iter", "constant"};
+	static const char *const schedules[] = {
+#define RT_SCHEDULE(id, name, what) #name,
+#include "train/schedules.def"
+#undef RT_SCHEDULE
+	};
 	fprintf(f, "{\n  \"maec_version\": ");
 	json_str(f, p->maec_version);
 	fprintf(f, ",\n  \"model_hash\": \"%016llx\",\n  \"source\": ", (unsigned long long)program_hash(p));
