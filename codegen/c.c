@@ -174,11 +174,11 @@ const char *v(CGen *g, const Ins *x)
 	return arena_printf(g->a, "v%d", x->id);
 }
 
-/* The C names of f's values in the host code the C target writes: a parameter's slot by its
+/* The C names of f's values in the host code both targets write: a parameter's slot by its
  * state_dict name (encoder_norm_weight, and _grad, _m, _v for its state), a host scalar by
  * its name (lr), every other value by its op and id (gelu12); a name that comes twice gets
  * its id too. Kernels keep vN: their text is shared between calls (kernel_once). */
-static void name_values(CGen *g, const Func *f)
+void cgen_name_values(CGen *g, const Func *f)
 {
 	g->names = arena_alloc(g->a, sizeof *g->names * (size_t)(f->next_id + 1));
 	const char **seen = arena_alloc(g->a, sizeof *seen * (size_t)(f->body.n + 1));
@@ -1288,7 +1288,7 @@ static void emit_func_c(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 	bool is_step = kind != FUNC_UPDATE;
 	ct->update = kind == FUNC_UPDATE;
 	g->f = f;
-	name_values(g, f);
+	cgen_name_values(g, f);
 	Schedule *fn = plan_func(g, f, batch);
 	if (!fn)
 		return;

@@ -77,7 +77,8 @@ void cgen_plan_fits(CGen *g, const Func *f, int64_t batch);
  * NULL for none. */
 const char *int_array(CGen *g, const int64_t *v, int n);
 const char *numel(CGen *g, const Type *t);      /* elements, "B * N" when batched */
-const char *v(CGen *g, const Ins *x);           /* a value's C name, vN */
+const char *v(CGen *g, const Ins *x);           /* a value's C name (cgen_name_values), else vN */
+void cgen_name_values(CGen *g, const Func *f);  /* names f's values by state_dict, scalar, op and id */
 /* "%12 add, %13 gelu": members [lo, hi) of a group (the first 8, then how many more). */
 const char *cgen_ops_list(CGen *g, const FuseGroup *grp, int lo, int hi);
 /* The slab (0 param, 1 grad, 2 m, 3 v) and element offset of a parameter's slot. */

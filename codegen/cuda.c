@@ -1531,8 +1531,8 @@ static void emit_loop(CGen *g, const Schedule *s, const SchedCall *c, const Type
 	buf_free(&b);
 	buf_free(&head);
 	buf_free(&body);
-	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind),
-	           cgen_ops_list(g, grp, c->lo, c->hi));
+	buf_printf(g->out, "\t/* kernel %d (%s): %s; %s */\n", grp->id, fuse_kind_name(grp->kind),
+	           cgen_ops_list(g, grp, c->lo, c->hi), c_comment(g, cgen_where(g, grp->ins[c->hi - 1]->loc)));
 	CostRec *cr = cost_new(g, COST_fused, NULL, numel_at(g, space));
 	loop_cost(&l, cr, out, -1);
 	loop_launch(&l, cr, "loop", ki, numel(g, space));
@@ -1659,7 +1659,8 @@ static bool emit_multi(CGen *g, const Schedule *s, const SchedCall *c)
 	buf_free(&body0);
 	/* the host side */
 	const char *ops = cgen_ops_list(g, grp, parts[0].lo, parts[0].hi);
-	buf_printf(g->out, "\t/* kernel %d (multi): %d tensors, each %s */\n", grp->id, np, ops);
+	buf_printf(g->out, "\t/* kernel %d (multi): %d tensors, each %s; %s */\n", grp->id, np, ops,
+	           c_comment(g, cgen_where(g, grp->ins[parts[0].lo]->loc)));
 	CostRec *cr = cost_new(g, COST_fused, NULL, total);
 	for (int p = 0; p < np; p++) {
 		for (int i = parts[p].lo; i < parts[p].hi; i++) {
@@ -1802,8 +1803,8 @@ static void emit_row(CGen *g, const Schedule *s, const SchedCall *c)
 	buf_free(&b);
 	buf_free(&head);
 	buf_free(&body);
-	buf_printf(g->out, "\t/* kernel %d (%s): %s */\n", grp->id, fuse_kind_name(grp->kind),
-	           cgen_ops_list(g, grp, c->lo, c->hi));
+	buf_printf(g->out, "\t/* kernel %d (%s): %s; %s */\n", grp->id, fuse_kind_name(grp->kind),
+	           cgen_ops_list(g, grp, c->lo, c->hi), c_comment(g, cgen_where(g, grp->ins[c->hi - 1]->loc)));
 	CostRec *cr = cost_new(g, COST_row, NULL, numel_at(g, &rows) * 32);
 	cost_op(cr, r);
 	if (out[ri - c->lo] >= 0)
@@ -2251,7 +2252,8 @@ static void emit_attention(CGen *g, const Schedule *s, const SchedCall *c)
 	/* host side */
 	Type lead = *rt;
 	lead.rank -= 2;
-	buf_printf(g->out, "\t/* kernel %d (attention): %s */\n", grp->id, cgen_ops_list(g, grp, 0, grp->nins));
+	buf_printf(g->out, "\t/* kernel %d (attention): %s; %s */\n", grp->id, cgen_ops_list(g, grp, 0, grp->nins),
+	           c_comment(g, cgen_where(g, grp->root->loc)));
 	for (int i = 0; i < grp->nins; i++)
 		if (!sched_is_free(grp->ins[i]))
 			cgen_comment(g, grp->ins[i], "");
@@ -2408,6 +2410,7 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 {
 	KernelSet *k = ks(g);
 	g->f = f;
+	cgen_name_values(g, f);
 	const Schedule *sc = lower_func(g->a, f, &lower_cuda, batch, 4, g->naive_memory, g->d);
 	if (!sc) {
 		g->failed = true;
@@ -2507,6 +2510,7 @@ static void emit_func_cuda(CGen *g, const Func *f, FuncKind kind, int64_t batch)
 		buf_puts(g->out, "\t(void)results;\n");
 	buf_puts(g->out, "\treturn 0;\n}\n");
 	g->f = NULL;
+	g->names = NULL;
 }
 
 bool codegen_cuda(Buf *out, const Module *m, const char *source, bool naive_memory, int device, CostLog *log, Arena *a,
