@@ -1047,7 +1047,9 @@ static bool emit_multi(CGen *g, Schedule *fn, const SchedCall *c, const char *na
 	           body.p ? body.p : "");
 	int sid = site(g, "multi", arena_printf(g->a, "kernel %d: %d parts of %s", grp->id, grp->nparts,
 	                                       cgen_ops_list(g, grp, 0, n0)), grp->ins[0]->loc);
-	buf_printf(g->out, "\t/* kernel %d (multi): %d parts of %s */\n", grp->id, grp->nparts, cgen_ops_list(g, grp, 0, n0));
+	buf_printf(g->out, "\t/* kernel %d (multi): %d parts of %s; %s%s */\n", grp->id, grp->nparts,
+	           cgen_ops_list(g, grp, 0, n0), c_comment(g, cgen_where(g, grp->ins[0]->loc)),
+	           grp->nparts > 1 ? arena_printf(g->a, " and %d more", grp->nparts - 1) : "");
 	emit_run(g, sid, arena_printf(g->a, "%s(st%s)", name, args.p ? args.p : ""));
 	buf_free(&params);
 	buf_free(&args);

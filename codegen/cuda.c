@@ -1659,8 +1659,9 @@ static bool emit_multi(CGen *g, const Schedule *s, const SchedCall *c)
 	buf_free(&body0);
 	/* the host side */
 	const char *ops = cgen_ops_list(g, grp, parts[0].lo, parts[0].hi);
-	buf_printf(g->out, "\t/* kernel %d (multi): %d tensors, each %s; %s */\n", grp->id, np, ops,
-	           c_comment(g, cgen_where(g, grp->ins[parts[0].lo]->loc)));
+	buf_printf(g->out, "\t/* kernel %d (multi): %d tensors, each %s; %s%s */\n", grp->id, np, ops,
+	           c_comment(g, cgen_where(g, grp->ins[parts[0].lo]->loc)),
+	           np > 1 ? arena_printf(g->a, " and %d more", np - 1) : "");
 	CostRec *cr = cost_new(g, COST_fused, NULL, total);
 	for (int p = 0; p < np; p++) {
 		for (int i = parts[p].lo; i < parts[p].hi; i++) {
