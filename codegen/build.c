@@ -29,7 +29,8 @@ static const char *const runtime_sources[] = {
 	"kernels/cpu.c", "kernels/philox.c", "kernels/init.c", "kernels/randperm.c",
 	"formats/safetensors.c", "formats/cifar.c", "formats/idx.c", "formats/tboard.c", "formats/png.c",
 	"train/trainer.c", "train/comm.c", "train/dp.c", "train/profile.c", "train/guard.c", "train/runlog.c",
-	"train/progress.c", "train/plot.c", "train/recon.c", "util.c"};
+	"train/progress.c", "train/plot.c", "train/recon.c", "formats/folder.c", "formats/image.c", "formats/pool.c",
+	"util.c"};
 enum { NSRC = sizeof runtime_sources / sizeof *runtime_sources };
 
 static pid_t spawn(const char *const *argv, bool verbose)
@@ -116,8 +117,10 @@ bool build_cuda_trainer(const char *cu_file, const char *exe, bool verbose, bool
 		argv[n++] = "-lnvrtc";
 		argv[n++] = "-ldl"; /* comm.c loads MPI when mpirun starts the trainer */
 	}
-	/* libpng (the pictures) linked in: a GPU machine may have the CUDA toolkit and no libpng */
+	/* libpng (the pictures, image folders) and libjpeg (image folders) linked in: a GPU machine
+	 * may have the CUDA toolkit and neither */
 	argv[n++] = "-l:libpng16.a";
+	argv[n++] = "-l:libjpeg.a";
 	argv[n++] = "-lz";
 	argv[n++] = "-lm";
 	argv[n++] = "-lpthread";
@@ -189,7 +192,9 @@ bool build_c_trainer(const char *c_file, const char *exe, bool verbose, bool use
 		}
 		argv[n++] = "-lopenblas";
 		argv[n++] = "-lpng";
+		argv[n++] = "-ljpeg";
 		argv[n++] = "-lz";
+		argv[n++] = "-lpthread";
 		argv[n++] = "-lm";
 		argv[n++] = "-ldl"; /* comm.c loads MPI when mpirun starts the trainer */
 		argv[n++] = "-o";

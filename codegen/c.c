@@ -1440,6 +1440,69 @@ const char *setting_word(const Recipe *r, RecipeKey key)
 	return s && (s->val.kind == RV_IDENT || s->val.kind == RV_FUNC) ? s->val.s : "";
 }
 
+static double rv_num(const RVal *v)
+{
+	return v->kind == RV_INT ? (double)v->i : v->f;
+}
+
+/* An image_folder recipe's RtImageSpec (trainer.h) as C; zeros for other data. The IR
+ * may leave a setting out: its default (ir/recipe.def). */
+/* Whether the data set `name` is read with the recipe's transforms (an image folder): its
+ * row of runtime/formats/datasets.def has a shape of 0s, the loss's. */
+static bool data_has_transforms(const char *name)
+{
+	static const struct {
+		const char *name;
+		int channels;
+	} sets[] = {
+#define RT_DATASET(id, name, channels, height, width, loader) {#name, channels},
+#include "../runtime/formats/datasets.def"
+#undef RT_DATASET
+	};
+	for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+		if (strcmp(sets[i].name, name) == 0)
+			return sets[i].channels == 0;
+	return false;
+}
+
+/* The recipe table's .images (RtImageSpec) of an image-folder recipe; "" for the others. */
+static const char *image_spec(CGen *g, const Recipe *r, const Type *image)
+{
+	if (!data_has_transforms(setting_word(r, RK_data)))
+		return "";
+	double mean[3] = {0.5, 0.5, 0.5}, sd[3] = {0.5, 0.5, 0.5}, scale[2] = {0, 0}, ratio[2] = {0, 0}, flip = 0;
+	int64_t side = image->dim[2] > image->dim[3] ? image->dim[2] : image->dim[3];
+	int64_t val_resize = setting_int(r, RK_val_resize), resize = 0;
+	if (!val_resize)
+		val_resize = (int64_t)((double)side / 0.875); /* the official MAE's int(input_size / crop_pct), 224 -> 256 */
+	for (int k = RK_mean; k <= RK_std; k++) {
+		const RSetting *s = recipe_setting(r, (RecipeKey)k);
+		for (int c = 0; s && s->val.kind == RV_LIST && c < 3; c++)
+			(k == RK_mean ? mean : sd)[c] = setting_num(r, (RecipeKey)k, s->val.nitems == 1 ? 0 : c);
+	}
+	bool random_crop = false;
+	const RSetting *aug = recipe_setting(r, RK_augment);
+	for (int i = 0; aug && aug->val.kind == RV_LIST && i < aug->val.nitems; i++) {
+		const RVal *it = aug->val.items[i].items;
+		if (strcmp(it[0].s, "random_resized_crop") == 0) {
+			random_crop = true;
+			scale[0] = rv_num(&it[2]), scale[1] = rv_num(&it[3]), ratio[0] = rv_num(&it[4]), ratio[1] = rv_num(&it[5]);
+		} else if (strcmp(it[0].s, "resize") == 0)
+			resize = (int64_t)rv_num(&it[1]);
+		else if (strcmp(it[0].s, "horizontal_flip") == 0)
+			flip = rv_num(&it[1]);
+	}
+	const RSetting *folder = recipe_setting(r, RK_folder);
+	const char *dir = folder && folder->val.kind == RV_STR && *folder->val.s ? c_str(g, folder->val.s) : "NULL";
+	return arena_printf(g->a, "\t\t.images = {.folder = %s, .mean = {%s, %s, %s}, .std = {%s, %s, %s}, .random_crop = %d,\n"
+	                          "\t\t           .scale = {%s, %s}, .ratio = {%s, %s}, .resize = %lld, .flip = %s, .val_resize = %lld},\n",
+	                    dir,
+	                    c_double(g, mean[0]), c_double(g, mean[1]), c_double(g, mean[2]), c_double(g, sd[0]),
+	                    c_double(g, sd[1]), c_double(g, sd[2]), random_crop, c_double(g, scale[0]), c_double(g, scale[1]),
+	                    c_double(g, ratio[0]), c_double(g, ratio[1]), (long long)(resize ? resize : val_resize),
+	                    c_double(g, flip), (long long)val_resize);
+}
+
 static void emit_params(CGen *g)
 {
 	const Module *m = g->m;
@@ -1586,7 +1649,7 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 		*c = (char)toupper((unsigned char)*c);
 	char *data = arena_strdup(g->a, setting_word(r, RK_data)); /* RT_DATA_NAME (datasets.def) */
 	if (!*data)
-		cgen_fail(g, NULL, "recipe '%s' names no data set (`data = NAME`)", r->name);
+		cgen_fail(g, NULL, "recipe '%s' names no data set (data = NAME of runtime/formats/datasets.def)", r->name);
 	for (char *c = data; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
 	buf_printf(table,
@@ -1605,10 +1668,10 @@ static void emit_recipe(CGen *g, const Recipe *r, Buf *table)
 	buf_printf(table,
 	           "\t\t.nargs = %d, .image = {%lld, %lld, %lld}, .nresults = %d, .result_names = %s_results,\n"
 	           "\t\t.perm_len = %lld, .trained = %s_trained, .ntrained = %d,\n"
-	           "\t\t.step = %s, .update = %s, .eval = %s, .act_bytes = %lld,\n\t},\n",
+	           "\t\t.step = %s, .update = %s, .eval = %s, .act_bytes = %lld,\n%s\t},\n",
 	           nargs, (long long)image->dim[1], (long long)image->dim[2], (long long)image->dim[3], step->rets.n, rn,
 	           (long long)perm_len, rn, ntrained, c_name(g, step->name), c_name(g, update->name),
-	           loss ? c_name(g, loss->name) : "NULL", (long long)act);
+	           loss ? c_name(g, loss->name) : "NULL", (long long)act, image_spec(g, r, image));
 	buf_free(&tr);
 }
 

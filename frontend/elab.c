@@ -1904,7 +1904,9 @@ static Model *model_of(Elab *e, Val v)
 
 /* ---------- recipes ---------- */
 
-typedef enum SetKind { K_MODEL, K_ENUM, K_INT, K_FLOAT, K_PAIR, K_TRAIN, K_INIT } SetKind;
+typedef enum SetKind {
+	K_MODEL, K_ENUM, K_DATA, K_FOLDER, K_CHANNELS, K_AUGMENT, K_INT, K_FLOAT, K_PAIR, K_TRAIN, K_INIT
+} SetKind;
 
 /* The choices of `schedule` (runtime/train/schedules.def), each after a space:
  * " warmup_cosine warmup_cosine_iter constant". */
@@ -2010,9 +2012,241 @@ static bool number_setting(Elab *e, const struct SettingRule *k, Val v, Span spa
 	return true;
 }
 
-/* One `key = value` of a recipe, checked against its schema. */
-static bool check_setting(Elab *e, const struct SettingRule *k, const Expr *x, RVal *out, Model **model)
+/* The data sets recipes can read (runtime/formats/datasets.def): their names (the choices of
+ * `data`), their image shape (0s: the loss's, as image_folder's) and the loss arguments
+ * they feed. */
+static const struct Dataset {
+	const char *name;
+	int64_t channels, height, width;
+} datasets[] = {
+#define RT_DATASET(id, name, channels, height, width, loader) {#name, channels, height, width},
+#include "../runtime/formats/datasets.def"
+#undef RT_DATASET
+};
+enum { NDATASETS = sizeof datasets / sizeof *datasets };
+
+static const struct Dataset *find_dataset(const char *name)
 {
+	for (int i = 0; i < NDATASETS; i++)
+		if (strcmp(datasets[i].name, name) == 0)
+			return &datasets[i];
+	return NULL;
+}
+
+/* The choices of `data`: the names of datasets.def, space-separated. */
+static const char *dataset_choices(Elab *e)
+{
+	Buf b = {0};
+	for (int i = 0; i < NDATASETS; i++)
+		buf_printf(&b, "%s%s", i ? " " : "", datasets[i].name);
+	const char *s = arena_strdup(e->a, b.p);
+	buf_free(&b);
+	return s;
+}
+
+/* The data set whose files the recipe names (`data = image_folder("DIR")`): the row of
+ * datasets.def whose images take the loss's shape. */
+static const char *folder_dataset(void)
+{
+	for (int i = 0; i < NDATASETS; i++)
+		if (datasets[i].channels == 0)
+			return datasets[i].name;
+	return "";
+}
+
+/* A call's argument: the positional one at pos, else the keyword one named key; NULL when
+ * neither is given. Marks it used. */
+static const Expr *call_arg(const Expr *x, int pos, const char *key, bool *used)
+{
+	int p = 0;
+	for (int i = 0; i < x->items.n; i++) {
+		if (x->keys.p[i] ? strcmp(x->keys.p[i], key) == 0 : p++ == pos) {
+			used[i] = true;
+			return x->items.p[i];
+		}
+	}
+	return NULL;
+}
+
+/* One transform of `augment`: NAME(args) into [NAME, numbers...]. */
+static bool augment_item(Elab *e, const Expr *x, RVal *out)
+{
+	static const struct Transform {
+		const char *name;
+		const char *args[3]; /* keywords, in positional order */
+		const char *deflt[3]; /* NULL: required */
+	} transforms[] = {
+		{"random_resized_crop", {"size", "scale", "ratio"}, {NULL, "(0.2, 1.0)", "(3/4, 4/3)"}},
+		{"resize", {"size"}, {NULL}},
+		{"center_crop", {"size"}, {NULL}},
+		{"horizontal_flip", {"p"}, {"0.5"}},
+	};
+	const struct Transform *t = NULL;
+	if (x->kind == E_CALL && x->a->kind == E_NAME)
+		for (size_t i = 0; i < sizeof transforms / sizeof *transforms; i++)
+			if (strcmp(transforms[i].name, x->a->s) == 0)
+				t = &transforms[i];
+	if (!t) {
+		error_at(e, x->span, "'augment' lists random_resized_crop(size, scale = (0.2, 1.0), ratio = (3/4, 4/3)), "
+		         "resize(size), center_crop(size) and horizontal_flip(p = 0.5); not '%s'", span_text(e, x->span));
+		return false;
+	}
+	bool used[16] = {0};
+	VEC(RVal) items = {0};
+	vec_push(e->a, items, rv_ident(t->name));
+	for (int a = 0; a < 3 && t->args[a]; a++) {
+		const Expr *arg = x->items.n <= 16 ? call_arg(x, a, t->args[a], used) : NULL;
+		double v[2];
+		int n = 1;
+		if (arg) {
+			Val val = eval(e, e->globals, arg);
+			if (val.kind == V_ERROR)
+				return false;
+			bool pair = strcmp(t->args[a], "scale") == 0 || strcmp(t->args[a], "ratio") == 0;
+			bool ok = pair ? val.kind == V_TUPLE && val.n == 2 && is_number(val.items[0]) && is_number(val.items[1])
+			               : is_number(val) && val.kind != V_BOOL;
+			if (ok && pair) {
+				v[0] = num(val.items[0]);
+				v[1] = num(val.items[1]);
+				n = 2;
+				ok = v[0] > 0 && v[0] <= v[1] && (strcmp(t->args[a], "ratio") == 0 || v[1] <= 1);
+			} else if (ok) {
+				v[0] = num(val);
+				ok = strcmp(t->args[a], "p") == 0 ? v[0] >= 0 && v[0] <= 1
+				                                  : val.kind == V_INT && v[0] >= 1 && v[0] <= 65536;
+			}
+			if (!ok) {
+				const char *want = strcmp(t->args[a], "p") == 0       ? "a probability in [0, 1]"
+				                   : strcmp(t->args[a], "scale") == 0 ? "a pair (lo, hi) with 0 < lo <= hi <= 1"
+				                   : strcmp(t->args[a], "ratio") == 0 ? "a pair (lo, hi) with 0 < lo <= hi"
+				                                                      : "an integer from 1 to 65536";
+				error_at(e, arg->span, "%s's %s must be %s, got %s", t->name, t->args[a], want, span_text(e, arg->span));
+				return false;
+			}
+		} else if (t->deflt[a]) {
+			const char *d = t->deflt[a];
+			if (d[0] == '(') { /* (0.2, 1.0) or (3/4, 4/3) */
+				bool thirds = strchr(d, '/') != NULL;
+				v[0] = thirds ? 3.0 / 4 : 0.2;
+				v[1] = thirds ? 4.0 / 3 : 1.0;
+				n = 2;
+			} else
+				v[0] = strtod(d, NULL);
+		} else {
+			error_at(e, x->span, "%s needs its %s", t->name, t->args[a]);
+			return false;
+		}
+		for (int k = 0; k < n; k++)
+			vec_push(e->a, items, (strcmp(t->args[a], "size") == 0 ? (RVal){.kind = RV_INT, .i = (int64_t)v[k]}
+			                                                       : (RVal){.kind = RV_FLOAT, .f = v[k]}));
+	}
+	for (int i = 0; i < x->items.n; i++)
+		if (i >= 16 || !used[i]) {
+			error_at(e, x->items.p[i]->span, "%s takes %s%s%s%s%s", t->name, t->args[0], t->args[1] ? ", " : "",
+			         t->args[1] ? t->args[1] : "", t->args[2] ? ", " : "", t->args[2] ? t->args[2] : "");
+			return false;
+		}
+	*out = (RVal){.kind = RV_LIST, .nitems = items.n, .items = items.p};
+	return true;
+}
+
+/* `augment`: none, or a list of transforms: a crop (random_resized_crop, or resize then
+ * center_crop) or none, then horizontal_flip or none. */
+static bool augment_setting(Elab *e, const Expr *x, RVal *out)
+{
+	if (x->kind == E_NAME && strcmp(x->s, "none") == 0) {
+		*out = rv_ident("none");
+		return true;
+	}
+	if (x->kind != E_LIST) {
+		error_at(e, x->span, "'augment' must be none or a list such as [random_resized_crop(224), horizontal_flip()]");
+		return false;
+	}
+	*out = (RVal){.kind = RV_LIST, .nitems = x->items.n, .items = arena_alloc(e->a, sizeof(RVal) * (size_t)(x->items.n + 1))};
+	for (int i = 0; i < x->items.n; i++)
+		if (!augment_item(e, x->items.p[i], &out->items[i]))
+			return false;
+	/* the order torchvision's pipelines use, each once */
+	static const char *const order[] = {"random_resized_crop", "resize", "center_crop", "horizontal_flip"};
+	int at = 0, n = out->nitems;
+	const RVal *it = out->items;
+	bool rrc = n > 0 && strcmp(it[0].items[0].s, order[0]) == 0;
+	bool resize = n > 0 && strcmp(it[0].items[0].s, order[1]) == 0;
+	at = rrc ? 1 : resize ? 2 : 0;
+	if (resize && !(n > 1 && strcmp(it[1].items[0].s, order[2]) == 0))
+		at = n + 1;
+	if (at <= n && at < n && strcmp(it[at].items[0].s, order[3]) == 0)
+		at++;
+	if (at != n) {
+		error_at(e, x->span, "'augment' takes a crop (random_resized_crop(...), or resize(...) then center_crop(...)), "
+		         "then horizontal_flip(...), each at most once and in that order");
+		return false;
+	}
+	return true;
+}
+
+/* `mean` and `std`: a number for every channel, or a tuple of one per channel. */
+static bool channels_setting(Elab *e, const struct SettingRule *k, const Expr *x, RVal *out)
+{
+	Val v = eval(e, e->globals, x);
+	if (v.kind == V_ERROR)
+		return false;
+	const Val *items = v.kind == V_TUPLE ? v.items : &v;
+	int n = v.kind == V_TUPLE ? v.n : 1;
+	if (n != 1 && n != 3) {
+		error_at(e, x->span, "'%s' must be a number or a tuple of one per channel, such as (0.485, 0.456, 0.406)", k->key);
+		return false;
+	}
+	*out = (RVal){.kind = RV_LIST, .nitems = n, .items = arena_alloc(e->a, sizeof(RVal) * (size_t)n)};
+	struct SettingRule item = *k;
+	item.kind = K_FLOAT;
+	for (int i = 0; i < n; i++)
+		if (!number_setting(e, &item, items[i], v.kind == V_TUPLE ? x->items.p[i]->span : x->span, &out->items[i]))
+			return false;
+	return true;
+}
+
+/* `data`: a data set's name, or image_folder("DIR") (*folder: DIR). */
+static bool data_setting(Elab *e, const Expr *x, RVal *out, const char **folder)
+{
+	if (x->kind == E_NAME && find_dataset(x->s)) {
+		*out = rv_ident(x->s);
+		return true;
+	}
+	if (x->kind == E_CALL && x->a->kind == E_NAME && strcmp(x->a->s, folder_dataset()) == 0) {
+		if (x->items.n != 1 || x->keys.p[0] || x->items.p[0]->kind != E_STR) {
+			error_at(e, x->span, "image_folder takes the folder as a string, such as image_folder(\"data/train\")");
+			return false;
+		}
+		*folder = x->items.p[0]->s;
+		*out = rv_ident(folder_dataset());
+		return true;
+	}
+	const char *choices = dataset_choices(e);
+	const char *hint = x->kind == E_NAME ? did_you_mean(e, closest_choice(e, choices, x->s)) : "";
+	error_at(e, x->span, "'data' must be %s (image_folder(\"DIR\") names its folder), not '%s'%s", choices_str(e, choices),
+	         span_text(e, x->span), hint);
+	return false;
+}
+
+/* One `key = value` of a recipe, checked against its schema. */
+static bool check_setting(Elab *e, const struct SettingRule *k, const Expr *x, RVal *out, Model **model,
+                          const char **folder)
+{
+	if (k->kind == K_DATA)
+		return data_setting(e, x, out, folder);
+	if (k->kind == K_AUGMENT)
+		return augment_setting(e, x, out);
+	if (k->kind == K_CHANNELS)
+		return channels_setting(e, k, x, out);
+	if (k->kind == K_FOLDER) {
+		if (x->kind != E_STR) {
+			error_at(e, x->span, "'folder' must be a string (the image folder's path)");
+			return false;
+		}
+		*out = (RVal){.kind = RV_STR, .s = x->s};
+		return true;
+	}
 	if (k->kind == K_ENUM || k->kind == K_INIT || (k->kind == K_TRAIN && x->kind == E_NAME)) {
 		bool ok = x->kind == E_NAME && (k->kind == K_ENUM ? has_choice(k->choices, x->s) : true);
 		if (ok && k->kind == K_TRAIN && strcmp(x->s, "all") != 0)
@@ -2081,6 +2315,12 @@ static RVal default_setting(Elab *e, const struct SettingRule *k, const RVal *va
 	if (strcmp(k->deflt, recipe_key_names[RK_batch]) == 0) /* micro_batch: the batch */
 		return vals[RK_batch];
 	switch (k->kind) {
+	case K_FOLDER: return (RVal){.kind = RV_STR, .s = ""};
+	case K_CHANNELS: {
+		RVal v = {.kind = RV_LIST, .nitems = 1, .items = arena_alloc(e->a, sizeof(RVal))};
+		v.items[0] = (RVal){.kind = RV_FLOAT, .f = strtod(k->deflt, NULL)};
+		return v;
+	}
 	case K_INT: return (RVal){.kind = RV_INT, .i = strtoll(k->deflt, NULL, 10)};
 	case K_FLOAT: return (RVal){.kind = RV_FLOAT, .f = strtod(k->deflt, NULL)};
 	case K_PAIR: {
@@ -2102,26 +2342,64 @@ static int key_index(const char *key)
 	return -1;
 }
 
-/* The data sets recipes can read (runtime/formats/datasets.def): their image shape and the loss
- * arguments they feed. */
-static const struct Dataset {
-	const char *name;
-	int64_t channels, height, width;
-} datasets[] = {
-#define RT_DATASET(id, name, channels, height, width, loader) {#name, channels, height, width},
-#include "../runtime/formats/datasets.def"
-#undef RT_DATASET
-};
-
-static void check_loss(Elab *e, const FuncDef *fd, const char *data, const Recipe *r)
+/* image_folder's images take the loss's shape: [B, C, H, W] of 1 or 3 channels, which its
+ * other settings must fit. */
+static bool check_folder_shape(Elab *e, const FuncDef *fd, const Type *t, const RVal *vals, const Span *spans)
 {
-	const struct Dataset *ds = NULL;
-	for (size_t i = 0; i < sizeof datasets / sizeof *datasets; i++)
-		if (strcmp(datasets[i].name, data) == 0)
-			ds = &datasets[i];
+	if (t->dt != DT_F32 || t->rank != 4 || t->dim[0] != DIM_B || (t->dim[1] != 1 && t->dim[1] != 3) ||
+	    t->dim[2] < 1 || t->dim[3] < 1) {
+		error_at(e, fd->formals.p[0].span, "image_folder feeds images of shape [B, 1 or 3, H, W], but the loss takes %s",
+		         type_str(e, t));
+		return false;
+	}
+	int64_t C = t->dim[1], H = t->dim[2], W = t->dim[3];
+	for (int k = RK_mean; k <= RK_std; k++)
+		if (vals[k].nitems != 1 && vals[k].nitems != C) {
+			error_at(e, spans[k], "'%s' gives %d values; the images have %lld channel%s", recipe_key_names[k],
+			         vals[k].nitems, (long long)C, C == 1 ? "" : "s");
+			return false;
+		}
+	const RVal *aug = &vals[RK_augment];
+	for (int i = 0; aug->kind == RV_LIST && i < aug->nitems; i++) {
+		const RVal *it = &aug->items[i];
+		const char *name = it->items[0].s;
+		if (strcmp(name, "random_resized_crop") == 0 || strcmp(name, "center_crop") == 0) {
+			if (it->items[1].i != H || it->items[1].i != W) {
+				error_at(e, spans[RK_augment], "%s(%lld) makes %lldx%lld images; the loss takes %lldx%lld", name,
+				         (long long)it->items[1].i, (long long)it->items[1].i, (long long)it->items[1].i,
+				         (long long)H, (long long)W);
+				return false;
+			}
+		} else if (strcmp(name, "resize") == 0 && (it->items[1].i < H || it->items[1].i < W)) {
+			error_at(e, spans[RK_augment], "resize(%lld) before center_crop(%lld): the shorter side must be at least "
+			         "the crop's", (long long)it->items[1].i, (long long)H);
+			return false;
+		}
+	}
+	if (vals[RK_val_resize].i && (vals[RK_val_resize].i < H || vals[RK_val_resize].i < W)) {
+		error_at(e, spans[RK_val_resize], "val_resize %lld is smaller than the %lldx%lld images its center crop makes",
+		         (long long)vals[RK_val_resize].i, (long long)H, (long long)W);
+		return false;
+	}
+	return true;
+}
+
+static void check_loss(Elab *e, const FuncDef *fd, const RVal *vals, const Span *spans, const Recipe *r)
+{
+	const char *data = vals[RK_data].s;
+	const struct Dataset *ds = find_dataset(data);
 	CHECK(ds);
 	Func *f = e->fn;
 	Type img = {.dt = DT_F32, .rank = 4, .dim = {DIM_B, ds->channels, ds->height, ds->width}};
+	if (ds->channels == 0) { /* image_folder: the loss's shape */
+		if (f->body.n == 0 || f->body.p[0]->op != OP_arg) {
+			error_at(e, fd->name_span, "recipe '%s' reads images: its loss takes them as its first argument", r->name);
+			return;
+		}
+		if (!check_folder_shape(e, fd, &f->body.p[0]->type, vals, spans))
+			return;
+		img = f->body.p[0]->type;
+	}
 	Type label = {.dt = DT_I32, .rank = 1, .dim = {DIM_B}};
 	const Type *feeds[] = {&img, &label};
 	const char *feed_names[] = {"images", "labels"};
@@ -2226,9 +2504,28 @@ static void elab_recipe(Elab *e, const Decl *d)
 		}
 		set[k] = true;
 		spans[k] = st->span;
-		if (!check_setting(e, &recipe_keys[k], st->value, &vals[k], &model))
+		const char *folder = NULL;
+		if (!check_setting(e, &recipe_keys[k], st->value, &vals[k], &model, &folder))
 			bad = true;
+		if (folder && set[RK_folder]) {
+			error_at(e, st->span, "image_folder(\"...\") sets 'folder', which is set already");
+			note_at(e, spans[RK_folder], "set here");
+			bad = true;
+		} else if (folder) {
+			set[RK_folder] = true;
+			spans[RK_folder] = st->value->items.p[0]->span;
+			vals[RK_folder] = (RVal){.kind = RV_STR, .s = folder};
+		}
 	}
+	/* image_folder's settings mean nothing to the other data sets */
+	static const RecipeKey folder_keys[] = {RK_folder, RK_mean, RK_std, RK_augment, RK_val_resize};
+	bool is_folder = set[RK_data] && vals[RK_data].kind == RV_IDENT && strcmp(vals[RK_data].s, folder_dataset()) == 0;
+	for (size_t i = 0; set[RK_data] && !bad && i < sizeof folder_keys / sizeof *folder_keys; i++)
+		if (set[folder_keys[i]] && !is_folder) {
+			error_at(e, spans[folder_keys[i]], "'%s' is a setting of image_folder data; recipe '%s' reads %s",
+			         recipe_keys[folder_keys[i]].key, d->name, vals[RK_data].s);
+			bad = true;
+		}
 	Buf missing = {0}; /* "'lr', 'epochs' and 'batch'" */
 	int nmissing = 0, left = 0;
 	for (int k = 0; k < NKEYS; k++)
@@ -2277,6 +2574,11 @@ static void elab_recipe(Elab *e, const Decl *d)
 	}
 	check_train(e, &vals[RK_train], model, spans[RK_train]);
 	for (int k = 0; k < NKEYS; k++) {
+		bool folder_key = false;
+		for (size_t i = 0; i < sizeof folder_keys / sizeof *folder_keys; i++)
+			folder_key |= (int)folder_keys[i] == k;
+		if (folder_key && !is_folder)
+			continue;
 		vec_push(e->a, r->settings, ((RSetting){recipe_keys[k].key, vals[k], loc_of(e, spans[k])}));
 		if (k == 0) {
 			RVal lf = {.kind = RV_FUNC, .s = arena_printf(e->a, "%s.loss", d->name)};
@@ -2293,7 +2595,7 @@ static void elab_recipe(Elab *e, const Decl *d)
 		if (e->fn->rets.n > 0) /* whatever the variable, the first result is the loss */
 			e->fn->ret_names.p[0] = "loss";
 		if (res.kind != V_ERROR)
-			check_loss(e, loss, vals[RK_data].s, r);
+			check_loss(e, loss, vals, spans, r);
 	}
 	e->fn = NULL;
 	e->model = NULL;

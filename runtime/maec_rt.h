@@ -184,6 +184,19 @@ int32_t rt_dataset_label(const RtDataset *d, int64_t i);
  * torchvision's ToTensor + Normalize(0.5, 0.5); labels[k] its label. labels may be NULL. */
 void rt_dataset_batch(const RtDataset *d, const int64_t *indices, int64_t b, float *images,
                       int32_t *labels);
+/* Where a read's random draws come from: image k of the read draws as image first + k at
+ * step `step` of the seed's RT_STREAM_AUGMENT (image.c). */
+typedef struct RtDraw {
+	uint64_t seed;
+	uint32_t step;
+	uint64_t first;
+} RtDraw;
+
+/* The same for any data set, an image folder's (folder.c) included: its transforms, with
+ * random draws from draw (NULL: none, where the transforms draw none). 0, or -1 with *err
+ * when an image cannot be decoded (and skip_bad is not set). */
+int rt_dataset_read(const RtDataset *d, const int64_t *indices, int64_t b, const RtDraw *draw, float *images,
+                    int32_t *labels, char **err);
 void rt_dataset_free(RtDataset *d);
 
 /* idx.c: Fashion-MNIST (Xiao, Rasul, Vollgraf 2017) in the IDX files of MNIST: split 0 is
@@ -201,6 +214,80 @@ void rt_dataset_free(RtDataset *d);
 	") or download them from https://github.com/zalandoresearch/fashion-mnist, and pass --data DIR"
 
 RtDataset *rt_fashion_mnist_load(const char *dir, int split, char **err);
+
+/* image.c: JPEG and PNG images, and torchvision's transforms on PIL images (image folders).
+ * Pixels are 8-bit, row-major, channels interleaved (HWC): 1 grey or 3 RGB.
+ *
+ * rt_image_decode decodes a file's bytes (JPEG or PNG, told by their first bytes) that must
+ * hold `channels` channels: grey for 1, RGB (or YCbCr, or a palette) for 3; anything else,
+ * an alpha channel included, is refused with a message naming `what`, as is a corrupt or
+ * truncated file. The caller frees the pixels. rt_image_probe checks the same from the
+ * header alone and gives the size.
+ *
+ * rt_image_resize is PIL's Image.resize(BICUBIC) of the crop (x, y, w, h) of an image of
+ * `width` pixels a row, onto out_w x out_h pixels; only the window (x, y, w, h) of the
+ * output is written to dst (w x h pixels): a centre crop of a resized image without the
+ * rest of it. 0, or -1 when out of memory.
+ *
+ * The crop boxes are torchvision's: rt_random_resized_crop is RandomResizedCrop.get_params
+ * (10 tries of an area in scale x the image's and a log-uniform ratio, then the centre
+ * clamped to the ratio range) with box = (x, y, w, h); rt_random_flip is
+ * RandomHorizontalFlip(p). Their draws for image `index` are
+ * rt_philox_draw(seed, RT_STREAM_AUGMENT, step, index * RT_AUGMENT_DRAWS + t): t < 10 the
+ * tries, 10 the flip. rt_resize_shorter is Resize(size)'s output size (the shorter side
+ * made size), rt_center_crop CenterCrop's top-left corner. */
+#define RT_STREAM_AUGMENT (RT_STREAM_OPS - 2u) /* RT_STREAM_OPS - 1 is the trainer's shuffle */
+#define RT_AUGMENT_DRAWS 16u
+
+uint8_t *rt_image_decode(const void *data, size_t n, const char *what, int channels, int *width, int *height,
+                         char **err);
+int rt_image_probe(const void *data, size_t n, const char *what, int channels, int *width, int *height, char **err);
+int rt_image_resize(const uint8_t *src, int width, int channels, const int crop[4], int out_w, int out_h,
+                    const int window[4], uint8_t *dst);
+void rt_random_resized_crop(int width, int height, const double scale[2], const double ratio[2], uint64_t seed,
+                            uint32_t step, uint64_t index, int box[4]);
+bool rt_random_flip(double p, uint64_t seed, uint32_t step, uint64_t index);
+void rt_resize_shorter(int width, int height, int size, int *out_w, int *out_h);
+void rt_center_crop(int width, int height, int crop_w, int crop_h, int *x, int *y);
+
+/* folder.c: an image folder as torchvision's ImageFolder reads it: DIR/CLASS/.../IMAGE, the
+ * classes the sorted names of DIR's subfolders (class c is the c-th), the images the files
+ * of a class's folder and its subfolders with an image extension (.jpg .jpeg .png .ppm .bmp
+ * .pgm .tif .tiff .webp, any case) in the order of sorted(os.walk(CLASS)), then sorted names;
+ * only JPEG and PNG decode. When DIR has a train or val subfolder, split 0 is DIR/train and
+ * split 1 DIR/val; otherwise both are DIR.
+ *
+ * rt_folder_open lists the split and checks every image's header (in parallel): a file that
+ * cannot be read, is not a JPEG or PNG image or has the wrong channels, an empty class
+ * folder, a folder without class folders or images: each a message naming the file. With
+ * skip_bad, bad files are left out and counted instead, and an empty class keeps its index;
+ * a file found bad only when decoded (truncated data) is then replaced by the next good
+ * image of the folder, and counted once. With cache, every image is decoded once at open
+ * and kept in memory (small data sets; the transforms still run on each read).
+ *
+ * Images are read (rt_dataset_read) on `threads` threads (the caller's among them) as
+ * torchvision's transforms on PIL images, then ToTensor and Normalize(mean, std):
+ *   random_crop: RandomResizedCrop((height, width), scale, ratio, BICUBIC)
+ *   otherwise:   Resize(resize, BICUBIC), CenterCrop((height, width))
+ *   then, with flip > 0: RandomHorizontalFlip(flip).
+ * The random draws of image k of a read are keyed by draw (image.c), never by thread. */
+typedef struct RtFolderOptions {
+	int channels, height, width;
+	float mean[3], std[3];
+	bool random_crop;
+	double scale[2], ratio[2];
+	int resize; /* the shorter side before the centre crop, >= height and width */
+	double flip;
+	bool skip_bad, cache;
+	int threads;
+} RtFolderOptions;
+
+RtDataset *rt_folder_open(const char *dir, int split, const RtFolderOptions *o, char **err);
+const char *rt_folder_root(const RtDataset *d);            /* the split's folder */
+const char *rt_folder_class(const RtDataset *d, int c);    /* class c's folder name */
+const char *rt_folder_path(const RtDataset *d, int64_t i); /* image i's file */
+/* Bad images left out or replaced so far (skip_bad), and the first one's message (NULL: none). */
+int64_t rt_folder_skipped(const RtDataset *d, const char **first);
 
 /* The data sets by id (datasets.def): a recipe's `data`. */
 typedef enum RtDataId {

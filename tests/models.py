@@ -33,6 +33,13 @@ EXPECTED_STATS = {
         "params": {"mae": 682384, "mae/encoder": 452832, "mae/decoder": 229552, "classifier": 453802},
         "gflop": {},
     },
+    # mae.dsl's at 96x96 in patches of 8: 144 tokens (encoder pos 144d, decoder 145d, each
+    # 21504 fewer than 256d and 257d), patch embedding 192d + d (+34560 on 12d + d), decoder
+    # head Linear(d, 192) (+34740 on Linear(d, 12)), classifier head Linear(d, 10).
+    "mae-folder.dsl": {
+        "params": {"mae": 7238976, "mae/encoder": 5396736, "mae/decoder": 1842240, "classifier": 5398666},
+        "gflop": {},
+    },
     "mae-official.dsl": {
         "params": {"mae": 6243404, "mae/blocks": 5338368, "mae/decoder_blocks": 793088},
         "gflop": {},

@@ -191,7 +191,7 @@ fail:
 	return NULL;
 }
 
-/* The functions on a dataset serve every loader's (dataset.h): CIFAR-10's and idx.c's. */
+/* The functions on a dataset serve every loader's (dataset.h): CIFAR-10's, idx.c's and folder.c's. */
 
 int64_t rt_dataset_size(const RtDataset *d)
 {
@@ -213,7 +213,7 @@ int rt_dataset_classes(const RtDataset *d)
 int32_t rt_dataset_label(const RtDataset *d, int64_t i)
 {
 	RT_CHECK(i >= 0 && i < d->n);
-	return d->labels[i];
+	return d->folder ? rt_folder_label(d, i) : d->labels[i];
 }
 
 /* In float, as ToTensor (u8 / 255) then Normalize(0.5, 0.5) ((x - 0.5) / 0.5), so the
@@ -221,6 +221,7 @@ int32_t rt_dataset_label(const RtDataset *d, int64_t i)
 void rt_dataset_batch(const RtDataset *d, const int64_t *indices, int64_t b, float *images, int32_t *labels)
 {
 	int64_t pixels = rt_dataset_image_bytes(d);
+	RT_CHECK(!d->folder); /* an image folder's reads can fail: rt_dataset_read */
 	for (int64_t k = 0; k < b; k++) {
 		int64_t i = indices[k];
 		RT_CHECK(i >= 0 && i < d->n);
@@ -233,10 +234,21 @@ void rt_dataset_batch(const RtDataset *d, const int64_t *indices, int64_t b, flo
 	}
 }
 
+int rt_dataset_read(const RtDataset *d, const int64_t *indices, int64_t b, const RtDraw *draw, float *images,
+                    int32_t *labels, char **err)
+{
+	*err = NULL;
+	if (d->folder)
+		return rt_folder_read(d, indices, b, draw, images, labels, err);
+	rt_dataset_batch(d, indices, b, images, labels);
+	return 0;
+}
+
 void rt_dataset_free(RtDataset *d)
 {
 	if (!d)
 		return;
+	rt_folder_free(d->folder);
 	free(d->pixels);
 	free(d->labels);
 	free(d);

@@ -41,6 +41,8 @@ typedef struct Options {
 	bool detect_anomaly;
 	bool quiet, overwrite; /* no step reports; --out may name a directory that exists */
 	int64_t vis_every;     /* a reconstruction picture every N steps too; 0: each epoch only */
+	bool skip_bad, cache_images; /* image folders: --skip-bad-images, --cache-images */
+	int64_t loader_threads;      /* image folders: --loader-threads (0: a quarter of the cores) */
 	int argc;              /* the command line, for the run directory */
 	char **argv;
 } Options;
@@ -60,7 +62,9 @@ typedef struct OptDesc {
 
 #define FIELD(f) offsetof(Options, f)
 static const OptDesc options[] = {
-	{"--data", "DIR", OPT_STR, FIELD(data), 0, 0, "the data set's directory (CIFAR-10 binary version, or Fashion-MNIST IDX)"},
+	{"--data", "DIR", OPT_STR, FIELD(data), 0, 0,
+	 "the data set's directory (CIFAR-10 binary version, Fashion-MNIST IDX, or an\n"
+	 "image folder DIR/CLASS/IMAGE.jpg|png; default: the recipe's image_folder(\"DIR\"))"},
 	{"--epochs", "N", OPT_INT, FIELD(epochs), 1, 1000000, "epochs to run (default: the recipe's)"},
 	{"--steps", "N", OPT_INT, FIELD(steps), 1, INT32_MAX, "stop after N optimizer steps (default: no limit)"},
 	{"--batch", "N", OPT_INT, FIELD(batch), 1, 1 << 24, "images per optimizer step (default and maximum: the recipe's)"},
@@ -100,6 +104,13 @@ static const OptDesc options[] = {
 	{"--profile", NULL, OPT_FLAG, FIELD(profile), 0, 0,
 	 "time every kernel; print the time per step by kind, DSL line and call site\n"
 	 "(the first step, warm-up, is not counted when there are more)"},
+	{"--skip-bad-images", NULL, OPT_FLAG, FIELD(skip_bad), 0, 0,
+	 "image folders: leave out and count unreadable, truncated or non-image files\n"
+	 "and empty class folders, instead of stopping at the first"},
+	{"--loader-threads", "N", OPT_INT, FIELD(loader_threads), 1, 256,
+	 "image folders: threads decoding the next micro-batches (default: a quarter\nof the cores, at least 1)"},
+	{"--cache-images", NULL, OPT_FLAG, FIELD(cache_images), 0, 0,
+	 "image folders: decode every image once, at the start, and keep it in memory"},
 	{"--zero", "N", OPT_INT, FIELD(zero), 0, 1,
 	 "under mpirun: 1 shards AdamW's update and state over the ranks (ZeRO-1),\n"
 	 "0 (default) updates everything on every rank (docs/distributed.md)"},
@@ -302,6 +313,8 @@ static int parse_args(const RtProgram *p, int argc, char **argv, Options *o, int
 		if (rc)
 			return rc;
 	}
+	if (!o->data)
+		o->data = r->images.folder; /* image_folder("DIR") */
 	int rc = check_program(p, o);
 	if (!rc)
 		rc = check_batches(r, o, ranks);
@@ -617,7 +630,13 @@ static int evaluate(const RtRecipeDesc *r, RtState *st, const RtDataset *d, int6
 		int64_t start = j * mb, b = n - start < mb ? n - start : mb;
 		for (int64_t k = 0; k < b; k++)
 			idx[k] = start + k;
-		rt_dataset_batch(d, idx, b, f, labels);
+		char *err = NULL;
+		if (rt_dataset_read(d, idx, b, NULL, f, labels, &err)) {
+			fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
+			free(err);
+			rc = 1;
+			break;
+		}
 		for (int64_t k = 0; k < image * b; k++)
 			x[k] = (real)f[k];
 		st->s.batch = (real)b;
@@ -956,10 +975,52 @@ static char *pick_optim(const RtRecipeDesc *r, const char *dir)
 	return pick;
 }
 
-static RtDataset *load_split(const RtRecipeDesc *r, const char *dir, int split)
+/* A split of the recipe's data; an image folder's with the recipe's transforms: the
+ * training augmentation when augment, else validation's resize and centre crop. */
+static RtDataset *open_split(const RtRecipeDesc *r, const Options *o, const char *dir, int split, bool augment,
+                             char **err)
+{
+	*err = NULL;
+	if (rt_data_info[r->data].load)
+		return rt_data_info[r->data].load(dir, split, err);
+	const RtImageSpec *im = &r->images;
+	int threads = (int)o->loader_threads;
+#ifdef _OPENMP
+	if (!threads)
+		threads = omp_get_num_procs() / 4;
+#endif
+	RtFolderOptions fo = {.channels = (int)r->image[0], .height = (int)r->image[1], .width = (int)r->image[2],
+	                      .random_crop = augment && im->random_crop, .scale = {im->scale[0], im->scale[1]},
+	                      .ratio = {im->ratio[0], im->ratio[1]}, .resize = (int)(augment ? im->resize : im->val_resize),
+	                      .flip = augment ? im->flip : 0, .skip_bad = o->skip_bad, .cache = o->cache_images,
+	                      .threads = threads > 1 ? threads : 1};
+	for (int c = 0; c < 3; c++) {
+		fo.mean[c] = (float)im->mean[c];
+		fo.std[c] = (float)im->std[c];
+	}
+	return rt_folder_open(dir, split, &fo, err);
+}
+
+/* Bad images an image folder skipped (--skip-bad-images) since *reported, said once. */
+static void report_skipped(const RtDataset *d, RtProgress *pr, int64_t *reported)
+{
+	const char *first;
+	int64_t n = rt_folder_skipped(d, &first);
+	if (n <= *reported)
+		return;
+	if (pr)
+		rt_progress_line(pr, "trainer: skipped %lld bad image%s in %s (--skip-bad-images); the first: %s", (long long)n,
+		                 n == 1 ? "" : "s", rt_folder_root(d), first ? first : "?");
+	else
+		fprintf(stderr, "trainer: skipped %lld bad image%s in %s (--skip-bad-images); the first: %s\n", (long long)n,
+		        n == 1 ? "" : "s", rt_folder_root(d), first ? first : "?");
+	*reported = n;
+}
+
+static RtDataset *load_split(const RtRecipeDesc *r, const Options *o, const char *dir, int split, bool augment)
 {
 	char *err = NULL;
-	RtDataset *d = rt_data_info[r->data].load(dir, split, &err);
+	RtDataset *d = open_split(r, o, dir, split, augment, &err);
 	if (!d) {
 		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
 		free(err);
@@ -1064,6 +1125,8 @@ typedef struct Loader {
 	const RtDataset *d;
 	const int32_t *order;
 	int64_t start, b, image, mb;
+	RtDraw draw;         /* an image folder's random transforms: the epoch's, by place in its order */
+	char *err;           /* after loader_join: why the micro-batch could not be read, or NULL */
 	int fill;            /* the buffer the thread fills */
 	real *images[2];
 	int32_t *labels[2];
@@ -1081,7 +1144,8 @@ static void *loader_run(void *arg)
 	int k = l->fill;
 	for (int64_t i = 0; i < l->b; i++)
 		l->idx[k][i] = l->order[l->start + i];
-	rt_dataset_batch(l->d, l->idx[k], l->b, l->raw[k], l->labels[k]);
+	if (rt_dataset_read(l->d, l->idx[k], l->b, &l->draw, l->raw[k], l->labels[k], &l->err) && !l->err)
+		l->err = rt_format("out of memory reading images");
 	for (int64_t i = 0; i < l->image * l->b; i++)
 		l->images[k][i] = (real)l->raw[k][i];
 	return NULL;
@@ -1097,10 +1161,16 @@ static void loader_join(Loader *l)
 	l->ready_labels = l->labels[l->fill];
 }
 
-static void loader_start(Loader *l, const RtDataset *d, const int32_t *order, int64_t start, int64_t b, int64_t image)
+/* The micro-batch at `start` of the epoch's order; its images draw their transforms as the
+ * images at start.. of the epoch (draw.step is the epoch): the same on every rank, and
+ * again when a run resumes. */
+static void loader_start(Loader *l, const RtDataset *d, const int32_t *order, int64_t start, int64_t b, int64_t image,
+                         uint64_t seed, int64_t epoch)
 {
 	loader_join(l);
+	free(l->err);
 	*l = (Loader){.d = d, .order = order, .start = start, .b = b, .image = image, .mb = l->mb, .fill = !l->fill,
+	              .draw = {.seed = seed, .step = (uint32_t)epoch, .first = (uint64_t)start},
 	              .images = {l->images[0], l->images[1]}, .labels = {l->labels[0], l->labels[1]},
 	              .raw = {l->raw[0], l->raw[1]}, .idx = {l->idx[0], l->idx[1]}, .ready = l->ready,
 	              .ready_labels = l->ready_labels};
@@ -1158,6 +1228,11 @@ static uint64_t program_hash(const RtProgram *p)
 		                     (double)r->warmup, (double)r->epochs, (double)r->batch, (double)r->micro_batch,
 		                     (double)r->seed};
 		hash_bytes(&h, settings, sizeof settings);
+		const RtImageSpec *im = &r->images; /* image_folder's; its folder is data, as --data is */
+		double images[] = {im->mean[0], im->mean[1], im->mean[2], im->std[0], im->std[1], im->std[2],
+		                   (double)im->random_crop, im->scale[0], im->scale[1], im->ratio[0], im->ratio[1],
+		                   (double)im->resize, im->flip, (double)im->val_resize};
+		hash_bytes(&h, images, sizeof images);
 	}
 	return h.h;
 }
@@ -1337,8 +1412,8 @@ typedef struct Pictures {
 	int64_t n; /* 0: no pictures (a model that does not reconstruct, or no test split) */
 } Pictures;
 
-static void pictures_open(Pictures *pics, const RtRecipeDesc *r, const RtModelDesc *model, const char *data_dir,
-                          RtProgress *pr)
+static void pictures_open(Pictures *pics, const RtRecipeDesc *r, const Options *o, const RtModelDesc *model,
+                          const char *data_dir, RtProgress *pr)
 {
 	char *err = NULL;
 	*pics = (Pictures){0};
@@ -1346,7 +1421,7 @@ static void pictures_open(Pictures *pics, const RtRecipeDesc *r, const RtModelDe
 		free(err); /* a classifier: no pictures, nothing to say */
 		return;
 	}
-	RtDataset *test = rt_data_info[r->data].load(data_dir, 1, &err);
+	RtDataset *test = open_split(r, o, data_dir, 1, false, &err);
 	if (!test) {
 		rt_progress_line(pr, "trainer: warning: no reconstruction pictures: %s", err ? err : "out of memory");
 		free(err);
@@ -1358,7 +1433,11 @@ static void pictures_open(Pictures *pics, const RtRecipeDesc *r, const RtModelDe
 	pics->images = alloc_or_die(sizeof(real) * (size_t)(image * n), "the pictures");
 	for (int64_t k = 0; k < n; k++)
 		idx[k] = k;
-	rt_dataset_batch(test, idx, n, f, NULL);
+	if (rt_dataset_read(test, idx, n, NULL, f, NULL, &err)) {
+		rt_progress_line(pr, "trainer: warning: no reconstruction pictures: %s", err ? err : "out of memory");
+		free(err);
+		n = 0;
+	}
 	for (int64_t k = 0; k < image * n; k++)
 		pics->images[k] = (real)f[k];
 	pics->n = n;
@@ -1502,7 +1581,8 @@ static real *reconstruct_images(const RtRecipeDesc *r, const RtModelDesc *model,
 		o->count = 1;
 		return images;
 	}
-	RtDataset *test = load_split(r, o->data, 1);
+	Options lo = {.loader_threads = 1};
+	RtDataset *test = load_split(r, &lo, o->data, 1, false);
 	if (test && o->index + o->count > rt_dataset_size(test))
 		fprintf(stderr, "trainer: --index %lld --count %lld: the test split of %s has %lld images\n",
 		        (long long)o->index, (long long)o->count, o->data, (long long)rt_dataset_size(test));
@@ -1515,11 +1595,19 @@ static real *reconstruct_images(const RtRecipeDesc *r, const RtModelDesc *model,
 	float *f = alloc_or_die(sizeof(float) * (size_t)(image * o->count), "the images");
 	for (int64_t k = 0; k < o->count; k++)
 		idx[k] = o->index + k;
-	rt_dataset_batch(test, idx, o->count, f, NULL);
-	for (int64_t k = 0; k < image * o->count; k++)
+	char *err = NULL;
+	int rc = rt_dataset_read(test, idx, o->count, NULL, f, NULL, &err);
+	if (rc)
+		fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
+	for (int64_t k = 0; k < image * o->count && !rc; k++)
 		images[k] = (real)f[k];
+	free(err);
 	free(f);
 	rt_dataset_free(test);
+	if (rc) {
+		free(images);
+		return NULL;
+	}
 	return images;
 }
 
@@ -1804,6 +1892,7 @@ typedef struct Run {
 	int64_t epoch_first, epoch_last; /* the optimizer steps that end in this epoch */
 	double best_acc, t0, step_start, run_t0, last_checkpoint;
 	uint32_t first_rng_step;
+	int64_t skipped[2];      /* bad images of the training and validation folders reported */
 	Guard guard;
 	bool done, stop;
 } Run;
@@ -1834,8 +1923,8 @@ static int run_open(Run *R)
 	RtState *st = &R->st;
 	if (p->device && (p->device->open(st, p) || (rt_comm_mpi(R->comm) && p->device->dp_open(st))))
 		return 1;
-	R->data = load_split(r, o->data, o->eval_only && r->val_split >= 0 ? r->val_split : r->train_split);
-	if (!R->data || (!o->eval_only && r->val_split >= 0 && r->eval && !(R->val = load_split(r, o->data, r->val_split))))
+	R->data = load_split(r, o, o->data, o->eval_only && r->val_split >= 0 ? r->val_split : r->train_split, !o->eval_only);
+	if (!R->data || (!o->eval_only && r->val_split >= 0 && r->eval && !(R->val = load_split(r, o, o->data, r->val_split, false))))
 		return 1;
 	int64_t shape[3];
 	R->n = rt_dataset_size(R->data);
@@ -1950,7 +2039,10 @@ static int run_logs(Run *R)
 	if (!o->from && r->init)
 		rt_progress_line(R->pr, "recipe %s starts from %s's checkpoint: none given (--from), so from scratch", r->name,
 		                 r->init);
-	pictures_open(&R->pics, r, R->model, o->data, R->pr);
+	pictures_open(&R->pics, r, o, R->model, o->data, R->pr);
+	report_skipped(R->data, R->pr, &R->skipped[0]);
+	if (R->val)
+		report_skipped(R->val, R->pr, &R->skipped[1]);
 	return 0;
 }
 
@@ -2039,8 +2131,12 @@ static int run_micro_batch(Run *R, int64_t epoch, int64_t start, bool *step_end,
 		/* This micro-batch was read in the background while the last one ran (but the first
 		 * of an epoch, whose shuffle is new); the rank's next one is read now. */
 		if (!loader.running || loader.start != start)
-			loader_start(&loader, R->data, R->order, start, b, image);
+			loader_start(&loader, R->data, R->order, start, b, image, st->seed, epoch);
 		loader_join(&loader);
+		if (loader.err) {
+			fprintf(stderr, "trainer: %s\n", loader.err);
+			return 1;
+		}
 		real *x = R->images + slot * mb * image;
 		memcpy(x, loader.ready, sizeof(real) * (size_t)(image * b));
 		memcpy(R->labels + slot * mb, loader.ready_labels, sizeof(int32_t) * (size_t)b);
@@ -2048,7 +2144,7 @@ static int run_micro_batch(Run *R, int64_t epoch, int64_t start, bool *step_end,
 			if (rt_dp_owner(R->dp, (R->micro_count + k) % nmicro, nmicro) != R->rank)
 				continue;
 			int64_t next = start + k * mb;
-			loader_start(&loader, R->data, R->order, next, n - next < mb ? n - next : mb, image);
+			loader_start(&loader, R->data, R->order, next, n - next < mb ? n - next : mb, image, st->seed, epoch);
 			break;
 		}
 		st->s.batch = (real)b;
@@ -2219,8 +2315,12 @@ static int run_epoch_end(Run *R, int64_t epoch, bool complete)
 		for (int i = 2; i < r->nresults; i++)
 			R->val_results[i] = NAN; /* evaluate() keeps the loss and accuracy only */
 	}
-	if (R->pr)
+	if (R->pr) {
 		epoch_report(R->pr, r, epoch, complete, R->means, R->val && complete ? &ev : NULL);
+		report_skipped(R->data, R->pr, &R->skipped[0]);
+		if (R->val)
+			report_skipped(R->val, R->pr, &R->skipped[1]);
+	}
 	if (complete && R->rank0) {
 		rt_runlog_epoch(R->log, epoch, R->opt_step, R->means, R->val ? R->val_results : NULL);
 		char *name = rt_format("epoch-%03lld.png", (long long)epoch);

@@ -94,6 +94,17 @@ typedef enum RtSchedule {
 #undef RT_SCHEDULE
 } RtSchedule;
 
+/* image_folder's settings (ir/recipe.def); zeros for the other data sets. */
+typedef struct RtImageSpec {
+	const char *folder;     /* image_folder("DIR"); NULL: the trainer's --data */
+	double mean[3], std[3]; /* Normalize's, per channel */
+	int random_crop;        /* augment: random_resized_crop(scale, ratio); else resize + center crop */
+	double scale[2], ratio[2];
+	int64_t resize;         /* augment's resize before its center crop */
+	double flip;            /* augment's horizontal_flip probability; 0: none */
+	int64_t val_resize;     /* validation's Resize before the center crop */
+} RtImageSpec;
+
 typedef struct RtRecipeDesc {
 	const char *name;
 	int model;           /* index in RtProgram.models */
@@ -119,6 +130,7 @@ typedef struct RtRecipeDesc {
 	/* The loss and metrics of B images without training (step's signature). */
 	int (*eval)(RtState *st, int64_t B, const real *images, const int32_t *labels, real *results);
 	int64_t act_bytes;   /* the activation slab its functions need */
+	RtImageSpec images;  /* data = image_folder */
 } RtRecipeDesc;
 
 typedef struct RtConst {

@@ -15,7 +15,7 @@ recipe r {
     return mean(img)
   }
 }
-# expect: tests/diag/recipe-data-unknown.dsl:10:10: error: 'data' must be cifar10 or fashion_mnist, not 'mnist'
+# expect: tests/diag/recipe-data-unknown.dsl:10:10: error: 'data' must be cifar10, fashion_mnist or image_folder (image_folder("DIR") names its folder), not 'mnist'
 # expect:    10 |   data = mnist
 # expect:       |          ^~~~~
 # expect: 1 error

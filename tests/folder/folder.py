@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""unit.folder: the image-folder loader (runtime/formats/folder.c, image.c) against torchvision and PIL.
+
+Usage: folder.py TEST_FOLDER SCRATCH. Makes image folders of PNG and JPEG files (three
+classes, mixed sizes, a nested folder, upper-case extensions, files that are not images),
+then checks through tests/folder/test_folder.c:
+  - classes, labels and file order equal torchvision's ImageFolder;
+  - decoded pixels equal PIL's;
+  - a crop resized (bicubic) equals torchvision's resized_crop, and Resize + CenterCrop
+    equals torchvision's, within 1/255 (the loader does PIL's integer arithmetic, so 0 is
+    expected);
+  - a whole read (random_resized_crop + flip, or the centre crop, then ToTensor and
+    Normalize), given the loader's boxes and flips, equals torchvision's within 1/255 / std,
+    and the same for 1 and 3 threads;
+  - train/val subfolders are the splits;
+  - each bad input gets its message, and skipping counts it.
+Without torchvision, the same operations of PIL that torchvision calls stand in, and the test
+says so.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+from PIL import Image
+
+warnings.filterwarnings("ignore")  # torchvision without its C extension warns on import
+try:
+    import torch
+    import torchvision.transforms as T
+    import torchvision.transforms.functional as F
+    from torchvision.datasets import ImageFolder
+except ImportError as e:
+    T = None
+    print(f"note: torchvision is not installed ({e}): PIL's operations stand in for its transforms")
+
+exe, scratch = sys.argv[1], sys.argv[2]
+failures = 0
+
+
+def check(ok, what):
+    global failures
+    print(("ok   " if ok else "FAIL ") + what)
+    failures += not ok
+
+
+def run(*args, fail=False):
+    p = subprocess.run([exe, *map(str, args)], capture_output=True, text=True)
+    if (p.returncode != 0) != fail:
+        print(p.stdout, p.stderr)
+        raise SystemExit(f"FAIL test_folder {' '.join(map(str, args))}: exit {p.returncode}")
+    return p.stdout if not fail else p.stderr
+
+
+def picture(rng, w, h, mode="RGB"):
+    """Smooth gradients plus noise: bicubic weights show in every pixel."""
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([x * 255 / max(w - 1, 1), y * 255 / max(h - 1, 1), (x + y) * 127 / max(w + h - 2, 1)], -1)
+    px = np.clip(base + rng.normal(0, 40, base.shape), 0, 255).astype(np.uint8)
+    im = Image.fromarray(px, "RGB")
+    return im.convert(mode)
+
+
+rng = np.random.default_rng(7)
+if os.path.exists(scratch):
+    shutil.rmtree(scratch)
+root = os.path.join(scratch, "images")
+files = {
+    "cat": [("a.png", 97, 61), ("b.jpg", 40, 120), ("a b.JPG", 64, 64), ("more/z.png", 33, 50), ("more/x/y.jpeg", 80, 45)],
+    "dog": [("1.jpeg", 150, 100), ("10.png", 25, 31), ("2.PNG", 96, 96)],
+    "Zebra": [("q.jpg", 120, 90), ("notes.txt", 0, 0), ("p.png", 55, 77)],
+}
+for cls, items in files.items():
+    for name, w, h in items:
+        path = os.path.join(root, cls, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if name.endswith(".txt"):
+            open(path, "w").write("not an image\n")
+        elif name.lower().endswith((".jpg", ".jpeg")):
+            picture(rng, w, h).save(path, "JPEG", quality=90)
+        else:
+            picture(rng, w, h).save(path, "PNG")
+
+# ---- listing
+out = run("list", root, 0).splitlines()
+classes = out[0].split()[1:]
+samples = [(line.split(" ", 1)[1], int(line.split(" ", 1)[0])) for line in out[1:]]
+if T:
+    ref = ImageFolder(root)
+    check(classes == ref.classes, f"classes {classes} are ImageFolder's {ref.classes}")
+    check(samples == ref.samples, f"{len(samples)} images, labels and order are ImageFolder's")
+else:
+    check(classes == sorted(files), f"classes {classes} sorted")
+check(len(samples) == 10, "10 images (notes.txt left out)")
+
+# ---- decoding
+worst = 0
+for path, _ in samples:
+    w, h = map(int, run("decode", path, 3, f"{scratch}/px").split())
+    ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(h, w, 3)
+    pil = np.asarray(Image.open(path).convert("RGB"))
+    worst = max(worst, int(np.abs(ours.astype(int) - pil).max()) if ours.shape == pil.shape else 999)
+check(worst == 0, f"decoded pixels equal PIL's (max |diff| {worst})")
+grey = os.path.join(scratch, "grey")
+os.makedirs(grey)
+picture(rng, 45, 37, "L").save(f"{grey}/g.jpg", quality=85)
+picture(rng, 45, 37, "L").save(f"{grey}/g.png")
+for f in ("g.jpg", "g.png"):
+    w, h = map(int, run("decode", f"{grey}/{f}", 1, f"{scratch}/px").split())
+    ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(h, w)
+    check(np.array_equal(ours, np.asarray(Image.open(f"{grey}/{f}"))), f"grey {f} equals PIL's")
+
+
+def resized_crop(im, x, y, w, h, ow, oh):
+    if T:
+        return np.asarray(F.resized_crop(im, y, x, h, w, [oh, ow], T.InterpolationMode.BICUBIC))
+    return np.asarray(im.crop((x, y, x + w, y + h)).resize((ow, oh), Image.BICUBIC))
+
+
+def resize_center(im, size, w, h):
+    if T:
+        return np.asarray(T.Compose([T.Resize(size, T.InterpolationMode.BICUBIC), T.CenterCrop((h, w))])(im))
+    W, H = im.size
+    rw, rh = (size, int(size * H / W)) if W <= H else (int(size * W / H), size)
+    r = im.resize((rw, rh), Image.BICUBIC)
+    x, y = int(round((rw - w) / 2.0)), int(round((rh - h) / 2.0))
+    return np.asarray(r.crop((x, y, x + w, y + h)))
+
+
+# ---- resampling: downscale, upscale, mixed, odd boxes
+worst = 0
+for path, _ in samples:
+    im = Image.open(path).convert("RGB")
+    W, H = im.size
+    for x, y, w, h, ow, oh in [(0, 0, W, H, 32, 32), (1, 2, W - 3, H - 2, 48, 40), (W // 3, H // 4, W // 2, H // 2, 96, 96),
+                               (0, 0, min(W, 7), min(H, 9), 24, 20)]:
+        run("crop", path, 3, x, y, w, h, ow, oh, f"{scratch}/px")
+        ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(oh, ow, 3)
+        worst = max(worst, int(np.abs(ours.astype(int) - resized_crop(im, x, y, w, h, ow, oh)).max()))
+check(worst <= 1, f"crop + bicubic resize is torchvision's resized_crop within 1/255 (max |diff| {worst}/255)")
+worst = 0
+for path, _ in samples:
+    im = Image.open(path).convert("RGB")
+    for size, w, h in [(36, 32, 32), (110, 96, 96), (20, 20, 16)]:
+        run("center", path, 3, size, w, h, f"{scratch}/px")
+        ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(h, w, 3)
+        worst = max(worst, int(np.abs(ours.astype(int) - resize_center(im, size, w, h)).max()))
+check(worst <= 1, f"Resize + CenterCrop is torchvision's within 1/255 (max |diff| {worst}/255)")
+
+# ---- whole reads: transforms, ToTensor, Normalize; threads
+mean = np.array([0.485, 0.495, 0.505], np.float32)
+std = np.array([0.229, 0.239, 0.249], np.float32)
+
+
+def normalise(px):
+    if T:
+        return F.normalize(F.to_tensor(Image.fromarray(px)), mean.tolist(), std.tolist()).numpy()
+    return ((px.astype(np.float32) / 255 - mean) / std).transpose(2, 0, 1)
+
+
+for mode in ("random", "center"):
+    outs = []
+    for threads in (1, 3):
+        lines = run("read", root, 0, 3, 40, 48, mode, 52, 0.5, 1234, 3, threads, f"{scratch}/x{threads}").splitlines()
+        outs.append(open(f"{scratch}/x{threads}", "rb").read())
+    check(outs[0] == outs[1], f"{mode}: 1 and 3 threads read the same bytes")
+    x = np.frombuffer(outs[0], np.float32).reshape(-1, 3, 40, 48)
+    worst, flips = 0.0, 0
+    for k, ((path, label), line) in enumerate(zip(samples, lines)):
+        lab, bx, by, bw, bh, flip = map(int, line.split())
+        im = Image.open(path).convert("RGB")
+        ref = resized_crop(im, bx, by, bw, bh, 48, 40) if mode == "random" else resize_center(im, 52, 48, 40)
+        if flip:
+            ref = ref[:, ::-1]
+        flips += flip
+        worst = max(worst, float(np.abs(x[k] - normalise(np.ascontiguousarray(ref))).max()))
+        assert lab == label
+    check(worst <= 1 / 255 / std.min() + 1e-5,
+          f"{mode} crop + flip ({flips} of {len(samples)} flipped) + Normalize is torchvision's (max |diff| {worst:.2e})")
+
+# ---- the splits
+split = os.path.join(scratch, "split")
+for s, n in (("train", 3), ("val", 2)):
+    for c in ("a", "b"):
+        for i in range(n):
+            os.makedirs(f"{split}/{s}/{c}", exist_ok=True)
+            picture(rng, 20, 20).save(f"{split}/{s}/{c}/{i}.png")
+check(len(run("list", split, 0).splitlines()) == 7 and "/val/" in run("list", split, 1), "train/ and val/ are the splits")
+
+# ---- bad inputs: the message names the file, skip counts it
+def bad_folder(name, make):
+    d = os.path.join(scratch, "bad-" + name)
+    shutil.copytree(root, d)
+    make(d)
+    return d
+
+
+cases = [
+    ("unreadable", lambda d: os.symlink("/nonexistent/x.jpg", f"{d}/cat/gone.jpg"), "cat/gone.jpg: cannot open"),
+    ("not-image", lambda d: open(f"{d}/dog/fake.png", "w").write("hello"), "dog/fake.png: not a JPEG or PNG file"),
+    ("rgba", lambda d: picture(rng, 20, 20, "RGBA").save(f"{d}/dog/alpha.png"), "dog/alpha.png: a PNG image of 4 channels"),
+    ("grey", lambda d: picture(rng, 20, 20, "L").save(f"{d}/dog/grey.jpg"), "dog/grey.jpg: a JPEG image of 1 channel"),
+    ("empty-class", lambda d: os.makedirs(f"{d}/empty"), "/empty: an empty class folder"),
+]
+for name, make, want in cases:
+    d = bad_folder(name, make)
+    msg = run("list", d, 0, fail=True)
+    check(want in msg and "--skip-bad-images" in msg, f"{name}: {msg.strip()}")
+    out = run("list", d, 0, "skip").splitlines()
+    check(out[-1].startswith("skipped 1: ") and want in out[-1], f"{name} skipped: {out[-1]}")
+os.makedirs(f"{scratch}/noclass")
+check("no class folders" in run("list", f"{scratch}/noclass", 0, fail=True), "a folder without class folders")
+os.makedirs(f"{scratch}/noimages/a")
+check("no images" in run("list", f"{scratch}/noimages", 0, "skip", fail=True), "a folder without images (skipping)")
+d = bad_folder("truncated", lambda d: None)
+data = open(f"{d}/Zebra/q.jpg", "rb").read()
+open(f"{d}/Zebra/q.jpg", "wb").write(data[: len(data) // 2])
+msg = run("read", d, 0, 3, 16, 16, "center", 16, 0, 1, 0, 2, f"{scratch}/x", fail=True)
+check("Zebra/q.jpg: a corrupt or truncated JPEG file" in msg, f"truncated: {msg.strip()}")
+lines = run("read", d, 0, 3, 16, 16, "center", 16, 0, 1, 0, 2, f"{scratch}/x", "skip").splitlines()
+check(len(lines) == 10, "truncated, skipped: the next image stands in")
+
+print("unit.folder:", "FAILED" if failures else "ok")
+sys.exit(1 if failures else 0)
