@@ -1484,12 +1484,13 @@ static const char *image_spec(CGen *g, const Recipe *r, const Type *image)
 	const RSetting *aug = recipe_setting(r, RK_augment);
 	for (int i = 0; aug && aug->val.kind == RV_LIST && i < aug->val.nitems; i++) {
 		const RVal *it = aug->val.items[i].items;
-		if (strcmp(it[0].s, "random_resized_crop") == 0) {
+		int kind = augment_find(it[0].s);
+		if (kind == AUG_random_resized_crop) {
 			random_crop = true;
 			scale[0] = rv_num(&it[2]), scale[1] = rv_num(&it[3]), ratio[0] = rv_num(&it[4]), ratio[1] = rv_num(&it[5]);
-		} else if (strcmp(it[0].s, "resize") == 0)
+		} else if (kind == AUG_resize)
 			resize = (int64_t)rv_num(&it[1]);
-		else if (strcmp(it[0].s, "horizontal_flip") == 0)
+		else if (kind == AUG_horizontal_flip)
 			flip = rv_num(&it[1]);
 	}
 	const RSetting *folder = recipe_setting(r, RK_folder);

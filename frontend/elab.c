@@ -2068,29 +2068,44 @@ static const Expr *call_arg(const Expr *x, int pos, const char *key, bool *used)
 	return NULL;
 }
 
+/* The transforms of `augment` (ir/augments.def), by AugmentKind. */
+static const struct Transform {
+	const char *name;
+	const char *args[3];  /* keywords, in positional order */
+	const char *deflt[3]; /* NULL: required */
+} transforms[AUG__N] = {
+#define AUG_LIST(...) {__VA_ARGS__}
+#define AUGMENT(name, args, defaults, meaning) {#name, AUG_LIST args, AUG_LIST defaults},
+#include "augments.def"
+#undef AUGMENT
+#undef AUG_LIST
+};
+
+/* "random_resized_crop(size, scale = (0.2, 1.0), ...), resize(size), ... and horizontal_flip(p = 0.5)" */
+static const char *transforms_str(Elab *e)
+{
+	Buf b = {0};
+	for (int i = 0; i < AUG__N; i++) {
+		const struct Transform *t = &transforms[i];
+		buf_printf(&b, "%s%s(", i == 0 ? "" : i == AUG__N - 1 ? " and " : ", ", t->name);
+		for (int a = 0; a < 3 && t->args[a]; a++)
+			buf_printf(&b, "%s%s%s%s", a ? ", " : "", t->args[a], t->deflt[a] ? " = " : "", t->deflt[a] ? t->deflt[a] : "");
+		buf_putc(&b, ')');
+	}
+	const char *s = arena_strdup(e->a, b.p);
+	buf_free(&b);
+	return s;
+}
+
 /* One transform of `augment`: NAME(args) into [NAME, numbers...]. */
 static bool augment_item(Elab *e, const Expr *x, RVal *out)
 {
-	static const struct Transform {
-		const char *name;
-		const char *args[3]; /* keywords, in positional order */
-		const char *deflt[3]; /* NULL: required */
-	} transforms[] = {
-		{"random_resized_crop", {"size", "scale", "ratio"}, {NULL, "(0.2, 1.0)", "(3/4, 4/3)"}},
-		{"resize", {"size"}, {NULL}},
-		{"center_crop", {"size"}, {NULL}},
-		{"horizontal_flip", {"p"}, {"0.5"}},
-	};
-	const struct Transform *t = NULL;
-	if (x->kind == E_CALL && x->a->kind == E_NAME)
-		for (size_t i = 0; i < sizeof transforms / sizeof *transforms; i++)
-			if (strcmp(transforms[i].name, x->a->s) == 0)
-				t = &transforms[i];
-	if (!t) {
-		error_at(e, x->span, "'augment' lists random_resized_crop(size, scale = (0.2, 1.0), ratio = (3/4, 4/3)), "
-		         "resize(size), center_crop(size) and horizontal_flip(p = 0.5); not '%s'", span_text(e, x->span));
+	int kind = x->kind == E_CALL && x->a->kind == E_NAME ? augment_find(x->a->s) : -1;
+	if (kind < 0) {
+		error_at(e, x->span, "'augment' lists %s; not '%s'", transforms_str(e), span_text(e, x->span));
 		return false;
 	}
+	const struct Transform *t = &transforms[kind];
 	bool used[16] = {0};
 	VEC(RVal) items = {0};
 	vec_push(e->a, items, rv_ident(t->name));
@@ -2167,15 +2182,14 @@ static bool augment_setting(Elab *e, const Expr *x, RVal *out)
 		if (!augment_item(e, x->items.p[i], &out->items[i]))
 			return false;
 	/* the order torchvision's pipelines use, each once */
-	static const char *const order[] = {"random_resized_crop", "resize", "center_crop", "horizontal_flip"};
 	int at = 0, n = out->nitems;
 	const RVal *it = out->items;
-	bool rrc = n > 0 && strcmp(it[0].items[0].s, order[0]) == 0;
-	bool resize = n > 0 && strcmp(it[0].items[0].s, order[1]) == 0;
+	bool rrc = n > 0 && augment_find(it[0].items[0].s) == AUG_random_resized_crop;
+	bool resize = n > 0 && augment_find(it[0].items[0].s) == AUG_resize;
 	at = rrc ? 1 : resize ? 2 : 0;
-	if (resize && !(n > 1 && strcmp(it[1].items[0].s, order[2]) == 0))
+	if (resize && !(n > 1 && augment_find(it[1].items[0].s) == AUG_center_crop))
 		at = n + 1;
-	if (at <= n && at < n && strcmp(it[at].items[0].s, order[3]) == 0)
+	if (at <= n && at < n && augment_find(it[at].items[0].s) == AUG_horizontal_flip)
 		at++;
 	if (at != n) {
 		error_at(e, x->span, "'augment' takes a crop (random_resized_crop(...), or resize(...) then center_crop(...)), "
@@ -2363,14 +2377,15 @@ static bool check_folder_shape(Elab *e, const FuncDef *fd, const Type *t, const 
 	for (int i = 0; aug->kind == RV_LIST && i < aug->nitems; i++) {
 		const RVal *it = &aug->items[i];
 		const char *name = it->items[0].s;
-		if (strcmp(name, "random_resized_crop") == 0 || strcmp(name, "center_crop") == 0) {
+		int kind = augment_find(name);
+		if (kind == AUG_random_resized_crop || kind == AUG_center_crop) {
 			if (it->items[1].i != H || it->items[1].i != W) {
 				error_at(e, spans[RK_augment], "%s(%lld) makes %lldx%lld images; the loss takes %lldx%lld", name,
 				         (long long)it->items[1].i, (long long)it->items[1].i, (long long)it->items[1].i,
 				         (long long)H, (long long)W);
 				return false;
 			}
-		} else if (strcmp(name, "resize") == 0 && (it->items[1].i < H || it->items[1].i < W)) {
+		} else if (kind == AUG_resize && (it->items[1].i < H || it->items[1].i < W)) {
 			error_at(e, spans[RK_augment], "resize(%lld) before center_crop(%lld): the shorter side must be at least "
 			         "the crop's", (long long)it->items[1].i, (long long)H);
 			return false;

@@ -233,6 +233,20 @@ const char *const recipe_key_defaults[RK__N] = {
 #undef RECIPE_LOSS
 };
 
+const char *const augment_names[AUG__N] = {
+#define AUGMENT(name, args, defaults, meaning) #name,
+#include "augments.def"
+#undef AUGMENT
+};
+
+int augment_find(const char *name)
+{
+	for (int i = 0; i < AUG__N; i++)
+		if (strcmp(augment_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
 const RSetting *recipe_setting(const Recipe *r, RecipeKey k)
 {
 	return recipe_get(r, recipe_key_names[k]);

@@ -272,6 +272,16 @@ typedef enum RecipeKey {
 	RK__N
 } RecipeKey;
 extern const char *const recipe_key_names[RK__N];
+/* The transforms of `augment` (augments.def): augment_find(name) is AUG_name, or -1 for
+ * a name that is none. */
+typedef enum AugmentKind {
+#define AUGMENT(name, args, defaults, meaning) AUG_##name,
+#include "augments.def"
+#undef AUGMENT
+	AUG__N
+} AugmentKind;
+extern const char *const augment_names[AUG__N];
+int augment_find(const char *name);
 extern const char *const recipe_key_defaults[RK__N]; /* as recipe.def writes them; NULL: required */
 const RSetting *recipe_setting(const Recipe *r, RecipeKey k);
 Ins *ins_new(Module *m, Func *f, Op op, Ins **args, int nargs, Loc loc);
