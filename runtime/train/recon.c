@@ -1,7 +1,8 @@
 /* recon.c: reconstruction pictures from a masked autoencoder's forward (trainer.h).
  *
- * Pixels go back to bytes by undoing the datasets' normalisation, x * 0.5 + 0.5 (the
- * reference's (x + 1) / 2), rounded and clamped to 0..255.
+ * Pixels go back to bytes by undoing the recipe's normalisation, x * std + mean per
+ * channel (the data sets': 0.5 and 0.5, the reference's (x + 1) / 2; an image folder's:
+ * its recipe's mean and std), rounded and clamped to 0..255.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -17,11 +18,17 @@ static int find_output(const RtModelDesc *m, const char *name)
 	return -1;
 }
 
-int rt_recon_find(const RtModelDesc *m, const int64_t image[3], RtRecon *rc, char **err)
+int rt_recon_find(const RtModelDesc *m, const RtRecipeDesc *r, RtRecon *rc, char **err)
 {
 	*err = NULL;
+	const int64_t *image = r->image;
 	*rc = (RtRecon){.model = m, .pred = find_output(m, "pred"), .mask = find_output(m, "mask"),
 	                .image = {image[0], image[1], image[2]}};
+	for (int c = 0; c < 3; c++) { /* an image folder's recipe says; the data sets' are 0.5, 0.5 */
+		bool own = r->images.std[0] > 0;
+		rc->mean[c] = own ? r->images.mean[c] : 0.5;
+		rc->std[c] = own ? r->images.std[c] : 0.5;
+	}
 	if (rc->pred < 0 || rc->mask < 0) {
 		*err = rt_format("model %s's forward returns no outputs named pred and mask: it makes no reconstructions",
 		                 m->name);
@@ -43,9 +50,9 @@ int rt_recon_find(const RtModelDesc *m, const int64_t image[3], RtRecon *rc, cha
 	return -1;
 }
 
-static uint8_t to_byte(real x)
+static uint8_t to_byte(const RtRecon *rc, int64_t c, real x)
 {
-	double v = round(((double)x * 0.5 + 0.5) * 255);
+	double v = round(((double)x * rc->std[c] + rc->mean[c]) * 255);
 	return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
@@ -111,7 +118,7 @@ uint8_t *rt_recon_picture(const RtRecon *rc, RtState *st, const real *images, in
 					real pred = at(rc, outs[rc->pred], np, b, c, y, x, false);
 					real shown[3] = {orig * (1 - mask), pred * mask + orig * (1 - mask), orig};
 					for (int k = 0; k < 3; k++)
-						px[((y0 + y) * *width + x0 + k * W + x) * C + c] = to_byte(shown[k]);
+						px[((y0 + y) * *width + x0 + k * W + x) * C + c] = to_byte(rc, c, shown[k]);
 				}
 	}
 done:

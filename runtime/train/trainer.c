@@ -1417,7 +1417,7 @@ static void pictures_open(Pictures *pics, const RtRecipeDesc *r, const Options *
 {
 	char *err = NULL;
 	*pics = (Pictures){0};
-	if (rt_recon_find(model, r->image, &pics->rc, &err)) {
+	if (rt_recon_find(model, r, &pics->rc, &err)) {
 		free(err); /* a classifier: no pictures, nothing to say */
 		return;
 	}
@@ -1534,7 +1534,7 @@ static int reconstruct_model(const RtProgram *p, double ratio, const RtRecipeDes
 	const RtRecipeDesc *r = NULL;
 	char *err = NULL;
 	for (int i = 0; i < p->nrecipes && !r; i++) {
-		if (rt_recon_find(&p->models[p->recipes[i].model], p->recipes[i].image, rec, &err) == 0)
+		if (rt_recon_find(&p->models[p->recipes[i].model], &p->recipes[i], rec, &err) == 0)
 			r = &p->recipes[i];
 		free(err);
 		err = NULL;
@@ -1555,7 +1555,7 @@ static int reconstruct_model(const RtProgram *p, double ratio, const RtRecipeDes
 
 /* The images to reconstruct, normalised as the data sets are: the PNG file (count becomes 1)
  * or count test images from index. NULL after a message. */
-static real *reconstruct_images(const RtRecipeDesc *r, const RtModelDesc *model, ReconArgs *o)
+static real *reconstruct_images(const RtRecipeDesc *r, const RtRecon *rec, ReconArgs *o)
 {
 	int64_t C = r->image[0], H = r->image[1], W = r->image[2], image = C * H * W;
 	real *images = alloc_or_die(sizeof(real) * (size_t)(image * o->count), "the images");
@@ -1566,7 +1566,7 @@ static real *reconstruct_images(const RtRecipeDesc *r, const RtModelDesc *model,
 		if (!px || w != W || h != H) {
 			if (px)
 				fprintf(stderr, "trainer: %s is %dx%d pixels; model %s takes %lldx%lld (resize it first)\n", o->png,
-				        w, h, model->name, (long long)W, (long long)H);
+				        w, h, rec->model->name, (long long)W, (long long)H);
 			else
 				fprintf(stderr, "trainer: %s\n", err ? err : "out of memory");
 			free(err);
@@ -1576,7 +1576,7 @@ static real *reconstruct_images(const RtRecipeDesc *r, const RtModelDesc *model,
 		}
 		for (int64_t c = 0; c < C; c++) /* interleaved bytes to planes, normalised as the data sets */
 			for (int64_t k = 0; k < H * W; k++)
-				images[c * H * W + k] = (real)(((float)px[k * C + c] / 255.0f - 0.5f) / 0.5f);
+				images[c * H * W + k] = (real)(((double)px[k * C + c] / 255 - rec->mean[c]) / rec->std[c]);
 		free(px);
 		o->count = 1;
 		return images;
@@ -1626,7 +1626,7 @@ static int reconstruct(const RtProgram *p, int argc, char **argv)
 		return bad("'%s' exists: give another --out, or --overwrite%s", o.out, "");
 	if (check_writable(o.out))
 		return 1;
-	real *images = reconstruct_images(r, rec.model, &o);
+	real *images = reconstruct_images(r, &rec, &o);
 	if (!images)
 		return 1;
 	RtState st = {.seed = (uint64_t)(o.seed >= 0 ? o.seed : r->seed), .shard_hi = p->state_numel};

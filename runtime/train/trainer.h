@@ -216,10 +216,13 @@ typedef struct RtRecon {
 	int pred, mask;   /* output indices */
 	int64_t image[3]; /* channels, height, width */
 	int64_t patch;    /* 0: image layout; else the patch side of the patch layout */
+	double mean[3], std[3]; /* the recipe's normalisation: (x / 255 - mean) / std */
 } RtRecon;
 
-int rt_recon_find(const RtModelDesc *m, const int64_t image[3], RtRecon *rc, char **err);
-/* n images [n, C, H, W] normalised as the datasets are ((x / 255 - 0.5) / 0.5); returns the
+/* The reconstruction of recipe r's images by its model m (r's model, or one that takes the
+ * same images), or -1 with *err. */
+int rt_recon_find(const RtModelDesc *m, const RtRecipeDesc *r, RtRecon *rc, char **err);
+/* n images [n, C, H, W] normalised as the recipe's data are (rc->mean, rc->std); returns the
  * picture's 8-bit pixels (C channels) and its size, or NULL with *err. */
 uint8_t *rt_recon_picture(const RtRecon *rc, RtState *st, const real *images, int64_t n, int *width, int *height,
                           char **err);

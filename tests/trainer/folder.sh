@@ -51,6 +51,28 @@ check finetune "$out/mae" finetune --data "$out/imgs" --batch 8 --micro-batch 4 
 	--out "$out/ft"
 check finetune.val grep -q "val" "$out/ft/epochs.csv"
 
+# reconstruct with the recipe's normalisation (ImageNet's mean and std): the picture's
+# original panel gives back a PNG file's pixels, and the first image of the folder as
+# validation reads it (Resize to 36, the default val_resize of 32 / 0.875, and CenterCrop 32,
+# done here with PIL as torchvision does)
+"$py" -c "
+import numpy as np; from PIL import Image
+Image.fromarray(np.random.default_rng(5).integers(0, 256, (32, 32, 3), dtype=np.uint8)).save('$out/item.png')"
+check reconstruct "$out/mae" reconstruct --from "$out/whole/pretrain.safetensors" --image "$out/item.png" --out "$out/rec.png"
+check reconstruct.index "$out/mae" reconstruct --from "$out/whole/pretrain.safetensors" --data "$out/imgs" --index 0 \
+	--out "$out/rec0.png"
+check reconstruct.colours "$py" -c "
+import numpy as np, sys; from PIL import Image
+a = np.asarray(Image.open('$out/item.png')).astype(int); p = np.asarray(Image.open('$out/rec.png')).astype(int)
+im = Image.open('$out/imgs/ants/0.png').convert('RGB'); w, h = im.size
+nw, nh = (36, int(36 * h / w)) if w <= h else (int(36 * w / h), 36)
+im = im.resize((nw, nh), Image.BICUBIC)
+t, l = int(round((nh - 32) / 2)), int(round((nw - 32) / 2))
+v = np.asarray(im.crop((l, t, l + 32, t + 32))).astype(int); q = np.asarray(Image.open('$out/rec0.png')).astype(int)
+d, e = abs(p[:32, 64:96] - a).max(), abs(q[:32, 64:96] - v).max()
+print('original panel against the PNG file: max |diff|', d, '; against the folder image, validation-read:', e)
+sys.exit(int(d > 1 or e > 1))"
+
 # image_folder("DIR") in the recipe: no --data needed
 sed "s|data = image_folder$|data = image_folder(\"$out/imgs\")|" "$root/models/mae-folder.dsl" >"$out/named.dsl"
 "$maec" "$out/named.dsl" "${tiny[@]}" -o "$out/named"
