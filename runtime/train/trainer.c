@@ -1412,8 +1412,11 @@ typedef struct Pictures {
 	int64_t n; /* 0: no pictures (a model that does not reconstruct, or no test split) */
 } Pictures;
 
+/* The first PICTURE_IMAGES images of the test split, as validation reads them: from val
+ * when the run has opened that split, else opened here (without --cache-images: eight
+ * images are read, not the split). */
 static void pictures_open(Pictures *pics, const RtRecipeDesc *r, const Options *o, const RtModelDesc *model,
-                          const char *data_dir, RtProgress *pr)
+                          const RtDataset *val, RtProgress *pr)
 {
 	char *err = NULL;
 	*pics = (Pictures){0};
@@ -1421,7 +1424,10 @@ static void pictures_open(Pictures *pics, const RtRecipeDesc *r, const Options *
 		free(err); /* a classifier: no pictures, nothing to say */
 		return;
 	}
-	RtDataset *test = open_split(r, o, data_dir, 1, false, &err);
+	Options uncached = *o;
+	uncached.cache_images = false;
+	RtDataset *opened = val ? NULL : open_split(r, &uncached, o->data, 1, false, &err);
+	const RtDataset *test = val ? val : opened;
 	if (!test) {
 		rt_progress_line(pr, "trainer: warning: no reconstruction pictures: %s", err ? err : "out of memory");
 		free(err);
@@ -1442,7 +1448,7 @@ static void pictures_open(Pictures *pics, const RtRecipeDesc *r, const Options *
 		pics->images[k] = (real)f[k];
 	pics->n = n;
 	free(f);
-	rt_dataset_free(test);
+	rt_dataset_free(opened);
 }
 
 /* images/NAME and a TensorBoard image `tag` at tb_step; a failure is reported and the run
@@ -1522,8 +1528,6 @@ static int reconstruct_args(int argc, char **argv, ReconArgs *o)
 		return bad("reconstruct needs a checkpoint: --from CKPT%s%s", "", "");
 	if (!o->png == (o->index < 0))
 		return bad("reconstruct needs one of --image FILE.png and --index N%s%s", "", "");
-	if (o->index >= 0 && !o->data)
-		return bad("--index N picks a test image: give the data set's directory with --data DIR%s%s", "", "");
 	return 0;
 }
 
@@ -1621,6 +1625,8 @@ static int reconstruct(const RtProgram *p, int argc, char **argv)
 		rc = reconstruct_model(p, o.ratio, &r, &rec);
 	if (rc)
 		return rc;
+	if (o.index >= 0 && !o.data && !(o.data = r->images.folder))
+		return bad("--index N picks a test image: give the data set's directory with --data DIR%s%s", "", "");
 	struct stat sb;
 	if (!o.overwrite && stat(o.out, &sb) == 0)
 		return bad("'%s' exists: give another --out, or --overwrite%s", o.out, "");
@@ -2039,7 +2045,7 @@ static int run_logs(Run *R)
 	if (!o->from && r->init)
 		rt_progress_line(R->pr, "recipe %s starts from %s's checkpoint: none given (--from), so from scratch", r->name,
 		                 r->init);
-	pictures_open(&R->pics, r, o, R->model, o->data, R->pr);
+	pictures_open(&R->pics, r, o, R->model, r->val_split == 1 ? R->val : NULL, R->pr);
 	report_skipped(R->data, R->pr, &R->skipped[0]);
 	if (R->val)
 		report_skipped(R->val, R->pr, &R->skipped[1]);
@@ -2129,8 +2135,9 @@ static int run_micro_batch(Run *R, int64_t epoch, int64_t start, bool *step_end,
 		R->step_images[slot * mb + j] = R->order[start + j];
 	if (rt_dp_owner(R->dp, slot, nmicro) == R->rank) {
 		/* This micro-batch was read in the background while the last one ran (but the first
-		 * of an epoch, whose shuffle is new); the rank's next one is read now. */
-		if (!loader.running || loader.start != start)
+		 * of an epoch, whose shuffle is new); the rank's next one, in this step or the next
+		 * (a rank with one slot a step), is read now. */
+		if (!loader.running || loader.start != start || loader.draw.step != (uint32_t)epoch)
 			loader_start(&loader, R->data, R->order, start, b, image, st->seed, epoch);
 		loader_join(&loader);
 		if (loader.err) {
@@ -2140,7 +2147,7 @@ static int run_micro_batch(Run *R, int64_t epoch, int64_t start, bool *step_end,
 		real *x = R->images + slot * mb * image;
 		memcpy(x, loader.ready, sizeof(real) * (size_t)(image * b));
 		memcpy(R->labels + slot * mb, loader.ready_labels, sizeof(int32_t) * (size_t)b);
-		for (int64_t k = 1; k < nmicro && start + k * mb < n; k++) {
+		for (int64_t k = 1; k <= nmicro && start + k * mb < n; k++) {
 			if (rt_dp_owner(R->dp, (R->micro_count + k) % nmicro, nmicro) != R->rank)
 				continue;
 			int64_t next = start + k * mb;

@@ -77,6 +77,8 @@ sys.exit(int(d > 1 or e > 1))"
 sed "s|data = image_folder$|data = image_folder(\"$out/imgs\")|" "$root/models/mae-folder.dsl" >"$out/named.dsl"
 "$maec" "$out/named.dsl" "${tiny[@]}" -o "$out/named"
 check recipe.folder "$out/named" pretrain --warmup 1 --batch 8 --micro-batch 4 --threads 1 --steps 1 --quiet --out "$out/named-run"
+check recipe.folder.reconstruct "$out/named" reconstruct --from "$out/named-run/pretrain.safetensors" --index 0 \
+	--out "$out/rec-named.png"
 
 # bad inputs: each stops the run, naming the file; --skip-bad-images counts it
 bad() { # NAME MAKE...: a copy of the folder, then MAKE run in it
