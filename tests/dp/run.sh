@@ -5,7 +5,7 @@
 #     (max-normalised; tools/compare_dp.py); --zero 1 against plain data parallelism the
 #     same way; fine-tuning too, with its validation (sharded over the ranks) equal;
 #     models/mae-fashion.dsl on Fashion-MNIST, and models/mae.dsl at full size on CIFAR-10
-#     when ../shared has it;
+#     when ../shared has it; an image folder the test makes (models/mae-folder.dsl);
 #   - the emulated CUDA trainer with 2 ranks (NCCL's calls emulated over MPI) against the C
 #     trainer with 2 ranks, within 1e-5;
 #   - SIGKILL of one rank mid-run: mpirun exits non-zero within 30 s naming the rank, and
@@ -61,6 +61,24 @@ three_ways fashion.finetune "$out/fashion" finetune --data "$fashion" --epochs 1
 check fashion.finetune.val_acc bash -c "diff <(cut -d, -f6 '$out/run-fashion.finetune-one/epochs.csv') \
 	<(cut -d, -f6 '$out/run-fashion.finetune-two/epochs.csv') && \
 	diff <(cut -d, -f6 '$out/run-fashion.finetune-one/epochs.csv') <(cut -d, -f6 '$out/run-fashion.finetune-zero/epochs.csv')"
+
+# An image folder (models/mae-folder.dsl, made tiny): the ranks decode their own slots, with
+# the crops and flips of one process (the inputs compared exactly); one micro-batch a rank
+"$py" - "$out/imgs" <<'PY'
+import os, sys
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(7)
+for c in range(3):
+    os.makedirs(f"{sys.argv[1]}/c{c}", exist_ok=True)
+    for i in range(8):
+        w, h = int(rng.integers(24, 70)), int(rng.integers(24, 70))
+        px = np.clip(rng.normal(80 * c + 40, 50, (h, w, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(px).save(f"{sys.argv[1]}/c{c}/{i}." + ("jpg" if i % 2 else "png"))
+PY
+"$maec" "$root/models/mae-folder.dsl" -Dimage=32 -Dpatch=8 -Ddim=32 -Denc_depth=1 -Ddec_depth=1 -Dheads=2 -Dclasses=3 \
+	-o "$out/folder"
+three_ways folder.pretrain "$out/folder" pretrain --data "$out/imgs" --steps 6 --batch 8 --micro-batch 4 --warmup 1 --quiet
 
 if [ -f "$cifar/data_batch_1.bin" ]; then
 	"$maec" "$root/models/mae.dsl" -o "$out/mae"
