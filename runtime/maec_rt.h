@@ -218,10 +218,13 @@ RtDataset *rt_fashion_mnist_load(const char *dir, int split, char **err);
 /* image.c: JPEG and PNG images, and torchvision's transforms on PIL images (image folders).
  * Pixels are 8-bit, row-major, channels interleaved (HWC): 1 grey or 3 RGB.
  *
- * rt_image_decode decodes a file's bytes (JPEG or PNG, told by their first bytes) that must
- * hold `channels` channels: grey for 1, RGB (or YCbCr, or a palette) for 3; anything else,
- * an alpha channel included, is refused with a message naming `what`, as is a corrupt or
- * truncated file. The caller frees the pixels. rt_image_probe checks the same from the
+ * rt_image_decode decodes a file's bytes (JPEG or PNG, told by their first bytes) into
+ * PIL's pixels (Image.open(...).convert("RGB" or "L"): no gamma, 16-bit colour cut to its
+ * high byte, 16-bit grey clipped to 255, a tRNS transparency ignored). The file must hold
+ * `channels` channels: grey for 1, RGB (or YCbCr, or a palette) for 3; anything else, an
+ * alpha channel included, is refused with a message naming `what`, as is an image of more
+ * than 2^28 pixels (from its header, before any memory is taken), a corrupt PNG file or a
+ * truncated one. The caller frees the pixels. rt_image_probe checks the same from the
  * header alone and gives the size.
  *
  * rt_image_resize is PIL's Image.resize(BICUBIC) of the crop (x, y, w, h) of an image of
