@@ -15,6 +15,7 @@
  * matching torchvision needs. torchvision crops before it resizes (resized_crop), so the
  * filter sees only the crop's pixels: the box here is a crop, not PIL's resize box.
  */
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdio.h> /* jpeglib.h needs FILE */
@@ -287,25 +288,27 @@ static double bicubic(double x)
 	return 0;
 }
 
-/* PIL's precompute_coeffs and normalize_coeffs_8bpc for in_size input pixels onto out_size:
- * bounds[2 o] is output o's first input pixel and bounds[2 o + 1] their count; kk holds
- * ksize fixed-point weights per output. Returns ksize, 0 when out of memory. */
-static int coeffs(int in_size, int out_size, int **bounds, int32_t **kk)
+/* PIL's precompute_coeffs and normalize_coeffs_8bpc for in_size input pixels onto out_size,
+ * for the `count` outputs from `first` only (a crop's window of a long resize: an image of
+ * extreme aspect can be resized to millions of pixels a row, of which the window takes a
+ * few): bounds[2 j] is output first + j's first input pixel and bounds[2 j + 1] their count;
+ * kk holds ksize fixed-point weights per output. Returns ksize, 0 when out of memory. */
+static int coeffs(int in_size, int out_size, int first, int count, int **bounds, int32_t **kk)
 {
 	double scale = (double)in_size / out_size, filterscale = scale < 1 ? 1 : scale;
 	double support = 2.0 * filterscale, ss = 1 / filterscale;
 	int ksize = (int)ceil(support) * 2 + 1;
 	double *k = malloc(sizeof(double) * (size_t)ksize);
-	*bounds = malloc(sizeof(int) * 2 * (size_t)out_size);
-	*kk = malloc(sizeof(int32_t) * (size_t)out_size * (size_t)ksize);
+	*bounds = malloc(sizeof(int) * 2 * (size_t)count);
+	*kk = malloc(sizeof(int32_t) * (size_t)count * (size_t)ksize);
 	if (!k || !*bounds || !*kk) {
 		free(k);
 		free(*bounds);
 		free(*kk);
 		return 0;
 	}
-	for (int o = 0; o < out_size; o++) {
-		double center = (o + 0.5) * scale, ww = 0;
+	for (int j = 0; j < count; j++) {
+		double center = (first + j + 0.5) * scale, ww = 0;
 		int xmin = (int)(center - support + 0.5), xmax;
 		if (xmin < 0)
 			xmin = 0;
@@ -319,10 +322,11 @@ static int coeffs(int in_size, int out_size, int **bounds, int32_t **kk)
 		}
 		for (int x = 0; x < ksize; x++) {
 			double w = x < xmax ? (ww != 0 ? k[x] / ww : k[x]) : 0;
-			(*kk)[o * ksize + x] = (int32_t)(w < 0 ? -0.5 + w * (1 << PRECISION_BITS) : 0.5 + w * (1 << PRECISION_BITS));
+			(*kk)[(size_t)j * (size_t)ksize + (size_t)x] =
+			        (int32_t)(w < 0 ? -0.5 + w * (1 << PRECISION_BITS) : 0.5 + w * (1 << PRECISION_BITS));
 		}
-		(*bounds)[2 * o] = xmin;
-		(*bounds)[2 * o + 1] = xmax;
+		(*bounds)[2 * j] = xmin;
+		(*bounds)[2 * j + 1] = xmax;
 	}
 	free(k);
 	return ksize;
@@ -341,9 +345,9 @@ int rt_image_resize(const uint8_t *src, int width, int channels, const int crop[
 	int wx = window[0], wy = window[1], ww = window[2], wh = window[3], c = channels;
 	int *bx = NULL, *by = NULL;
 	int32_t *kx = NULL, *ky = NULL;
-	int ksx = coeffs(cw, out_w, &bx, &kx), ksy = ksx ? coeffs(ch, out_h, &by, &ky) : 0;
+	int ksx = coeffs(cw, out_w, wx, ww, &bx, &kx), ksy = ksx ? coeffs(ch, out_h, wy, wh, &by, &ky) : 0;
 	/* the rows of the crop the window's output rows read */
-	int r0 = ksy ? by[2 * wy] : 0, r1 = ksy ? by[2 * (wy + wh - 1)] + by[2 * (wy + wh - 1) + 1] : 0;
+	int r0 = ksy ? by[0] : 0, r1 = ksy ? by[2 * (wh - 1)] + by[2 * (wh - 1) + 1] : 0;
 	uint8_t *tmp = ksy ? malloc((size_t)(r1 - r0) * (size_t)ww * (size_t)c) : NULL;
 	if (!tmp) {
 		free(bx);
@@ -356,8 +360,8 @@ int rt_image_resize(const uint8_t *src, int width, int channels, const int crop[
 		const uint8_t *row = src + ((size_t)(y0 + y) * (size_t)width + (size_t)x0) * (size_t)c;
 		uint8_t *out = tmp + (size_t)(y - r0) * (size_t)ww * (size_t)c;
 		for (int o = 0; o < ww; o++) {
-			int xmin = bx[2 * (wx + o)], xn = bx[2 * (wx + o) + 1];
-			const int32_t *k = kx + (size_t)(wx + o) * (size_t)ksx;
+			int xmin = bx[2 * o], xn = bx[2 * o + 1];
+			const int32_t *k = kx + (size_t)o * (size_t)ksx;
 			for (int ci = 0; ci < c; ci++) {
 				int32_t ss = 1 << (PRECISION_BITS - 1);
 				for (int x = 0; x < xn; x++)
@@ -367,8 +371,8 @@ int rt_image_resize(const uint8_t *src, int width, int channels, const int crop[
 		}
 	}
 	for (int o = 0; o < wh; o++) { /* vertical */
-		int ymin = by[2 * (wy + o)] - r0, yn = by[2 * (wy + o) + 1];
-		const int32_t *k = ky + (size_t)(wy + o) * (size_t)ksy;
+		int ymin = by[2 * o] - r0, yn = by[2 * o + 1];
+		const int32_t *k = ky + (size_t)o * (size_t)ksy;
 		uint8_t *out = dst + (size_t)o * (size_t)ww * (size_t)c;
 		for (int i = 0; i < ww * c; i++) {
 			int32_t ss = 1 << (PRECISION_BITS - 1);
@@ -431,13 +435,16 @@ bool rt_random_flip(double p, uint64_t seed, uint32_t step, uint64_t index)
 	return rt_u01_double(x[0], x[1]) < p;
 }
 
-void rt_resize_shorter(int width, int height, int size, int *out_w, int *out_h)
+int rt_resize_shorter(int width, int height, int size, int *out_w, int *out_h)
 {
 	bool wide = width > height;
 	int s = wide ? height : width, l = wide ? width : height;
-	int nl = (int)((double)size * l / s); /* int(size * long / short), in double as Python */
-	*out_w = wide ? nl : size;
-	*out_h = wide ? size : nl;
+	double nl = floor((double)size * l / s); /* int(size * long / short), in double as Python */
+	if (nl > INT_MAX)
+		return -1;
+	*out_w = wide ? (int)nl : size;
+	*out_h = wide ? size : (int)nl;
+	return 0;
 }
 
 void rt_center_crop(int width, int height, int crop_w, int crop_h, int *x, int *y)

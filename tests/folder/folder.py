@@ -22,6 +22,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import warnings
 import zlib
 
@@ -49,7 +50,8 @@ def check(ok, what):
 
 
 def run(*args, fail=False):
-    p = subprocess.run([exe, *map(str, args)], capture_output=True, text=True)
+    """test_folder's output (its message when it must fail); none may take 20 s."""
+    p = subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=20)
     if (p.returncode != 0) != fail:
         print(p.stdout, p.stderr)
         raise SystemExit(f"FAIL test_folder {' '.join(map(str, args))}: exit {p.returncode}")
@@ -218,6 +220,30 @@ for path, _ in samples:
         worst = max(worst, int(np.abs(ours.astype(int) - resize_center(im, size, w, h)).max()))
 check(worst <= 1, f"Resize + CenterCrop is torchvision's within 1/255 (max |diff| {worst}/255)")
 
+# extreme aspect: the coefficients are the window's only. 4000x1, 1x3000 and 40000x1 against
+# torchvision whole; 1000000x1 (resized to 36000000x36) against PIL's resize of the window's
+# box alone, which is the same filter (its box rounds apart from the whole resize's by
+# floating point: 1 at 40000x1 already, hence within 1)
+for w, h, size, bound in ((4000, 1, 36, 0), (1, 3000, 36, 0), (40000, 1, 36, 0), (1000000, 1, 36, 1)):
+    png(f"{grey}/long.png", rng.integers(0, 256, (h, w, 3)), 8, 2)
+    im = Image.open(f"{grey}/long.png").convert("RGB")
+    t = time.time()
+    run("center", f"{grey}/long.png", 3, size, 32, 16, f"{scratch}/px")
+    t = time.time() - t
+    ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(16, 32, 3)
+    if bound == 0:
+        ref = resize_center(im, size, 32, 16)
+    else:
+        rw, rh = (int(size * w / h), size) if w > h else (size, int(size * h / w))
+        x, y = int(round((rw - 32) / 2.0)), int(round((rh - 16) / 2.0))
+        sx, sy = w / rw, h / rh
+        ref = np.asarray(im.resize((32, 16), Image.BICUBIC, box=(x * sx, y * sy, (x + 32) * sx, (y + 16) * sy)))
+    diff = int(np.abs(ours.astype(int) - ref).max())
+    check(diff <= bound and t < 5, f"{w}x{h} resized to {size} and centre-cropped in {t:.2f} s (max |diff| {diff})")
+png(f"{grey}/long.png", rng.integers(0, 256, (1, 300000, 3)), 8, 2)
+msg = run("center", f"{grey}/long.png", 3, 10000, 32, 16, f"{scratch}/px", fail=True)
+check("long.png: resized, its longer side would pass 2^31 pixels" in msg, f"resized past 2^31: {msg.strip()}")
+
 # ---- whole reads: transforms, ToTensor, Normalize; threads
 mean = np.array([0.485, 0.495, 0.505], np.float32)
 std = np.array([0.229, 0.239, 0.249], np.float32)
@@ -272,6 +298,7 @@ cases = [
     ("rgba", lambda d: picture(rng, 20, 20, "RGBA").save(f"{d}/dog/alpha.png"), "dog/alpha.png: a PNG image of 4 channels"),
     ("grey", lambda d: picture(rng, 20, 20, "L").save(f"{d}/dog/grey.jpg"), "dog/grey.jpg: a JPEG image of 1 channel"),
     ("empty-class", lambda d: os.makedirs(f"{d}/empty"), "/empty: an empty class folder"),
+    ("fifo", lambda d: os.mkfifo(f"{d}/cat/pipe.jpg"), "cat/pipe.jpg: a named pipe, not a regular file"),
 ]
 for name, make, want in cases:
     d = bad_folder(name, make)
@@ -290,6 +317,45 @@ msg = run("read", d, 0, 3, 16, 16, "center", 16, 0, 1, 0, 2, f"{scratch}/x", fai
 check("Zebra/q.jpg: a truncated JPEG file" in msg, f"truncated: {msg.strip()}")
 lines = run("read", d, 0, 3, 16, 16, "center", 16, 0, 1, 0, 2, f"{scratch}/x", "skip").splitlines()
 check(len(lines) == 10, "truncated, skipped: the next image stands in")
+# with the cache, the same: the file keeps its place, and is found bad when read
+cached = run("read", d, 0, 3, 16, 16, "center", 16, 0, 1, 0, 2, f"{scratch}/xc", "skip", "cache").splitlines()
+same = open(f"{scratch}/x", "rb").read() == open(f"{scratch}/xc", "rb").read()
+check(cached == lines and same, "truncated, skipped, cached: the same images, labels and bytes as uncached")
+check(run("list", d, 0, "skip") == run("list", d, 0, "skip", "cache"), "truncated, cached: the same listing")
+msg = run("read", d, 0, 3, 16, 16, "center", 16, 0, 1, 0, 2, f"{scratch}/x", "cache", fail=True)
+check("Zebra/q.jpg: a truncated JPEG file" in msg, f"truncated, cached: {msg.strip()}")
+
+# an image whose header claims 65500x65500 pixels is refused from the header, cached or not
+jpg = bytearray(open(f"{root}/cat/b.jpg", "rb").read())
+sof = jpg.index(b"\xff\xc0")
+jpg[sof + 5:sof + 9] = struct.pack(">HH", 65500, 65500)
+ihdr = struct.pack(">IIBBBBB", 65500, 65500, 8, 2, 0, 0, 0)
+for name, data in (("huge.jpg", bytes(jpg)), ("huge.png", b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                                                       + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))):
+    d = bad_folder(name, lambda d: open(f"{d}/dog/{name}", "wb").write(data))
+    for cache in ((), ("cache",)):
+        t = time.time()
+        msg = run("list", d, 0, *cache, fail=True)
+        t = time.time() - t
+        check(f"dog/{name}: 65500x65500 pixels; the most an image may have is 2^28" in msg and t < 5,
+              f"{name}{', cached' if cache else ''}, in {t:.2f} s: {msg.strip()}")
+
+# an image that Resize would make longer than 2^31 pixels a row: refused at open
+d = bad_folder("long", lambda d: png(f"{d}/cat/long.png", rng.integers(0, 256, (1, 300000, 3)), 8, 2))
+msg = run("read", d, 0, 3, 16, 16, "center", 10000, 0, 1, 0, 2, f"{scratch}/x", fail=True)
+check("cat/long.png: 300000x1 pixels: resized to 10000 on its shorter side, the longer would pass 2^31 pixels" in msg,
+      f"resized past 2^31 in a folder: {msg.strip()}")
+
+# a JPEG file with 1.3 MiB of comments before its frame header
+jpg = open(f"{root}/cat/b.jpg", "rb").read()
+comments = (b"\xff\xfe" + struct.pack(">H", 65535) + bytes(65533)) * 20
+d = bad_folder("metadata", lambda d: open(f"{d}/cat/b.jpg", "wb").write(jpg[:2] + comments + jpg[2:]))
+for cache in ((), ("cache",)):
+    listed = run("list", d, 0, *cache).replace(d, root).splitlines()
+    check(listed == run("list", root, 0).splitlines(), f"a JPEG header past the first MiB{', cached' if cache else ''}: all 10 images listed")
+w, h = map(int, run("decode", f"{d}/cat/b.jpg", 3, f"{scratch}/px").split())
+ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(h, w, 3)
+check(np.array_equal(ours, np.asarray(Image.open(f"{d}/cat/b.jpg").convert("RGB"))), "that JPEG's pixels are PIL's")
 
 print("unit.folder:", "FAILED" if failures else "ok")
 sys.exit(1 if failures else 0)
