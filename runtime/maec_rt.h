@@ -258,8 +258,8 @@ void rt_center_crop(int width, int height, int crop_w, int crop_h, int *x, int *
  * classes the sorted names of DIR's subfolders (class c is the c-th), the images the files
  * of a class's folder and its subfolders with an image extension (.jpg .jpeg .png .ppm .bmp
  * .pgm .tif .tiff .webp, any case) in the order of sorted(os.walk(CLASS)), then sorted names;
- * only JPEG and PNG decode. When DIR has a train or val subfolder, split 0 is DIR/train and
- * split 1 DIR/val; otherwise both are DIR.
+ * only JPEG and PNG decode. When DIR has both a train and a val subfolder, split 0 is
+ * DIR/train and split 1 DIR/val; otherwise both are DIR (one of them alone is a class).
  *
  * rt_folder_open lists the split and checks every image's header (in parallel): a file that
  * cannot be read or is not a regular file (a named pipe is refused, not waited on), is not a

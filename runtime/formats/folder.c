@@ -97,10 +97,17 @@ static bool is_dir(const char *path)
 	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode); /* follows links, as os.scandir's is_dir */
 }
 
-/* torchvision's IMG_EXTENSIONS, any case. */
+/* torchvision's IMG_EXTENSIONS: the files listed, so that the images and their order are
+ * ImageFolder's; of them only JPEG and PNG decode, and the messages say so. */
+#define IMAGE_EXTENSIONS(X) X(".jpg") X(".jpeg") X(".png") X(".ppm") X(".bmp") X(".pgm") X(".tif") X(".tiff") X(".webp")
+#define EXTENSION_ITEM(e) e,
+#define EXTENSION_TEXT(e) " " e
+#define LISTED "files named" IMAGE_EXTENSIONS(EXTENSION_TEXT) " (any case, as torchvision's ImageFolder lists)"
+
+/* A name with one of IMAGE_EXTENSIONS, any case. */
 static bool has_image_extension(const char *name)
 {
-	static const char *const ext[] = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"};
+	static const char *const ext[] = {IMAGE_EXTENSIONS(EXTENSION_ITEM)};
 	size_t n = strlen(name);
 	for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
 		size_t k = strlen(ext[i]);
@@ -300,11 +307,8 @@ static char *split_dir(const char *dir, int split, char **err)
 	else if (!is_dir(root))
 		*err = rt_format("%s: not a folder (an image folder holds CLASS/IMAGE files, as torchvision's ImageFolder "
 		                 "reads)", root);
-	else if (!is_dir(train) && !is_dir(val))
+	else if (!is_dir(train) || !is_dir(val)) /* one alone is a class */
 		out = root, root = NULL;
-	else if (!is_dir(split ? val : train))
-		*err = rt_format("%s: the image folder has a %s subfolder but no %s (its %s split)", root,
-		                 split ? "train" : "val", split ? val : train, split ? "validation" : "training");
 	else if (split)
 		out = val, val = NULL;
 	else
@@ -343,15 +347,15 @@ static char *list_folder(RtFolder *f, Strs *classes, Strs *paths, int64_t **firs
 		first[c] = paths->n;
 		msg = list_class(classes->p[c], paths);
 		if (!msg && paths->n == first[c] && !o->skip_bad)
-			msg = rt_format("%s: an empty class folder: no .jpg, .jpeg or .png files in it or its subfolders (give "
+			msg = rt_format("%s: an empty class folder: no " LISTED " in it or its subfolders (give "
 			                "--skip-bad-images to keep the class without images)",
 			                classes->p[c]);
 		if (!msg && paths->n == first[c] && (*empty)++ == 0)
 			f->first_bad = rt_format("%s: an empty class folder", classes->p[c]);
 	}
 	if (!msg && paths->n == 0)
-		msg = rt_format("%s: no images in its %lld class folders (image folders hold .jpg, .jpeg and .png files)",
-		                f->root, (long long)classes->n);
+		msg = rt_format("%s: no images in its %lld class folder%s: no " LISTED "; of those, JPEG and PNG "
+		                "files decode", f->root, (long long)classes->n, classes->n == 1 ? "" : "s");
 	if (!msg && classes->n > INT32_MAX)
 		msg = rt_format("%s: %lld classes", f->root, (long long)classes->n);
 	if (msg) {

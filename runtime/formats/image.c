@@ -256,8 +256,8 @@ static uint8_t *decode(const void *data, size_t n, const char *what, int channel
 		return jpeg_decode(b, n, what, channels, header_only, width, height, err);
 	if (n >= 8 && png_sig_cmp(b, 0, 8) == 0)
 		return png_decode(b, n, what, channels, header_only, width, height, err);
-	*err = rt_format("%s: not a JPEG or PNG file (it starts with bytes %02x %02x %02x %02x); image folders hold "
-	                 "JPEG and PNG images",
+	*err = rt_format("%s: not a JPEG or PNG file (it starts with bytes %02x %02x %02x %02x); image folders decode "
+	                 "JPEG and PNG images only",
 	                 what, b[0], n > 1 ? b[1] : 0, n > 2 ? b[2] : 0, n > 3 ? b[3] : 0);
 	return NULL;
 }

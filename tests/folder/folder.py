@@ -283,6 +283,13 @@ for s, n in (("train", 3), ("val", 2)):
             os.makedirs(f"{split}/{s}/{c}", exist_ok=True)
             picture(rng, 20, 20).save(f"{split}/{s}/{c}/{i}.png")
 check(len(run("list", split, 0).splitlines()) == 7 and "/val/" in run("list", split, 1), "train/ and val/ are the splits")
+shutil.rmtree(f"{split}/val")
+alone = run("list", split, 0).splitlines()
+check(alone[0] == "classes train" and len(alone) == 7 and alone == run("list", split, 1).splitlines(),
+      "train/ without val/ is a class, the same for both splits")
+if T:
+    check([(p, int(l)) for l, p in (x.split(" ", 1) for x in alone[1:])] == ImageFolder(split).samples,
+          "train/ alone: ImageFolder's images and labels")
 
 # ---- bad inputs: the message names the file, skip counts it
 def bad_folder(name, make):
@@ -299,6 +306,8 @@ cases = [
     ("grey", lambda d: picture(rng, 20, 20, "L").save(f"{d}/dog/grey.jpg"), "dog/grey.jpg: a JPEG image of 1 channel"),
     ("empty-class", lambda d: os.makedirs(f"{d}/empty"), "/empty: an empty class folder"),
     ("fifo", lambda d: os.mkfifo(f"{d}/cat/pipe.jpg"), "cat/pipe.jpg: a named pipe, not a regular file"),
+    # listed as ImageFolder lists it, but only JPEG and PNG decode
+    ("bmp", lambda d: picture(rng, 8, 8).save(f"{d}/dog/x.BMP", "BMP"), "dog/x.BMP: not a JPEG or PNG file"),
 ]
 for name, make, want in cases:
     d = bad_folder(name, make)
@@ -309,7 +318,10 @@ for name, make, want in cases:
 os.makedirs(f"{scratch}/noclass")
 check("no class folders" in run("list", f"{scratch}/noclass", 0, fail=True), "a folder without class folders")
 os.makedirs(f"{scratch}/noimages/a")
-check("no images" in run("list", f"{scratch}/noimages", 0, "skip", fail=True), "a folder without images (skipping)")
+msg = run("list", f"{scratch}/noimages", 0, "skip", fail=True)
+check("no images" in msg and ".jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp" in msg, f"a folder without images (skipping): {msg.strip()}")
+msg = run("list", f"{scratch}/noimages", 0, fail=True)
+check("a: an empty class folder: no files named .jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp" in msg, f"an empty class: {msg.strip()}")
 d = bad_folder("truncated", lambda d: None)
 data = open(f"{d}/Zebra/q.jpg", "rb").read()
 open(f"{d}/Zebra/q.jpg", "wb").write(data[: len(data) // 2])
