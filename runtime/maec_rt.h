@@ -218,16 +218,19 @@ RtDataset *rt_fashion_mnist_load(const char *dir, int split, char **err);
 /* image.c: JPEG and PNG images, and torchvision's transforms on PIL images (image folders).
  * Pixels are 8-bit, row-major, channels interleaved (HWC): 1 grey or 3 RGB.
  *
- * rt_image_decode decodes a file's bytes (JPEG or PNG, told by their first bytes) that must
- * hold `channels` channels: grey for 1, RGB (or YCbCr, or a palette) for 3; anything else,
- * an alpha channel included, is refused with a message naming `what`, as is a corrupt or
- * truncated file. The caller frees the pixels. rt_image_probe checks the same from the
+ * rt_image_decode decodes a file's bytes (JPEG or PNG, told by their first bytes) into
+ * PIL's pixels (Image.open(...).convert("RGB" or "L"): no gamma, 16-bit colour cut to its
+ * high byte, 16-bit grey clipped to 255, a tRNS transparency ignored). The file must hold
+ * `channels` channels: grey for 1, RGB (or YCbCr, or a palette) for 3; anything else, an
+ * alpha channel included, is refused with a message naming `what`, as is an image of more
+ * than 2^28 pixels (from its header, before any memory is taken), a corrupt PNG file or a
+ * truncated one. The caller frees the pixels. rt_image_probe checks the same from the
  * header alone and gives the size.
  *
  * rt_image_resize is PIL's Image.resize(BICUBIC) of the crop (x, y, w, h) of an image of
  * `width` pixels a row, onto out_w x out_h pixels; only the window (x, y, w, h) of the
  * output is written to dst (w x h pixels): a centre crop of a resized image without the
- * rest of it. 0, or -1 when out of memory.
+ * rest of it, in time and memory for the window's pixels only. 0, or -1 when out of memory.
  *
  * The crop boxes are torchvision's: rt_random_resized_crop is RandomResizedCrop.get_params
  * (10 tries of an area in scale x the image's and a log-uniform ratio, then the centre
@@ -235,7 +238,8 @@ RtDataset *rt_fashion_mnist_load(const char *dir, int split, char **err);
  * RandomHorizontalFlip(p). Their draws for image `index` are
  * rt_philox_draw(seed, RT_STREAM_AUGMENT, step, index * RT_AUGMENT_DRAWS + t): t < 10 the
  * tries, 10 the flip. rt_resize_shorter is Resize(size)'s output size (the shorter side
- * made size), rt_center_crop CenterCrop's top-left corner. */
+ * made size); -1 when the longer side would pass INT_MAX pixels (an image of aspect past
+ * 2^31 / size). rt_center_crop is CenterCrop's top-left corner. */
 #define RT_STREAM_AUGMENT (RT_STREAM_OPS - 2u) /* RT_STREAM_OPS - 1 is the trainer's shuffle */
 #define RT_AUGMENT_DRAWS 16u
 
@@ -247,23 +251,26 @@ int rt_image_resize(const uint8_t *src, int width, int channels, const int crop[
 void rt_random_resized_crop(int width, int height, const double scale[2], const double ratio[2], uint64_t seed,
                             uint32_t step, uint64_t index, int box[4]);
 bool rt_random_flip(double p, uint64_t seed, uint32_t step, uint64_t index);
-void rt_resize_shorter(int width, int height, int size, int *out_w, int *out_h);
+int rt_resize_shorter(int width, int height, int size, int *out_w, int *out_h);
 void rt_center_crop(int width, int height, int crop_w, int crop_h, int *x, int *y);
 
 /* folder.c: an image folder as torchvision's ImageFolder reads it: DIR/CLASS/.../IMAGE, the
  * classes the sorted names of DIR's subfolders (class c is the c-th), the images the files
  * of a class's folder and its subfolders with an image extension (.jpg .jpeg .png .ppm .bmp
  * .pgm .tif .tiff .webp, any case) in the order of sorted(os.walk(CLASS)), then sorted names;
- * only JPEG and PNG decode. When DIR has a train or val subfolder, split 0 is DIR/train and
- * split 1 DIR/val; otherwise both are DIR.
+ * only JPEG and PNG decode. When DIR has both a train and a val subfolder, split 0 is
+ * DIR/train and split 1 DIR/val; otherwise both are DIR (one of them alone is a class).
  *
  * rt_folder_open lists the split and checks every image's header (in parallel): a file that
- * cannot be read, is not a JPEG or PNG image or has the wrong channels, an empty class
- * folder, a folder without class folders or images: each a message naming the file. With
- * skip_bad, bad files are left out and counted instead, and an empty class keeps its index;
- * a file found bad only when decoded (truncated data) is then replaced by the next good
- * image of the folder, and counted once. With cache, every image is decoded once at open
- * and kept in memory (small data sets; the transforms still run on each read).
+ * cannot be read or is not a regular file (a named pipe is refused, not waited on), is not a
+ * JPEG or PNG image, has the wrong channels or too many pixels (image.c), or would be resized
+ * past 2^31 pixels a row; an empty class folder, a folder without class folders or images:
+ * each a message naming the file. With skip_bad, bad files are left out and counted
+ * instead, and an empty class keeps its index; a file found bad only when decoded
+ * (truncated data) is then replaced by the next good image of the folder, and counted once.
+ * With cache, every image is decoded once at open and kept in memory (small data sets; the
+ * transforms still run on each read); an image bad past its header keeps its place and is
+ * found bad when read, as without the cache, so the data set is the same.
  *
  * Images are read (rt_dataset_read) on `threads` threads (the caller's among them) as
  * torchvision's transforms on PIL images, then ToTensor and Normalize(mean, std):

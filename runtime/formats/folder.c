@@ -6,7 +6,10 @@
  * decodes each image again from its file (or takes it from the cache), transforms it with
  * the draws of its place in the read, and writes image k of the read only: any number of
  * threads gives the same bytes. A file found bad only then (truncated data) is reported
- * for the lowest k that has one, or with skip_bad replaced by the next good file.
+ * for the lowest k that has one, or with skip_bad replaced by the next good file. The cache
+ * decodes every image at open, after its header's checks, but keeps such a file in its
+ * place too: the images, their order and what stands in for a bad one are the same with
+ * and without it.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -14,19 +17,22 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "formats/dataset.h"
 #include "maec_rt.h"
 
 typedef struct Cached {
-	uint8_t *px; /* HWC; NULL: not cached (or bad) */
+	uint8_t *px; /* HWC; NULL: bad, and err says why */
 	int w, h;
+	char *err;
 } Cached;
 
 typedef struct RtFolder {
@@ -91,10 +97,17 @@ static bool is_dir(const char *path)
 	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode); /* follows links, as os.scandir's is_dir */
 }
 
-/* torchvision's IMG_EXTENSIONS, any case. */
+/* torchvision's IMG_EXTENSIONS: the files listed, so that the images and their order are
+ * ImageFolder's; of them only JPEG and PNG decode, and the messages say so. */
+#define IMAGE_EXTENSIONS(X) X(".jpg") X(".jpeg") X(".png") X(".ppm") X(".bmp") X(".pgm") X(".tif") X(".tiff") X(".webp")
+#define EXTENSION_ITEM(e) e,
+#define EXTENSION_TEXT(e) " " e
+#define LISTED "files named" IMAGE_EXTENSIONS(EXTENSION_TEXT) " (any case, as torchvision's ImageFolder lists)"
+
+/* A name with one of IMAGE_EXTENSIONS, any case. */
 static bool has_image_extension(const char *name)
 {
-	static const char *const ext[] = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"};
+	static const char *const ext[] = {IMAGE_EXTENSIONS(EXTENSION_ITEM)};
 	size_t n = strlen(name);
 	for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
 		size_t k = strlen(ext[i]);
@@ -175,12 +188,34 @@ static char *list_class(const char *dir, Strs *paths)
 	return msg;
 }
 
-/* A file's bytes (up to max of them; 0: all). NULL with *err naming it. */
+/* What a file that is not a regular one is. */
+static const char *file_kind(mode_t m)
+{
+	return S_ISFIFO(m) ? "a named pipe" : S_ISCHR(m) || S_ISBLK(m) ? "a device" : S_ISSOCK(m) ? "a socket" : "a special file";
+}
+
+/* A regular file's bytes (up to max of them; 0: all). NULL with *err naming it. A named
+ * pipe is opened without blocking (O_NONBLOCK does nothing to a regular file's reads) and
+ * refused, as is a device: neither is an image. */
 static uint8_t *read_file(const char *path, size_t max, size_t *n, char **err)
 {
-	FILE *f = fopen(path, "rb");
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		*err = rt_format("%s: cannot open: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		*err = rt_format("%s: %s, not a regular file", path, file_kind(sb.st_mode));
+		close(fd);
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "rb");
 	if (!f) {
 		*err = rt_format("%s: cannot open: %s", path, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	size_t cap = 1 << 16, len = 0;
@@ -209,34 +244,54 @@ static uint8_t *read_file(const char *path, size_t max, size_t *n, char **err)
 
 /* ---------- opening ---------- */
 
-enum { PROBE_BYTES = 1 << 20 }; /* an image's header is in its first MiB */
+enum { PROBE_BYTES = 1 << 20 }; /* most images' headers are in their first MiB */
 
 typedef struct Probe {
 	RtFolder *f;
 	char **msg; /* n: why file i is bad, or NULL */
 } Probe;
 
+/* The centre crop's resize of a w x h image, or a message naming the file when its longer
+ * side would pass 2^31 pixels. */
+static char *resize_shorter(const RtFolder *f, int64_t i, int w, int h, int *ow, int *oh)
+{
+	if (rt_resize_shorter(w, h, f->o.resize, ow, oh) == 0)
+		return NULL;
+	return rt_format("%s: %dx%d pixels: resized to %d on its shorter side, the longer would pass 2^31 pixels",
+	                 f->paths[i], w, h, f->o.resize);
+}
+
+/* File i's header (its first MiB, or all of it when the header lies further: a JPEG file's
+ * metadata may). With the cache, then the image, decoded after its size passed the header's
+ * checks; an image bad only past its header keeps its place, as it does without the cache,
+ * and is found bad when read. */
 static void probe_one(void *arg, int64_t i)
 {
 	Probe *pr = arg;
 	RtFolder *f = pr->f;
-	size_t n;
+	const char *path = f->paths[i];
+	size_t n, max = f->o.cache ? 0 : PROBE_BYTES;
 	char *err = NULL;
-	uint8_t *b = read_file(f->paths[i], f->o.cache ? 0 : PROBE_BYTES, &n, &err);
-	if (!b) {
-		pr->msg[i] = err;
-		return;
-	}
 	int w, h;
-	if (f->o.cache) {
-		uint8_t *px = rt_image_decode(b, n, f->paths[i], f->o.channels, &w, &h, &err);
-		f->cache[i] = (Cached){px, w, h};
-	} else
-		rt_image_probe(b, n, f->paths[i], f->o.channels, &w, &h, &err);
-	if (!err && (int64_t)w * h > ((int64_t)1 << 28))
-		err = rt_format("%s: %dx%d pixels; the most an image may have is 2^28", f->paths[i], w, h);
-	pr->msg[i] = err;
+	uint8_t *b = read_file(path, max, &n, &err);
+	if (b && rt_image_probe(b, n, path, f->o.channels, &w, &h, &err) && max && n == max) {
+		free(err);
+		free(b);
+		err = NULL;
+		b = read_file(path, 0, &n, &err);
+		if (b)
+			rt_image_probe(b, n, path, f->o.channels, &w, &h, &err);
+	}
+	int ow, oh;
+	if (b && !err && !f->o.random_crop)
+		err = resize_shorter(f, i, w, h, &ow, &oh);
+	if (b && !err && f->o.cache) {
+		char *bad = NULL;
+		uint8_t *px = rt_image_decode(b, n, path, f->o.channels, &w, &h, &bad);
+		f->cache[i] = (Cached){px, w, h, px || bad ? bad : rt_format("%s: out of memory", path)};
+	}
 	free(b);
+	pr->msg[i] = err;
 }
 
 /* The split's folder (see maec_rt.h), malloc'd; NULL with *err. */
@@ -252,11 +307,8 @@ static char *split_dir(const char *dir, int split, char **err)
 	else if (!is_dir(root))
 		*err = rt_format("%s: not a folder (an image folder holds CLASS/IMAGE files, as torchvision's ImageFolder "
 		                 "reads)", root);
-	else if (!is_dir(train) && !is_dir(val))
+	else if (!is_dir(train) || !is_dir(val)) /* one alone is a class */
 		out = root, root = NULL;
-	else if (!is_dir(split ? val : train))
-		*err = rt_format("%s: the image folder has a %s subfolder but no %s (its %s split)", root,
-		                 split ? "train" : "val", split ? val : train, split ? "validation" : "training");
 	else if (split)
 		out = val, val = NULL;
 	else
@@ -295,15 +347,15 @@ static char *list_folder(RtFolder *f, Strs *classes, Strs *paths, int64_t **firs
 		first[c] = paths->n;
 		msg = list_class(classes->p[c], paths);
 		if (!msg && paths->n == first[c] && !o->skip_bad)
-			msg = rt_format("%s: an empty class folder: no .jpg, .jpeg or .png files in it or its subfolders (give "
+			msg = rt_format("%s: an empty class folder: no " LISTED " in it or its subfolders (give "
 			                "--skip-bad-images to keep the class without images)",
 			                classes->p[c]);
 		if (!msg && paths->n == first[c] && (*empty)++ == 0)
 			f->first_bad = rt_format("%s: an empty class folder", classes->p[c]);
 	}
 	if (!msg && paths->n == 0)
-		msg = rt_format("%s: no images in its %lld class folders (image folders hold .jpg, .jpeg and .png files)",
-		                f->root, (long long)classes->n);
+		msg = rt_format("%s: no images in its %lld class folder%s: no " LISTED "; of those, JPEG and PNG "
+		                "files decode", f->root, (long long)classes->n, classes->n == 1 ? "" : "s");
 	if (!msg && classes->n > INT32_MAX)
 		msg = rt_format("%s: %lld classes", f->root, (long long)classes->n);
 	if (msg) {
@@ -343,6 +395,10 @@ static char *keep_good(RtFolder *f, char **why)
 		free(why[i]);
 		free(f->paths[i]);
 		f->paths[i] = NULL;
+		if (f->cache) {
+			free(f->cache[i].px);
+			free(f->cache[i].err);
+		}
 		f->skipped++;
 	}
 	f->n = kept;
@@ -428,6 +484,8 @@ static uint8_t *pixels(RtFolder *f, int64_t i, int *w, int *h, bool *owned, char
 	if (f->cache) {
 		*w = f->cache[i].w;
 		*h = f->cache[i].h;
+		if (!f->cache[i].px)
+			*err = rt_format("%s", f->cache[i].err);
 		return f->cache[i].px;
 	}
 	size_t n;
@@ -452,8 +510,10 @@ static void note_bad(RtFolder *f, int64_t i, char *err)
 	free(err);
 }
 
-/* Image k of the read, transformed (maec_rt.h), normalised, [C, H, W]. */
-static int transform(const RtFolder *f, const uint8_t *px, int w, int h, const RtDraw *draw, int64_t k, float *out)
+/* Image k of the read (file i), transformed (maec_rt.h), normalised, [C, H, W]. NULL, or
+ * a message naming the file. */
+static char *transform(const RtFolder *f, int64_t i, const uint8_t *px, int w, int h, const RtDraw *draw, int64_t k,
+                       float *out)
 {
 	const RtFolderOptions *o = &f->o;
 	int H = o->height, W = o->width, C = o->channels, ow = W, oh = H;
@@ -462,14 +522,16 @@ static int transform(const RtFolder *f, const uint8_t *px, int w, int h, const R
 		RT_CHECK(draw);
 		rt_random_resized_crop(w, h, o->scale, o->ratio, draw->seed, draw->step, draw->first + (uint64_t)k, crop);
 	} else {
-		rt_resize_shorter(w, h, o->resize, &ow, &oh);
+		char *msg = resize_shorter(f, i, w, h, &ow, &oh);
+		if (msg)
+			return msg;
 		RT_CHECK(ow >= W && oh >= H);
 		rt_center_crop(ow, oh, W, H, &win[0], &win[1]);
 	}
 	uint8_t *buf = malloc((size_t)H * (size_t)W * (size_t)C);
 	if (!buf || rt_image_resize(px, w, C, crop, ow, oh, win, buf)) {
 		free(buf);
-		return -1;
+		return rt_format("%s: out of memory transforming %dx%d pixels", f->paths[i], w, h);
 	}
 	bool flip = false;
 	if (o->flip > 0) {
@@ -484,7 +546,7 @@ static int transform(const RtFolder *f, const uint8_t *px, int w, int h, const R
 				out[((size_t)c * (size_t)H + (size_t)y) * (size_t)W + (size_t)x] = (v / 255.0f - o->mean[c]) / o->std[c];
 			}
 	free(buf);
-	return 0;
+	return NULL;
 }
 
 static void read_one(void *arg, int64_t k)
@@ -507,14 +569,13 @@ static void read_one(void *arg, int64_t k)
 			memset(out, 0, sizeof(float) * (size_t)image);
 			return;
 		}
-		if (err || !f->cache)
-			note_bad(f, i, err);
+		note_bad(f, i, err);
 		i = (i + 1) % f->n; /* the next good image stands in */
 	}
 	if (!px)
 		r->msg[k] = rt_format("%s: no good image is left: all %lld were bad", f->root, (long long)f->n);
-	else if (transform(f, px, w, h, r->draw, k, out))
-		r->msg[k] = rt_format("%s: out of memory transforming %dx%d pixels", f->paths[i], w, h);
+	else
+		r->msg[k] = transform(f, i, px, w, h, r->draw, k, out);
 	if (r->labels)
 		r->labels[k] = f->labels[i];
 	if (owned)
@@ -591,8 +652,10 @@ void rt_folder_free(RtFolder *f)
 	free(f->classes);
 	for (int64_t i = 0; i < f->n; i++) {
 		free(f->paths[i]);
-		if (f->cache)
+		if (f->cache) {
 			free(f->cache[i].px);
+			free(f->cache[i].err);
+		}
 	}
 	free(f->paths);
 	free(f->labels);

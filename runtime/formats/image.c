@@ -2,9 +2,11 @@
  * image folders use (maec_rt.h, "image.c").
  *
  * Decoding is libjpeg-turbo's and libpng's, as PIL's is, so the pixels are PIL's: JPEG with
- * libjpeg's defaults (islow DCT, fancy upsampling), PNG through libpng's simplified API.
- * A warning of libjpeg (corrupt or truncated data, which it would paper over with grey)
- * fails the image like an error.
+ * libjpeg's defaults (islow DCT, fancy upsampling), PNG as below. libjpeg's warnings are
+ * ignored, as PIL ignores them (extraneous bytes before a marker, an unknown JFIF revision),
+ * except a premature end of the file, which libjpeg would paper over with grey and PIL
+ * refuses. An image of more than 2^28 pixels is refused from its header, before any
+ * memory is taken for it.
  *
  * Resampling is PIL's Image.resize with BICUBIC (a = -0.5) step for step: per output
  * pixel, a filter whose support widens by the downscale factor (antialiasing), weights
@@ -13,6 +15,7 @@
  * matching torchvision needs. torchvision crops before it resizes (resized_crop), so the
  * filter sees only the crop's pixels: the box here is a crop, not PIL's resize box.
  */
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdio.h> /* jpeglib.h needs FILE */
@@ -25,13 +28,24 @@
 
 #include "maec_rt.h"
 
+enum { MAX_PIXELS = 1 << 28 };
+
+/* An image of w x h pixels is too big: true, with *err naming `what`. */
+static bool too_many(const char *what, uint32_t w, uint32_t h, char **err)
+{
+	if ((uint64_t)w * h <= MAX_PIXELS)
+		return false;
+	*err = rt_format("%s: %ux%u pixels; the most an image may have is 2^28", what, w, h);
+	return true;
+}
+
 /* ---------- JPEG ---------- */
 
 typedef struct JpegErr {
 	struct jpeg_error_mgr mgr;
 	jmp_buf jump;
 	char msg[JMSG_LENGTH_MAX];
-	bool warned; /* the first warning is kept in msg */
+	bool truncated; /* libjpeg met the end of the data: its message is in msg */
 } JpegErr;
 
 static void jpeg_fail(j_common_ptr c)
@@ -44,9 +58,9 @@ static void jpeg_fail(j_common_ptr c)
 static void jpeg_note(j_common_ptr c, int level)
 {
 	JpegErr *e = (JpegErr *)c->err;
-	if (level < 0 && !e->warned) { /* a warning: corrupt data, a premature end */
+	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF && !e->truncated) {
 		c->err->format_message(c, e->msg);
-		e->warned = true;
+		e->truncated = true;
 	}
 }
 
@@ -80,6 +94,10 @@ static uint8_t *jpeg_decode(const uint8_t *bytes, size_t n, const char *what, in
 		jpeg_destroy_decompress(&cinfo);
 		return NULL;
 	}
+	if (too_many(what, cinfo.image_width, cinfo.image_height, err)) {
+		jpeg_destroy_decompress(&cinfo);
+		return NULL;
+	}
 	*width = (int)cinfo.image_width;
 	*height = (int)cinfo.image_height;
 	if (header_only) {
@@ -101,8 +119,8 @@ static uint8_t *jpeg_decode(const uint8_t *bytes, size_t n, const char *what, in
 	}
 	jpeg_finish_decompress(&cinfo);
 	jpeg_destroy_decompress(&cinfo);
-	if (je.warned) {
-		*err = rt_format("%s: a corrupt or truncated JPEG file: %s", what, je.msg);
+	if (je.truncated) {
+		*err = rt_format("%s: a truncated JPEG file: %s", what, je.msg);
 		free(px);
 		return NULL;
 	}
@@ -111,40 +129,118 @@ static uint8_t *jpeg_decode(const uint8_t *bytes, size_t n, const char *what, in
 
 /* ---------- PNG ---------- */
 
+/* libpng's low-level API, so that the pixels are PIL's (its simplified API would convert
+ * 16-bit samples as linear light and apply gAMA, sRGB and iCCP gamma; PIL does neither):
+ * no gamma handling, 16-bit colour cut to its high byte (PIL's RGB;16B), 16-bit grey
+ * clipped to 255 (PIL's mode I converted to L), 1, 2 and 4-bit grey scaled to 8 bits,
+ * palettes looked up, and a tRNS chunk ignored, as PIL's convert to RGB or L ignores it. */
+typedef struct PngSrc {
+	const uint8_t *p;
+	size_t n, at;
+	char *msg; /* libpng's error, malloc'd */
+} PngSrc;
+
+static void png_fail(png_structp png, png_const_charp msg)
+{
+	PngSrc *s = png_get_error_ptr(png);
+	free(s->msg);
+	s->msg = rt_format("%s", msg);
+	png_longjmp(png, 1);
+}
+
+static void png_quiet(png_structp png, png_const_charp msg)
+{
+	(void)png;
+	(void)msg;
+}
+
+static void png_take(png_structp png, png_bytep out, size_t k)
+{
+	PngSrc *s = png_get_io_ptr(png);
+	if (k > s->n - s->at)
+		png_error(png, "the file ends early");
+	memcpy(out, s->p + s->at, k);
+	s->at += k;
+}
+
 static uint8_t *png_decode(const uint8_t *bytes, size_t n, const char *what, int channels, bool header_only,
                            int *width, int *height, char **err)
 {
-	png_image im;
-	memset(&im, 0, sizeof im);
-	im.version = PNG_IMAGE_VERSION;
-	if (!png_image_begin_read_from_memory(&im, bytes, n)) {
-		*err = rt_format("%s: not a readable PNG file: %s", what, im.message);
+	PngSrc src = {bytes, n, 0, NULL};
+	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_fail, png_quiet);
+	png_infop info = png ? png_create_info_struct(png) : NULL;
+	uint8_t *volatile px = NULL;
+	png_bytep *volatile rows = NULL;
+	volatile bool header = false;
+	if (!info) {
+		png_destroy_read_struct(png ? &png : NULL, NULL, NULL);
+		*err = rt_format("%s: out of memory reading a PNG file", what);
 		return NULL;
 	}
-	int have = (im.format & PNG_FORMAT_FLAG_COLOR ? 3 : 1) + (im.format & PNG_FORMAT_FLAG_ALPHA ? 1 : 0);
-	if (have != channels) {
-		*err = rt_format("%s: a PNG image of %d channels (%s%s); the recipe takes %d (%s)", what, have,
-		                 im.format & PNG_FORMAT_FLAG_COLOR ? "colour" : "grey",
-		                 im.format & PNG_FORMAT_FLAG_ALPHA ? " and alpha" : "", channels, channels == 1 ? "grey" : "RGB");
-		png_image_free(&im);
-		return NULL;
-	}
-	*width = (int)im.width;
-	*height = (int)im.height;
-	if (header_only) {
-		png_image_free(&im);
-		return (uint8_t *)bytes;
-	}
-	im.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
-	uint8_t *px = malloc(PNG_IMAGE_SIZE(im));
-	if (!px || !png_image_finish_read(&im, NULL, px, 0, NULL)) {
-		*err = px ? rt_format("%s: a corrupt or truncated PNG file: %s", what, im.message)
-		          : rt_format("%s: out of memory decoding %ux%u pixels", what, im.width, im.height);
-		png_image_free(&im);
+	if (setjmp(png_jmpbuf(png))) {
+		*err = rt_format("%s: %s PNG file: %s", what, header ? "a corrupt or truncated" : "not a readable",
+		                 src.msg ? src.msg : "out of memory");
+		png_destroy_read_struct(&png, &info, NULL);
+		free(src.msg);
+		free(rows);
 		free(px);
 		return NULL;
 	}
-	return px;
+	png_set_read_fn(png, &src, png_take);
+	png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX); /* too_many is the limit */
+	png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, (png_const_bytep) "tRNS", 1);
+	png_read_info(png, info);
+	header = true;
+	png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+	int type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+	int have = type == PNG_COLOR_TYPE_GRAY ? 1 : type == PNG_COLOR_TYPE_GRAY_ALPHA ? 2 : type == PNG_COLOR_TYPE_RGBA ? 4 : 3;
+	if (have != channels) {
+		*err = rt_format("%s: a PNG image of %d channel%s (%s%s); the recipe takes %d (%s)", what, have,
+		                 have == 1 ? "" : "s", type & PNG_COLOR_MASK_COLOR ? "colour" : "grey",
+		                 type & PNG_COLOR_MASK_ALPHA ? " and alpha" : "", channels, channels == 1 ? "grey" : "RGB");
+		png_destroy_read_struct(&png, &info, NULL);
+		return NULL;
+	}
+	if (too_many(what, w, h, err)) {
+		png_destroy_read_struct(&png, &info, NULL);
+		return NULL;
+	}
+	*width = (int)w;
+	*height = (int)h;
+	if (header_only) {
+		png_destroy_read_struct(&png, &info, NULL);
+		return (uint8_t *)bytes;
+	}
+	bool grey16 = type == PNG_COLOR_TYPE_GRAY && depth == 16;
+	if (depth == 16 && !grey16)
+		png_set_strip_16(png);
+	if (type == PNG_COLOR_TYPE_PALETTE)
+		png_set_palette_to_rgb(png);
+	if (type == PNG_COLOR_TYPE_GRAY && depth < 8)
+		png_set_expand_gray_1_2_4_to_8(png);
+	png_set_interlace_handling(png);
+	png_read_update_info(png, info);
+	size_t row = png_get_rowbytes(png, info);
+	RT_CHECK(png_get_channels(png, info) == channels && row == (size_t)w * (size_t)channels * (grey16 ? 2 : 1));
+	px = malloc(row * h);
+	rows = malloc(sizeof(png_bytep) * h);
+	if (!px || !rows)
+		png_error(png, "out of memory");
+	for (png_uint_32 y = 0; y < h; y++)
+		rows[y] = px + row * y;
+	png_read_image(png, rows);
+	png_destroy_read_struct(&png, &info, NULL);
+	free(rows);
+	uint8_t *out = px;
+	if (grey16) { /* big-endian samples, clipped in place */
+		for (size_t i = 0; i < (size_t)w * h; i++) {
+			unsigned v = (unsigned)out[2 * i] << 8 | out[2 * i + 1];
+			out[i] = (uint8_t)(v > 255 ? 255 : v);
+		}
+		uint8_t *less = realloc(out, (size_t)w * h);
+		out = less ? less : out;
+	}
+	return out;
 }
 
 static uint8_t *decode(const void *data, size_t n, const char *what, int channels, bool header_only, int *width,
@@ -160,8 +256,8 @@ static uint8_t *decode(const void *data, size_t n, const char *what, int channel
 		return jpeg_decode(b, n, what, channels, header_only, width, height, err);
 	if (n >= 8 && png_sig_cmp(b, 0, 8) == 0)
 		return png_decode(b, n, what, channels, header_only, width, height, err);
-	*err = rt_format("%s: not a JPEG or PNG file (it starts with bytes %02x %02x %02x %02x); image folders hold "
-	                 "JPEG and PNG images",
+	*err = rt_format("%s: not a JPEG or PNG file (it starts with bytes %02x %02x %02x %02x); image folders decode "
+	                 "JPEG and PNG images only",
 	                 what, b[0], n > 1 ? b[1] : 0, n > 2 ? b[2] : 0, n > 3 ? b[3] : 0);
 	return NULL;
 }
@@ -192,25 +288,27 @@ static double bicubic(double x)
 	return 0;
 }
 
-/* PIL's precompute_coeffs and normalize_coeffs_8bpc for in_size input pixels onto out_size:
- * bounds[2 o] is output o's first input pixel and bounds[2 o + 1] their count; kk holds
- * ksize fixed-point weights per output. Returns ksize, 0 when out of memory. */
-static int coeffs(int in_size, int out_size, int **bounds, int32_t **kk)
+/* PIL's precompute_coeffs and normalize_coeffs_8bpc for in_size input pixels onto out_size,
+ * for the `count` outputs from `first` only (a crop's window of a long resize: an image of
+ * extreme aspect can be resized to millions of pixels a row, of which the window takes a
+ * few): bounds[2 j] is output first + j's first input pixel and bounds[2 j + 1] their count;
+ * kk holds ksize fixed-point weights per output. Returns ksize, 0 when out of memory. */
+static int coeffs(int in_size, int out_size, int first, int count, int **bounds, int32_t **kk)
 {
 	double scale = (double)in_size / out_size, filterscale = scale < 1 ? 1 : scale;
 	double support = 2.0 * filterscale, ss = 1 / filterscale;
 	int ksize = (int)ceil(support) * 2 + 1;
 	double *k = malloc(sizeof(double) * (size_t)ksize);
-	*bounds = malloc(sizeof(int) * 2 * (size_t)out_size);
-	*kk = malloc(sizeof(int32_t) * (size_t)out_size * (size_t)ksize);
+	*bounds = malloc(sizeof(int) * 2 * (size_t)count);
+	*kk = malloc(sizeof(int32_t) * (size_t)count * (size_t)ksize);
 	if (!k || !*bounds || !*kk) {
 		free(k);
 		free(*bounds);
 		free(*kk);
 		return 0;
 	}
-	for (int o = 0; o < out_size; o++) {
-		double center = (o + 0.5) * scale, ww = 0;
+	for (int j = 0; j < count; j++) {
+		double center = (first + j + 0.5) * scale, ww = 0;
 		int xmin = (int)(center - support + 0.5), xmax;
 		if (xmin < 0)
 			xmin = 0;
@@ -224,10 +322,11 @@ static int coeffs(int in_size, int out_size, int **bounds, int32_t **kk)
 		}
 		for (int x = 0; x < ksize; x++) {
 			double w = x < xmax ? (ww != 0 ? k[x] / ww : k[x]) : 0;
-			(*kk)[o * ksize + x] = (int32_t)(w < 0 ? -0.5 + w * (1 << PRECISION_BITS) : 0.5 + w * (1 << PRECISION_BITS));
+			(*kk)[(size_t)j * (size_t)ksize + (size_t)x] =
+			        (int32_t)(w < 0 ? -0.5 + w * (1 << PRECISION_BITS) : 0.5 + w * (1 << PRECISION_BITS));
 		}
-		(*bounds)[2 * o] = xmin;
-		(*bounds)[2 * o + 1] = xmax;
+		(*bounds)[2 * j] = xmin;
+		(*bounds)[2 * j + 1] = xmax;
 	}
 	free(k);
 	return ksize;
@@ -246,9 +345,9 @@ int rt_image_resize(const uint8_t *src, int width, int channels, const int crop[
 	int wx = window[0], wy = window[1], ww = window[2], wh = window[3], c = channels;
 	int *bx = NULL, *by = NULL;
 	int32_t *kx = NULL, *ky = NULL;
-	int ksx = coeffs(cw, out_w, &bx, &kx), ksy = ksx ? coeffs(ch, out_h, &by, &ky) : 0;
+	int ksx = coeffs(cw, out_w, wx, ww, &bx, &kx), ksy = ksx ? coeffs(ch, out_h, wy, wh, &by, &ky) : 0;
 	/* the rows of the crop the window's output rows read */
-	int r0 = ksy ? by[2 * wy] : 0, r1 = ksy ? by[2 * (wy + wh - 1)] + by[2 * (wy + wh - 1) + 1] : 0;
+	int r0 = ksy ? by[0] : 0, r1 = ksy ? by[2 * (wh - 1)] + by[2 * (wh - 1) + 1] : 0;
 	uint8_t *tmp = ksy ? malloc((size_t)(r1 - r0) * (size_t)ww * (size_t)c) : NULL;
 	if (!tmp) {
 		free(bx);
@@ -261,8 +360,8 @@ int rt_image_resize(const uint8_t *src, int width, int channels, const int crop[
 		const uint8_t *row = src + ((size_t)(y0 + y) * (size_t)width + (size_t)x0) * (size_t)c;
 		uint8_t *out = tmp + (size_t)(y - r0) * (size_t)ww * (size_t)c;
 		for (int o = 0; o < ww; o++) {
-			int xmin = bx[2 * (wx + o)], xn = bx[2 * (wx + o) + 1];
-			const int32_t *k = kx + (size_t)(wx + o) * (size_t)ksx;
+			int xmin = bx[2 * o], xn = bx[2 * o + 1];
+			const int32_t *k = kx + (size_t)o * (size_t)ksx;
 			for (int ci = 0; ci < c; ci++) {
 				int32_t ss = 1 << (PRECISION_BITS - 1);
 				for (int x = 0; x < xn; x++)
@@ -272,8 +371,8 @@ int rt_image_resize(const uint8_t *src, int width, int channels, const int crop[
 		}
 	}
 	for (int o = 0; o < wh; o++) { /* vertical */
-		int ymin = by[2 * (wy + o)] - r0, yn = by[2 * (wy + o) + 1];
-		const int32_t *k = ky + (size_t)(wy + o) * (size_t)ksy;
+		int ymin = by[2 * o] - r0, yn = by[2 * o + 1];
+		const int32_t *k = ky + (size_t)o * (size_t)ksy;
 		uint8_t *out = dst + (size_t)o * (size_t)ww * (size_t)c;
 		for (int i = 0; i < ww * c; i++) {
 			int32_t ss = 1 << (PRECISION_BITS - 1);
@@ -336,13 +435,16 @@ bool rt_random_flip(double p, uint64_t seed, uint32_t step, uint64_t index)
 	return rt_u01_double(x[0], x[1]) < p;
 }
 
-void rt_resize_shorter(int width, int height, int size, int *out_w, int *out_h)
+int rt_resize_shorter(int width, int height, int size, int *out_w, int *out_h)
 {
 	bool wide = width > height;
 	int s = wide ? height : width, l = wide ? width : height;
-	int nl = (int)((double)size * l / s); /* int(size * long / short), in double as Python */
-	*out_w = wide ? nl : size;
-	*out_h = wide ? size : nl;
+	double nl = floor((double)size * l / s); /* int(size * long / short), in double as Python */
+	if (nl > INT_MAX)
+		return -1;
+	*out_w = wide ? (int)nl : size;
+	*out_h = wide ? size : (int)nl;
+	return 0;
 }
 
 void rt_center_crop(int width, int height, int crop_w, int crop_h, int *x, int *y)

@@ -19,9 +19,12 @@ says so.
 """
 import os
 import shutil
+import struct
 import subprocess
 import sys
+import time
 import warnings
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -47,7 +50,8 @@ def check(ok, what):
 
 
 def run(*args, fail=False):
-    p = subprocess.run([exe, *map(str, args)], capture_output=True, text=True)
+    """test_folder's output (its message when it must fail); none may take 20 s."""
+    p = subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=20)
     if (p.returncode != 0) != fail:
         print(p.stdout, p.stderr)
         raise SystemExit(f"FAIL test_folder {' '.join(map(str, args))}: exit {p.returncode}")
@@ -113,6 +117,73 @@ for f in ("g.jpg", "g.png"):
     check(np.array_equal(ours, np.asarray(Image.open(f"{grey}/{f}"))), f"grey {f} equals PIL's")
 
 
+# PNG files PIL cannot write, by hand: 16-bit samples, gamma chunks, tRNS, 2-bit grey, interlace
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(path, px, depth, kind, extra=b"", interlace=False):
+    """px: [h, w] or [h, w, c] samples (palette indices for kind 3); extra: chunks before IDAT."""
+    h, w = px.shape[:2]
+    if depth == 16:
+        rows = [px[y].astype(">u2").tobytes() for y in range(h)]
+    else:
+        per = 8 // depth
+        flat = px.reshape(h, -1).astype(np.uint8)
+        rows = [bytes(sum(int(v) << (8 - depth * (k + 1)) for k, v in enumerate(r[i:i + per]))
+                      for i in range(0, len(r), per)) for r in flat]
+    if interlace:  # Adam7: the passes' rows, each pass a sub-image
+        passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+        raw = b""
+        for x0, y0, dx, dy in passes:
+            sub = px[y0::dy, x0::dx]
+            if sub.size:
+                raw += b"".join(b"\0" + sub[y].astype(">u2" if depth == 16 else np.uint8).tobytes() for y in range(sub.shape[0]))
+    else:
+        raw = b"".join(b"\0" + r for r in rows)
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, kind, 0, 0, int(interlace))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", zlib.compress(raw))
+                           + chunk(b"IEND", b""))
+
+
+gamma = chunk(b"gAMA", struct.pack(">I", 100000))  # 1.0: libpng's simplified API would make it sRGB
+palette = rng.integers(0, 256, 12).astype(np.uint8).tobytes()
+pngs = [
+    ("rgb16.png", 3, rng.integers(0, 65536, (9, 11, 3)), 16, 2, b""),
+    ("rgb16-gamma.png", 3, rng.integers(0, 65536, (9, 11, 3)), 16, 2, gamma),
+    ("rgb-gamma.png", 3, rng.integers(0, 256, (9, 11, 3)), 8, 2, gamma),
+    ("rgb-srgb.png", 3, rng.integers(0, 256, (9, 11, 3)), 8, 2, chunk(b"sRGB", b"\0") + chunk(b"gAMA", struct.pack(">I", 45455))),
+    ("rgb-trns.png", 3, rng.integers(0, 256, (9, 11, 3)), 8, 2, chunk(b"tRNS", b"\0\5\0\5\0\5")),
+    ("palette-trns.png", 3, rng.integers(0, 4, (9, 11)), 8, 3, chunk(b"PLTE", palette) + chunk(b"tRNS", b"\0\x80")),
+    ("grey16.png", 1, np.concatenate([rng.integers(0, 300, (4, 11)), rng.integers(0, 65536, (5, 11))]), 16, 0, gamma),
+    ("grey2.png", 1, rng.integers(0, 4, (9, 12)), 2, 0, b""),
+    ("grey-gamma.png", 1, rng.integers(0, 256, (9, 11)), 8, 0, gamma),
+    ("interlaced.png", 3, rng.integers(0, 256, (13, 10, 3)), 8, 2, gamma, True),
+]
+for name, ch, px, depth, kind, extra, *interlace in pngs:
+    png(f"{grey}/{name}", px, depth, kind, extra, *interlace)
+    mode = "RGB" if ch == 3 else "L"
+    pil = np.asarray(Image.open(f"{grey}/{name}").convert(mode))
+    w, h = map(int, run("decode", f"{grey}/{name}", ch, f"{scratch}/px").split())
+    ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(pil.shape if (w, h) == pil.shape[1::-1] else -1)
+    worst = int(np.abs(ours.astype(int) - pil).max()) if ours.shape == pil.shape else 999
+    check(worst == 0, f"{name} ({depth}-bit) equals PIL's (max |diff| {worst})")
+
+# libjpeg's warnings PIL ignores: bytes before the EOI marker, an unknown JFIF revision
+jpg = open(f"{grey}/g.jpg", "rb").read()
+assert jpg.endswith(b"\xff\xd9")
+open(f"{grey}/extra.jpg", "wb").write(jpg[:-2] + b"\x01\x02\x03" + jpg[-2:])
+at = jpg.index(b"JFIF\0") + 5
+open(f"{grey}/jfif.jpg", "wb").write(jpg[:at] + b"\x07\x09" + jpg[at + 2:])
+for f in ("extra.jpg", "jfif.jpg"):
+    w, h = map(int, run("decode", f"{grey}/{f}", 1, f"{scratch}/px").split())
+    ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(h, w)
+    check(np.array_equal(ours, np.asarray(Image.open(f"{grey}/{f}").convert("L"))), f"{f}: libjpeg's warning ignored, PIL's pixels")
+open(f"{grey}/cut.jpg", "wb").write(jpg[:len(jpg) * 2 // 3])
+msg = run("decode", f"{grey}/cut.jpg", 1, f"{scratch}/px", fail=True)
+check("cut.jpg: a truncated JPEG file: Premature end of JPEG file" in msg, f"a truncated JPEG is refused: {msg.strip()}")
+
+
 def resized_crop(im, x, y, w, h, ow, oh):
     if T:
         return np.asarray(F.resized_crop(im, y, x, h, w, [oh, ow], T.InterpolationMode.BICUBIC))
@@ -148,6 +219,30 @@ for path, _ in samples:
         ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(h, w, 3)
         worst = max(worst, int(np.abs(ours.astype(int) - resize_center(im, size, w, h)).max()))
 check(worst <= 1, f"Resize + CenterCrop is torchvision's within 1/255 (max |diff| {worst}/255)")
+
+# extreme aspect: the coefficients are the window's only. 4000x1, 1x3000 and 40000x1 against
+# torchvision whole; 1000000x1 (resized to 36000000x36) against PIL's resize of the window's
+# box alone, which is the same filter (its box rounds apart from the whole resize's by
+# floating point: 1 at 40000x1 already, hence within 1)
+for w, h, size, bound in ((4000, 1, 36, 0), (1, 3000, 36, 0), (40000, 1, 36, 0), (1000000, 1, 36, 1)):
+    png(f"{grey}/long.png", rng.integers(0, 256, (h, w, 3)), 8, 2)
+    im = Image.open(f"{grey}/long.png").convert("RGB")
+    t = time.time()
+    run("center", f"{grey}/long.png", 3, size, 32, 16, f"{scratch}/px")
+    t = time.time() - t
+    ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(16, 32, 3)
+    if bound == 0:
+        ref = resize_center(im, size, 32, 16)
+    else:
+        rw, rh = (int(size * w / h), size) if w > h else (size, int(size * h / w))
+        x, y = int(round((rw - 32) / 2.0)), int(round((rh - 16) / 2.0))
+        sx, sy = w / rw, h / rh
+        ref = np.asarray(im.resize((32, 16), Image.BICUBIC, box=(x * sx, y * sy, (x + 32) * sx, (y + 16) * sy)))
+    diff = int(np.abs(ours.astype(int) - ref).max())
+    check(diff <= bound and t < 5, f"{w}x{h} resized to {size} and centre-cropped in {t:.2f} s (max |diff| {diff})")
+png(f"{grey}/long.png", rng.integers(0, 256, (1, 300000, 3)), 8, 2)
+msg = run("center", f"{grey}/long.png", 3, 10000, 32, 16, f"{scratch}/px", fail=True)
+check("long.png: resized, its longer side would pass 2^31 pixels" in msg, f"resized past 2^31: {msg.strip()}")
 
 # ---- whole reads: transforms, ToTensor, Normalize; threads
 mean = np.array([0.485, 0.495, 0.505], np.float32)
@@ -188,6 +283,13 @@ for s, n in (("train", 3), ("val", 2)):
             os.makedirs(f"{split}/{s}/{c}", exist_ok=True)
             picture(rng, 20, 20).save(f"{split}/{s}/{c}/{i}.png")
 check(len(run("list", split, 0).splitlines()) == 7 and "/val/" in run("list", split, 1), "train/ and val/ are the splits")
+shutil.rmtree(f"{split}/val")
+alone = run("list", split, 0).splitlines()
+check(alone[0] == "classes train" and len(alone) == 7 and alone == run("list", split, 1).splitlines(),
+      "train/ without val/ is a class, the same for both splits")
+if T:
+    check([(p, int(l)) for l, p in (x.split(" ", 1) for x in alone[1:])] == ImageFolder(split).samples,
+          "train/ alone: ImageFolder's images and labels")
 
 # ---- bad inputs: the message names the file, skip counts it
 def bad_folder(name, make):
@@ -203,6 +305,9 @@ cases = [
     ("rgba", lambda d: picture(rng, 20, 20, "RGBA").save(f"{d}/dog/alpha.png"), "dog/alpha.png: a PNG image of 4 channels"),
     ("grey", lambda d: picture(rng, 20, 20, "L").save(f"{d}/dog/grey.jpg"), "dog/grey.jpg: a JPEG image of 1 channel"),
     ("empty-class", lambda d: os.makedirs(f"{d}/empty"), "/empty: an empty class folder"),
+    ("fifo", lambda d: os.mkfifo(f"{d}/cat/pipe.jpg"), "cat/pipe.jpg: a named pipe, not a regular file"),
+    # listed as ImageFolder lists it, but only JPEG and PNG decode
+    ("bmp", lambda d: picture(rng, 8, 8).save(f"{d}/dog/x.BMP", "BMP"), "dog/x.BMP: not a JPEG or PNG file"),
 ]
 for name, make, want in cases:
     d = bad_folder(name, make)
@@ -213,14 +318,56 @@ for name, make, want in cases:
 os.makedirs(f"{scratch}/noclass")
 check("no class folders" in run("list", f"{scratch}/noclass", 0, fail=True), "a folder without class folders")
 os.makedirs(f"{scratch}/noimages/a")
-check("no images" in run("list", f"{scratch}/noimages", 0, "skip", fail=True), "a folder without images (skipping)")
+msg = run("list", f"{scratch}/noimages", 0, "skip", fail=True)
+check("no images" in msg and ".jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp" in msg, f"a folder without images (skipping): {msg.strip()}")
+msg = run("list", f"{scratch}/noimages", 0, fail=True)
+check("a: an empty class folder: no files named .jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp" in msg, f"an empty class: {msg.strip()}")
 d = bad_folder("truncated", lambda d: None)
 data = open(f"{d}/Zebra/q.jpg", "rb").read()
 open(f"{d}/Zebra/q.jpg", "wb").write(data[: len(data) // 2])
 msg = run("read", d, 0, 3, 16, 16, "center", 16, 0, 1, 0, 2, f"{scratch}/x", fail=True)
-check("Zebra/q.jpg: a corrupt or truncated JPEG file" in msg, f"truncated: {msg.strip()}")
+check("Zebra/q.jpg: a truncated JPEG file" in msg, f"truncated: {msg.strip()}")
 lines = run("read", d, 0, 3, 16, 16, "center", 16, 0, 1, 0, 2, f"{scratch}/x", "skip").splitlines()
 check(len(lines) == 10, "truncated, skipped: the next image stands in")
+# with the cache, the same: the file keeps its place, and is found bad when read
+cached = run("read", d, 0, 3, 16, 16, "center", 16, 0, 1, 0, 2, f"{scratch}/xc", "skip", "cache").splitlines()
+same = open(f"{scratch}/x", "rb").read() == open(f"{scratch}/xc", "rb").read()
+check(cached == lines and same, "truncated, skipped, cached: the same images, labels and bytes as uncached")
+check(run("list", d, 0, "skip") == run("list", d, 0, "skip", "cache"), "truncated, cached: the same listing")
+msg = run("read", d, 0, 3, 16, 16, "center", 16, 0, 1, 0, 2, f"{scratch}/x", "cache", fail=True)
+check("Zebra/q.jpg: a truncated JPEG file" in msg, f"truncated, cached: {msg.strip()}")
+
+# an image whose header claims 65500x65500 pixels is refused from the header, cached or not
+jpg = bytearray(open(f"{root}/cat/b.jpg", "rb").read())
+sof = jpg.index(b"\xff\xc0")
+jpg[sof + 5:sof + 9] = struct.pack(">HH", 65500, 65500)
+ihdr = struct.pack(">IIBBBBB", 65500, 65500, 8, 2, 0, 0, 0)
+for name, data in (("huge.jpg", bytes(jpg)), ("huge.png", b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                                                       + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))):
+    d = bad_folder(name, lambda d: open(f"{d}/dog/{name}", "wb").write(data))
+    for cache in ((), ("cache",)):
+        t = time.time()
+        msg = run("list", d, 0, *cache, fail=True)
+        t = time.time() - t
+        check(f"dog/{name}: 65500x65500 pixels; the most an image may have is 2^28" in msg and t < 5,
+              f"{name}{', cached' if cache else ''}, in {t:.2f} s: {msg.strip()}")
+
+# an image that Resize would make longer than 2^31 pixels a row: refused at open
+d = bad_folder("long", lambda d: png(f"{d}/cat/long.png", rng.integers(0, 256, (1, 300000, 3)), 8, 2))
+msg = run("read", d, 0, 3, 16, 16, "center", 10000, 0, 1, 0, 2, f"{scratch}/x", fail=True)
+check("cat/long.png: 300000x1 pixels: resized to 10000 on its shorter side, the longer would pass 2^31 pixels" in msg,
+      f"resized past 2^31 in a folder: {msg.strip()}")
+
+# a JPEG file with 1.3 MiB of comments before its frame header
+jpg = open(f"{root}/cat/b.jpg", "rb").read()
+comments = (b"\xff\xfe" + struct.pack(">H", 65535) + bytes(65533)) * 20
+d = bad_folder("metadata", lambda d: open(f"{d}/cat/b.jpg", "wb").write(jpg[:2] + comments + jpg[2:]))
+for cache in ((), ("cache",)):
+    listed = run("list", d, 0, *cache).replace(d, root).splitlines()
+    check(listed == run("list", root, 0).splitlines(), f"a JPEG header past the first MiB{', cached' if cache else ''}: all 10 images listed")
+w, h = map(int, run("decode", f"{d}/cat/b.jpg", 3, f"{scratch}/px").split())
+ours = np.fromfile(f"{scratch}/px", np.uint8).reshape(h, w, 3)
+check(np.array_equal(ours, np.asarray(Image.open(f"{d}/cat/b.jpg").convert("RGB"))), "that JPEG's pixels are PIL's")
 
 print("unit.folder:", "FAILED" if failures else "ok")
 sys.exit(1 if failures else 0)

@@ -1,7 +1,8 @@
 /* test_folder.c: the image-folder loader's pieces as commands, for tests/folder/folder.py,
  * which compares what they print and write against torchvision and PIL:
- *   list DIR SPLIT [skip]              classes, then "LABEL PATH" per image; with skip, bad
- *                                      files left out, then "skipped N: FIRST MESSAGE"
+ *   list DIR SPLIT [skip] [cache]      classes, then "LABEL PATH" per image; with skip, bad
+ *                                      files left out, then "skipped N: FIRST MESSAGE"; with
+ *                                      cache, the images decoded at open
  *   decode FILE CH OUT                 the decoded pixels (HWC bytes); prints "W H"
  *   crop FILE CH X Y W H OW OH OUT     the crop resized to OW x OH (PIL bicubic)
  *   center FILE CH RESIZE W H OUT      Resize(RESIZE) then CenterCrop((H, W))
@@ -9,7 +10,7 @@
  *                                      every image of the split through rt_dataset_read, as
  *                                      float [C, H, W]; prints "LABEL X Y W H FLIP" per image
  *                                      (the random crop's box, -1s for the centre crop);
- *                                      a 15th argument, skip: bad files skipped
+ *                                      then skip, cache, or both, as for list
  * Each exits 1 with the loader's message on bad input.
  */
 #include <stdio.h>
@@ -43,6 +44,15 @@ static uint8_t *decode_file(const char *path, int ch, int *w, int *h, char **err
 	return px;
 }
 
+/* Whether the flag is among the arguments from argv[from]. */
+static bool flag(int argc, char **argv, int from, const char *name)
+{
+	for (int k = from; k < argc; k++)
+		if (strcmp(argv[k], name) == 0)
+			return true;
+	return false;
+}
+
 static int put(const char *path, const void *data, size_t n)
 {
 	FILE *f = fopen(path, "wb");
@@ -56,9 +66,10 @@ int main(int argc, char **argv)
 {
 	char *err = NULL;
 	const char *cmd = argc > 1 ? argv[1] : "";
-	if (strcmp(cmd, "list") == 0 && (argc == 4 || argc == 5)) {
+	if (strcmp(cmd, "list") == 0 && argc >= 4 && argc <= 6) {
 		RtFolderOptions o = {.channels = 3, .height = 8, .width = 8, .resize = 8, .threads = 2,
-		                     .mean = {0, 0, 0}, .std = {1, 1, 1}, .skip_bad = argc == 5};
+		                     .mean = {0, 0, 0}, .std = {1, 1, 1}, .skip_bad = flag(argc, argv, 4, "skip"),
+		                     .cache = flag(argc, argv, 4, "cache")};
 		RtDataset *d = rt_folder_open(argv[2], atoi(argv[3]), &o, &err);
 		if (!d)
 			return die(err);
@@ -100,7 +111,8 @@ int main(int argc, char **argv)
 			win[2] = ow;
 			win[3] = oh;
 		} else {
-			rt_resize_shorter(w, h, atoi(argv[4]), &ow, &oh);
+			if (rt_resize_shorter(w, h, atoi(argv[4]), &ow, &oh))
+				return die(rt_format("%s: resized, its longer side would pass 2^31 pixels", argv[2]));
 			win[2] = atoi(argv[5]);
 			win[3] = atoi(argv[6]);
 			rt_center_crop(ow, oh, win[2], win[3], &win[0], &win[1]);
@@ -114,11 +126,12 @@ int main(int argc, char **argv)
 		free(out);
 		return rc;
 	}
-	if (strcmp(cmd, "read") == 0 && (argc == 14 || argc == 15)) {
+	if (strcmp(cmd, "read") == 0 && argc >= 14 && argc <= 16) {
 		RtFolderOptions o = {.channels = atoi(argv[4]), .height = atoi(argv[5]), .width = atoi(argv[6]),
 		                     .random_crop = strcmp(argv[7], "random") == 0, .scale = {0.2, 1.0},
 		                     .ratio = {3.0 / 4, 4.0 / 3}, .resize = atoi(argv[8]), .flip = atof(argv[9]),
-		                     .threads = atoi(argv[12]), .skip_bad = argc == 15};
+		                     .threads = atoi(argv[12]), .skip_bad = flag(argc, argv, 14, "skip"),
+		                     .cache = flag(argc, argv, 14, "cache")};
 		for (int c = 0; c < 3; c++) {
 			o.mean[c] = 0.485f + 0.01f * (float)c;
 			o.std[c] = 0.229f + 0.01f * (float)c;

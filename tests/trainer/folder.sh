@@ -5,7 +5,8 @@
 # gives the same metrics as the run never stopped (the crops and flips are drawn by the
 # images' places in the epoch); image_folder("DIR") in the recipe stands for --data; each
 # bad input stops the run with its message naming the file, and --skip-bad-images counts
-# it instead; the CUDA target's trainer (emulated) reads folders alike.
+# it instead (with --cache-images alike); the CUDA target's trainer (emulated) reads
+# folders alike.
 # Usage: folder.sh MAEC OUT
 set -euo pipefail
 maec=$1
@@ -92,16 +93,23 @@ refuses bad.notimage 1 "bees/notes.png: not a JPEG or PNG file" "$out/mae" pretr
 bad unreadable ln -s /nonexistent.jpg ants/gone.jpg
 refuses bad.unreadable 1 "ants/gone.jpg: cannot open" "$out/mae" pretrain "${run[@]}" --data "$out/bad-unreadable" --out "$out/x2"
 bad channels "$py" -c "from PIL import Image; Image.new('L', (30, 30)).save('wasps/grey.png')"
-refuses bad.channels 1 "wasps/grey.png: a PNG image of 1 channels" "$out/mae" pretrain "${run[@]}" --data "$out/bad-channels" --out "$out/x3"
+refuses bad.channels 1 "wasps/grey.png: a PNG image of 1 channel" "$out/mae" pretrain "${run[@]}" --data "$out/bad-channels" --out "$out/x3"
 bad emptyclass mkdir flies
 refuses bad.emptyclass 1 "flies: an empty class folder" "$out/mae" pretrain "${run[@]}" --data "$out/bad-emptyclass" --out "$out/x4"
 mkdir -p "$out/bad-noimages/ants"
 refuses bad.noimages 1 "an empty class folder" "$out/mae" pretrain "${run[@]}" --data "$out/bad-noimages" --out "$out/x5"
 refuses bad.noclasses 1 "no class folders" "$out/mae" pretrain "${run[@]}" --data "$out/bad-noimages/ants" --out "$out/x6"
 bad truncated "$py" -c "d = open('ants/1.jpg', 'rb').read(); open('ants/1.jpg', 'wb').write(d[:len(d) * 9 // 10])"
-refuses bad.truncated 1 "ants/1.jpg: a corrupt or truncated JPEG file" "$out/mae" pretrain "${run[@]}" --data "$out/bad-truncated" --out "$out/x7"
+refuses bad.truncated 1 "ants/1.jpg: a truncated JPEG file" "$out/mae" pretrain "${run[@]}" --data "$out/bad-truncated" --out "$out/x7"
 check skip.truncated "$out/mae" pretrain "${run[@]}" --data "$out/bad-truncated" --skip-bad-images --out "$out/s1"
-check skip.truncated.counted grep -q "skipped 1 bad image in .*ants/1.jpg: a corrupt or truncated JPEG" "$out/skip.truncated.log"
+check skip.truncated.counted grep -q "skipped 1 bad image in .*ants/1.jpg: a truncated JPEG" "$out/skip.truncated.log"
+# with --cache-images the truncated file keeps its place too: the same data set, the same run
+check skip.truncated.cache "$out/mae" pretrain "${run[@]}" --data "$out/bad-truncated" --skip-bad-images --cache-images \
+	--out "$out/s1c"
+check skip.cache.identical cmp <(cut -d, -f1-4 "$out/s1/metrics.csv") <(cut -d, -f1-4 "$out/s1c/metrics.csv")
+bad fifo mkfifo bees/pipe.jpg
+refuses bad.fifo 1 "bees/pipe.jpg: a named pipe, not a regular file" timeout 20 "$out/mae" pretrain "${run[@]}" \
+	--data "$out/bad-fifo" --out "$out/x8"
 bad several sh -c 'echo hello >bees/notes.png; ln -s /nonexistent.jpg ants/gone.jpg; mkdir flies'
 check skip.several "$out/mae" pretrain "${run[@]}" --data "$out/bad-several" --skip-bad-images --out "$out/s2"
 check skip.several.counted grep -q "skipped 3 bad images in" "$out/skip.several.log"
