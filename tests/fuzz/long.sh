@@ -17,11 +17,11 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
 	CC=${CC:-clang} cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMAEC_FUZZ=ON \
 		"-DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link,undefined -fno-sanitize-recover=all"
 fi
-cmake --build "$build" --target fuzz_dsl fuzz_ir fuzz_safetensors fuzz_cifar fuzz_idx
+cmake --build "$build" --target fuzz_dsl fuzz_ir fuzz_safetensors fuzz_cifar fuzz_idx fuzz_image
 mkdir -p "$work"
-declare -A max_len=([dsl]=8192 [ir]=8192 [safetensors]=8192 [cifar]=16384 [idx]=8192)
+declare -A max_len=([dsl]=8192 [ir]=8192 [safetensors]=8192 [cifar]=16384 [idx]=8192 [image]=16384)
 failed=0
-for h in dsl ir safetensors cifar idx; do
+for h in dsl ir safetensors cifar idx image; do
 	rm -rf "${work:?}/$h" "$work/art-$h"
 	cp -R "$here/corpus/$h" "$work/$h"
 	mkdir -p "$work/art-$h"

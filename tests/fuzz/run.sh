@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh SECONDS [BUILD_DIR]: builds the libFuzzer harnesses with clang and runs each for
 # SECONDS seconds on a scratch copy of its seed corpus, with its dictionary if it has one
-# (README.md): fuzz_dsl, fuzz_ir, fuzz_safetensors, fuzz_cifar, fuzz_idx.
+# (README.md): fuzz_dsl, fuzz_ir, fuzz_safetensors, fuzz_cifar, fuzz_idx, fuzz_image.
 # Prints each harness's executions and final corpus size. Exits non-zero if a harness
 # failed to run or left a crash, leak, timeout or out-of-memory artifact; artifacts are
 # kept under BUILD_DIR/fuzz-artifacts/HARNESS/ (for CI to upload).
@@ -35,16 +35,16 @@ elif ! grep -q '^MAEC_FUZZ:BOOL=ON$' "$build/CMakeCache.txt"; then
 	echo "$0: $build is not a fuzzing build (configured without -DMAEC_FUZZ=ON); name another directory" >&2
 	exit 2
 fi
-cmake --build "$build" --target fuzz_dsl fuzz_ir fuzz_safetensors fuzz_cifar fuzz_idx
+cmake --build "$build" --target fuzz_dsl fuzz_ir fuzz_safetensors fuzz_cifar fuzz_idx fuzz_image
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/maec-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failed=0
 # The longest input each harness reads: a DSL or IR text longer than 8192 bytes only
 # slows the run (its work grows with the text); the runtime's readers are fast, and a
-# CIFAR-10 record is 3073 bytes, two 28x28 IDX images 1568.
-declare -A max_len=([dsl]=8192 [ir]=8192 [safetensors]=8192 [cifar]=16384 [idx]=8192)
-for harness in dsl ir safetensors cifar idx; do
+# CIFAR-10 record is 3073 bytes, two 28x28 IDX images 1568, the seeds' images under 1 KiB.
+declare -A max_len=([dsl]=8192 [ir]=8192 [safetensors]=8192 [cifar]=16384 [idx]=8192 [image]=16384)
+for harness in dsl ir safetensors cifar idx image; do
 	bin=$build/tests/fuzz/fuzz_$harness
 	corpus=$work/corpus-$harness
 	artifacts=$build/fuzz-artifacts/$harness
