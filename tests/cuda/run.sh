@@ -84,8 +84,9 @@ pair() { # name dsl recipe step-args -- maec-args...: one step of both trainers,
 		--out "$out/runs/$name-cuda-$recipe" --dump-step "$out/$name-$recipe-cuda.st"
 	check "$name.$recipe.cuda-vs-c" "$py" "$ref/compare_dumps.py" "$out/$name-$recipe-cuda.st" "$out/$name-$recipe-c.st"
 }
-# trainers and dumps of an earlier run (of other sizes) are not reused
-find "$out" -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
+# trainers and dumps of an earlier run (of other sizes) are not reused; the random images
+# cifar_or_random made (without CIFAR-10) are
+find "$out" -mindepth 1 -maxdepth 1 ! -name cache ! -name random-cifar10 -exec rm -rf {} +
 mkdir -p "$out/runs"
 # models/mae.dsl at full size (width 192, 12 + 4 blocks, 257 tokens): pretraining with two
 # micro-batches, fine-tuning, the linear probe; each CUDA step also against PyTorch.
