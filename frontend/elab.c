@@ -99,6 +99,7 @@ typedef struct Elab {
 	Func *fn;
 	Model *model;
 	const char *scope; /* the path of the instance whose forward is being inlined (Loc.scope) */
+	const char *loss_scope; /* "RECIPE.loss" while a recipe's loss is elaborated */
 	VEC(Named) param_ins_names;
 	VEC(Ins *) param_ins;
 	/* guards */
@@ -984,9 +985,15 @@ static Val call_value(Elab *e, Val callee, Call *c, const Expr *callee_expr)
 			if (e->models.p[i]->root == callee.inst && e->models.p[i]->failed)
 				return verr();
 		return call_instance(e, callee.inst, c);
-	case V_FUNC:
+	case V_FUNC: {
 		c->what = arena_printf(e->a, "function '%s'", callee.fn->name);
-		return call_function(e, callee.fn, e->globals, NULL, c, callee.fn->name);
+		const char *caller = e->scope;
+		if (!caller || caller == e->loss_scope) /* outside every layer: they name the function */
+			e->scope = callee.fn->name;
+		Val v = call_function(e, callee.fn, e->globals, NULL, c, callee.fn->name);
+		e->scope = caller;
+		return v;
+	}
 	case V_BUILTIN:
 		c->what = arena_printf(e->a, "'%s'", callee.builtin->name);
 		return callee.builtin->fn(e, callee.builtin, c);
@@ -1874,6 +1881,8 @@ static void elab_model(Elab *e, const Decl *d)
 	bind(e, e->globals, d->name, v, d->name_span, false);
 	vec_push(e->a, e->models, m);
 	collect_params(e, m, m->root, "");
+	if (!m->root->path) /* the model's own instructions name it, as its layers' name theirs */
+		m->root->path = m->name;
 	claim_params(e, m);
 	if (!m->root->forward) {
 		error_at(e, d->value->span, "block '%s' has no forward function, so it cannot be a model", m->root->block);
@@ -2604,7 +2613,9 @@ static void elab_recipe(Elab *e, const Decl *d)
 	Call c = {.what = arena_printf(e->a, "the loss of recipe '%s'", d->name)};
 	if (make_args(e, loss, e->globals, &c)) {
 		emit_params(e);
+		e->scope = e->loss_scope = arena_printf(e->a, "%s.loss", d->name); /* the recipe's own instructions */
 		Val res = call_function(e, loss, e->globals, NULL, &c, "loss");
+		e->scope = e->loss_scope = NULL;
 		finish_func(e, res, loss, "loss");
 		name_results(e, loss);
 		if (e->fn->rets.n > 0) /* whatever the variable, the first result is the loss */

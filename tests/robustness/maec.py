@@ -223,7 +223,7 @@ def hostile_file_name(run):
     rc, err = run(HOSTILE, "-o", "t.c")
     assert rc == 0, err
     c = (run.work / "t.c").read_text()
-    assert r'"x*/ }{ bad(); /* \?\?/\012\"q\" $(touch pwned) ;rm y.dsl:7:9"' in c, "the name is not escaped as a string"
+    assert r'"x*/ }{ bad(); /* \?\?/\012\"q\" $(touch pwned) ;rm y.dsl:7:9 in mlp"' in c, "the name is not escaped as a string"
     # The compiler's own view of the text without comments (-fpreprocessed -E): the name
     # shows up only inside string literals.
     pre = subprocess.run([run.cc, "-std=c11", "-fpreprocessed", "-E", "t.c"], cwd=run.work, capture_output=True,

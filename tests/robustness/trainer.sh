@@ -81,7 +81,7 @@ line=$(grep -n 'y = log(x)' "$dsl" | cut -d: -f1)
 name=anomaly.detect
 rc=0
 "${t[@]}" anomaly "${common[@]}" --limit 64 --out "$out/an" --detect-anomaly >"$out/$name.log" 2>&1 || rc=$?
-if [ "$rc" -eq 1 ] && has $name "trainer: --detect-anomaly: $dsl:$line:9: 'log' produced nan"; then
+if [ "$rc" -eq 1 ] && has $name "trainer: --detect-anomaly: $dsl:$line:9 in anomaly.loss: 'log' produced nan"; then
 	ok $name
 else
 	fail $name "exit $rc, or no message naming 'log' at line $line"
