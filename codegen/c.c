@@ -695,7 +695,7 @@ static char *canonical(CGen *g, const char *text)
 
 /* Appends the kernel `text` (its name written @NAME@) to kbody as `name`, or finds the same
  * kernel emitted before; returns the name to call it by. */
-static const char *kernel_once(CGen *g, Buf *kbody, const char *text, const char *name)
+static const char *kernel_once(CGen *g, Buf *kbody, const char *text, const char *name, const char *what)
 {
 	CTarget *t = g->target_state;
 	const char *c = canonical(g, text);
@@ -720,7 +720,7 @@ static const char *kernel_once(CGen *g, Buf *kbody, const char *text, const char
 	const char *at = strstr(c, "@NAME@");
 	const char *eol = strchr(c, '\n');
 	buf_printf(&t->protos, "%.*s%s%.*s;\n", (int)(at - c), c, name, (int)(eol - at - 6), at + 6);
-	buf_printf(kbody, "%.*s%s%s", (int)(at - c), c, name, at + 6);
+	buf_printf(kbody, "/* first made for %s */\n%.*s%s%s", c_comment(g, what), (int)(at - c), c, name, at + 6);
 	return name;
 }
 
@@ -831,7 +831,9 @@ static void emit_loop(CGen *g, Schedule *fn, const SchedCall *c, const Type *spa
 		           L, L, L, L, L, body.p ? body.p : "");
 	}
 	buf_free(&outer);
-	name = kernel_once(g, kbody, k.p, name);
+	name = kernel_once(g, kbody, k.p, name,
+	                   arena_printf(g->a, "kernel %d (%s): %s; %s", grp->id, fuse_kind_name(grp->kind),
+	                                cgen_ops_list(g, grp, c->lo, c->hi), cgen_where(g, grp->ins[c->hi - 1]->loc)));
 	buf_free(&k);
 	buf_printf(&args, "%s", "");
 	int sid = site(g, grp->kind == FUSE_LOOP ? "loop" : arena_printf(g->a, "loop (%s)", fuse_kind_name(grp->kind)),
@@ -1021,6 +1023,9 @@ static bool emit_multi(CGen *g, Schedule *fn, const SchedCall *c, const char *na
 		buf_printf(&body, "\t\t\tconst rt_real t%d = %s; /* %s */\n", x->id, e, op_info(x->op)->name);
 	}
 	buf_printf(&((CTarget *)g->target_state)->protos, "int %s(RtState *st%s);\n", name, params.p ? params.p : "");
+	buf_printf(kbody, "/* kernel %d (multi): %d parts of %s; %s and %d more (each part's DSL line: %s_at) */\n",
+	           grp->id, grp->nparts, cgen_ops_list(g, grp, 0, n0), c_comment(g, cgen_where(g, grp->ins[0]->loc)),
+	           grp->nparts - 1, name);
 	buf_printf(kbody, "int %s(RtState *st%s)\n{\n#pragma omp parallel for schedule(static)\n"
 	                  "\tfor (int64_t k = 0; k < %lld; k++) {\n\t\tconst int64_t *at = %s_at[%s_chunk[k][0]];\n",
 	           name, params.p ? params.p : "", (long long)nchunks, name, name);
@@ -1229,7 +1234,9 @@ static void emit_attention(CGen *g, Schedule *fn, const SchedCall *c, const char
 	           "\t}\n"
 	           "\treturn failed ? RT_CPU_ENOMEM : 0;\n}\n\n",
 	           params.p ? params.p : "", lead.p, (long long)(scratch ? scratch : 1), body.p);
-	name = kernel_once(g, kbody, k.p, name);
+	name = kernel_once(g, kbody, k.p, name,
+	                   arena_printf(g->a, "kernel %d (attention): %s; %s", grp->id, cgen_ops_list(g, grp, 0, grp->nins),
+	                                cgen_where(g, grp->root->loc)));
 	buf_free(&k);
 	int sid = site(g, "attention", arena_printf(g->a, "kernel %d: %s", grp->id, cgen_ops_list(g, grp, 0, grp->nins)),
 	               grp->root->loc);
