@@ -91,6 +91,14 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Sorted by name, bytewise (Python's sorted on str); an empty list is left alone (qsort's
+ * pointer must not be NULL). */
+static void sort_strs(Strs *s)
+{
+	if (s->n > 0)
+		qsort(s->p, (size_t)s->n, sizeof *s->p, by_name);
+}
+
 static bool is_dir(const char *path)
 {
 	struct stat sb;
@@ -168,12 +176,12 @@ static char *list_class(const char *dir, Strs *paths)
 	Strs dirs = {0};
 	char *msg = walk(dir, 0, &dirs);
 	if (!msg)
-		qsort(dirs.p, (size_t)dirs.n, sizeof *dirs.p, by_name);
+		sort_strs(&dirs);
 	for (int64_t i = 0; !msg && i < dirs.n; i++) {
 		Strs files = {0};
 		msg = list_dir(dirs.p[i], NULL, &files);
 		if (!msg)
-			qsort(files.p, (size_t)files.n, sizeof *files.p, by_name);
+			sort_strs(&files);
 		for (int64_t k = 0; !msg && k < files.n; k++) {
 			const char *slash = strrchr(files.p[k], '/');
 			if (!has_image_extension(slash ? slash + 1 : files.p[k]))
@@ -334,7 +342,7 @@ static char *list_folder(RtFolder *f, Strs *classes, Strs *paths, int64_t **firs
 	const RtFolderOptions *o = &f->o;
 	char *msg = list_dir(f->root, classes, NULL);
 	if (!msg)
-		qsort(classes->p, (size_t)classes->n, sizeof *classes->p, by_name);
+		sort_strs(classes);
 	if (!msg && classes->n == 0)
 		msg = rt_format("%s: no class folders: an image folder holds one folder per class, %s/CLASS/IMAGE.jpg (or "
 		                ".png), as torchvision's ImageFolder reads",

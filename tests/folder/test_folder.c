@@ -111,16 +111,21 @@ int main(int argc, char **argv)
 			win[2] = ow;
 			win[3] = oh;
 		} else {
-			if (rt_resize_shorter(w, h, atoi(argv[4]), &ow, &oh))
+			if (rt_resize_shorter(w, h, atoi(argv[4]), &ow, &oh)) {
+				free(px);
 				return die(rt_format("%s: resized, its longer side would pass 2^31 pixels", argv[2]));
+			}
 			win[2] = atoi(argv[5]);
 			win[3] = atoi(argv[6]);
 			rt_center_crop(ow, oh, win[2], win[3], &win[0], &win[1]);
 		}
 		size_t n = (size_t)win[2] * (size_t)win[3] * (size_t)ch;
 		uint8_t *out = malloc(n);
-		if (!out || rt_image_resize(px, w, ch, crop, ow, oh, win, out))
+		if (!out || rt_image_resize(px, w, ch, crop, ow, oh, win, out)) {
+			free(px);
+			free(out);
 			return die(NULL);
+		}
 		int rc = put(argv[argc - 1], out, n);
 		free(px);
 		free(out);
@@ -146,21 +151,23 @@ int main(int argc, char **argv)
 		int32_t *labels = malloc(sizeof(int32_t) * (size_t)n);
 		for (int64_t i = 0; i < n; i++)
 			idx[i] = i;
-		if (rt_dataset_read(d, idx, n, &draw, x, labels, &err))
-			return die(err);
-		for (int64_t i = 0; i < n; i++) {
+		int rc = rt_dataset_read(d, idx, n, &draw, x, labels, &err) ? die(err) : 0;
+		for (int64_t i = 0; i < n && !rc; i++) {
 			int box[4] = {-1, -1, -1, -1}, w, h;
 			if (o.random_crop) {
 				uint8_t *px = decode_file(rt_folder_path(d, i), o.channels, &w, &h, &err);
-				if (!px)
-					return die(err);
+				if (!px) {
+					rc = die(err);
+					break;
+				}
 				free(px);
 				rt_random_resized_crop(w, h, o.scale, o.ratio, draw.seed, draw.step, (uint64_t)i, box);
 			}
 			bool flip = o.flip > 0 && rt_random_flip(o.flip, draw.seed, draw.step, (uint64_t)i);
 			printf("%d %d %d %d %d %d\n", labels[i], box[0], box[1], box[2], box[3], flip);
 		}
-		int rc = put(argv[13], x, sizeof(float) * (size_t)(n * image));
+		if (!rc)
+			rc = put(argv[13], x, sizeof(float) * (size_t)(n * image));
 		free(idx);
 		free(x);
 		free(labels);
